@@ -1,0 +1,38 @@
+# Entry points. Every target installs what it needs first, so each works on a fresh machine.
+JOBS ?= $(shell nproc)
+CTEST_FLAGS ?= --output-on-failure -j $(JOBS) --timeout 600
+
+.PHONY: deps build run test bench asan tsan format clean
+
+deps:
+	@bash scripts/install-deps.sh
+
+build: deps
+	cmake --preset release >/dev/null
+	cmake --build build/release -j $(JOBS)
+
+run: build
+	mkdir -p data
+	./build/release/sluice serve --set log.dirs=./data --set listeners=http://127.0.0.1:8080
+
+test: build
+	cd build/release && ctest $(CTEST_FLAGS)
+
+bench: build
+	./build/release/perf/sluice-bench --benchmark_counters_tabular=true
+
+asan: deps
+	cmake --preset asan >/dev/null
+	cmake --build build/asan -j $(JOBS)
+	cd build/asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ctest $(CTEST_FLAGS)
+
+tsan: deps
+	cmake --preset tsan >/dev/null
+	cmake --build build/tsan -j $(JOBS)
+	cd build/tsan && ctest $(CTEST_FLAGS)
+
+format:
+	git ls-files '*.h' '*.cc' | xargs clang-format -i
+
+clean:
+	rm -rf build

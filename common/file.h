@@ -1,0 +1,140 @@
+#pragma once
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "common/result.h"
+
+namespace sluice {
+
+// Owns one file descriptor. Move-only; a moved-from File is closed.
+class File {
+ public:
+  File() = default;
+  explicit File(int fd) noexcept : fd_(fd) {}
+  File(File&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  File& operator=(File&& other) noexcept {
+    if (this != &other) {
+      close();
+      fd_ = std::exchange(other.fd_, -1);
+    }
+    return *this;
+  }
+  File(const File&) = delete;
+  File& operator=(const File&) = delete;
+  ~File() { close(); }
+
+  [[nodiscard]] static Result<File> open(const std::filesystem::path& path, int flags,
+                                         mode_t mode = 0644) {
+    int fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
+    if (fd < 0) return errno_code(errno);
+    return File(fd);
+  }
+
+  int fd() const noexcept { return fd_; }
+  bool is_open() const noexcept { return fd_ >= 0; }
+
+  void close() noexcept {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+  [[nodiscard]] Result<uint64_t> size() const {
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0) return errno_code(errno);
+    return static_cast<uint64_t>(st.st_size);
+  }
+
+  // Reads up to buf.size() bytes at pos; fewer only at end of file.
+  [[nodiscard]] Result<size_t> pread_full(std::span<std::byte> buf, uint64_t pos) const {
+    size_t done = 0;
+    while (done < buf.size()) {
+      ssize_t n = ::pread(fd_, buf.data() + done, buf.size() - done,
+                          static_cast<off_t>(pos + done));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return errno_code(errno);
+      }
+      if (n == 0) break;
+      done += static_cast<size_t>(n);
+    }
+    return done;
+  }
+
+  // Writes all of data at pos, or fails (a full disk is ENOSPC).
+  [[nodiscard]] Result<void> pwrite_all(std::span<const std::byte> data, uint64_t pos) const {
+    size_t done = 0;
+    while (done < data.size()) {
+      ssize_t n = ::pwrite(fd_, data.data() + done, data.size() - done,
+                           static_cast<off_t>(pos + done));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return errno_code(errno);
+      }
+      done += static_cast<size_t>(n);
+    }
+    return {};
+  }
+
+  [[nodiscard]] Result<void> truncate(uint64_t size) const {
+    if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) return errno_code(errno);
+    return {};
+  }
+
+  [[nodiscard]] Result<void> datasync() const {
+    if (::fdatasync(fd_) != 0) return errno_code(errno);
+    return {};
+  }
+
+  [[nodiscard]] Result<void> sync() const {
+    if (::fsync(fd_) != 0) return errno_code(errno);
+    return {};
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+inline std::span<const std::byte> as_bytes(std::string_view s) noexcept {
+  return {reinterpret_cast<const std::byte*>(s.data()), s.size()};
+}
+
+// Makes a directory's entries (creations, renames, removals) durable.
+[[nodiscard]] inline Result<void> fsync_dir(const std::filesystem::path& dir) {
+  auto f = File::open(dir, O_RDONLY | O_DIRECTORY);
+  if (!f) return f.error();
+  return f->sync();
+}
+
+// Replaces `path` with `content` so that a crash leaves either the old or the new file:
+// write to a temporary name, fsync, rename over, fsync the directory.
+[[nodiscard]] inline Result<void> write_file_atomically(const std::filesystem::path& path,
+                                                        std::span<const std::byte> content) {
+  auto tmp = path;
+  tmp += ".tmp";
+  {
+    auto f = File::open(tmp, O_WRONLY | O_CREAT | O_TRUNC);
+    if (!f) return f.error();
+    if (auto r = f->pwrite_all(content, 0); !r) return r.error();
+    if (auto r = f->sync(); !r) return r.error();
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return errno_code(errno);
+  return fsync_dir(path.parent_path().empty() ? "." : path.parent_path());
+}
+
+[[nodiscard]] inline Result<void> write_file_atomically(const std::filesystem::path& path,
+                                                        std::string_view content) {
+  return write_file_atomically(path, as_bytes(content));
+}
+
+}  // namespace sluice
