@@ -56,27 +56,14 @@ class File {
   }
 
   // Reads up to buf.size() bytes at pos; fewer only at end of file.
-  [[nodiscard]] Result<size_t> pread_full(std::span<std::byte> buf, uint64_t pos) const {
-    size_t done = 0;
-    while (done < buf.size()) {
-      ssize_t n = ::pread(fd_, buf.data() + done, buf.size() - done,
-                          static_cast<off_t>(pos + done));
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return errno_code(errno);
-      }
-      if (n == 0) break;
-      done += static_cast<size_t>(n);
-    }
-    return done;
-  }
+  [[nodiscard]] Result<size_t> pread_full(std::span<std::byte> buf, uint64_t pos) const;
 
   // Writes all of data at pos, or fails (a full disk is ENOSPC).
   [[nodiscard]] Result<void> pwrite_all(std::span<const std::byte> data, uint64_t pos) const {
     size_t done = 0;
     while (done < data.size()) {
-      ssize_t n = ::pwrite(fd_, data.data() + done, data.size() - done,
-                           static_cast<off_t>(pos + done));
+      ssize_t n =
+          ::pwrite(fd_, data.data() + done, data.size() - done, static_cast<off_t>(pos + done));
       if (n < 0) {
         if (errno == EINTR) continue;
         return errno_code(errno);
@@ -104,6 +91,26 @@ class File {
  private:
   int fd_ = -1;
 };
+
+// Reads up to buf.size() bytes at pos from a descriptor the caller keeps open; fewer only at
+// end of file.
+[[nodiscard]] inline Result<size_t> pread_full(int fd, std::span<std::byte> buf, uint64_t pos) {
+  size_t done = 0;
+  while (done < buf.size()) {
+    ssize_t n = ::pread(fd, buf.data() + done, buf.size() - done, static_cast<off_t>(pos + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno_code(errno);
+    }
+    if (n == 0) break;
+    done += static_cast<size_t>(n);
+  }
+  return done;
+}
+
+inline Result<size_t> File::pread_full(std::span<std::byte> buf, uint64_t pos) const {
+  return sluice::pread_full(fd_, buf, pos);
+}
 
 inline std::span<const std::byte> as_bytes(std::string_view s) noexcept {
   return {reinterpret_cast<const std::byte*>(s.data()), s.size()};

@@ -1,8 +1,7 @@
 #pragma once
 
-#include <system_error>
-
 #include <boost/system/result.hpp>
+#include <system_error>
 
 namespace sluice {
 

@@ -1,10 +1,10 @@
 #include "segment/batch.h"
 
+#include <xxhash.h>
+
 #include <algorithm>
 #include <cstring>
 #include <limits>
-
-#include <xxhash.h>
 
 #include "common/check.h"
 #include "common/endian.h"
@@ -50,8 +50,8 @@ bool read_bytes_field(const std::byte*& p, const std::byte* end,
 
 // Parses one record at p within [p, end); on success p is past it. Checks every length
 // against the record's own length and the record's length against end.
-bool parse_record(const std::byte*& p, const std::byte* end, int64_t first_timestamp,
-                  Offset base, RecordView& out, int64_t& offset_delta) {
+bool parse_record(const std::byte*& p, const std::byte* end, int64_t first_timestamp, Offset base,
+                  RecordView& out, int64_t& offset_delta) {
   int64_t len = 0;
   if (!read_varint(p, end, kMaxVarint32Bytes, len)) return false;
   if (len < static_cast<int64_t>(kMinRecordSize) - 1 || len > end - p) return false;

@@ -1,10 +1,10 @@
 #include "segment/batch.h"
 
+#include <gtest/gtest.h>
+
 #include <cstring>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "common/endian.h"
 #include "segment/errors.h"
@@ -66,8 +66,8 @@ TEST(BatchTest, RoundTripKeepsNullEmptyAndLargeKeysAndValues) {
 
 TEST(BatchTest, RoundTripKeepsHeadersIncludingNullAndBinaryValues) {
   const std::string binary("\0\x01\xff", 3);
-  std::vector<HeaderView> headers = {{"trace", "abc"}, {"empty", ""}, {"null", std::nullopt},
-                                     {"bin", binary}};
+  std::vector<HeaderView> headers = {
+      {"trace", "abc"}, {"empty", ""}, {"null", std::nullopt}, {"bin", binary}};
   auto b = build({{"k", "v", headers, 7}});
   ASSERT_TRUE(validate_batch(b));
   auto out = decode_all(b);

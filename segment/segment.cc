@@ -1,0 +1,285 @@
+#include "segment/segment.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+
+#include "segment/errors.h"
+
+namespace sluice::segment {
+namespace {
+
+std::filesystem::path file_path(const std::filesystem::path& dir, Offset base,
+                                std::string_view suffix) {
+  return dir / segment_file_name(base, suffix);
+}
+
+}  // namespace
+
+std::string segment_file_name(Offset base, std::string_view suffix) {
+  return fmt::format("{:020d}{}", base.value, suffix);
+}
+
+std::optional<Offset> parse_segment_file_name(std::string_view name, std::string_view suffix) {
+  if (name.size() != 20 + suffix.size() || !name.ends_with(suffix)) return std::nullopt;
+  int64_t value = 0;
+  const char* end = name.data() + 20;
+  auto [ptr, ec] = std::from_chars(name.data(), end, value);
+  if (ec != std::errc{} || ptr != end || value < 0) return std::nullopt;
+  return Offset{value};
+}
+
+int LogSlice::fd() const { return segment->fd(); }
+
+Result<std::string> LogSlice::read() const {
+  std::string out(length, '\0');
+  auto n = pread_full(segment->fd(), {reinterpret_cast<std::byte*>(out.data()), out.size()},
+                      position.value);
+  return n.has_value() && *n == length ? Result<std::string>(std::move(out))
+                                       : Result<std::string>(Errc::truncated);
+}
+
+Segment::Segment(std::filesystem::path dir, Offset base, SegmentOptions options, File log,
+                 index::OffsetIndex offset_index, index::TimeIndex time_index, int64_t created_ms)
+    : dir_(std::move(dir)),
+      base_(base),
+      options_(options),
+      log_(std::move(log)),
+      offset_index_(std::move(offset_index)),
+      time_index_(std::move(time_index)),
+      created_ms_(created_ms),
+      next_offset_(base.value),
+      offset_of_max_timestamp_(base) {}
+
+std::filesystem::path Segment::log_path() const { return file_path(dir_, base_, kLogSuffix); }
+
+Result<std::shared_ptr<Segment>> Segment::create(const std::filesystem::path& dir, Offset base,
+                                                 const SegmentOptions& options, int64_t now_ms) {
+  auto log = File::open(file_path(dir, base, kLogSuffix), O_RDWR | O_CREAT);
+  if (!log) return log.error();
+  auto size = log->size();
+  if (!size) return size.error();
+  if (*size != 0) return errno_code(EEXIST);
+  auto oi = index::OffsetIndex::open(file_path(dir, base, kIndexSuffix), base,
+                                     options.index_max_bytes, true);
+  if (!oi) return oi.error();
+  auto ti = index::TimeIndex::open(file_path(dir, base, kTimeIndexSuffix), base,
+                                   options.index_max_bytes, true);
+  if (!ti) return ti.error();
+  return std::make_shared<Segment>(dir, base, options, std::move(*log), std::move(*oi),
+                                   std::move(*ti), now_ms);
+}
+
+Result<std::shared_ptr<Segment>> Segment::open(const std::filesystem::path& dir, Offset base,
+                                               const SegmentOptions& options, bool active,
+                                               int64_t now_ms) {
+  auto log = File::open(file_path(dir, base, kLogSuffix), active ? O_RDWR : O_RDONLY);
+  if (!log) return log.error();
+  auto oi = index::OffsetIndex::open(file_path(dir, base, kIndexSuffix), base,
+                                     options.index_max_bytes, active);
+  if (!oi) return oi.error();
+  auto ti = index::TimeIndex::open(file_path(dir, base, kTimeIndexSuffix), base,
+                                   options.index_max_bytes, active);
+  if (!ti) return ti.error();
+  auto segment = std::make_shared<Segment>(dir, base, options, std::move(*log), std::move(*oi),
+                                           std::move(*ti), now_ms);
+  segment->sealed_ = !active;
+  if (auto r = segment->load_tail(); !r) return r.error();
+  return segment;
+}
+
+Result<void> Segment::load_tail() {
+  auto size = log_.size();
+  if (!size) return size.error();
+  size_.store(*size, std::memory_order_release);
+  if (auto last = time_index_.last()) {
+    max_timestamp_.store(last->timestamp_ms);
+    offset_of_max_timestamp_ = last->offset;
+  }
+  uint64_t pos = 0;
+  if (auto entry = offset_index_.last()) pos = entry->position.value;
+  while (true) {
+    auto h = header_at(pos, *size);
+    if (!h) return h.error();
+    if (!*h) break;
+    const BatchHeader& header = **h;
+    if (header.max_timestamp > max_timestamp_.load()) {
+      max_timestamp_.store(header.max_timestamp);
+      offset_of_max_timestamp_ = header.base_offset;
+    }
+    next_offset_.store(header.next_offset().value);
+    pos += header.size_bytes();
+  }
+  return {};
+}
+
+Result<std::optional<BatchHeader>> Segment::header_at(uint64_t pos, uint64_t limit) const {
+  if (pos >= limit) return std::optional<BatchHeader>{};
+  std::array<std::byte, kBatchHeaderSize> buf;
+  auto n = log_.pread_full(buf, pos);
+  if (!n) return n.error();
+  if (*n < kBatchHeaderSize || pos + kBatchHeaderSize > limit) return Errc::truncated;
+  auto h = parse_header(buf);
+  if (!h) return h.error();
+  if (pos + h->size_bytes() > limit) return Errc::truncated;
+  return std::optional<BatchHeader>(*h);
+}
+
+bool Segment::needs_roll(size_t batch_bytes, Offset last_offset, int64_t segment_bytes,
+                         int64_t segment_ms, int64_t now_ms) const {
+  const uint64_t size = size_bytes();
+  if (size == 0) return false;  // an empty segment takes any batch
+  if (size + batch_bytes > static_cast<uint64_t>(segment_bytes)) return true;
+  if (now_ms - created_ms_ >= segment_ms) return true;
+  if (offset_index_.full() || time_index_.full()) return true;
+  if (last_offset.value - base_.value > static_cast<int64_t>(UINT32_MAX)) return true;
+  // Positions are u32 in the offset index.
+  return size + batch_bytes > UINT32_MAX;
+}
+
+Result<void> Segment::maybe_append_time_entry() {
+  const int64_t max_ts = max_timestamp_.load(std::memory_order_relaxed);
+  auto last = time_index_.last();
+  if (last && last->timestamp_ms >= max_ts) return {};
+  if (!last && max_ts < 0) return {};
+  return time_index_.append(max_ts, offset_of_max_timestamp_);
+}
+
+void Segment::index_batch(uint64_t pos, const BatchHeader& header) {
+  if (header.max_timestamp > max_timestamp_.load(std::memory_order_relaxed)) {
+    max_timestamp_.store(header.max_timestamp, std::memory_order_release);
+    offset_of_max_timestamp_ = header.base_offset;
+  }
+  auto last = offset_index_.last();
+  if (last && pos - last->position.value < options_.index_interval_bytes) return;
+  if (!offset_index_.append(header.base_offset, FilePos{pos})) return;  // full: roll is due
+  (void)maybe_append_time_entry();
+}
+
+Result<void> Segment::append(std::span<const std::byte> batch, const BatchHeader& header) {
+  if (sealed_) return Errc::segment_full;
+  const uint64_t pos = size_.load(std::memory_order_relaxed);
+  if (auto r = log_.pwrite_all(batch, pos); !r) {
+    // Cut off whatever part of the batch reached the file, so that the file ends with whole
+    // batches again; a crash before this is handled by recovery.
+    (void)log_.truncate(pos);
+    return r.error();
+  }
+  index_batch(pos, header);
+  size_.store(pos + batch.size(), std::memory_order_release);
+  next_offset_.store(header.next_offset().value, std::memory_order_release);
+  return {};
+}
+
+Result<LogSlice> Segment::read(Offset start, uint64_t max_bytes, uint64_t max_position) const {
+  LogSlice slice{shared_from_this(), {}, 0, start, start};
+  const uint64_t limit = std::min(max_position, size_bytes());
+  uint64_t pos = 0;
+  if (auto entry = offset_index_.floor(start)) pos = entry->position.value;
+  // Skip the batches that end before start.
+  std::optional<BatchHeader> h;
+  while (true) {
+    auto r = header_at(pos, limit);
+    if (!r) return r.error();
+    h = *r;
+    if (!h) return slice;
+    if (h->next_offset() > start) break;
+    pos += h->size_bytes();
+  }
+  slice.position = {pos};
+  slice.first_base_offset = h->base_offset;
+  uint64_t end = pos;
+  while (h) {
+    if (end > pos && end - pos + h->size_bytes() > max_bytes) break;
+    end += h->size_bytes();
+    slice.next_offset = h->next_offset();
+    auto r = header_at(end, limit);
+    if (!r) return r.error();
+    h = *r;
+  }
+  slice.length = end - pos;
+  return slice;
+}
+
+Result<std::optional<Offset>> Segment::offset_for_timestamp(int64_t timestamp_ms) const {
+  const uint64_t limit = size_bytes();
+  if (max_timestamp() < timestamp_ms) return std::optional<Offset>{};
+  Offset from = base_;
+  if (auto t = time_index_.last_before(timestamp_ms)) from = t->offset;
+  uint64_t pos = 0;
+  if (auto entry = offset_index_.floor(from)) pos = entry->position.value;
+  std::string bytes;
+  while (true) {
+    auto r = header_at(pos, limit);
+    if (!r) return r.error();
+    if (!*r) return std::optional<Offset>{};
+    const BatchHeader& h = **r;
+    if (h.max_timestamp >= timestamp_ms) {
+      if (h.timestamp_type() == TimestampType::log_append_time) return {h.base_offset};
+      bytes.resize(h.size_bytes());
+      auto n = log_.pread_full({reinterpret_cast<std::byte*>(bytes.data()), bytes.size()}, pos);
+      if (!n) return n.error();
+      const auto span = std::span(reinterpret_cast<const std::byte*>(bytes.data()), *n);
+      auto valid = validate_batch(span);
+      if (!valid) return valid.error();
+      RecordReader reader(span);
+      while (auto rec = reader.next()) {
+        if (rec->timestamp_ms >= timestamp_ms) return std::optional<Offset>(rec->offset);
+      }
+    }
+    pos += h.size_bytes();
+  }
+}
+
+Result<void> Segment::truncate_to(Offset offset) {
+  const uint64_t limit = size_bytes();
+  uint64_t pos = 0;
+  if (auto entry = offset_index_.floor(offset)) pos = entry->position.value;
+  while (true) {
+    auto r = header_at(pos, limit);
+    if (!r) return r.error();
+    if (!*r || (*r)->last_offset() >= offset) break;
+    pos += (*r)->size_bytes();
+  }
+  if (pos >= limit) return {};
+  if (auto r = log_.truncate(pos); !r) return r;
+  // Rebuild the in-memory state from scratch: truncation is rare and this keeps the indexing
+  // rule in one place.
+  offset_index_.truncate_to(base_);
+  time_index_.truncate_to(base_);
+  size_.store(0, std::memory_order_release);
+  next_offset_.store(base_.value, std::memory_order_release);
+  max_timestamp_.store(-1);
+  offset_of_max_timestamp_ = base_;
+  uint64_t p = 0;
+  while (true) {
+    auto r = header_at(p, pos);
+    if (!r) return r.error();
+    if (!*r) break;
+    index_batch(p, **r);
+    p += (*r)->size_bytes();
+    next_offset_.store((*r)->next_offset().value, std::memory_order_release);
+  }
+  size_.store(pos, std::memory_order_release);
+  return {};
+}
+
+Result<void> Segment::seal() {
+  if (sealed_) return {};
+  if (auto r = maybe_append_time_entry(); !r) return r;
+  if (auto r = offset_index_.trim(); !r) return r;
+  if (auto r = time_index_.trim(); !r) return r;
+  sealed_ = true;
+  return {};
+}
+
+Result<void> Segment::flush() const { return log_.datasync(); }
+
+Result<void> Segment::flush_indexes() {
+  if (auto r = offset_index_.flush(); !r) return r;
+  return time_index_.flush();
+}
+
+}  // namespace sluice::segment

@@ -1,0 +1,145 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "common/file.h"
+#include "common/result.h"
+#include "common/types.h"
+#include "index/offset_index.h"
+#include "index/time_index.h"
+#include "segment/batch.h"
+
+namespace sluice::segment {
+
+inline constexpr std::string_view kLogSuffix = ".log";
+inline constexpr std::string_view kIndexSuffix = ".index";
+inline constexpr std::string_view kTimeIndexSuffix = ".timeindex";
+
+// "00000000000000000042" + suffix: a segment's files are named by its base offset.
+std::string segment_file_name(Offset base, std::string_view suffix);
+// The base offset a file name encodes, or nullopt if it is not 20 digits + a known suffix.
+std::optional<Offset> parse_segment_file_name(std::string_view name, std::string_view suffix);
+
+struct SegmentOptions {
+  size_t index_max_bytes = 10 << 20;   // segment.index.bytes
+  size_t index_interval_bytes = 4096;  // index.interval.bytes
+};
+
+class Segment;
+
+// Whole batches of one segment, [position, position + length), for sending without copying.
+// Holds the segment, so the file stays open even if retention deletes it meanwhile.
+struct LogSlice {
+  std::shared_ptr<const Segment> segment;
+  FilePos position;
+  uint64_t length = 0;
+  Offset first_base_offset;  // base offset of the first batch in the slice
+  Offset next_offset;        // one past the last offset in the slice
+
+  int fd() const;
+  bool empty() const { return length == 0; }
+  // Copies the slice's bytes into memory.
+  [[nodiscard]] Result<std::string> read() const;
+};
+
+// One segment: a .log file of record batches plus its sparse offset and time indexes.
+//
+// Indexing rule (rebuilt identically by recovery): a batch gets an offset-index entry
+// (its base offset, its position) when it is the first batch of the segment or starts at least
+// index_interval_bytes after the last indexed batch. At those batches, and when the segment is
+// sealed, the time index gets (largest timestamp so far, base offset of the batch holding it)
+// if that timestamp is larger than the last entry's.
+//
+// Threading: one writer (the partition's writer lock) calls append/seal/truncate/flush;
+// readers call read/offset_for_timestamp concurrently. append() writes the bytes and index
+// entries before publishing the new size (release), and readers never look past the size
+// they loaded (acquire), so they never see a partial batch. Durability: bytes are in the page
+// cache after append(); durable after flush().
+class Segment : public std::enable_shared_from_this<Segment> {
+ public:
+  // Creates a new, empty segment; fails if its files exist with content.
+  [[nodiscard]] static Result<std::shared_ptr<Segment>> create(const std::filesystem::path& dir,
+                                                               Offset base,
+                                                               const SegmentOptions& options,
+                                                               int64_t now_ms);
+  // Opens an existing segment whose .log was validated by recovery. Finds the next offset and
+  // largest timestamp by scanning from the last offset-index entry. Sealed segments are opened
+  // read-only.
+  [[nodiscard]] static Result<std::shared_ptr<Segment>> open(const std::filesystem::path& dir,
+                                                             Offset base,
+                                                             const SegmentOptions& options,
+                                                             bool active, int64_t now_ms);
+
+  // Appends one stamped, validated batch whose base offset is next_offset().
+  [[nodiscard]] Result<void> append(std::span<const std::byte> batch, const BatchHeader& header);
+
+  // Whether a batch of `batch_bytes` ending at `last_offset` needs a new segment first. Age
+  // counts from when the segment was created or, after a restart, reopened.
+  bool needs_roll(size_t batch_bytes, Offset last_offset, int64_t segment_bytes, int64_t segment_ms,
+                  int64_t now_ms) const;
+
+  // Whole batches starting with the one holding `start`, up to max_bytes (always at least one
+  // batch when there is one), never past `max_position`. Empty when `start` is past the end.
+  [[nodiscard]] Result<LogSlice> read(Offset start, uint64_t max_bytes,
+                                      uint64_t max_position) const;
+  [[nodiscard]] Result<LogSlice> read(Offset start, uint64_t max_bytes) const {
+    return read(start, max_bytes, size_bytes());
+  }
+
+  // The first offset whose record timestamp is >= timestamp_ms, or nullopt if none here.
+  [[nodiscard]] Result<std::optional<Offset>> offset_for_timestamp(int64_t timestamp_ms) const;
+
+  // Removes every batch holding an offset >= offset; next_offset() becomes the base of the
+  // first removed batch.
+  [[nodiscard]] Result<void> truncate_to(Offset offset);
+  // Writes the final time-index entry and trims both indexes; no appends after.
+  [[nodiscard]] Result<void> seal();
+  // fdatasync of the .log file.
+  [[nodiscard]] Result<void> flush() const;
+  // Flushes the indexes' mappings (for a clean stop).
+  [[nodiscard]] Result<void> flush_indexes();
+
+  Offset base_offset() const { return base_; }
+  Offset next_offset() const { return {next_offset_.load(std::memory_order_acquire)}; }
+  uint64_t size_bytes() const { return size_.load(std::memory_order_acquire); }
+  int64_t max_timestamp() const { return max_timestamp_.load(std::memory_order_acquire); }
+  int64_t created_ms() const { return created_ms_; }
+  int fd() const { return log_.fd(); }
+  const std::filesystem::path& dir() const { return dir_; }
+  std::filesystem::path log_path() const;
+  const index::OffsetIndex& offset_index() const { return offset_index_; }
+  const index::TimeIndex& time_index() const { return time_index_; }
+
+  Segment(std::filesystem::path dir, Offset base, SegmentOptions options, File log,
+          index::OffsetIndex offset_index, index::TimeIndex time_index, int64_t created_ms);
+
+ private:
+  // Reads the header of the batch at pos, or nullopt at the end of [0, limit).
+  [[nodiscard]] Result<std::optional<BatchHeader>> header_at(uint64_t pos, uint64_t limit) const;
+  // Replays the batches from the last indexed one to the end, restoring the in-memory state.
+  [[nodiscard]] Result<void> load_tail();
+  void index_batch(uint64_t pos, const BatchHeader& header);
+  [[nodiscard]] Result<void> maybe_append_time_entry();
+
+  std::filesystem::path dir_;
+  Offset base_;
+  SegmentOptions options_;
+  File log_;
+  index::OffsetIndex offset_index_;
+  index::TimeIndex time_index_;
+  int64_t created_ms_;
+  std::atomic<uint64_t> size_{0};
+  std::atomic<int64_t> next_offset_;
+  std::atomic<int64_t> max_timestamp_{-1};
+  Offset offset_of_max_timestamp_;  // writer only
+  bool sealed_ = false;             // writer only
+};
+
+}  // namespace sluice::segment

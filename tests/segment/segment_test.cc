@@ -1,0 +1,183 @@
+#include "segment/segment.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "segment/errors.h"
+#include "tests/temp_dir.h"
+
+namespace sluice::segment {
+namespace {
+
+constexpr int64_t kNow = 1'700'000'000'000;
+
+class SegmentTest : public ::testing::Test {
+ protected:
+  std::shared_ptr<Segment> make(SegmentOptions options = {1 << 16, 4096}) {
+    auto s = Segment::create(dir_.path(), Offset{100}, options, kNow);
+    EXPECT_TRUE(s) << s.error().message();
+    return *s;
+  }
+
+  // Appends a batch of `count` records of `value_size` bytes at the segment's next offset.
+  BatchHeader append(Segment& s, int count, size_t value_size, int64_t ts) {
+    builder_.reset();
+    const std::string value(value_size, 'v');
+    for (int i = 0; i < count; ++i) builder_.add({"key", value, {}, ts + i});
+    auto batch = builder_.finish();
+    stamp_batch(batch, s.next_offset(), 0);
+    auto h = parse_header(batch);
+    EXPECT_TRUE(h);
+    EXPECT_TRUE(s.append(batch, *h));
+    return *h;
+  }
+
+  testing::TempDir dir_;
+  BatchBuilder builder_;
+};
+
+TEST(SegmentFileNameTest, NamesRoundTripAndRejectOthers) {
+  EXPECT_EQ(segment_file_name(Offset{368769}, kLogSuffix), "00000000000000368769.log");
+  EXPECT_EQ(parse_segment_file_name("00000000000000368769.log", kLogSuffix), Offset{368769});
+  EXPECT_FALSE(parse_segment_file_name("0000000000000036876x.log", kLogSuffix));
+  EXPECT_FALSE(parse_segment_file_name("368769.log", kLogSuffix));
+  EXPECT_FALSE(parse_segment_file_name("00000000000000368769.index", kLogSuffix));
+}
+
+TEST_F(SegmentTest, ReadFromEveryOffsetStartsWithTheBatchHoldingIt) {
+  auto s = make();
+  std::vector<BatchHeader> batches;
+  for (int i = 0; i < 20; ++i) batches.push_back(append(*s, 3, 100, kNow + i * 10));
+  EXPECT_EQ(s->next_offset(), Offset{160});
+  for (int64_t o = 100; o < 160; ++o) {
+    auto slice = s->read(Offset{o}, 1);
+    ASSERT_TRUE(slice);
+    const auto& expected = batches[static_cast<size_t>((o - 100) / 3)];
+    EXPECT_EQ(slice->first_base_offset, expected.base_offset) << o;
+    EXPECT_EQ(slice->length, expected.size_bytes()) << o;
+    auto bytes = slice->read();
+    ASSERT_TRUE(bytes);
+    auto h = validate_batch(std::as_bytes(std::span(*bytes)));
+    ASSERT_TRUE(h);
+    EXPECT_EQ(h->base_offset, expected.base_offset);
+  }
+  auto past = s->read(Offset{160}, 1 << 20);
+  ASSERT_TRUE(past);
+  EXPECT_TRUE(past->empty());
+}
+
+TEST_F(SegmentTest, ReadStopsAtMaxBytesButReturnsAtLeastOneBatch) {
+  auto s = make();
+  const auto h = append(*s, 10, 500, kNow);
+  append(*s, 10, 500, kNow);
+  append(*s, 10, 500, kNow);
+  auto one = s->read(Offset{100}, 10);
+  ASSERT_TRUE(one);
+  EXPECT_EQ(one->length, h.size_bytes());
+  EXPECT_EQ(one->next_offset, Offset{110});
+  auto two = s->read(Offset{100}, 2 * h.size_bytes() + 1);
+  ASSERT_TRUE(two);
+  EXPECT_EQ(two->next_offset, Offset{120});
+  auto all = s->read(Offset{105}, 1 << 20);
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->first_base_offset, Offset{100});
+  EXPECT_EQ(all->next_offset, Offset{130});
+}
+
+TEST_F(SegmentTest, OffsetIndexGetsAnEntryEveryIntervalBytes) {
+  auto s = make({1 << 16, 1000});
+  uint64_t last_indexed = 0;
+  size_t expected_entries = 0;
+  for (int i = 0; i < 30; ++i) {
+    const uint64_t pos = s->size_bytes();
+    auto h = append(*s, 1, 300, kNow + i);
+    if (i == 0 || pos - last_indexed >= 1000) {
+      ++expected_entries;
+      last_indexed = pos;
+      EXPECT_EQ(s->offset_index().last()->offset, h.base_offset);
+    }
+  }
+  EXPECT_EQ(s->offset_index().entries(), expected_entries);
+  EXPECT_GT(expected_entries, 5u);
+}
+
+TEST_F(SegmentTest, ReopenRestoresNextOffsetSizeAndMaxTimestamp) {
+  uint64_t size = 0;
+  {
+    auto s = make({1 << 16, 500});
+    for (int i = 0; i < 25; ++i) append(*s, 2, 100, kNow + i);
+    size = s->size_bytes();
+  }
+  auto s = Segment::open(dir_.path(), Offset{100}, {1 << 16, 500}, true, kNow);
+  ASSERT_TRUE(s) << s.error().message();
+  EXPECT_EQ((*s)->next_offset(), Offset{150});
+  EXPECT_EQ((*s)->size_bytes(), size);
+  EXPECT_EQ((*s)->max_timestamp(), kNow + 25);
+  append(**s, 1, 10, kNow + 100);
+  EXPECT_EQ((*s)->next_offset(), Offset{151});
+}
+
+TEST_F(SegmentTest, OffsetForTimestampFindsTheFirstRecordAtOrAfter) {
+  auto s = make({1 << 16, 200});
+  // Batch i holds offsets 100+4i .. 100+4i+3 with timestamps kNow + 10i + 0..3.
+  for (int i = 0; i < 50; ++i) append(*s, 4, 50, kNow + 10 * i);
+  auto at = [&](int64_t ts) { return s->offset_for_timestamp(ts).value(); };
+  EXPECT_EQ(at(0), Offset{100});
+  EXPECT_EQ(at(kNow), Offset{100});
+  EXPECT_EQ(at(kNow + 1), Offset{101});
+  EXPECT_EQ(at(kNow + 4), Offset{104});  // between batches: first of the next
+  EXPECT_EQ(at(kNow + 250), Offset{200});
+  EXPECT_EQ(at(kNow + 493), Offset{299});
+  EXPECT_FALSE(at(kNow + 494).has_value());
+}
+
+TEST_F(SegmentTest, TruncateRemovesWholeBatchesFromTheOneHoldingTheOffset) {
+  auto s = make({1 << 16, 300});
+  std::vector<uint64_t> positions;
+  for (int i = 0; i < 10; ++i) {
+    positions.push_back(s->size_bytes());
+    append(*s, 5, 100, kNow + i);
+  }
+  ASSERT_TRUE(s->truncate_to(Offset{127}));  // inside batch 5 (offsets 125..129)
+  EXPECT_EQ(s->next_offset(), Offset{125});
+  EXPECT_EQ(s->size_bytes(), positions[5]);
+  EXPECT_TRUE(s->offset_index().verify());
+  auto h = append(*s, 1, 10, kNow);
+  EXPECT_EQ(h.base_offset, Offset{125});
+  auto slice = s->read(Offset{125}, 1 << 20);
+  ASSERT_TRUE(slice);
+  EXPECT_EQ(slice->next_offset, Offset{126});
+}
+
+TEST_F(SegmentTest, RollIsNeededOnSizeAgeFullIndexAndOffsetOverflow) {
+  auto s = make({24, 0});  // room for three offset-index entries, two time-index entries
+  EXPECT_FALSE(s->needs_roll(1 << 20, Offset{100}, 1000, 1000, kNow + 5000));  // empty
+  append(*s, 1, 10, kNow);
+  EXPECT_FALSE(s->needs_roll(100, Offset{101}, 1000, 1000, kNow));
+  EXPECT_TRUE(s->needs_roll(1000, Offset{101}, 1000, 1000, kNow));               // size
+  EXPECT_TRUE(s->needs_roll(100, Offset{101}, 1000, 1000, kNow + 1000));         // age
+  EXPECT_TRUE(s->needs_roll(100, Offset{100 + (1LL << 32)}, 1000, 1000, kNow));  // offsets
+  append(*s, 1, 10, kNow + 1);
+  EXPECT_TRUE(s->needs_roll(100, Offset{102}, 1000, 1000, kNow));  // time index full
+}
+
+TEST_F(SegmentTest, SealTrimsIndexesAndRefusesAppends) {
+  auto s = make({1 << 16, 0});
+  for (int i = 0; i < 5; ++i) append(*s, 1, 10, kNow + i);
+  ASSERT_TRUE(s->seal());
+  EXPECT_EQ(std::filesystem::file_size(dir_.path() / "00000000000000000100.index"),
+            5 * index::kOffsetEntrySize);
+  EXPECT_EQ(s->time_index().last()->timestamp_ms, kNow + 4);
+  builder_.reset();
+  builder_.add({"k", "v", {}, kNow});
+  auto batch = builder_.finish();
+  stamp_batch(batch, s->next_offset(), 0);
+  auto r = s->append(batch, *parse_header(batch));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), Errc::segment_full);
+}
+
+}  // namespace
+}  // namespace sluice::segment
