@@ -98,7 +98,7 @@ void put_env(Settings& settings, const char* const* envp) {
     const size_t eq = entry.find('=');
     if (!entry.starts_with(kEnvPrefix) || eq == std::string_view::npos) continue;
     const std::string_view name = entry.substr(0, eq);
-    settings.put(key_from_env_name(name), entry.substr(eq + 1),
+    settings.put(key_from_env_name(name), detail::trim(entry.substr(eq + 1)),
                  fmt::format("environment variable {}", name));
   }
 }

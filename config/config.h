@@ -88,9 +88,10 @@ struct BrokerConfig {
 // Loads, each layer overriding the one before: built-in defaults <- the properties file (if
 // given) <- SLUICE_* environment variables from `envp` (SLUICE_LOG_SEGMENT_BYTES ->
 // log.segment.bytes: strip the prefix, lower-case, '_' -> '.'; `envp` may be null) <- `sets`
-// ("key=value" strings from --set, later wins). Throws ConfigError on an unreadable file, a
-// malformed line, an unknown key or a bad value, e.g.
-//   "--set: log.segment.bytes: 'abc' is not an integer (allowed: integer in [1024, ...])"
+// ("key=value" strings from --set, later wins). Values are trimmed, and every SLUICE_* variable
+// must name a key. Throws ConfigError on an unreadable file, a malformed line, an unknown key
+// or a bad value, e.g.
+//   "--set: log.segment.bytes: 'abc' is not an integer (allowed: integer in [1024, 2147483647])"
 //   "sluice.properties:3: unknown configuration key 'log.segmnt.bytes'"
 BrokerConfig load_broker_config(const std::optional<std::filesystem::path>& file,
                                 const std::vector<std::string>& sets, const char* const* envp);

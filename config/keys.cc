@@ -88,6 +88,7 @@ std::vector<Key<TopicConfig>> make_topic_keys() {
   };
 }
 
+// Grouped as in sluice.properties: server, HTTP, topic defaults, flushing, recovery, consumers.
 std::vector<Key<BrokerConfig>> make_broker_keys() {
   using B = BrokerConfig;
   return {

@@ -110,13 +110,15 @@ TEST_F(BrokerConfigTest, LaterSetWins) {
 }
 
 TEST_F(BrokerConfigTest, EnvNameMapsToLowerCaseDottedKey) {
-  const BrokerConfig c = load(std::nullopt, {},
-                              {"SLUICE_LOG_SEGMENT_BYTES=4096", "SLUICE_LOG_DIRS=/x,/y",
-                               "SLUICE_Log_Level=debug", "SLUICE_HTTP_MAX_HEADER_BYTES=100"});
+  const BrokerConfig c =
+      load(std::nullopt, {},
+           {"SLUICE_LOG_SEGMENT_BYTES=4096", "SLUICE_LOG_DIRS=/x,/y", "SLUICE_Log_Level=debug",
+            "SLUICE_HTTP_MAX_HEADER_BYTES=100", "SLUICE_NUM_PARTITIONS= 6 "});
   EXPECT_EQ(c.topic_defaults.segment_bytes, 4096);
   EXPECT_EQ(c.log_dirs, (std::vector<std::string>{"/x", "/y"}));
   EXPECT_EQ(c.log_level, "debug");
   EXPECT_EQ(c.max_header_bytes, 100);
+  EXPECT_EQ(c.num_partitions, 6);
 }
 
 TEST_F(BrokerConfigTest, EnvWithoutPrefixIsIgnored) {
