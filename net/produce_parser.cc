@@ -16,6 +16,15 @@ ProduceParseError type_error(std::string_view field, std::string_view expected) 
   return {422, 42203, fmt::format("{}: expected {}", field, expected)};
 }
 
+// A value of the wrong type is 422 / 42203; anything else simdjson reports is broken JSON.
+ProduceParseError bad(simdjson::error_code e, std::string_view field, std::string_view expected) {
+  if (e == simdjson::INCORRECT_TYPE || e == simdjson::NUMBER_OUT_OF_RANGE ||
+      e == simdjson::NUMBER_ERROR) {
+    return type_error(field, expected);
+  }
+  return {400, 40001, fmt::format("Malformed JSON at {}: {}", field, simdjson::error_message(e))};
+}
+
 simdjson::padded_string_view padded(std::string& body) {
   if (body.capacity() < body.size() + simdjson::SIMDJSON_PADDING) {
     body.reserve(body.size() + simdjson::SIMDJSON_PADDING);
@@ -78,11 +87,11 @@ std::optional<ProduceParseError> parse_data(od::value v, EmbeddedFormat format, 
   }
   std::string_view text;
   if (format == EmbeddedFormat::json) {
-    if (raw_json(v, text)) return type_error(field, "a JSON value");
+    if (auto e = raw_json(v, text)) return bad(e, field, "a JSON value");
     out = text;
     return std::nullopt;
   }
-  if (v.get_string().get(text)) return type_error(field, "a base64 string or null");
+  if (auto e_ = v.get_string().get(text)) return bad(e_, field, "a base64 string or null");
   std::string_view decoded;
   if (auto e = decode_into_arena(text, arena, field, decoded)) return e;
   out = decoded;
@@ -93,22 +102,22 @@ std::optional<ProduceParseError> parse_headers(od::value v, std::string& arena,
                                                std::string_view field,
                                                std::vector<segment::HeaderView>& out) {
   od::array headers;
-  if (v.get_array().get(headers)) return type_error(field, "an array of {name, value}");
+  if (auto e_ = v.get_array().get(headers)) return bad(e_, field, "an array of {name, value}");
   size_t i = 0;
   for (auto element : headers) {
     const auto name = fmt::format("{}[{}]", field, i++);
     od::object h;
-    if (element.get_object().get(h)) return type_error(name, "an object {name, value}");
+    if (auto e_ = element.get_object().get(h)) return bad(e_, name, "an object {name, value}");
     segment::HeaderView header;
     bool has_name = false;
     for (auto member : h) {
       std::string_view key;
-      if (member.unescaped_key().get(key)) return type_error(name, "an object");
+      if (auto e_ = member.unescaped_key().get(key)) return bad(e_, name, "an object");
       od::value value;
-      if (member.value().get(value)) return type_error(name, "an object");
+      if (auto e_ = member.value().get(value)) return bad(e_, name, "an object");
       if (key == "name" || key == "key") {
         std::string_view text;
-        if (value.get_string().get(text)) return type_error(name + ".name", "a string");
+        if (auto e_ = value.get_string().get(text)) return bad(e_, name + ".name", "a string");
         // Header names are unescaped into the parser's buffer; keep them in the arena.
         if (arena.size() + text.size() > arena.capacity()) {
           return ProduceParseError{422, 42206, fmt::format("{}: too large", name)};
@@ -155,7 +164,7 @@ std::optional<ProduceParseError> parse_timestamp(od::value v, std::string_view f
     return std::nullopt;
   }
   std::string_view text;
-  if (v.get_string().get(text)) return type_error(field, "a timestamp in ms or ISO-8601");
+  if (auto e_ = v.get_string().get(text)) return bad(e_, field, "a timestamp in ms or ISO-8601");
   std::tm tm{};
   int millis = 0;
   char zone = 0;
@@ -179,7 +188,7 @@ std::optional<ProduceParseError> parse_v2_record(od::value element, size_t index
                                                  EmbeddedFormat format, ProduceRequest& out) {
   const auto name = fmt::format("records[{}]", index);
   od::object obj;
-  if (element.get_object().get(obj)) return type_error(name, "an object");
+  if (auto e_ = element.get_object().get(obj)) return bad(e_, name, "an object");
   ProduceRequest::Record record;
   record.input.timestamp_ms = -1;  // none given: the broker's clock
   record.first_header = out.headers.size();
@@ -228,7 +237,11 @@ std::optional<ProduceParseError> parse_produce_request(std::string& body, Embedd
                              fmt::format("Malformed JSON: {}", simdjson::error_message(e))};
   }
   od::object root;
-  if (doc.get_object().get(root)) {
+  if (auto e = doc.get_object().get(root)) {
+    if (e != simdjson::INCORRECT_TYPE) {
+      return ProduceParseError{400, 40001,
+                               fmt::format("Malformed JSON: {}", simdjson::error_message(e))};
+    }
     return ProduceParseError{422, 422,
                              "Request body is not a produce request (expected an object "
                              "with \"records\")"};
@@ -240,7 +253,7 @@ std::optional<ProduceParseError> parse_produce_request(std::string& body, Embedd
     if (key != "records") continue;
     found = true;
     od::array records;
-    if (member.value().get_array().get(records)) return type_error("records", "an array");
+    if (auto e_ = member.value().get_array().get(records)) return bad(e_, "records", "an array");
     size_t index = 0;
     for (auto element : records) {
       od::value v;
@@ -265,7 +278,7 @@ std::optional<ProduceParseError> parse_v3_data(od::value v, std::string& arena,
   bool is_null = false;
   if (v.is_null().get(is_null) == simdjson::SUCCESS && is_null) return std::nullopt;
   od::object obj;
-  if (v.get_object().get(obj)) return type_error(field, "an object {type, data}");
+  if (auto e_ = v.get_object().get(obj)) return bad(e_, field, "an object {type, data}");
   std::string type = "JSON";
   std::optional<od::value> data;
   std::string_view data_text;
@@ -278,14 +291,15 @@ std::optional<ProduceParseError> parse_v3_data(od::value v, std::string& arena,
     }
     if (key == "type") {
       std::string_view t;
-      if (value.get_string().get(t)) return type_error(std::string(field) + ".type", "a string");
+      if (auto e_ = value.get_string().get(t))
+        return bad(e_, std::string(field) + ".type", "a string");
       type = std::string(t);
     } else if (key == "data") {
       bool null_data = false;
       if (value.is_null().get(null_data) == simdjson::SUCCESS && null_data) continue;
       data_null = false;
       // The type may come after data; keep the raw text and interpret it below.
-      if (raw_json(value, data_text)) return type_error(std::string(field) + ".data", "JSON");
+      if (auto e = raw_json(value, data_text)) return bad(e, std::string(field) + ".data", "JSON");
     }
   }
   if (data_null) return std::nullopt;
