@@ -151,6 +151,8 @@ int serve(int argc, char** argv) {
   int signal = 0;
   sigwait(&stop_signals, &signal);
   spdlog::info("received {}, stopping", strsignal(signal));
+  ctx.stopping.store(true);
+  ctx.waiters.notify_all();
   server.stop(kShutdownGrace);
   ctx.broker.store(nullptr);
   if (auto r = broker.stop(); !r) {

@@ -20,6 +20,15 @@ void FetchWaiters::remove(const broker::PartitionLog* log, const std::shared_ptr
   if (it->second.empty()) waiters_.erase(it);
 }
 
+void FetchWaiters::notify_all() {
+  std::vector<const broker::PartitionLog*> logs;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [log, list] : waiters_) logs.push_back(log);
+  }
+  for (const auto* log : logs) notify(log);
+}
+
 void FetchWaiters::notify(const broker::PartitionLog* log) {
   std::vector<std::shared_ptr<Waiter>> woken;
   {

@@ -31,6 +31,8 @@ class FetchWaiters {
   void remove(const broker::PartitionLog* log, const std::shared_ptr<Waiter>& waiter);
   // Wakes every waiter on `log`.
   void notify(const broker::PartitionLog* log);
+  // Wakes every waiter (at shutdown, so parked long polls answer at once).
+  void notify_all();
 
  private:
   std::mutex mu_;

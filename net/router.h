@@ -25,6 +25,8 @@ struct ApiContext {
   // The last recovery report as JSON, or the progress while recovery runs.
   std::function<std::string()> recovery_json;
   std::atomic<uint64_t> round_robin{0};
+  // Set at shutdown: long polls stop waiting and answer with what they have.
+  std::atomic<bool> stopping{false};
 };
 
 // One call being served: the request, its decoded path parameters and query.

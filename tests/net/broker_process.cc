@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <cstring>
-#include <regex>
 #include <stdexcept>
 
 #include "tests/net/http_client.h"
@@ -77,13 +76,16 @@ void BrokerProcess::start() {
 }
 
 void BrokerProcess::wait_for_port() {
-  static const std::regex kListening(R"(listening on http://127\.0\.0\.1:(\d+))");
+  static constexpr std::string_view kListening = "listening on http://127.0.0.1:";
   std::unique_lock lock(mu_);
-  std::smatch match;
-  const bool found = cv_.wait_for(lock, std::chrono::seconds(30),
-                                  [&] { return std::regex_search(output_, match, kListening); });
+  size_t at = std::string::npos;
+  const bool found = cv_.wait_for(lock, std::chrono::seconds(30), [&] {
+    at = output_.find(kListening);
+    // Wait for the whole line, so the port number is complete.
+    return at != std::string::npos && output_.find('\n', at) != std::string::npos;
+  });
   if (!found) throw std::runtime_error("sluice did not start listening:\n" + output_);
-  port_ = static_cast<uint16_t>(std::stoi(match[1].str()));
+  port_ = static_cast<uint16_t>(std::stoi(output_.substr(at + kListening.size())));
 }
 
 void BrokerProcess::wait_for_ready() {
