@@ -50,7 +50,8 @@ bool entries_cover(const SegmentScan& scan) {
   for (size_t i = 1; i < e.size(); ++i) {
     if (!(e[i - 1].offset < e[i].offset && e[i - 1].position < e[i].position)) return false;
   }
-  return e.empty() || e.back().position.value < scan.valid_bytes;
+  // The entry every index starts with, (base, 0), is the only one allowed in an empty log.
+  return e.empty() || e.back().position.value == 0 || e.back().position.value < scan.valid_bytes;
 }
 
 }  // namespace

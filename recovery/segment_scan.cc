@@ -39,14 +39,20 @@ class Mapping {
 };
 
 // segment::Segment's indexing rule (see its class comment, index_batch and
-// maybe_append_time_entry), replayed over a scan, including what a full index refuses.
+// maybe_append_time_entry), replayed over a scan, including what the index files refuse: an
+// entry not after the last one, or beyond the capacity. Like the writer's, the indexes start
+// with the entry a fresh preallocated (all-zero) index file opens with: (base, 0) in the
+// offset index and (0, base) in the time index; so the first batch adds no entry of its own.
 class IndexRule {
  public:
   IndexRule(SegmentScan& scan, const RecoveryOptions& options)
       : scan_(scan),
         interval_(options.index_interval_bytes),
         offset_capacity_(options.index_max_bytes / index::kOffsetEntrySize),
-        time_capacity_(options.index_max_bytes / index::kTimeEntrySize) {}
+        time_capacity_(options.index_max_bytes / index::kTimeEntrySize) {
+    if (offset_capacity_ > 0) scan_.offset_entries.push_back({scan_.base, FilePos{0}});
+    if (time_capacity_ > 0) scan_.time_entries.push_back({0, scan_.base});
+  }
 
   void add(uint64_t pos, const segment::BatchHeader& h) {
     if (h.max_timestamp > max_timestamp_) {
@@ -55,6 +61,10 @@ class IndexRule {
     }
     auto& entries = scan_.offset_entries;
     if (!entries.empty() && pos - entries.back().position.value < interval_) return;
+    if (!entries.empty() &&
+        !(entries.back().offset < h.base_offset && entries.back().position.value < pos)) {
+      return;
+    }
     if (entries.size() >= offset_capacity_ || pos > std::numeric_limits<uint32_t>::max()) return;
     entries.push_back({h.base_offset, FilePos{pos}});
     if (auto e = time_entry()) scan_.time_entries.push_back(*e);
