@@ -9,17 +9,19 @@
 #include <string_view>
 #include <vector>
 
+#include "config/config.h"
 #include "recovery/log_recovery.h"
 
 namespace sluice::recovery {
 namespace {
 
 struct Args {
+  std::optional<std::filesystem::path> config;
   std::vector<std::filesystem::path> log_dirs;
   std::optional<std::string> topic;
   bool json = false;
-  int threads = 1;
-  RecoveryMode mode = RecoveryMode::full;
+  std::optional<int> threads;
+  std::optional<RecoveryMode> mode;
 };
 
 bool parse_int(std::string_view s, int& out) {
@@ -42,10 +44,14 @@ std::optional<Args> parse_args(int argc, char** argv, std::string_view command,
       ok = false;
     } else if (ok && flag == "--log-dir") {
       args.log_dirs.emplace_back(argv[++i]);
+    } else if (ok && flag == "--config") {
+      args.config = argv[++i];
     } else if (ok && flag == "--topic") {
       args.topic = argv[++i];
     } else if (ok && flag == "--threads") {
-      ok = parse_int(argv[++i], args.threads) && args.threads >= 1;
+      int n = 0;
+      ok = parse_int(argv[++i], n) && n >= 1;
+      args.threads = n;
     } else if (ok && flag == "--mode") {
       const std::string_view m = argv[++i];
       ok = m == "full" || m == "checkpoint";
@@ -57,11 +63,26 @@ std::optional<Args> parse_args(int argc, char** argv, std::string_view command,
       return std::nullopt;
     }
   }
-  if (args.log_dirs.empty()) {
-    fmt::print(stderr, "sluice {}: --log-dir DIR is required\n", command);
+  if (args.log_dirs.empty() && !args.config) {
+    fmt::print(stderr, "sluice {}: --log-dir DIR or --config FILE is required\n", command);
     return std::nullopt;
   }
   return args;
+}
+
+// The broker's settings (log.dirs, topic defaults, recovery threads and mode) from --config,
+// or the built-in defaults; --log-dir replaces log.dirs. nullopt after printing a ConfigError.
+std::optional<LogRecoveryOptions> options_from(const Args& args, std::string_view command) {
+  config::BrokerConfig broker;
+  try {
+    if (args.config) broker = config::load_broker_config(args.config, {}, nullptr);
+  } catch (const config::ConfigError& e) {
+    fmt::print(stderr, "sluice {}: {}\n", command, e.what());
+    return std::nullopt;
+  }
+  LogRecoveryOptions options = log_recovery_options(broker);
+  if (!args.log_dirs.empty()) options.log_dirs = args.log_dirs;
+  return options;
 }
 
 // Silences the recovery logger while a command prints its own output; restores it after.
@@ -96,15 +117,17 @@ void print_table(const RecoveryReport& report) {
 }  // namespace
 
 int run_verify(int argc, char** argv) {
-  auto args = parse_args(argc, argv, "verify", " --log-dir --topic --json ");
+  auto args = parse_args(argc, argv, "verify", " --config --log-dir --topic --json ");
   if (!args) return 2;
+  auto options = options_from(*args, "verify");
+  if (!options) return 2;
   QuietLogger quiet(spdlog::level::off);
-  LogRecoveryOptions options;
-  options.log_dirs = args->log_dirs;
-  options.topic = args->topic;
-  options.read_only = true;
-  options.progress_interval_ms = 60'000;
-  auto report = LogRecovery(std::move(options)).run();
+  options->mode = RecoveryMode::full;
+  options->threads = 1;
+  options->topic = args->topic;
+  options->read_only = true;
+  options->progress_interval_ms = 60'000;
+  auto report = LogRecovery(std::move(*options)).run();
   if (!report) {
     fmt::print(stderr, "sluice verify: {}\n", report.error().message());
     return 2;
@@ -121,15 +144,15 @@ int run_verify(int argc, char** argv) {
 }
 
 int run_recover(int argc, char** argv) {
-  auto args = parse_args(argc, argv, "recover", " --log-dir --threads --mode ");
+  auto args = parse_args(argc, argv, "recover", " --config --log-dir --threads --mode ");
   if (!args) return 2;
-  LogRecoveryOptions options;
-  options.log_dirs = args->log_dirs;
-  options.threads = args->threads;
-  options.mode = args->mode;
+  auto options = options_from(*args, "recover");
+  if (!options) return 2;
+  if (args->threads) options->threads = *args->threads;
+  if (args->mode) options->mode = *args->mode;
   auto report = [&] {
     QuietLogger quiet(spdlog::level::warn);
-    return LogRecovery(std::move(options)).run();
+    return LogRecovery(std::move(*options)).run();
   }();
   if (!report) {
     fmt::print(stderr, "sluice recover: {}\n", report.error().message());

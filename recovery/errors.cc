@@ -24,6 +24,8 @@ class Category final : public std::error_category {
         return "malformed recovery point checkpoint";
       case Errc::bad_partition_dir:
         return "not a partition directory name";
+      case Errc::bad_topic_config:
+        return "bad topic.properties";
     }
     return "unknown recovery error";
   }

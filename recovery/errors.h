@@ -14,6 +14,7 @@ enum class Errc {
   segment_gap,                // a segment starts after the previous one ends
   bad_checkpoint,             // a recovery point checkpoint file is malformed
   bad_partition_dir,          // a directory name is not <topic>-<partition>
+  bad_topic_config,           // a partition's topic.properties is malformed or has bad values
 };
 
 const std::error_category& error_category() noexcept;

@@ -6,11 +6,14 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <fstream>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
 #include "common/file.h"
 #include "recovery/checkpoint.h"
+#include "recovery/errors.h"
 #include "segment/segment.h"
 
 namespace sluice::recovery {
@@ -55,6 +58,38 @@ std::shared_ptr<spdlog::logger> recovery_logger() {
   return log;
 }
 
+RecoveryOptions recovery_options(const config::TopicConfig& topic) {
+  return {static_cast<size_t>(topic.segment_index_bytes),
+          static_cast<size_t>(topic.index_interval_bytes), topic.max_message_bytes};
+}
+
+Result<RecoveryOptions> partition_options(const config::TopicConfig& defaults,
+                                          const PartitionDir& dir) {
+  const fs::path file = dir.path / "topic.properties";
+  std::error_code ec;
+  if (!fs::exists(file, ec)) return recovery_options(defaults);
+  std::ifstream in(file, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in) return errno_code(EIO);
+  try {
+    const auto overrides = config::parse_properties(text.str(), file.string());
+    return recovery_options(config::apply_topic_overrides(defaults, overrides));
+  } catch (const config::ConfigError& e) {
+    recovery_logger()->error("{}: {}", dir.name(), e.what());
+    return Errc::bad_topic_config;
+  }
+}
+
+LogRecoveryOptions log_recovery_options(const config::BrokerConfig& broker) {
+  LogRecoveryOptions o;
+  o.log_dirs.assign(broker.log_dirs.begin(), broker.log_dirs.end());
+  o.threads = broker.num_recovery_threads;
+  o.mode = broker.recovery_mode;
+  o.topic_defaults = broker.topic_defaults;
+  return o;
+}
+
 std::vector<PartitionDir> discover_partitions(const fs::path& log_dir) {
   std::vector<PartitionDir> out;
   std::error_code ec;
@@ -70,8 +105,8 @@ std::vector<PartitionDir> discover_partitions(const fs::path& log_dir) {
 LogRecovery::LogRecovery(LogRecoveryOptions options)
     : options_(std::move(options)), log_(recovery_logger()) {
   if (!options_.options_for) {
-    options_.options_for = [defaults = options_.defaults](const PartitionDir&) {
-      return Result<RecoveryOptions>(defaults);
+    options_.options_for = [defaults = options_.topic_defaults](const PartitionDir& dir) {
+      return partition_options(defaults, dir);
     };
   }
   options_.threads = std::max(1, options_.threads);
@@ -183,7 +218,7 @@ Result<RecoveryReport> LogRecovery::run() {
   if (auto r = prepare(); !r) return r.error();
   log_->info("recovering {} partitions ({} MB) in {} log dirs on {} threads, mode {}", jobs_.size(),
              progress_.bytes_total.load() / 1000000, options_.log_dirs.size(), options_.threads,
-             to_string(options_.mode));
+             config::to_string(options_.mode));
   run_workers();
   RecoveryReport report;
   report.log_dirs = options_.log_dirs;

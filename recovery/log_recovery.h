@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "config/config.h"
 #include "recovery/checkpoint.h"
 #include "recovery/report.h"
 #include "recovery/segment_recovery.h"
@@ -24,8 +25,8 @@ struct LogRecoveryOptions {
   std::vector<std::filesystem::path> log_dirs;  // log.dirs
   int threads = 1;                              // num.recovery.threads
   RecoveryMode mode = RecoveryMode::full;       // recovery.mode
-  RecoveryOptions defaults;                     // the broker's topic defaults
-  // The settings of one partition; by default its topic.properties layered over `defaults`.
+  config::TopicConfig topic_defaults;           // the broker's log.* topic defaults
+  // The settings of one partition; by default partition_options(topic_defaults, dir).
   std::function<Result<RecoveryOptions>(const PartitionDir&)> options_for;
   bool read_only = false;            // verify: change nothing, write no report
   std::optional<std::string> topic;  // only this topic's partitions
@@ -42,6 +43,17 @@ struct RecoveryProgress {
   std::atomic<uint64_t> bytes_done{0};
   std::atomic<double> current_mb_per_s{0};  // over the last progress interval
 };
+
+// The recovery settings of a topic configuration.
+RecoveryOptions recovery_options(const config::TopicConfig& topic);
+
+// A partition's settings: <dir>/topic.properties (if any) layered over `defaults`. A malformed
+// file or bad value is Errc::bad_topic_config (the ConfigError's message is logged).
+[[nodiscard]] Result<RecoveryOptions> partition_options(const config::TopicConfig& defaults,
+                                                        const PartitionDir& dir);
+
+// log.dirs, num.recovery.threads, recovery.mode and the topic defaults of a broker config.
+LogRecoveryOptions log_recovery_options(const config::BrokerConfig& broker);
 
 // Every partition directory under log_dir, sorted by name; other entries are skipped.
 std::vector<PartitionDir> discover_partitions(const std::filesystem::path& log_dir);

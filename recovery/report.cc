@@ -18,10 +18,6 @@ std::string json_list(const std::vector<std::string>& items) {
 
 }  // namespace
 
-std::string_view to_string(RecoveryMode mode) {
-  return mode == RecoveryMode::full ? "full" : "checkpoint";
-}
-
 uint64_t RecoveryReport::total_bytes_scanned() const {
   uint64_t n = 0;
   for (const auto& p : partitions) n += p.bytes_scanned;
@@ -117,8 +113,8 @@ std::string to_json(const RecoveryReport& report, const std::filesystem::path* l
       "  \"partitions\": [\n    {}\n  ],\n  \"totals\": {{\"partitions\": {}, "
       "\"bytes_scanned\": {}, \"bytes_quarantined\": {}, \"duration_s\": {:.3f}, "
       "\"mb_per_s\": {:.1f}}}\n}}\n",
-      json_quote(to_string(report.mode)), report.read_only, json_list(dirs), clean, parts, count,
-      scanned, quarantined, report.duration_s, mbps);
+      json_quote(config::to_string(report.mode)), report.read_only, json_list(dirs), clean, parts,
+      count, scanned, quarantined, report.duration_s, mbps);
 }
 
 }  // namespace sluice::recovery

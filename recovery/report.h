@@ -8,16 +8,13 @@
 #include <vector>
 
 #include "common/types.h"
+#include "config/config.h"
 
 namespace sluice::recovery {
 
-// How thoroughly recovery checks segments (recovery.mode).
-enum class RecoveryMode {
-  full,        // every segment is scanned
-  checkpoint,  // after a clean stop, segments wholly below the recovery point are trusted
-};
-
-std::string_view to_string(RecoveryMode mode);
+// How thoroughly recovery checks segments (recovery.mode): full scans every segment;
+// checkpoint, after a clean stop, trusts the segments wholly below the recovery point.
+using RecoveryMode = config::RecoveryMode;
 
 // What recovery did (or, read-only, would do) to one partition.
 struct PartitionReport {

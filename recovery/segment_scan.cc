@@ -40,19 +40,14 @@ class Mapping {
 
 // segment::Segment's indexing rule (see its class comment, index_batch and
 // maybe_append_time_entry), replayed over a scan, including what the index files refuse: an
-// entry not after the last one, or beyond the capacity. Like the writer's, the indexes start
-// with the entry a fresh preallocated (all-zero) index file opens with: (base, 0) in the
-// offset index and (0, base) in the time index; so the first batch adds no entry of its own.
+// entry not after the last one, or beyond the capacity.
 class IndexRule {
  public:
   IndexRule(SegmentScan& scan, const RecoveryOptions& options)
       : scan_(scan),
         interval_(options.index_interval_bytes),
         offset_capacity_(options.index_max_bytes / index::kOffsetEntrySize),
-        time_capacity_(options.index_max_bytes / index::kTimeEntrySize) {
-    if (offset_capacity_ > 0) scan_.offset_entries.push_back({scan_.base, FilePos{0}});
-    if (time_capacity_ > 0) scan_.time_entries.push_back({0, scan_.base});
-  }
+        time_capacity_(options.index_max_bytes / index::kTimeEntrySize) {}
 
   void add(uint64_t pos, const segment::BatchHeader& h) {
     if (h.max_timestamp > max_timestamp_) {

@@ -67,7 +67,8 @@ class IndexFile {
     const size_t limit = round_down(max_bytes);
     const size_t mapped = writable ? std::max(limit, existing) : existing;
     if (auto r = f.map(mapped); !r) return r.error();
-    const size_t count = index.scan(mapped / kEntrySize);
+    // Only bytes the file held before this open can be entries: a new file is empty.
+    const size_t count = index.scan(existing / kEntrySize);
     index.capacity_ = count;
     if (writable) {
       // Cut whatever follows the last entry (stale bytes, a partial entry, room beyond

@@ -34,7 +34,7 @@ class LogRecoveryTest : public ::testing::Test {
     o.log_dirs = {log_dir()};
     o.threads = threads;
     o.mode = mode;
-    o.defaults = testing::recovery_options();
+    o.topic_defaults = testing::topic_config();
     return LogRecovery(o).run();
   }
 
@@ -78,7 +78,7 @@ TEST_F(LogRecoveryTest, ProgressCountsEverythingWhenDone) {
   LogRecoveryOptions o;
   o.log_dirs = {log_dir()};
   o.threads = 2;
-  o.defaults = testing::recovery_options();
+  o.topic_defaults = testing::topic_config();
   LogRecovery recovery(o);
   std::atomic<bool> done{false};
   uint64_t max_seen = 0;

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "config/config.h"
 #include "recovery/segment_scan.h"
 #include "segment/segment.h"
 
@@ -24,6 +25,13 @@ inline constexpr int64_t kNow = 1'700'000'000'000;
 // Small indexes and intervals, so that a few KiB of log give many index entries.
 inline segment::SegmentOptions segment_options() { return {600, 256}; }
 inline RecoveryOptions recovery_options() { return {600, 256, 1 << 20}; }
+inline config::TopicConfig topic_config() {
+  config::TopicConfig c;
+  c.segment_index_bytes = 600;
+  c.index_interval_bytes = 256;
+  c.max_message_bytes = 1 << 20;
+  return c;
+}
 
 // Where one batch went when PartitionWriter wrote it.
 struct WrittenBatch {

@@ -1,0 +1,137 @@
+#include "broker/broker.h"
+
+#include <spdlog/spdlog.h>
+
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "broker/errors.h"
+#include "common/file.h"
+
+namespace sluice::broker {
+namespace {
+
+constexpr std::string_view kMetaFile = "meta.properties";
+
+// 16 random bytes in URL-safe base64 without padding, as Kafka's cluster ids look.
+std::string new_cluster_id() {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::random_device rd;
+  std::string id;
+  for (int i = 0; i < 22; ++i) id += kAlphabet[rd() % 64];
+  return id;
+}
+
+}  // namespace
+
+Broker::Broker(config::BrokerConfig config) : config_(std::move(config)) {}
+
+Broker::~Broker() {
+  if (started_) (void)stop();
+}
+
+Result<void> Broker::load_identity() {
+  for (const auto& dir : config_.log_dirs) {
+    std::ifstream in(std::filesystem::path(dir) / kMetaFile);
+    if (!in) continue;
+    std::stringstream text;
+    text << in.rdbuf();
+    try {
+      auto props =
+          config::parse_properties(text.str(), (dir / std::filesystem::path(kMetaFile)).string());
+      if (auto it = props.find("cluster.id"); it != props.end() && !it->second.empty()) {
+        cluster_id_ = it->second;
+        break;
+      }
+    } catch (const config::ConfigError& e) {
+      spdlog::error("{}", e.what());
+      return Errc::invalid_config;
+    }
+  }
+  if (cluster_id_.empty()) cluster_id_ = new_cluster_id();
+  const std::string meta =
+      fmt::format("version=0\ncluster.id={}\nbroker.id={}\n", cluster_id_, config_.broker_id);
+  for (const auto& dir : config_.log_dirs) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return ec;
+    const auto path = std::filesystem::path(dir) / kMetaFile;
+    if (std::filesystem::exists(path)) continue;
+    if (auto r = write_file_atomically(path, meta); !r) return r.error();
+  }
+  return {};
+}
+
+Result<void> Broker::start() {
+  if (auto r = load_identity(); !r) return r;
+  GroupCommitter::Options commit_options;
+  if (config_.log_flush_policy == config::FlushPolicy::interval) {
+    commit_options.interval = std::chrono::milliseconds(config_.log_flush_interval_ms);
+  }
+  committer_ = std::make_unique<GroupCommitter>(commit_options);
+  TopicRegistry::Options options;
+  for (const auto& dir : config_.log_dirs) options.log_dirs.emplace_back(dir);
+  options.defaults = config_.topic_defaults;
+  options.defaults.flush_messages = config_.log_flush_interval_messages;
+  auto registry = TopicRegistry::open(std::move(options), *committer_);
+  if (!registry) return registry.error();
+  registry_ = std::move(*registry);
+  retention_thread_ = std::thread([this] { retention_loop(); });
+  started_ = true;
+  return {};
+}
+
+Result<void> Broker::stop() {
+  if (!started_) return {};
+  started_ = false;
+  {
+    std::lock_guard lock(retention_mu_);
+    stopping_ = true;
+  }
+  retention_cv_.notify_all();
+  if (retention_thread_.joinable()) retention_thread_.join();
+  committer_->stop();
+  auto r = registry_->close();
+  registry_.reset();
+  committer_.reset();
+  return r;
+}
+
+Result<std::shared_ptr<PartitionLog>> Broker::partition_for_produce(std::string_view topic,
+                                                                    int32_t partition) {
+  auto log = registry_->partition(topic, partition);
+  if (log || log.error() != Errc::topic_not_found || !config_.auto_create_topics_enable) {
+    return log;
+  }
+  auto created = registry_->create_topic(topic, config_.num_partitions, {});
+  if (!created && created.error() != Errc::topic_exists) return created.error();
+  if (created) spdlog::info("auto-created topic {} with {} partitions", topic, created->partitions);
+  return registry_->partition(topic, partition);
+}
+
+void Broker::enforce_retention() {
+  for (const auto& log : registry_->all_partitions()) {
+    auto r = log->apply_retention();
+    if (!r) {
+      spdlog::error("retention of {}-{} failed: {}", log->topic(), log->partition(),
+                    r.error().message());
+    } else if (r->segments_deleted > 0) {
+      spdlog::info("retention deleted {} segments ({} bytes) of {}-{}", r->segments_deleted,
+                   r->bytes_deleted, log->topic(), log->partition());
+    }
+  }
+}
+
+void Broker::retention_loop() {
+  const auto period = std::chrono::milliseconds(config_.log_retention_check_interval_ms);
+  std::unique_lock lock(retention_mu_);
+  while (!retention_cv_.wait_for(lock, period, [this] { return stopping_; })) {
+    lock.unlock();
+    enforce_retention();
+    lock.lock();
+  }
+}
+
+}  // namespace sluice::broker

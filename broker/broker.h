@@ -1,0 +1,63 @@
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "broker/group_commit.h"
+#include "broker/partition_log.h"
+#include "broker/topic_registry.h"
+#include "common/result.h"
+#include "config/config.h"
+
+namespace sluice::broker {
+
+// The broker core: configuration, the data directories, the topic registry, the group-commit
+// flusher and the retention task. Knows nothing of HTTP.
+//
+// Lifecycle: construct, start() (identity files, then the logs), serve, stop() (flush, trim,
+// clean-shutdown marker). Threading: after start(), every accessor is thread-safe; start and
+// stop are called by the owning thread only.
+class Broker {
+ public:
+  explicit Broker(config::BrokerConfig config);
+  ~Broker();
+  Broker(const Broker&) = delete;
+  Broker& operator=(const Broker&) = delete;
+
+  // Reads or creates meta.properties in every log dir and opens every partition.
+  [[nodiscard]] Result<void> start();
+  // Stops retention, flushes every partition and its indexes. Idempotent.
+  [[nodiscard]] Result<void> stop();
+
+  // The partition to produce to, creating the topic with num.partitions when
+  // auto.create.topics.enable allows it.
+  [[nodiscard]] Result<std::shared_ptr<PartitionLog>> partition_for_produce(std::string_view topic,
+                                                                            int32_t partition);
+  // Runs one retention pass over every partition now.
+  void enforce_retention();
+
+  const config::BrokerConfig& config() const { return config_; }
+  const std::string& cluster_id() const { return cluster_id_; }
+  TopicRegistry& topics() { return *registry_; }
+  GroupCommitter& committer() { return *committer_; }
+
+ private:
+  [[nodiscard]] Result<void> load_identity();
+  void retention_loop();
+
+  config::BrokerConfig config_;
+  std::string cluster_id_;
+  std::unique_ptr<GroupCommitter> committer_;
+  std::unique_ptr<TopicRegistry> registry_;
+  std::mutex retention_mu_;
+  std::condition_variable retention_cv_;
+  bool stopping_ = false;  // guarded by retention_mu_
+  std::thread retention_thread_;
+  bool started_ = false;
+};
+
+}  // namespace sluice::broker

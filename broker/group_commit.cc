@@ -1,0 +1,131 @@
+#include "broker/group_commit.h"
+
+#include <algorithm>
+#include <future>
+#include <map>
+
+#include "broker/errors.h"
+
+namespace sluice::broker {
+
+GroupCommitter::GroupCommitter(Options options) : options_(options), thread_([this] { run(); }) {}
+
+GroupCommitter::~GroupCommitter() { stop(); }
+
+void GroupCommitter::stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void GroupCommitter::track(PartitionLog* log) {
+  std::lock_guard lock(mu_);
+  tracked_.push_back(log);
+}
+
+void GroupCommitter::untrack(PartitionLog* log) {
+  std::vector<Pending> mine;
+  std::lock_guard round(round_mu_);
+  {
+    std::lock_guard lock(mu_);
+    std::erase(tracked_, log);
+    std::erase(urgent_, log);
+    auto it = std::stable_partition(pending_.begin(), pending_.end(),
+                                    [&](const Pending& p) { return p.log != log; });
+    std::move(it, pending_.end(), std::back_inserter(mine));
+    pending_.erase(it, pending_.end());
+  }
+  std::error_code ec;
+  if (!mine.empty()) {
+    auto r = log->flush();
+    if (!r) ec = r.error();
+  }
+  for (auto& p : mine) p.done(ec);
+}
+
+void GroupCommitter::request(PartitionLog& log, Callback done) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) {
+      done(Errc::shutting_down);
+      return;
+    }
+    pending_.push_back({&log, std::move(done)});
+  }
+  cv_.notify_one();
+}
+
+Result<void> GroupCommitter::wait_durable(PartitionLog& log) {
+  std::promise<std::error_code> promise;
+  auto future = promise.get_future();
+  request(log, [&promise](std::error_code ec) { promise.set_value(ec); });
+  if (auto ec = future.get()) return ec;
+  return {};
+}
+
+void GroupCommitter::notify_appended(PartitionLog& log) {
+  if (log.unflushed_messages() < log.config().flush_messages) return;
+  {
+    std::lock_guard lock(mu_);
+    if (std::find(urgent_.begin(), urgent_.end(), &log) == urgent_.end()) {
+      urgent_.push_back(&log);
+    }
+  }
+  cv_.notify_one();
+}
+
+uint64_t GroupCommitter::flush_rounds() const {
+  std::lock_guard lock(mu_);
+  return rounds_;
+}
+
+void GroupCommitter::run() {
+  using Clock = std::chrono::steady_clock;
+  auto next_tick = Clock::now() + options_.interval;
+  std::unique_lock lock(mu_);
+  while (true) {
+    auto ready = [&] { return stopping_ || !pending_.empty() || !urgent_.empty(); };
+    if (options_.interval.count() > 0) {
+      cv_.wait_until(lock, next_tick, ready);
+    } else {
+      cv_.wait(lock, ready);
+    }
+    std::vector<Pending> pending = std::move(pending_);
+    pending_.clear();
+    std::vector<PartitionLog*> extra = std::move(urgent_);
+    urgent_.clear();
+    const bool tick = options_.interval.count() > 0 && Clock::now() >= next_tick;
+    if (tick || stopping_) {
+      for (auto* log : tracked_) {
+        if (log->unflushed_messages() > 0) extra.push_back(log);
+      }
+      next_tick = Clock::now() + options_.interval;
+    }
+    const bool done = stopping_;
+    ++rounds_;
+    // Take the round lock before releasing mu_, so untrack() cannot slip in between.
+    std::unique_lock round(round_mu_);
+    lock.unlock();
+    flush_round(std::move(pending), std::move(extra));
+    round.unlock();
+    if (done) return;
+    lock.lock();
+  }
+}
+
+void GroupCommitter::flush_round(std::vector<Pending> pending, std::vector<PartitionLog*> extra) {
+  std::map<PartitionLog*, std::error_code> results;
+  for (const auto& p : pending) results.emplace(p.log, std::error_code{});
+  for (auto* log : extra) results.emplace(log, std::error_code{});
+  for (auto& [log, ec] : results) {
+    auto r = log->flush();
+    if (!r) ec = r.error();
+  }
+  for (auto& p : pending) p.done(results[p.log]);
+}
+
+}  // namespace sluice::broker

@@ -1,0 +1,377 @@
+#include "broker/partition_log.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <string_view>
+#include <system_error>
+
+#include "broker/errors.h"
+#include "common/check.h"
+#include "common/file.h"
+#include "segment/errors.h"
+
+namespace sluice::broker {
+namespace {
+
+constexpr std::string_view kStartOffsetFile = "log-start-offset";
+constexpr std::string_view kDeletedSuffix = ".deleted";
+
+Result<std::optional<Offset>> read_start_offset(const std::filesystem::path& dir) {
+  auto f = File::open(dir / kStartOffsetFile, O_RDONLY);
+  if (!f) {
+    if (f.error() == std::errc::no_such_file_or_directory) return std::optional<Offset>{};
+    return f.error();
+  }
+  char buf[32] = {};
+  auto n = f->pread_full({reinterpret_cast<std::byte*>(buf), sizeof(buf) - 1}, 0);
+  if (!n) return n.error();
+  int64_t value = 0;
+  auto [ptr, ec] = std::from_chars(buf, buf + *n, value);
+  if (ec != std::errc{} || value < 0) return std::optional<Offset>{};
+  return std::optional<Offset>(Offset{value});
+}
+
+// Renames a file to *.deleted, then removes it: a crash in between leaves a name recovery
+// knows to clean up, never a half-deleted segment that looks live.
+void remove_segment_file(const std::filesystem::path& path) {
+  auto deleted = path;
+  deleted += kDeletedSuffix;
+  std::error_code ec;
+  std::filesystem::rename(path, deleted, ec);
+  std::filesystem::remove(ec ? path : deleted, ec);
+}
+
+}  // namespace
+
+Result<void> fdatasync_fd(int fd) {
+  if (::fdatasync(fd) != 0) return errno_code(errno);
+  return {};
+}
+
+PartitionLog::PartitionLog(Options options) : options_(std::move(options)) {
+  if (!options_.clock_ms) {
+    options_.clock_ms = [] {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+          .count();
+    };
+  }
+  if (!options_.sync) options_.sync = fdatasync_fd;
+}
+
+int64_t PartitionLog::now_ms() const { return options_.clock_ms(); }
+
+segment::SegmentOptions PartitionLog::segment_options() const {
+  return {static_cast<size_t>(options_.config.segment_index_bytes),
+          static_cast<size_t>(options_.config.index_interval_bytes)};
+}
+
+Result<std::unique_ptr<PartitionLog>> PartitionLog::open(Options options) {
+  auto log = std::make_unique<PartitionLog>(std::move(options));
+  const auto& dir = log->options_.dir;
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return ec;
+  std::vector<Offset> bases;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (auto base = segment::parse_segment_file_name(entry.path().filename().string(),
+                                                     segment::kLogSuffix)) {
+      bases.push_back(*base);
+    }
+  }
+  if (ec) return ec;
+  std::sort(bases.begin(), bases.end());
+  auto persisted_start = read_start_offset(dir);
+  if (!persisted_start) return persisted_start.error();
+  const int64_t now = log->now_ms();
+  if (bases.empty()) {
+    const Offset base = persisted_start->value_or(Offset{0});
+    auto s = segment::Segment::create(dir, base, log->segment_options(), now);
+    if (!s) return s.error();
+    if (auto r = fsync_dir(dir); !r) return r.error();
+    bases.push_back(base);
+    log->segments_.emplace(base.value, *s);
+  } else {
+    for (size_t i = 0; i < bases.size(); ++i) {
+      const bool active = i + 1 == bases.size();
+      auto s = segment::Segment::open(dir, bases[i], log->segment_options(), active, now);
+      if (!s) return s.error();
+      log->segments_.emplace(bases[i].value, *s);
+    }
+  }
+  log->active_ = log->segments_.rbegin()->second;
+  const Offset start = std::max(bases.front(), persisted_start->value_or(Offset{0}));
+  log->start_offset_.store(std::min(start, log->active_->next_offset()).value);
+  log->end_offset_.store(log->active_->next_offset().value);
+  log->flushed_offset_.store(log->start_offset_.load());
+  return log;
+}
+
+Result<AppendResult> PartitionLog::append(std::span<const segment::RecordInput> records) {
+  if (records.empty()) return Errc::empty_batch;
+  const int64_t now = now_ms();
+  Result<AppendResult> result = Errc::empty_batch;
+  {
+    std::lock_guard lock(writer_mu_);
+    builder_.reset(options_.config.message_timestamp_type);
+    for (const auto& record : records) {
+      if (record.timestamp_ms >= 0) {
+        builder_.add(record);
+      } else {
+        segment::RecordInput stamped = record;
+        stamped.timestamp_ms = now;
+        builder_.add(stamped);
+      }
+    }
+    if (builder_.size_bytes() > static_cast<uint64_t>(options_.config.max_message_bytes)) {
+      return Errc::record_too_large;
+    }
+    auto batch = builder_.finish();
+    auto header = segment::parse_header(batch);
+    SLUICE_CHECK(header.has_value(), "built an unparsable batch");
+    result = append_locked(batch, *header, now);
+  }
+  if (result && append_listener_) append_listener_(end_offset());
+  return result;
+}
+
+Result<AppendResult> PartitionLog::append_batch(std::span<std::byte> batch) {
+  auto header = segment::validate_batch(batch);
+  if (!header) return header.error();
+  if (header->size_bytes() != batch.size()) return segment::Errc::bad_length;
+  if (batch.size() > static_cast<uint64_t>(options_.config.max_message_bytes)) {
+    return Errc::record_too_large;
+  }
+  const int64_t now = now_ms();
+  Result<AppendResult> result = Errc::empty_batch;
+  {
+    std::lock_guard lock(writer_mu_);
+    result = append_locked(batch, *header, now);
+  }
+  if (result && append_listener_) append_listener_(end_offset());
+  return result;
+}
+
+Result<AppendResult> PartitionLog::append_locked(std::span<std::byte> batch,
+                                                 const segment::BatchHeader& unstamped,
+                                                 int64_t now_ms) {
+  if (offline_.load(std::memory_order_relaxed)) return Errc::log_offline;
+  const Offset base{end_offset_.load(std::memory_order_relaxed)};
+  segment::stamp_batch(batch, base, 0);
+  AppendResult result{base, {base.value + unstamped.last_offset_delta}, -1};
+  if (options_.config.message_timestamp_type == TimestampType::log_append_time) {
+    segment::set_log_append_time(batch, now_ms);
+    result.log_append_time_ms = now_ms;
+  }
+  auto header = segment::parse_header(batch);
+  SLUICE_CHECK(header.has_value(), "stamping broke the header");
+  if (active_->needs_roll(batch.size(), header->last_offset(), options_.config.segment_bytes,
+                          options_.config.segment_ms, now_ms)) {
+    if (auto r = roll(base, now_ms); !r) return r.error();
+  }
+  if (auto r = active_->append(batch, *header); !r) return r.error();
+  appended_messages_.fetch_add(header->record_count, std::memory_order_relaxed);
+  end_offset_.store(header->next_offset().value, std::memory_order_release);
+  return result;
+}
+
+Result<void> PartitionLog::roll(Offset next_base, int64_t now_ms) {
+  if (auto r = active_->flush_indexes(); !r) return r;
+  if (auto r = active_->seal(); !r) return r;
+  auto s = segment::Segment::create(options_.dir, next_base, segment_options(), now_ms);
+  if (!s) return s.error();
+  // The new file's directory entry must be durable before any acknowledged byte is in it.
+  if (auto r = fsync_dir(options_.dir); !r) return r;
+  std::lock_guard lock(segments_mu_);
+  segments_.emplace(next_base.value, *s);
+  active_ = *s;
+  return {};
+}
+
+PartitionLog::SegmentPtr PartitionLog::segment_for(Offset offset) const {
+  std::lock_guard lock(segments_mu_);
+  auto it = segments_.upper_bound(offset.value);
+  if (it == segments_.begin()) return nullptr;
+  return std::prev(it)->second;
+}
+
+std::vector<PartitionLog::SegmentPtr> PartitionLog::snapshot() const {
+  std::lock_guard lock(segments_mu_);
+  std::vector<SegmentPtr> out;
+  out.reserve(segments_.size());
+  for (const auto& [base, s] : segments_) out.push_back(s);
+  return out;
+}
+
+Result<segment::LogSlice> PartitionLog::read(Offset offset, uint64_t max_bytes) const {
+  const Offset end = end_offset();
+  const Offset start = start_offset();
+  if (offset < start || offset > end) return Errc::offset_out_of_range;
+  SegmentPtr s = segment_for(offset);
+  while (s) {
+    auto slice = s->read(offset, max_bytes);
+    if (!slice) return slice.error();
+    if (!slice->empty() || offset >= end) return slice;
+    // The offset lies past this segment's last batch: it starts the next segment.
+    std::lock_guard lock(segments_mu_);
+    auto it = segments_.upper_bound(s->base_offset().value);
+    s = it == segments_.end() ? nullptr : it->second;
+  }
+  return Errc::offset_out_of_range;
+}
+
+Result<std::optional<Offset>> PartitionLog::offset_for_timestamp(int64_t timestamp_ms) const {
+  const Offset start = start_offset();
+  for (const auto& s : snapshot()) {
+    if (s->next_offset() <= start) continue;
+    auto r = s->offset_for_timestamp(timestamp_ms);
+    if (!r) return r.error();
+    if (*r) return std::optional<Offset>(std::max(**r, start));
+  }
+  return std::optional<Offset>{};
+}
+
+uint64_t PartitionLog::size_bytes() const {
+  uint64_t total = 0;
+  for (const auto& s : snapshot()) total += s->size_bytes();
+  return total;
+}
+
+size_t PartitionLog::segment_count() const {
+  std::lock_guard lock(segments_mu_);
+  return segments_.size();
+}
+
+int64_t PartitionLog::unflushed_messages() const {
+  return appended_messages_.load(std::memory_order_relaxed) -
+         flushed_messages_.load(std::memory_order_relaxed);
+}
+
+Result<void> PartitionLog::truncate_to(Offset offset) {
+  std::lock_guard lock(writer_mu_);
+  if (offset >= end_offset()) return {};
+  offset = std::max(offset, start_offset());
+  SegmentPtr target = segment_for(offset);
+  if (!target) target = snapshot().front();
+  std::vector<SegmentPtr> later;
+  {
+    std::lock_guard seg_lock(segments_mu_);
+    for (auto it = segments_.upper_bound(target->base_offset().value); it != segments_.end();) {
+      later.push_back(it->second);
+      it = segments_.erase(it);
+    }
+  }
+  for (const auto& s : later) {
+    remove_segment_file(s->log_path());
+    remove_segment_file(s->dir() /
+                        segment::segment_file_name(s->base_offset(), segment::kIndexSuffix));
+    remove_segment_file(s->dir() /
+                        segment::segment_file_name(s->base_offset(), segment::kTimeIndexSuffix));
+  }
+  if (target != active_) {
+    // A sealed segment is read-only; reopen it as the active one.
+    auto reopened = segment::Segment::open(options_.dir, target->base_offset(), segment_options(),
+                                           true, now_ms());
+    if (!reopened) return reopened.error();
+    target = *reopened;
+    std::lock_guard seg_lock(segments_mu_);
+    segments_[target->base_offset().value] = target;
+  }
+  if (auto r = target->truncate_to(offset); !r) return r;
+  active_ = target;
+  end_offset_.store(target->next_offset().value, std::memory_order_release);
+  if (flushed_offset() > end_offset()) flushed_offset_.store(end_offset().value);
+  if (start_offset() > end_offset()) start_offset_.store(end_offset().value);
+  return {};
+}
+
+Result<void> PartitionLog::write_start_offset(Offset offset) {
+  return write_file_atomically(options_.dir / kStartOffsetFile, std::to_string(offset.value));
+}
+
+Result<void> PartitionLog::delete_oldest(const SegmentPtr& s) {
+  {
+    std::lock_guard lock(segments_mu_);
+    SLUICE_CHECK(!segments_.empty() && segments_.begin()->second == s, "not the oldest segment");
+    segments_.erase(segments_.begin());
+    start_offset_.store(std::max(start_offset_.load(), segments_.begin()->first),
+                        std::memory_order_release);
+  }
+  remove_segment_file(s->log_path());
+  remove_segment_file(s->dir() /
+                      segment::segment_file_name(s->base_offset(), segment::kIndexSuffix));
+  remove_segment_file(s->dir() /
+                      segment::segment_file_name(s->base_offset(), segment::kTimeIndexSuffix));
+  return {};
+}
+
+Result<void> PartitionLog::delete_before(Offset offset) {
+  std::lock_guard lock(writer_mu_);
+  offset = std::min(offset, end_offset());
+  if (offset <= start_offset()) return {};
+  // Persist the new start first: a crash after it and before the deletions only leaves
+  // segments that the next open ignores below the start.
+  if (auto r = write_start_offset(offset); !r) return r;
+  start_offset_.store(offset.value, std::memory_order_release);
+  for (auto s = snapshot(); s.size() > 1 && s.front()->next_offset() <= offset; s = snapshot()) {
+    if (auto r = delete_oldest(s.front()); !r) return r;
+  }
+  return {};
+}
+
+Result<RetentionResult> PartitionLog::apply_retention() {
+  std::lock_guard lock(writer_mu_);
+  RetentionResult result;
+  const auto& cfg = options_.config;
+  const int64_t now = now_ms();
+  auto segments = snapshot();
+  uint64_t total = 0;
+  for (const auto& s : segments) total += s->size_bytes();
+  for (size_t i = 0; i + 1 < segments.size(); ++i) {  // never the active segment
+    const auto& s = segments[i];
+    const bool expired = cfg.retention_ms >= 0 && s->max_timestamp() >= 0 &&
+                         now - s->max_timestamp() > cfg.retention_ms;
+    const bool over_size = cfg.retention_bytes >= 0 &&
+                           total - s->size_bytes() >= static_cast<uint64_t>(cfg.retention_bytes);
+    if (!expired && !over_size) break;
+    total -= s->size_bytes();
+    result.bytes_deleted += s->size_bytes();
+    ++result.segments_deleted;
+    if (auto r = delete_oldest(s); !r) return r.error();
+  }
+  return result;
+}
+
+Result<Offset> PartitionLog::flush() {
+  std::lock_guard lock(flush_mu_);
+  if (offline_.load()) return Errc::log_offline;
+  const Offset end = end_offset();
+  const int64_t messages = appended_messages_.load(std::memory_order_relaxed);
+  const Offset flushed = flushed_offset();
+  if (end <= flushed) return end;
+  for (const auto& s : snapshot()) {
+    if (s->next_offset() <= flushed || s->base_offset() > end) continue;
+    if (auto r = options_.sync(s->fd()); !r) {
+      offline_.store(true);
+      return r.error();
+    }
+  }
+  flushed_offset_.store(end.value, std::memory_order_release);
+  flushed_messages_.store(messages, std::memory_order_relaxed);
+  return end;
+}
+
+Result<void> PartitionLog::close() {
+  if (auto r = flush(); !r) return r.error();
+  std::lock_guard lock(writer_mu_);
+  return active_->flush_indexes();
+}
+
+void PartitionLog::set_append_listener(std::function<void(Offset)> listener) {
+  append_listener_ = std::move(listener);
+}
+
+}  // namespace sluice::broker

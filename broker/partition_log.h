@@ -1,0 +1,136 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "common/types.h"
+#include "config/config.h"
+#include "segment/batch.h"
+#include "segment/segment.h"
+
+namespace sluice::broker {
+
+// Makes a file's written bytes durable; fdatasync unless a test counts or fails syncs.
+using SyncFn = std::function<Result<void>(int fd)>;
+Result<void> fdatasync_fd(int fd);
+
+struct AppendResult {
+  Offset base_offset;
+  Offset last_offset;
+  int64_t log_append_time_ms = -1;  // the broker's timestamp under LogAppendTime, else -1
+};
+
+struct RetentionResult {
+  size_t segments_deleted = 0;
+  uint64_t bytes_deleted = 0;
+};
+
+// The log of one partition: a directory of segments, the last of which is active.
+//
+// Threading: appends, truncation and retention serialise on the writer lock; reads run
+// concurrently and never wait for it. An append publishes the new end offset (release) only
+// after its bytes and index entries are written, and readers load it (acquire) before
+// reading, so they never see a partial batch. Segments are shared_ptr: a reader keeps the
+// segment it reads from alive even if retention deletes it meanwhile.
+// Durability: append() leaves bytes in the page cache; flush() makes everything appended
+// before it was called durable (GroupCommitter batches these calls).
+class PartitionLog {
+ public:
+  struct Options {
+    std::string topic;
+    int32_t partition = 0;
+    std::filesystem::path dir;
+    config::TopicConfig config;
+    SyncFn sync = fdatasync_fd;
+    std::function<int64_t()> clock_ms;  // wall clock in ms unless a test sets one
+  };
+
+  // Opens the partition directory (creating it and a first segment when empty). Expects the
+  // .log files to have passed recovery.
+  [[nodiscard]] static Result<std::unique_ptr<PartitionLog>> open(Options options);
+
+  // Encodes the records as one batch and appends it. A record timestamp < 0 means "now".
+  [[nodiscard]] Result<AppendResult> append(std::span<const segment::RecordInput> records);
+  // Validates a client-built batch, stamps its offsets (and LogAppendTime) in place, appends.
+  [[nodiscard]] Result<AppendResult> append_batch(std::span<std::byte> batch);
+
+  // Whole batches from the one holding `offset`, up to max_bytes (at least one batch).
+  // offset_out_of_range outside [start_offset, end_offset]; empty at end_offset.
+  [[nodiscard]] Result<segment::LogSlice> read(Offset offset, uint64_t max_bytes) const;
+  // The earliest offset whose timestamp is >= timestamp_ms; nullopt when none is.
+  [[nodiscard]] Result<std::optional<Offset>> offset_for_timestamp(int64_t timestamp_ms) const;
+
+  Offset start_offset() const { return {start_offset_.load(std::memory_order_acquire)}; }
+  Offset end_offset() const { return {end_offset_.load(std::memory_order_acquire)}; }
+  Offset flushed_offset() const { return {flushed_offset_.load(std::memory_order_acquire)}; }
+  uint64_t size_bytes() const;
+  size_t segment_count() const;
+  // Appended messages not yet covered by a flush.
+  int64_t unflushed_messages() const;
+  const std::string& topic() const { return options_.topic; }
+  int32_t partition() const { return options_.partition; }
+  const std::filesystem::path& dir() const { return options_.dir; }
+  const config::TopicConfig& config() const { return options_.config; }
+
+  // Removes every batch holding an offset >= offset (whole batches, as Kafka).
+  [[nodiscard]] Result<void> truncate_to(Offset offset);
+  // Advances the log start to `offset` (clamped to the end), deleting whole segments before it.
+  [[nodiscard]] Result<void> delete_before(Offset offset);
+  // Deletes the oldest sealed segments past retention.ms / retention.bytes.
+  [[nodiscard]] Result<RetentionResult> apply_retention();
+
+  // Makes everything appended so far durable; returns the end offset it covered. After a
+  // failed sync the log is offline: appends and flushes fail with Errc::log_offline.
+  [[nodiscard]] Result<Offset> flush();
+  // Seals nothing, but flushes the log and the indexes' mappings (for a clean stop).
+  [[nodiscard]] Result<void> close();
+
+  // Called (on the appending thread, writer lock not held) after each append with the new
+  // end offset; one listener, set before traffic starts.
+  void set_append_listener(std::function<void(Offset)> listener);
+
+  explicit PartitionLog(Options options);
+
+ private:
+  using SegmentPtr = std::shared_ptr<segment::Segment>;
+
+  [[nodiscard]] Result<AppendResult> append_locked(std::span<std::byte> batch,
+                                                   const segment::BatchHeader& header,
+                                                   int64_t now_ms);
+  [[nodiscard]] Result<void> roll(Offset next_base, int64_t now_ms);
+  [[nodiscard]] Result<void> delete_oldest(const SegmentPtr& segment);
+  [[nodiscard]] Result<void> write_start_offset(Offset offset);
+  SegmentPtr segment_for(Offset offset) const;
+  std::vector<SegmentPtr> snapshot() const;
+  segment::SegmentOptions segment_options() const;
+  int64_t now_ms() const;
+
+  Options options_;
+  std::mutex writer_mu_;
+  segment::BatchBuilder builder_;  // guarded by writer_mu_
+  SegmentPtr active_;              // guarded by writer_mu_
+  mutable std::mutex segments_mu_;
+  std::map<int64_t, SegmentPtr> segments_;  // guarded by segments_mu_; key = base offset
+  std::atomic<int64_t> start_offset_{0};
+  std::atomic<int64_t> end_offset_{0};
+  std::atomic<int64_t> flushed_offset_{0};
+  std::atomic<int64_t> appended_messages_{0};
+  std::atomic<int64_t> flushed_messages_{0};
+  std::mutex flush_mu_;  // one flush at a time
+  // Set when an fdatasync fails. Linux may drop the dirty pages of a failed sync, so retrying
+  // could report durability that is not there (as PostgreSQL learnt); the log goes offline.
+  std::atomic<bool> offline_{false};
+  std::function<void(Offset)> append_listener_;
+};
+
+}  // namespace sluice::broker

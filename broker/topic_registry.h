@@ -1,0 +1,95 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "broker/group_commit.h"
+#include "broker/partition_log.h"
+#include "common/result.h"
+#include "config/config.h"
+
+namespace sluice::broker {
+
+inline constexpr size_t kMaxTopicNameLength = 249;
+inline constexpr int32_t kMaxPartitions = 10000;
+inline constexpr std::string_view kTopicConfigFile = "topic.properties";
+
+// Kafka's rule: 1 to 249 of [a-zA-Z0-9._-], and not "." or "..". Such a name can never leave
+// its data directory.
+bool is_valid_topic_name(std::string_view name);
+// "<topic>-<partition>" -> (topic, partition), or nullopt for any other directory name.
+std::optional<std::pair<std::string, int32_t>> parse_partition_dir(std::string_view name);
+
+struct TopicDescription {
+  std::string name;
+  int32_t partitions = 0;
+  config::TopicConfig config;
+  std::map<std::string, std::string> overrides;  // only the keys set for this topic
+};
+
+// Every topic of the broker and the logs of their partitions.
+//
+// Threading: all methods are thread-safe; lookups share a reader lock, create and delete take
+// it exclusively. Lifetimes: partition logs are shared_ptr, so a request that looked one up
+// keeps it alive while a concurrent delete removes the topic. The committer must outlive the
+// registry.
+class TopicRegistry {
+ public:
+  struct Options {
+    std::vector<std::filesystem::path> log_dirs;
+    config::TopicConfig defaults;
+    SyncFn sync = fdatasync_fd;
+    std::function<int64_t()> clock_ms;
+  };
+
+  // Loads every partition directory under the log dirs (after recovery).
+  [[nodiscard]] static Result<std::unique_ptr<TopicRegistry>> open(Options options,
+                                                                   GroupCommitter& committer);
+
+  // Creates a topic; overrides use topic-level names. Throws config::ConfigError for an
+  // unknown override or bad value (its message names both); other failures are returned.
+  [[nodiscard]] Result<TopicDescription> create_topic(
+      std::string_view name, int32_t partitions,
+      const std::map<std::string, std::string>& overrides);
+  [[nodiscard]] Result<void> delete_topic(std::string_view name);
+
+  std::vector<std::string> list() const;
+  [[nodiscard]] Result<TopicDescription> describe(std::string_view name) const;
+  [[nodiscard]] Result<std::shared_ptr<PartitionLog>> partition(std::string_view topic,
+                                                                int32_t partition) const;
+  std::vector<std::shared_ptr<PartitionLog>> all_partitions() const;
+
+  // Flushes every partition and its indexes (for a clean stop).
+  [[nodiscard]] Result<void> close();
+
+  TopicRegistry(Options options, GroupCommitter& committer);
+  ~TopicRegistry();
+  TopicRegistry(const TopicRegistry&) = delete;
+  TopicRegistry& operator=(const TopicRegistry&) = delete;
+
+ private:
+  struct Topic {
+    config::TopicConfig config;
+    std::map<std::string, std::string> overrides;
+    std::vector<std::shared_ptr<PartitionLog>> partitions;
+  };
+
+  [[nodiscard]] Result<std::shared_ptr<PartitionLog>> open_partition(
+      const std::filesystem::path& dir, std::string_view topic, int32_t partition,
+      const config::TopicConfig& config);
+  const std::filesystem::path& least_loaded_dir() const;
+
+  Options options_;
+  GroupCommitter& committer_;
+  std::mutex admin_mu_;  // serialises create and delete
+  mutable std::shared_mutex mu_;
+  std::map<std::string, Topic, std::less<>> topics_;  // guarded by mu_
+};
+
+}  // namespace sluice::broker

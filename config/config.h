@@ -1,0 +1,131 @@
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "common/types.h"
+
+// Broker and topic configuration. Kafka's property names wherever Kafka has the concept.
+//
+// Everything here is plain data plus pure functions; nothing is shared or mutated after
+// start-up, so any thread may read a BrokerConfig or TopicConfig it holds.
+namespace sluice::config {
+
+// A bad key or value at start-up or in a topic override. The message names the source (file:line,
+// --set or environment variable), the key, the offending value and what is allowed.
+class ConfigError : public std::runtime_error {
+ public:
+  using runtime_error::runtime_error;
+};
+
+enum class FlushPolicy { always, interval };
+enum class RecoveryMode { full, checkpoint };
+enum class CleanupPolicy { del, compact };  // "delete" | "compact"; only delete is acted on today
+
+// The default for the thread-count keys: one per hardware thread, at least one.
+inline int32_t default_thread_count() noexcept {
+  return static_cast<int32_t>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+// Per-topic settings (Kafka topic-level names in comments). Defaults come from the broker's
+// log.* keys; topic.properties holds a topic's overrides.
+struct TopicConfig {
+  int64_t segment_bytes = 1 << 30;                // segment.bytes [1024, 2^31-1]
+  int64_t segment_ms = 7 * 24 * 3600 * 1000LL;    // segment.ms >= 1
+  int64_t segment_index_bytes = 10 << 20;         // segment.index.bytes [12, 2^31]
+  int64_t index_interval_bytes = 4096;            // index.interval.bytes >= 0
+  int64_t retention_ms = 7 * 24 * 3600 * 1000LL;  // retention.ms (-1 = unlimited)
+  int64_t retention_bytes = -1;                   // retention.bytes (-1 = unlimited)
+  int64_t max_message_bytes = 1048588;            // max.message.bytes >= 0
+  TimestampType message_timestamp_type = TimestampType::create_time;  // message.timestamp.type
+  CleanupPolicy cleanup_policy = CleanupPolicy::del;                  // cleanup.policy
+  int64_t flush_messages = INT64_MAX;                                 // flush.messages >= 1
+  int64_t flush_ms = INT64_MAX;                                       // flush.ms >= 0
+  bool operator==(const TopicConfig&) const = default;
+};
+
+// Everything the broker reads at start-up. topic_defaults comes from the log.* keys:
+// log.segment.bytes, log.roll.ms, log.index.size.max.bytes, log.index.interval.bytes,
+// log.retention.{ms,minutes,hours}, log.retention.bytes, message.max.bytes,
+// log.message.timestamp.type, log.cleanup.policy, log.flush.interval.{messages,ms}.
+// As in Kafka, log.retention.ms beats log.retention.minutes beats log.retention.hours
+// whatever their sources. log.flush.interval.{messages,ms} set both the broker field and
+// the topic default; left unset, flush_ms stays unlimited and the flusher runs every 1000 ms.
+struct BrokerConfig {
+  std::vector<std::string> log_dirs = {"./data"};         // log.dirs (comma-separated)
+  int32_t broker_id = 0;                                  // broker.id
+  int32_t num_partitions = 1;                             // num.partitions >= 1
+  FlushPolicy log_flush_policy = FlushPolicy::always;     // log.flush.policy always|interval
+  int64_t log_flush_interval_messages = INT64_MAX;        // log.flush.interval.messages
+  int64_t log_flush_interval_ms = 1000;                   // log.flush.interval.ms (flusher period)
+  int64_t log_retention_check_interval_ms = 300000;       // log.retention.check.interval.ms
+  int32_t num_recovery_threads = default_thread_count();  // num.recovery.threads >= 1
+  RecoveryMode recovery_mode = RecoveryMode::full;        // recovery.mode full|checkpoint
+  int32_t num_network_threads = default_thread_count();   // num.network.threads >= 1
+  std::string listeners = "http://127.0.0.1:8080";        // listeners: http://host:port
+  bool auto_create_topics_enable = true;                  // auto.create.topics.enable
+  int64_t max_request_size = 64 << 20;                    // max.request.size
+  int64_t max_header_bytes = 16384;                       // http.max.header.bytes
+  int64_t idle_timeout_ms = 60000;                        // connections.idle.timeout.ms
+  int64_t read_timeout_ms = 30000;                        // http.read.timeout.ms
+  int32_t max_connections = 10000;                        // max.connections
+  int64_t consumer_request_timeout_ms = 1000;             // consumer.request.timeout.ms
+  int64_t consumer_instance_timeout_ms = 300000;          // consumer.instance.timeout.ms
+  std::string log_level = "info";                         // log.level trace|debug|info|warn|error
+  TopicConfig topic_defaults;
+  bool operator==(const BrokerConfig&) const = default;
+};
+
+// Loads, each layer overriding the one before: built-in defaults <- the properties file (if
+// given) <- SLUICE_* environment variables from `envp` (SLUICE_LOG_SEGMENT_BYTES ->
+// log.segment.bytes: strip the prefix, lower-case, '_' -> '.'; `envp` may be null) <- `sets`
+// ("key=value" strings from --set, later wins). Values are trimmed, and every SLUICE_* variable
+// must name a key. Throws ConfigError on an unreadable file, a malformed line, an unknown key
+// or a bad value, e.g.
+//   "--set: log.segment.bytes: 'abc' is not an integer (allowed: integer in [1024, 2147483647])"
+//   "sluice.properties:3: unknown configuration key 'log.segmnt.bytes'"
+BrokerConfig load_broker_config(const std::optional<std::filesystem::path>& file,
+                                const std::vector<std::string>& sets, const char* const* envp);
+
+// Parses Java .properties text: `key=value` or `key: value` (the first '=' or ':' separates),
+// `#` and `!` comment lines, blank lines, whitespace around keys and values trimmed; a repeated
+// key keeps its last value. Throws ConfigError naming `source_name`:line on a line with no
+// separator or an empty key. Used for the broker file and for each topic.properties.
+std::map<std::string, std::string> parse_properties(std::string_view text,
+                                                    std::string_view source_name);
+
+// Applies topic-level overrides (segment.bytes, retention.ms, ...) on top of `defaults`.
+// Throws ConfigError on an unknown name or a bad value.
+TopicConfig apply_topic_overrides(const TopicConfig& defaults,
+                                  const std::map<std::string, std::string>& overrides);
+
+// Every topic key -> its value, in the form apply_topic_overrides accepts; for topic.properties
+// and the v3 configs API.
+std::map<std::string, std::string> topic_config_to_map(const TopicConfig& c);
+
+// The configuration spelling of each enum value ("always", "CreateTime", "delete", ...).
+std::string to_string(FlushPolicy p);
+std::string to_string(RecoveryMode m);
+std::string to_string(CleanupPolicy p);
+std::string to_string(TimestampType t);
+
+// One key for --help and for config/sluice.properties: its name, default and a one-line doc.
+struct KeyDoc {
+  std::string_view name, default_value, doc;
+};
+
+// Every broker key (including the log.* topic defaults), in a stable order.
+std::span<const KeyDoc> broker_key_docs();
+// Every topic-level key, in a stable order.
+std::span<const KeyDoc> topic_key_docs();
+
+}  // namespace sluice::config

@@ -1,0 +1,212 @@
+// The key tables: the single list of every configuration key with its validator, the field it
+// sets, its default and its doc. Parsing, --help and config/sluice.properties all follow it.
+
+#include "config/detail/keys.h"
+
+#include <climits>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/check.h"
+#include "config/config.h"
+
+namespace sluice::config::detail {
+namespace {
+
+constexpr int64_t kMsPerMinute = 60 * 1000;
+constexpr int64_t kMsPerHour = 60 * kMsPerMinute;
+constexpr std::string_view kUnlimited = "-1 = unlimited";
+constexpr IntRange kAtLeastOne{1};
+constexpr IntRange kThreads{1, 4096};
+
+template <class C, class T>
+Key<C> int_key(std::string_view name, T C::*field, IntRange range, std::string_view default_value,
+               std::string_view doc) {
+  return {
+      name, default_value, doc,
+      [field, range](C& c, std::string_view v) { c.*field = static_cast<T>(parse_int(v, range)); },
+      [field](const C& c) { return std::to_string(c.*field); }};
+}
+
+template <class C, class T>
+Key<C> enum_key(std::string_view name, T C::*field, T (*parse)(std::string_view),
+                std::string_view default_value, std::string_view doc) {
+  return {name, default_value, doc,
+          [field, parse](C& c, std::string_view v) { c.*field = parse(v); },
+          [field](const C& c) { return to_string(c.*field); }};
+}
+
+// A broker log.* key that sets the topic default of the same meaning, validated by the topic key.
+Key<BrokerConfig> topic_default(std::string_view name, std::string_view topic_name) {
+  const Key<TopicConfig>* topic = find_key(topic_keys(), topic_name);
+  SLUICE_CHECK(topic != nullptr, "no topic key {}", topic_name);
+  return {name, topic->default_value, topic->doc,
+          [set = topic->set](BrokerConfig& b, std::string_view v) { set(b.topic_defaults, v); },
+          [get = topic->get](const BrokerConfig& b) { return get(b.topic_defaults); }};
+}
+
+// log.retention.hours and log.retention.minutes: a coarser spelling of log.retention.ms.
+Key<BrokerConfig> retention_in(std::string_view name, int64_t unit_ms,
+                               std::string_view default_value, std::string_view doc) {
+  return {name,
+          default_value,
+          doc,
+          [unit_ms](BrokerConfig& b, std::string_view v) {
+            const int64_t n = parse_int(v, {-1, INT64_MAX / unit_ms, kUnlimited});
+            b.topic_defaults.retention_ms = n == -1 ? -1 : n * unit_ms;
+          },
+          {}};
+}
+
+std::vector<Key<TopicConfig>> make_topic_keys() {
+  using T = TopicConfig;
+  return {
+      int_key("segment.bytes", &T::segment_bytes, {1024, INT32_MAX}, "1073741824",
+              "Size at which the active segment file is rolled."),
+      int_key("segment.ms", &T::segment_ms, {1}, "604800000",
+              "Age at which the active segment is rolled even if not full."),
+      int_key("segment.index.bytes", &T::segment_index_bytes, {12, int64_t{1} << 31}, "10485760",
+              "Maximum size of a segment's offset index and time index files."),
+      int_key("index.interval.bytes", &T::index_interval_bytes, {0}, "4096",
+              "Bytes appended between two offset index entries (0 = index every batch)."),
+      int_key("retention.ms", &T::retention_ms, {-1, INT64_MAX, kUnlimited}, "604800000",
+              "Age after which closed segments are deleted (-1 = keep forever)."),
+      int_key("retention.bytes", &T::retention_bytes, {-1, INT64_MAX, kUnlimited}, "-1",
+              "Partition size beyond which the oldest segments are deleted (-1 = no limit)."),
+      int_key("max.message.bytes", &T::max_message_bytes, {0, INT32_MAX}, "1048588",
+              "Largest record batch accepted, in bytes."),
+      enum_key("message.timestamp.type", &T::message_timestamp_type, parse_timestamp_type,
+               "CreateTime",
+               "CreateTime keeps the producer's timestamps; LogAppendTime stamps the broker's."),
+      enum_key("cleanup.policy", &T::cleanup_policy, parse_cleanup_policy, "delete",
+               "delete or compact; only delete is acted on today."),
+      int_key("flush.messages", &T::flush_messages, {1}, "9223372036854775807",
+              "Force an fdatasync after this many unflushed messages."),
+      int_key("flush.ms", &T::flush_ms, {0}, "9223372036854775807",
+              "Force an fdatasync once the oldest unflushed message is this old."),
+  };
+}
+
+// Grouped as in sluice.properties: server, HTTP, topic defaults, flushing, recovery, consumers.
+std::vector<Key<BrokerConfig>> make_broker_keys() {
+  using B = BrokerConfig;
+  return {
+      {"log.dirs",
+       "./data",
+       "Comma-separated data directories; partitions are spread over them.",
+       [](B& b, std::string_view v) { b.log_dirs = parse_dir_list(v); },
+       {}},
+      int_key("broker.id", &B::broker_id, {0, INT32_MAX}, "0", "This broker's id."),
+      {"listeners",
+       "http://127.0.0.1:8080",
+       "Address the HTTP API listens on: http://host:port.",
+       [](B& b, std::string_view v) { b.listeners = parse_listener(v); },
+       {}},
+      int_key("num.network.threads", &B::num_network_threads, kThreads, "number of CPU threads",
+              "Threads serving HTTP connections."),
+      int_key("max.connections", &B::max_connections, {1, INT32_MAX}, "10000",
+              "Connections accepted at once; more wait in the listen backlog."),
+      int_key("max.request.size", &B::max_request_size, kAtLeastOne, "67108864",
+              "Largest HTTP request body accepted, in bytes."),
+      int_key("http.max.header.bytes", &B::max_header_bytes, {1, INT32_MAX}, "16384",
+              "Largest HTTP request header block accepted, in bytes."),
+      int_key("http.read.timeout.ms", &B::read_timeout_ms, kAtLeastOne, "30000",
+              "Time allowed to read one request once it has started arriving."),
+      int_key("connections.idle.timeout.ms", &B::idle_timeout_ms, kAtLeastOne, "60000",
+              "Idle connections are closed after this long."),
+      int_key("num.partitions", &B::num_partitions, {1, INT32_MAX}, "1",
+              "Partitions of an automatically created topic."),
+      {"auto.create.topics.enable",
+       "true",
+       "Create a topic on its first produce.",
+       [](B& b, std::string_view v) { b.auto_create_topics_enable = parse_bool(v); },
+       {}},
+      topic_default("log.segment.bytes", "segment.bytes"),
+      topic_default("log.roll.ms", "segment.ms"),
+      topic_default("log.index.size.max.bytes", "segment.index.bytes"),
+      topic_default("log.index.interval.bytes", "index.interval.bytes"),
+      // Hours, then minutes, then ms: a later key wins, as in Kafka.
+      retention_in("log.retention.hours", kMsPerHour, "168",
+                   "Retention in hours; log.retention.minutes and log.retention.ms take priority."),
+      retention_in("log.retention.minutes", kMsPerMinute, "",
+                   "Retention in minutes (unset by default); log.retention.ms takes priority."),
+      topic_default("log.retention.ms", "retention.ms"),
+      topic_default("log.retention.bytes", "retention.bytes"),
+      int_key("log.retention.check.interval.ms", &B::log_retention_check_interval_ms, kAtLeastOne,
+              "300000", "How often retention looks for segments to delete."),
+      topic_default("message.max.bytes", "max.message.bytes"),
+      topic_default("log.message.timestamp.type", "message.timestamp.type"),
+      topic_default("log.cleanup.policy", "cleanup.policy"),
+      enum_key("log.flush.policy", &B::log_flush_policy, parse_flush_policy, "always",
+               "always: fdatasync before acknowledging; interval: the flusher syncs periodically."),
+      {"log.flush.interval.messages",
+       "9223372036854775807",
+       "Default flush.messages for topics: fdatasync after this many unflushed messages.",
+       [](B& b, std::string_view v) {
+         b.log_flush_interval_messages = parse_int(v, kAtLeastOne);
+         b.topic_defaults.flush_messages = b.log_flush_interval_messages;
+       },
+       {}},
+      {"log.flush.interval.ms",
+       "1000",
+       "Flusher period under log.flush.policy=interval; when set, also the topics' flush.ms.",
+       [](B& b, std::string_view v) {
+         b.log_flush_interval_ms = parse_int(v, kAtLeastOne);
+         b.topic_defaults.flush_ms = b.log_flush_interval_ms;
+       },
+       {}},
+      int_key("num.recovery.threads", &B::num_recovery_threads, kThreads, "number of CPU threads",
+              "Threads recovering partitions at start-up."),
+      enum_key("recovery.mode", &B::recovery_mode, parse_recovery_mode, "full",
+               "full: validate every segment at start-up; checkpoint: only those after the "
+               "recovery checkpoint."),
+      int_key("consumer.request.timeout.ms", &B::consumer_request_timeout_ms, {0}, "1000",
+              "Longest a consumer fetch waits for records before answering."),
+      int_key("consumer.instance.timeout.ms", &B::consumer_instance_timeout_ms, kAtLeastOne,
+              "300000", "Consumer instances idle for this long are removed."),
+      {"log.level",
+       "info",
+       "Logging level: trace, debug, info, warn or error.",
+       [](B& b, std::string_view v) {
+         static constexpr std::string_view kLevels[] = {"trace", "debug", "info", "warn", "error"};
+         b.log_level = kLevels[parse_choice(v, kLevels)];
+       },
+       {}},
+  };
+}
+
+template <class C>
+std::vector<KeyDoc> docs_of(std::span<const Key<C>> keys) {
+  std::vector<KeyDoc> docs;
+  for (const auto& k : keys) docs.push_back({k.name, k.default_value, k.doc});
+  return docs;
+}
+
+}  // namespace
+
+std::span<const Key<TopicConfig>> topic_keys() {
+  static const std::vector<Key<TopicConfig>> keys = make_topic_keys();
+  return keys;
+}
+
+std::span<const Key<BrokerConfig>> broker_keys() {
+  static const std::vector<Key<BrokerConfig>> keys = make_broker_keys();
+  return keys;
+}
+
+}  // namespace sluice::config::detail
+
+namespace sluice::config {
+
+std::span<const KeyDoc> broker_key_docs() {
+  static const std::vector<KeyDoc> docs = detail::docs_of(detail::broker_keys());
+  return docs;
+}
+
+std::span<const KeyDoc> topic_key_docs() {
+  static const std::vector<KeyDoc> docs = detail::docs_of(detail::topic_keys());
+  return docs;
+}
+
+}  // namespace sluice::config

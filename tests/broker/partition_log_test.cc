@@ -1,0 +1,290 @@
+#include "broker/partition_log.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "broker/errors.h"
+#include "segment/errors.h"
+#include "tests/temp_dir.h"
+
+namespace sluice::broker {
+namespace {
+
+constexpr int64_t kNow = 1'700'000'000'000;
+
+class PartitionLogTest : public ::testing::Test {
+ protected:
+  PartitionLogTest() {
+    config_.segment_bytes = 1024;
+    config_.segment_index_bytes = 1024;
+    config_.index_interval_bytes = 256;
+  }
+
+  std::unique_ptr<PartitionLog> open() {
+    PartitionLog::Options o;
+    o.topic = "t";
+    o.dir = dir_.path() / "t-0";
+    o.config = config_;
+    o.clock_ms = [this] { return now_; };
+    auto log = PartitionLog::open(std::move(o));
+    EXPECT_TRUE(log) << log.error().message();
+    return std::move(*log);
+  }
+
+  // Appends `count` records whose values are "v<offset>" and timestamps kNow + offset.
+  AppendResult append(PartitionLog& log, int count) {
+    std::vector<std::string> values;
+    std::vector<segment::RecordInput> records;
+    for (int i = 0; i < count; ++i) {
+      values.push_back("v" + std::to_string(log.end_offset().value + i));
+    }
+    for (int i = 0; i < count; ++i) {
+      records.push_back(
+          {"k", values[static_cast<size_t>(i)], {}, kNow + log.end_offset().value + i});
+    }
+    auto r = log.append(records);
+    EXPECT_TRUE(r) << r.error().message();
+    return *r;
+  }
+
+  // The records a read at `offset` returns, in order, skipping those before `offset` in the
+  // first batch as a consumer does.
+  std::vector<segment::RecordView> records_from(const PartitionLog& log, Offset offset,
+                                                std::string& storage) {
+    auto slice = log.read(offset, 1 << 20);
+    EXPECT_TRUE(slice) << slice.error().message();
+    storage = slice->read().value();
+    std::vector<segment::RecordView> out;
+    auto bytes = std::as_bytes(std::span(storage));
+    while (!bytes.empty()) {
+      auto h = segment::validate_batch(bytes);
+      EXPECT_TRUE(h);
+      segment::RecordReader reader(bytes.first(h->size_bytes()));
+      while (auto r = reader.next()) {
+        if (r->offset >= offset) out.push_back(*r);
+      }
+      bytes = bytes.subspan(h->size_bytes());
+    }
+    return out;
+  }
+
+  testing::TempDir dir_;
+  config::TopicConfig config_;
+  int64_t now_ = kNow;
+};
+
+TEST_F(PartitionLogTest, OffsetsAreDenseAcrossRolls) {
+  auto log = open();
+  Offset expected{0};
+  for (int i = 0; i < 200; ++i) {
+    auto r = append(*log, 1 + i % 4);
+    EXPECT_EQ(r.base_offset, expected);
+    expected = {r.last_offset.value + 1};
+  }
+  EXPECT_EQ(log->end_offset(), expected);
+  EXPECT_GT(log->segment_count(), 5u);
+}
+
+TEST_F(PartitionLogTest, ReadFromEveryOffsetReturnsThatRecordFirst) {
+  auto log = open();
+  for (int i = 0; i < 100; ++i) append(*log, 1 + i % 3);
+  ASSERT_GT(log->segment_count(), 3u);
+  for (int64_t o = 0; o < log->end_offset().value; ++o) {
+    std::string storage;
+    auto records = records_from(*log, Offset{o}, storage);
+    ASSERT_FALSE(records.empty()) << o;
+    EXPECT_EQ(records.front().offset, Offset{o});
+    EXPECT_EQ(records.front().value, "v" + std::to_string(o));
+    for (size_t i = 1; i < records.size(); ++i) {
+      EXPECT_EQ(records[i].offset.value, records[i - 1].offset.value + 1);
+    }
+  }
+}
+
+TEST_F(PartitionLogTest, ReadOutsideTheLogIsOutOfRangeAndAtTheEndIsEmpty) {
+  auto log = open();
+  append(*log, 5);
+  auto at_end = log->read(Offset{5}, 100);
+  ASSERT_TRUE(at_end);
+  EXPECT_TRUE(at_end->empty());
+  auto past = log->read(Offset{6}, 100);
+  ASSERT_FALSE(past);
+  EXPECT_EQ(past.error(), Errc::offset_out_of_range);
+  auto negative = log->read(Offset{-1}, 100);
+  ASSERT_FALSE(negative);
+  EXPECT_EQ(negative.error(), Errc::offset_out_of_range);
+}
+
+TEST_F(PartitionLogTest, OffsetForTimestampAtBoundaries) {
+  auto log = open();
+  for (int i = 0; i < 60; ++i) append(*log, 3);  // record o has timestamp kNow + o
+  ASSERT_GT(log->segment_count(), 2u);
+  EXPECT_EQ(log->offset_for_timestamp(0).value(), Offset{0});
+  EXPECT_EQ(log->offset_for_timestamp(kNow).value(), Offset{0});
+  for (int64_t o : {1, 2, 3, 50, 99, 100, 179}) {
+    EXPECT_EQ(log->offset_for_timestamp(kNow + o).value(), Offset{o}) << o;
+  }
+  EXPECT_FALSE(log->offset_for_timestamp(kNow + 180).value().has_value());
+}
+
+TEST_F(PartitionLogTest, ReopenRestoresEveryRecord) {
+  {
+    auto log = open();
+    for (int i = 0; i < 50; ++i) append(*log, 2);
+    ASSERT_TRUE(log->close());
+  }
+  auto log = open();
+  EXPECT_EQ(log->end_offset(), Offset{100});
+  std::string storage;
+  auto records = records_from(*log, Offset{37}, storage);
+  ASSERT_FALSE(records.empty());
+  EXPECT_EQ(records.front().value, "v37");
+  EXPECT_EQ(append(*log, 1).base_offset, Offset{100});
+}
+
+TEST_F(PartitionLogTest, TruncateThenReappendContinuesFromTheCut) {
+  auto log = open();
+  for (int i = 0; i < 40; ++i) append(*log, 5);  // batches of 5: 0-4, 5-9, ...
+  ASSERT_GT(log->segment_count(), 2u);
+  ASSERT_TRUE(log->truncate_to(Offset{62}));  // inside batch 60..64: the whole batch goes
+  EXPECT_EQ(log->end_offset(), Offset{60});
+  EXPECT_EQ(append(*log, 1).base_offset, Offset{60});
+  std::string storage;
+  auto records = records_from(*log, Offset{58}, storage);
+  ASSERT_EQ(records.size(), 3u);
+  EXPECT_EQ(records[2].offset, Offset{60});
+  EXPECT_EQ(records[2].value, "v60");
+  // The truncated state survives a reopen.
+  ASSERT_TRUE(log->close());
+  log.reset();
+  log = open();
+  EXPECT_EQ(log->end_offset(), Offset{61});
+}
+
+TEST_F(PartitionLogTest, RetentionByTimeDeletesOldSealedSegmentsOnly) {
+  config_.retention_ms = 1000;
+  auto log = open();
+  for (int i = 0; i < 60; ++i) append(*log, 3);
+  const size_t segments = log->segment_count();
+  ASSERT_GT(segments, 3u);
+  now_ = kNow + 500;
+  EXPECT_EQ(log->apply_retention()->segments_deleted, 0u);
+  now_ = kNow + 100000;  // everything expired: all but the active segment go
+  auto r = log->apply_retention();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->segments_deleted, segments - 1);
+  EXPECT_EQ(log->segment_count(), 1u);
+  EXPECT_GT(log->start_offset(), Offset{0});
+  auto old = log->read(Offset{0}, 100);
+  ASSERT_FALSE(old);
+  EXPECT_EQ(old.error(), Errc::offset_out_of_range);
+  std::string storage;
+  auto records = records_from(*log, log->start_offset(), storage);
+  ASSERT_FALSE(records.empty());
+  EXPECT_EQ(records.front().offset, log->start_offset());
+}
+
+TEST_F(PartitionLogTest, RetentionByBytesKeepsTheNewestSegmentsWithinTheLimit) {
+  config_.retention_bytes = 2048;
+  auto log = open();
+  for (int i = 0; i < 100; ++i) append(*log, 3);
+  ASSERT_GT(log->size_bytes(), 3 * 2048u);
+  ASSERT_TRUE(log->apply_retention());
+  EXPECT_LE(log->size_bytes(), 2048u + 1024u);
+  EXPECT_GT(log->size_bytes(), 1024u);
+  EXPECT_EQ(log->end_offset(), Offset{300});
+}
+
+TEST_F(PartitionLogTest, ReaderKeepsReadingASegmentThatRetentionDeleted) {
+  config_.retention_ms = 1000;
+  auto log = open();
+  for (int i = 0; i < 60; ++i) append(*log, 3);
+  auto slice = log->read(Offset{0}, 1 << 20);
+  ASSERT_TRUE(slice);
+  now_ = kNow + 100000;
+  ASSERT_TRUE(log->apply_retention());
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "t-0" / "00000000000000000000.log"));
+  auto bytes = slice->read();
+  ASSERT_TRUE(bytes);
+  EXPECT_TRUE(segment::validate_batch(std::as_bytes(std::span(*bytes))));
+}
+
+TEST_F(PartitionLogTest, DeleteBeforeAdvancesTheStartAndSurvivesReopen) {
+  auto log = open();
+  for (int i = 0; i < 60; ++i) append(*log, 3);
+  ASSERT_TRUE(log->delete_before(Offset{100}));
+  EXPECT_EQ(log->start_offset(), Offset{100});
+  std::string storage;
+  EXPECT_EQ(records_from(*log, Offset{100}, storage).front().offset, Offset{100});
+  ASSERT_TRUE(log->close());
+  log.reset();
+  log = open();
+  EXPECT_EQ(log->start_offset(), Offset{100});
+  EXPECT_EQ(log->end_offset(), Offset{180});
+}
+
+TEST_F(PartitionLogTest, LogAppendTimeStampsTheBrokerClock) {
+  config_.message_timestamp_type = TimestampType::log_append_time;
+  auto log = open();
+  now_ = kNow + 777;
+  auto r = append(*log, 2);
+  EXPECT_EQ(r.log_append_time_ms, kNow + 777);
+  std::string storage;
+  for (const auto& rec : records_from(*log, Offset{0}, storage)) {
+    EXPECT_EQ(rec.timestamp_ms, kNow + 777);
+  }
+}
+
+TEST_F(PartitionLogTest, RawBatchIsValidatedAndStampedWithTheNextOffset) {
+  auto log = open();
+  append(*log, 3);
+  segment::BatchBuilder builder;
+  builder.reset();
+  builder.add({"a", "x", {}, kNow});
+  builder.add({"b", "y", {}, kNow});
+  auto batch = builder.finish();
+  std::vector<std::byte> copy(batch.begin(), batch.end());
+  auto r = log->append_batch(copy);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->base_offset, Offset{3});
+  EXPECT_EQ(r->last_offset, Offset{4});
+  copy[copy.size() - 1] ^= std::byte{1};
+  auto bad = log->append_batch(copy);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error(), segment::Errc::checksum_mismatch);
+  EXPECT_EQ(log->end_offset(), Offset{5});
+}
+
+TEST_F(PartitionLogTest, BatchLargerThanMaxMessageBytesIsRejected) {
+  config_.max_message_bytes = 1000;
+  auto log = open();
+  const std::string big(2000, 'x');
+  std::vector<segment::RecordInput> records = {{"k", big, {}, kNow}};
+  auto r = log->append(records);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), Errc::record_too_large);
+  EXPECT_EQ(log->end_offset(), Offset{0});
+}
+
+TEST_F(PartitionLogTest, FailedSyncTakesTheLogOffline) {
+  PartitionLog::Options o;
+  o.topic = "t";
+  o.dir = dir_.path() / "t-0";
+  o.config = config_;
+  o.sync = [](int) -> Result<void> { return errno_code(EIO); };
+  auto log = PartitionLog::open(std::move(o)).value();
+  append(*log, 1);
+  auto flushed = log->flush();
+  ASSERT_FALSE(flushed);
+  EXPECT_EQ(flushed.error(), std::errc::io_error);
+  std::vector<segment::RecordInput> records = {{"k", "v", {}, kNow}};
+  auto r = log->append(records);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), Errc::log_offline);
+  EXPECT_EQ(log->flush().error(), Errc::log_offline);
+}
+
+}  // namespace
+}  // namespace sluice::broker

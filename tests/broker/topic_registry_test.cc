@@ -1,0 +1,96 @@
+#include "broker/topic_registry.h"
+
+#include <gtest/gtest.h>
+
+#include "broker/errors.h"
+#include "tests/temp_dir.h"
+
+namespace sluice::broker {
+namespace {
+
+class TopicRegistryTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<TopicRegistry> open() {
+    TopicRegistry::Options o;
+    o.log_dirs = {dir_.path()};
+    auto r = TopicRegistry::open(o, committer_);
+    EXPECT_TRUE(r) << r.error().message();
+    return std::move(*r);
+  }
+
+  testing::TempDir dir_;
+  GroupCommitter committer_{{}};
+};
+
+TEST(TopicNameTest, KafkaRulesAreEnforced) {
+  EXPECT_TRUE(is_valid_topic_name("orders.v1_EU-west"));
+  EXPECT_TRUE(is_valid_topic_name(std::string(249, 'a')));
+  EXPECT_FALSE(is_valid_topic_name(std::string(250, 'a')));
+  EXPECT_FALSE(is_valid_topic_name(""));
+  EXPECT_FALSE(is_valid_topic_name("."));
+  EXPECT_FALSE(is_valid_topic_name(".."));
+  EXPECT_FALSE(is_valid_topic_name("a/b"));
+  EXPECT_FALSE(is_valid_topic_name("../etc"));
+  EXPECT_FALSE(is_valid_topic_name("a b"));
+  EXPECT_FALSE(is_valid_topic_name("a\nb"));
+}
+
+TEST(TopicNameTest, PartitionDirectoriesParseOnTheLastDash) {
+  EXPECT_EQ(parse_partition_dir("my-topic-12"), (std::pair<std::string, int32_t>{"my-topic", 12}));
+  EXPECT_FALSE(parse_partition_dir("quarantine"));
+  EXPECT_FALSE(parse_partition_dir("t-0.123.deleted"));
+  EXPECT_FALSE(parse_partition_dir("t-"));
+  EXPECT_FALSE(parse_partition_dir("-3"));
+}
+
+TEST_F(TopicRegistryTest, CreateListDescribeAndDelete) {
+  auto registry = open();
+  auto created = registry->create_topic("orders", 3, {{"retention.ms", "1000"}});
+  ASSERT_TRUE(created) << created.error().message();
+  EXPECT_EQ(created->partitions, 3);
+  EXPECT_EQ(created->config.retention_ms, 1000);
+  EXPECT_EQ(registry->list(), std::vector<std::string>{"orders"});
+  EXPECT_TRUE(std::filesystem::exists(dir_.path() / "orders-2" / "topic.properties"));
+  EXPECT_TRUE(registry->partition("orders", 2));
+  EXPECT_EQ(registry->partition("orders", 3).error(), Errc::partition_not_found);
+  EXPECT_EQ(registry->partition("nope", 0).error(), Errc::topic_not_found);
+  EXPECT_EQ(registry->create_topic("orders", 1, {}).error(), Errc::topic_exists);
+  ASSERT_TRUE(registry->delete_topic("orders"));
+  EXPECT_TRUE(registry->list().empty());
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "orders-0"));
+  EXPECT_EQ(registry->delete_topic("orders").error(), Errc::topic_not_found);
+}
+
+TEST_F(TopicRegistryTest, BadNamesCountsAndConfigsAreRejected) {
+  auto registry = open();
+  EXPECT_EQ(registry->create_topic("../x", 1, {}).error(), Errc::invalid_topic_name);
+  EXPECT_EQ(registry->create_topic("a/b", 1, {}).error(), Errc::invalid_topic_name);
+  EXPECT_EQ(registry->create_topic("ok", 0, {}).error(), Errc::invalid_partition_count);
+  EXPECT_THROW((void)registry->create_topic("ok", 1, {{"retention.ms", "soon"}}),
+               config::ConfigError);
+  EXPECT_THROW((void)registry->create_topic("ok", 1, {{"no.such.key", "1"}}), config::ConfigError);
+  EXPECT_TRUE(registry->list().empty());
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "ok-0"));
+}
+
+TEST_F(TopicRegistryTest, TopicsAndOverridesAreLoadedAtStartUp) {
+  {
+    auto registry = open();
+    ASSERT_TRUE(registry->create_topic("a", 2, {{"segment.bytes", "65536"}}));
+    ASSERT_TRUE(registry->create_topic("b", 1, {}));
+    std::vector<segment::RecordInput> records = {{"k", "v", {}, -1}};
+    ASSERT_TRUE(registry->partition("a", 1).value()->append(records));
+    ASSERT_TRUE(registry->close());
+  }
+  std::filesystem::create_directories(dir_.path() / "quarantine");
+  auto registry = open();
+  EXPECT_EQ(registry->list(), (std::vector<std::string>{"a", "b"}));
+  auto a = registry->describe("a");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->partitions, 2);
+  EXPECT_EQ(a->config.segment_bytes, 65536);
+  EXPECT_EQ(registry->partition("a", 1).value()->end_offset(), Offset{1});
+}
+
+}  // namespace
+}  // namespace sluice::broker
