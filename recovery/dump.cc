@@ -112,11 +112,8 @@ int dump_index(std::string_view bytes, Offset base, Print print) {
   return 0;
 }
 
-}  // namespace
-
-int run_dump(int argc, char** argv) {
-  std::optional<fs::path> path;
-  bool print_data = false;
+// Fills `path` and `print_data`; false after printing a usage error.
+bool parse_dump_args(int argc, char** argv, std::optional<fs::path>& path, bool& print_data) {
   for (int i = 0; i < argc; ++i) {
     const std::string_view arg = argv[i];
     if (arg == "--print-data") {
@@ -125,15 +122,23 @@ int run_dump(int argc, char** argv) {
       path = arg;
     } else {
       fmt::print(stderr, "sluice dump: unexpected argument '{}'\n", arg);
-      return 2;
+      return false;
     }
   }
   if (!path) {
     fmt::print(stderr,
-               "sluice dump: usage: dump FILE.log|FILE.index|FILE.timeindex "
-               "[--print-data]\n");
-    return 2;
+               "sluice dump: usage: dump FILE.log|FILE.index|FILE.timeindex [--print-data]\n");
+    return false;
   }
+  return true;
+}
+
+}  // namespace
+
+int run_dump(int argc, char** argv) {
+  std::optional<fs::path> path;
+  bool print_data = false;
+  if (!parse_dump_args(argc, argv, path, print_data)) return 2;
   const std::string name = path->filename().string();
   const std::string ext = path->extension().string();
   if (ext != segment::kLogSuffix && ext != segment::kIndexSuffix &&

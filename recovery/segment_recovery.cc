@@ -219,7 +219,7 @@ Result<std::optional<SegmentRecovery::Cut>> SegmentRecovery::scan_segments() {
   return std::optional<Cut>{};
 }
 
-Result<void> SegmentRecovery::apply_cut(const Cut& cut) {
+QuarantineCut SegmentRecovery::plan_cut(const Cut& cut) {
   const auto& seg = segments_[cut.segment];
   QuarantineCut q{cut.reason, file(seg.base, kLogSuffix), cut.position, {}};
   uint64_t bytes = seg.size - std::min(seg.size, cut.position);
@@ -227,17 +227,23 @@ Result<void> SegmentRecovery::apply_cut(const Cut& cut) {
     q.later_files.push_back(file(segments_[i].base, kLogSuffix));
     bytes += segments_[i].size;
   }
+  // A torn final batch is what a crash normally leaves; anything else is damage.
   const bool torn_tail = !cut.whole && q.later_files.empty() &&
                          seg.scan->error == make_error_code(segment::Errc::truncated);
-  auto log = spdlog::get("recovery");
-  if (log) {
+  if (auto log = spdlog::get("recovery")) {
     log->log(torn_tail ? spdlog::level::info : spdlog::level::err,
-             "{}: cutting {} bytes ({} later segments): {}", dir_.name(), bytes,
-             q.later_files.size(), cut.reason);
+             "{}: {} {} bytes ({} later segments): {}", dir_.name(),
+             settings_.read_only ? "would cut" : "cutting", bytes, q.later_files.size(),
+             cut.reason);
   }
   report_.truncation = cut.reason;
   report_.problems.push_back(cut.reason);
   report_.bytes_quarantined = bytes;
+  return q;
+}
+
+Result<void> SegmentRecovery::apply_cut(const Cut& cut) {
+  const QuarantineCut q = plan_cut(cut);
   const size_t keep = cut.whole ? cut.segment : cut.segment + 1;
   report_.segments_removed += segments_.size() - keep;
   if (settings_.read_only) {
@@ -248,7 +254,7 @@ Result<void> SegmentRecovery::apply_cut(const Cut& cut) {
   if (!copied) return copied.error();
   report_.bytes_quarantined = *copied;
   if (!cut.whole) {
-    auto f = File::open(file(seg.base, kLogSuffix), O_RDWR);
+    auto f = File::open(q.first_file, O_RDWR);
     if (!f) return f.error();
     if (auto r = f->truncate(cut.position); !r) return r;
     if (auto r = f->sync(); !r) return r;

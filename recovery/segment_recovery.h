@@ -9,6 +9,7 @@
 
 #include "common/result.h"
 #include "common/types.h"
+#include "recovery/quarantine.h"
 #include "recovery/report.h"
 #include "recovery/segment_scan.h"
 
@@ -83,6 +84,8 @@ class SegmentRecovery {
   [[nodiscard]] Result<void> remove_file(const std::filesystem::path& path, std::string what);
   [[nodiscard]] Result<void> drop_empty_middle_segments();
   [[nodiscard]] Result<std::optional<Cut>> scan_segments();
+  // Describes the cut (quarantine plan, log line, report) without touching a file.
+  QuarantineCut plan_cut(const Cut& cut);
   [[nodiscard]] Result<void> apply_cut(const Cut& cut);
   [[nodiscard]] Result<void> remove_segment_files(Offset base);
   [[nodiscard]] Result<void> check_indexes();
