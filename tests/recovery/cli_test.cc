@@ -133,6 +133,9 @@ TEST_F(CliTest, VerifyPrintsATableOrJsonAndFiltersByTopic) {
   EXPECT_EQ(output_.find("alpha-0"), std::string::npos);
   EXPECT_NE(output_.find("\"partition\": \"beta-1\""), std::string::npos);
   EXPECT_EQ(output_.front(), '{');
+  write_file(log_dir() / "alpha-0" / "README", "not a segment");
+  ASSERT_EQ(verify(), 0) << output_;  // unknown names are left alone, not corruption
+  EXPECT_NE(output_.find("ignored: README"), std::string::npos) << output_;
 }
 
 TEST_F(CliTest, VerifyReadsEachPartitionsTopicProperties) {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 
 #include "recovery/errors.h"
@@ -303,6 +304,46 @@ TEST_F(SegmentRecoveryTest, StrayFilesAreRemovedOrIgnoredAndReported) {
   ASSERT_TRUE(again);
   EXPECT_TRUE(again->strays.empty());
   EXPECT_TRUE(again->clean());
+}
+
+TEST_F(SegmentRecoveryTest, RepeatedCutsNeverOverwriteQuarantinedCopies) {
+  auto w = write(40);
+  const auto log = w.file(w.bases().size() - 1, ".log");
+  std::vector<std::string> cut_bytes;
+  for (int round = 0; round < 3; ++round) {
+    const std::string before = read_file(log);
+    fs::resize_file(log, before.size() - 5);
+    cut_bytes.push_back(
+        before.substr(w.batches()[w.batches().size() - 1 - round].position,
+                      before.size() - 5 - w.batches()[w.batches().size() - 1 - round].position));
+    auto r = recover();
+    ASSERT_TRUE(r);
+    ASSERT_TRUE(r->truncation);
+    EXPECT_EQ(r->next_offset, w.batches()[w.batches().size() - 1 - round].base);
+  }
+  size_t copies = 0;
+  size_t notes = 0;
+  std::vector<std::string> contents;
+  for (const auto& e : fs::directory_iterator(qdir())) {
+    const std::string name = e.path().filename().string();
+    if (name.starts_with("cut.") && name.ends_with(".json")) {
+      ++notes;
+      const std::string note = read_file(e.path());
+      EXPECT_NE(note.find("\"reason\": \"" + log.filename().string() + ": batch truncated"),
+                std::string::npos)
+          << note;
+      EXPECT_NE(note.find("\"position\": "), std::string::npos);
+    } else {
+      EXPECT_TRUE(name.starts_with(log.filename().string() + ".")) << name;
+      ++copies;
+      contents.push_back(read_file(e.path()));
+    }
+  }
+  EXPECT_EQ(copies, 3u);
+  EXPECT_EQ(notes, 3u);
+  std::sort(contents.begin(), contents.end());
+  std::sort(cut_bytes.begin(), cut_bytes.end());
+  EXPECT_EQ(contents, cut_bytes);
 }
 
 TEST_F(SegmentRecoveryTest, EmptyLastSegmentIsKept) {
