@@ -74,7 +74,19 @@ Result<void> Broker::start() {
   TopicRegistry::Options options;
   for (const auto& dir : config_.log_dirs) options.log_dirs.emplace_back(dir);
   options.defaults = config_.topic_defaults;
-  options.defaults.flush_messages = config_.log_flush_interval_messages;
+  options.sync = [this](int fd) {
+    const auto start = std::chrono::steady_clock::now();
+    auto r = fdatasync_fd(fd);
+    const auto ns = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                              std::chrono::steady_clock::now() - start)
+                                              .count());
+    sync_stats_.count.fetch_add(1, std::memory_order_relaxed);
+    sync_stats_.total_ns.fetch_add(ns, std::memory_order_relaxed);
+    uint64_t max = sync_stats_.max_ns.load(std::memory_order_relaxed);
+    while (ns > max && !sync_stats_.max_ns.compare_exchange_weak(max, ns)) {
+    }
+    return r;
+  };
   auto registry = TopicRegistry::open(std::move(options), *committer_);
   if (!registry) return registry.error();
   registry_ = std::move(*registry);

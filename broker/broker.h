@@ -15,6 +15,13 @@
 
 namespace sluice::broker {
 
+// fdatasync figures for /metrics.
+struct SyncStats {
+  std::atomic<uint64_t> count{0};
+  std::atomic<uint64_t> total_ns{0};
+  std::atomic<uint64_t> max_ns{0};
+};
+
 // The broker core: configuration, the data directories, the topic registry, the group-commit
 // flusher and the retention task. Knows nothing of HTTP.
 //
@@ -44,6 +51,7 @@ class Broker {
   const std::string& cluster_id() const { return cluster_id_; }
   TopicRegistry& topics() { return *registry_; }
   GroupCommitter& committer() { return *committer_; }
+  const SyncStats& sync_stats() const { return sync_stats_; }
 
  private:
   [[nodiscard]] Result<void> load_identity();
@@ -51,6 +59,7 @@ class Broker {
 
   config::BrokerConfig config_;
   std::string cluster_id_;
+  SyncStats sync_stats_;
   std::unique_ptr<GroupCommitter> committer_;
   std::unique_ptr<TopicRegistry> registry_;
   std::mutex retention_mu_;

@@ -1,7 +1,9 @@
 // The sluice command: `sluice serve` runs the broker; later subcommands inspect and repair
 // data directories.
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -12,6 +14,8 @@
 
 #include "broker/broker.h"
 #include "config/config.h"
+#include "net/router.h"
+#include "net/server.h"
 
 extern char** environ;
 
@@ -41,6 +45,27 @@ void print_serve_help() {
     std::printf("  %-36s %-24s %s\n", std::string(key.name).c_str(),
                 std::string(key.default_value).c_str(), std::string(key.doc).c_str());
   }
+}
+
+constexpr std::chrono::milliseconds kShutdownGrace{5000};
+
+// "http://host:port" (config validated the shape) -> server options with every limit.
+std::optional<sluice::net::ServerOptions> server_options_from(
+    const sluice::config::BrokerConfig& config) {
+  std::string_view rest = config.listeners;
+  rest.remove_prefix(std::string_view("http://").size());
+  const auto colon = rest.rfind(':');
+  sluice::net::ServerOptions o;
+  o.host = std::string(rest.substr(0, colon));
+  if (o.host.size() >= 2 && o.host.front() == '[') o.host = o.host.substr(1, o.host.size() - 2);
+  o.port = static_cast<uint16_t>(std::stoi(std::string(rest.substr(colon + 1))));
+  o.threads = config.num_network_threads;
+  o.max_request_bytes = static_cast<uint64_t>(config.max_request_size);
+  o.max_header_bytes = static_cast<uint32_t>(config.max_header_bytes);
+  o.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
+  o.read_timeout = std::chrono::milliseconds(config.read_timeout_ms);
+  o.max_connections = config.max_connections;
+  return o;
 }
 
 struct ServeArgs {
@@ -97,18 +122,37 @@ int serve(int argc, char** argv) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
+  // The listener is up first, so /healthz, /readyz and /metrics answer while the logs are
+  // being recovered; data endpoints answer 503 until the broker is published to the router.
+  sluice::net::ApiContext ctx;
+  sluice::net::Router router(ctx);
+  auto server_options = server_options_from(config);
+  if (!server_options) return 2;
+  sluice::net::HttpServer server(*server_options, [&router](sluice::net::Request request) {
+    return router.handle(std::move(request));
+  });
+  try {
+    server.start();
+  } catch (const std::system_error& e) {
+    spdlog::critical("{}", e.what());
+    return 1;
+  }
+  spdlog::info("listening on http://{}:{}", server_options->host, server.port());
+
   sluice::broker::Broker broker(config);
   if (auto r = broker.start(); !r) {
     spdlog::critical("start-up failed: {}", r.error().message());
+    server.stop(std::chrono::milliseconds(0));
     return 1;
   }
-  spdlog::info(
-      "broker core running: {} topics in {}; the HTTP front end is not part of this "
-      "build yet, so nothing listens on {}",
-      broker.topics().list().size(), config.log_dirs.front(), config.listeners);
+  ctx.broker.store(&broker, std::memory_order_release);
+  spdlog::info("ready: {} topics in {}", broker.topics().list().size(),
+               fmt::join(config.log_dirs, ","));
   int signal = 0;
   sigwait(&stop_signals, &signal);
   spdlog::info("received {}, stopping", strsignal(signal));
+  server.stop(kShutdownGrace);
+  ctx.broker.store(nullptr);
   if (auto r = broker.stop(); !r) {
     spdlog::error("clean stop failed: {}", r.error().message());
     return 1;

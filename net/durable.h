@@ -1,0 +1,27 @@
+#pragma once
+
+#include <memory>
+#include <system_error>
+
+#include "broker/group_commit.h"
+#include "net/http.h"
+
+namespace sluice::net {
+
+// Suspends the calling coroutine until the group-commit flusher has made every byte of `log`
+// appended so far durable; resumes on the caller's executor with the flush's error, if any.
+inline asio::awaitable<std::error_code> await_durable(broker::GroupCommitter& committer,
+                                                      broker::PartitionLog& log) {
+  auto executor = co_await asio::this_coro::executor;
+  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(std::error_code)>(
+      [&committer, &log, executor](auto handler) {
+        // std::function needs a copyable callable; the coroutine's handler is move-only.
+        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        committer.request(log, [shared, executor](std::error_code ec) {
+          asio::post(executor, [shared, ec]() mutable { std::move (*shared)(ec); });
+        });
+      },
+      asio::use_awaitable);
+}
+
+}  // namespace sluice::net

@@ -1,0 +1,38 @@
+#include "net/fetch_waiters.h"
+
+#include <algorithm>
+
+namespace sluice::net {
+
+std::shared_ptr<FetchWaiters::Waiter> FetchWaiters::add(const broker::PartitionLog* log,
+                                                        asio::any_io_executor executor) {
+  auto waiter = std::make_shared<Waiter>(std::move(executor));
+  std::lock_guard lock(mu_);
+  waiters_[log].push_back(waiter);
+  return waiter;
+}
+
+void FetchWaiters::remove(const broker::PartitionLog* log, const std::shared_ptr<Waiter>& waiter) {
+  std::lock_guard lock(mu_);
+  auto it = waiters_.find(log);
+  if (it == waiters_.end()) return;
+  std::erase(it->second, waiter);
+  if (it->second.empty()) waiters_.erase(it);
+}
+
+void FetchWaiters::notify(const broker::PartitionLog* log) {
+  std::vector<std::shared_ptr<Waiter>> woken;
+  {
+    std::lock_guard lock(mu_);
+    auto it = waiters_.find(log);
+    if (it == waiters_.end()) return;
+    woken = it->second;
+  }
+  for (auto& w : woken) {
+    // The timer belongs to the waiter's strand; cancel it there. The shared_ptr keeps the
+    // timer alive even if the fetch already finished.
+    asio::post(w->timer.get_executor(), [w] { w->timer.cancel(); });
+  }
+}
+
+}  // namespace sluice::net

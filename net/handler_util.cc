@@ -1,0 +1,115 @@
+#include "net/handler_util.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+
+#include "broker/errors.h"
+#include "broker/topic_registry.h"
+#include "index/errors.h"
+#include "segment/errors.h"
+
+namespace sluice::net {
+
+ApiError to_api_error(std::error_code ec, std::string_view what) {
+  using B = broker::Errc;
+  if (ec.category() == broker::error_category()) {
+    switch (static_cast<B>(ec.value())) {
+      case B::topic_not_found:
+        return {http::status::not_found, 40401, "Topic not found"};
+      case B::partition_not_found:
+        return {http::status::not_found, 40402, "Partition not found"};
+      case B::offset_out_of_range:
+        return {http::status::range_not_satisfiable, 41601,
+                fmt::format("Offset out of range for {}", what)};
+      case B::topic_exists:
+        return {http::status::conflict, 40901, fmt::format("Topic '{}' already exists", what)};
+      case B::invalid_topic_name:
+        return {http::status::bad_request, 40005, fmt::format("Invalid topic name '{}'", what)};
+      case B::invalid_partition_count:
+        return {http::status::bad_request, 40006,
+                fmt::format("Partition count must be between 1 and {}", broker::kMaxPartitions)};
+      case B::invalid_config:
+        return {http::status::bad_request, 40007, "Invalid topic configuration"};
+      case B::empty_batch:
+        return {http::status::unprocessable_entity, 42206, "No records"};
+      case B::record_too_large:
+        return {http::status::payload_too_large, 41302,
+                fmt::format("Batch larger than max.message.bytes of {}", what)};
+      case B::shutting_down:
+        return {http::status::service_unavailable, 50003, "Broker is shutting down; retry"};
+      case B::log_offline:
+        return {http::status::internal_server_error, 50002,
+                fmt::format("Partition {} is offline after a failed fdatasync", what)};
+    }
+  }
+  if (ec.category() == segment::error_category()) {
+    return {http::status::unprocessable_entity, 42206,
+            fmt::format("Invalid record batch: {}", ec.message())};
+  }
+  if (ec == std::errc::no_space_on_device) {
+    return {http::status::insufficient_storage, 50701,
+            fmt::format("No space left on device for {}", what)};
+  }
+  return {http::status::internal_server_error, 50002,
+          fmt::format("Internal error on {}: {}", what, ec.message())};
+}
+
+std::optional<int64_t> parse_int(std::string_view s, int64_t min, int64_t max) {
+  int64_t value = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+  if (s.empty() || ec != std::errc{} || ptr != s.data() + s.size()) return std::nullopt;
+  if (value < min || value > max) return std::nullopt;
+  return value;
+}
+
+IntParam int_query(const Call& call, std::string_view name, std::optional<int64_t> fallback,
+                   int64_t min, int64_t max) {
+  auto text = call.query_param(name);
+  if (!text) {
+    if (fallback) return {fallback, std::nullopt};
+    return {std::nullopt, ApiError{http::status::bad_request, 40002,
+                                   fmt::format("Missing required query parameter '{}'", name)}};
+  }
+  if (auto v = parse_int(*text, min, max)) return {v, std::nullopt};
+  return {std::nullopt,
+          ApiError{http::status::bad_request, 40003,
+                   fmt::format("Query parameter '{}' must be an integer in [{}, {}], got '{}'",
+                               name, min, max, *text)}};
+}
+
+std::optional<ApiError> check_topic_name(std::string_view topic) {
+  if (broker::is_valid_topic_name(topic)) return std::nullopt;
+  return ApiError{http::status::bad_request, 40005,
+                  fmt::format("Invalid topic name '{}': use 1 to {} characters of [a-zA-Z0-9._-], "
+                              "not '.' or '..'",
+                              topic.substr(0, 300), broker::kMaxTopicNameLength)};
+}
+
+PartitionRef find_partition(const Call& call, std::string_view topic,
+                            std::string_view partition_text) {
+  if (auto e = check_topic_name(topic)) return {nullptr, e};
+  auto p = parse_int(partition_text, 0, INT32_MAX);
+  if (!p) {
+    return {nullptr, ApiError{http::status::not_found, 40402,
+                              fmt::format("Partition '{}' not found", partition_text)}};
+  }
+  auto log = call.broker->topics().partition(topic, static_cast<int32_t>(*p));
+  if (!log) return {nullptr, to_api_error(log.error(), topic)};
+  return {std::move(*log), std::nullopt};
+}
+
+std::string media_type(std::string_view header_value) {
+  const auto semi = header_value.find(';');
+  auto type = header_value.substr(0, semi);
+  while (!type.empty() && type.front() == ' ') type.remove_prefix(1);
+  while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
+  std::string out(type);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+}  // namespace sluice::net

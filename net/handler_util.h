@@ -1,0 +1,56 @@
+#pragma once
+
+// Helpers the handler files share: parameter parsing and the one mapping from
+// std::error_code to a REST Proxy error.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+#include "broker/partition_log.h"
+#include "common/result.h"
+#include "net/http.h"
+#include "net/router.h"
+
+namespace sluice::net {
+
+// The one place a std::error_code becomes an HTTP status, a REST Proxy error_code and a
+// message. `what` names the object (topic, partition) for the message.
+ApiError to_api_error(std::error_code ec, std::string_view what = {});
+
+// Strict decimal integer in [min, max]; nullopt on anything else.
+std::optional<int64_t> parse_int(std::string_view s, int64_t min, int64_t max);
+
+// An integer query parameter: the default when absent, an ApiError (400 / 40002 missing,
+// 400 / 40003 malformed or out of range) naming it otherwise.
+struct IntParam {
+  std::optional<int64_t> value;
+  std::optional<ApiError> error;
+};
+IntParam int_query(const Call& call, std::string_view name, std::optional<int64_t> fallback,
+                   int64_t min, int64_t max);
+
+// Validates the {topic} path parameter: 400 / 40005 naming the rule when it is not a Kafka
+// topic name.
+std::optional<ApiError> check_topic_name(std::string_view topic);
+
+// Looks up the {topic}/{partition} of the path, with the REST Proxy errors.
+struct PartitionRef {
+  std::shared_ptr<broker::PartitionLog> log;
+  std::optional<ApiError> error;
+};
+PartitionRef find_partition(const Call& call, std::string_view topic,
+                            std::string_view partition_text);
+
+// The media type of a Content-Type or Accept entry, lower-cased, without parameters.
+std::string media_type(std::string_view header_value);
+
+inline constexpr std::string_view kJsonV2 = "application/vnd.kafka.json.v2+json";
+inline constexpr std::string_view kBinaryV2 = "application/vnd.kafka.binary.v2+json";
+inline constexpr std::string_view kKafkaV2 = "application/vnd.kafka.v2+json";
+inline constexpr std::string_view kRawBatch = "application/vnd.sluice.batch";
+
+}  // namespace sluice::net

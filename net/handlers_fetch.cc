@@ -1,0 +1,156 @@
+// Stateless fetch by offset with long-poll, and offset lookups (by position or by time).
+#include <fmt/format.h>
+
+#include <chrono>
+
+#include "broker/errors.h"
+#include "net/base64.h"
+#include "net/handler_util.h"
+#include "net/json_writer.h"
+#include "net/record_render.h"
+#include "net/router.h"
+
+namespace sluice::net {
+namespace {
+
+constexpr int64_t kDefaultMaxBytes = 1 << 20;
+constexpr int64_t kMaxMaxBytes = 64 << 20;
+constexpr int64_t kMaxTimeoutMs = 300000;
+
+// The format a records reply is rendered in, from the Accept header; nullopt: 406.
+std::optional<RecordFormat> accepted_format(std::string_view accept) {
+  if (accept.empty()) return RecordFormat::binary;
+  while (!accept.empty()) {
+    const auto comma = accept.find(',');
+    const auto type = media_type(accept.substr(0, comma));
+    if (type == kJsonV2) return RecordFormat::json;
+    if (type == kBinaryV2 || type == "*/*" || type == "application/*" || type == kKafkaV2) {
+      return RecordFormat::binary;
+    }
+    if (type == kRawBatch) return RecordFormat::raw;
+    if (comma == std::string_view::npos) break;
+    accept.remove_prefix(comma + 1);
+  }
+  return std::nullopt;
+}
+
+ApiError out_of_range(const broker::PartitionLog& log, int64_t offset) {
+  return {
+      http::status::range_not_satisfiable, 41601,
+      fmt::format("Offset {} is out of range for {}-{}: valid offsets are [{}, {}]", offset,
+                  log.topic(), log.partition(), log.start_offset().value, log.end_offset().value)};
+}
+
+// Whether a fetch at `offset` can be answered now: records exist and, when min_bytes asks for
+// more than one batch's worth, enough bytes.
+bool fetch_ready(const broker::PartitionLog& log, Offset offset, int64_t min_bytes) {
+  if (log.end_offset() <= offset) return false;
+  if (min_bytes <= 1) return true;
+  auto slice = log.read(offset, static_cast<uint64_t>(min_bytes));
+  return slice && slice->length >= static_cast<uint64_t>(min_bytes);
+}
+
+// Waits until fetch_ready or the deadline; woken by appends, never polling.
+asio::awaitable<void> long_poll(ApiContext& ctx, const broker::PartitionLog& log, Offset offset,
+                                int64_t min_bytes, std::chrono::steady_clock::time_point deadline) {
+  auto executor = co_await asio::this_coro::executor;
+  while (!fetch_ready(log, offset, min_bytes) && std::chrono::steady_clock::now() < deadline) {
+    auto waiter = ctx.waiters.add(&log, executor);
+    // Re-check after registering: an append in between would otherwise be missed.
+    if (!fetch_ready(log, offset, min_bytes)) {
+      waiter->timer.expires_at(deadline);
+      co_await waiter->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    ctx.waiters.remove(&log, waiter);
+  }
+}
+
+asio::awaitable<Reply> fetch_records(Call& call) {
+  auto ref = find_partition(call, call.params[0], call.params[1]);
+  if (ref.error) co_return error_reply(*ref.error);
+  auto& log = *ref.log;
+  const auto format = accepted_format(call.header(http::field::accept));
+  if (!format) {
+    co_return error_reply(
+        {http::status::not_acceptable, 406,
+         fmt::format("HTTP 406 Not Acceptable: use {}, {} or {}", kJsonV2, kBinaryV2, kRawBatch)});
+  }
+  const auto offset = int_query(call, "offset", std::nullopt, INT64_MIN, INT64_MAX);
+  if (offset.error) co_return error_reply(*offset.error);
+  const auto timeout = int_query(call, "timeout", call.broker->config().consumer_request_timeout_ms,
+                                 0, kMaxTimeoutMs);
+  if (timeout.error) co_return error_reply(*timeout.error);
+  const auto max_bytes = int_query(call, "max_bytes", kDefaultMaxBytes, 1, kMaxMaxBytes);
+  if (max_bytes.error) co_return error_reply(*max_bytes.error);
+  const auto min_bytes = int_query(call, "min_bytes", 1, 0, kMaxMaxBytes);
+  if (min_bytes.error) co_return error_reply(*min_bytes.error);
+  const Offset start{*offset.value};
+  if (start < log.start_offset() || start > log.end_offset()) {
+    co_return error_reply(out_of_range(log, start.value));
+  }
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(*timeout.value);
+  co_await long_poll(call.ctx, log, start, *min_bytes.value, deadline);
+  auto slice = log.read(start, static_cast<uint64_t>(*max_bytes.value));
+  if (!slice) {
+    // Retention may have moved the start while we waited.
+    if (slice.error() == broker::Errc::offset_out_of_range)
+      co_return error_reply(out_of_range(log, start.value));
+    co_return error_reply(
+        to_api_error(slice.error(), fmt::format("{}-{}", log.topic(), log.partition())));
+  }
+  const Offset next = slice->empty() ? start : slice->next_offset;
+  Reply reply;
+  if (*format == RecordFormat::raw) {
+    reply = json_reply(http::status::ok, {}, kRawBatch);
+    if (!slice->empty()) reply.file_body = *slice;
+  } else {
+    std::string body;
+    if (auto e = render_records(*slice, start, log.topic(), log.partition(), *format, body)) {
+      co_return error_reply(*e);
+    }
+    reply = json_reply(http::status::ok, std::move(body),
+                       *format == RecordFormat::json ? kJsonV2 : kBinaryV2);
+  }
+  reply.message.set("X-Sluice-Next-Offset", std::to_string(next.value));
+  reply.message.set("X-Sluice-High-Watermark", std::to_string(log.end_offset().value));
+  reply.message.set("X-Sluice-Log-Start-Offset", std::to_string(log.start_offset().value));
+  co_return reply;
+}
+
+asio::awaitable<Reply> partition_offsets(Call& call) {
+  auto ref = find_partition(call, call.params[0], call.params[1]);
+  if (ref.error) co_return error_reply(*ref.error);
+  auto& log = *ref.log;
+  std::string body;
+  JsonWriter w(body);
+  if (!call.query_param("timestamp")) {
+    w.begin_object().key("beginning_offset").value(log.start_offset().value);
+    w.key("end_offset").value(log.end_offset().value).end_object();
+    co_return json_reply(http::status::ok, std::move(body), kKafkaV2);
+  }
+  const auto ts = int_query(call, "timestamp", std::nullopt, -2, INT64_MAX);
+  if (ts.error) co_return error_reply(*ts.error);
+  Offset found = log.end_offset();
+  if (*ts.value == -2) {
+    found = log.start_offset();
+  } else if (*ts.value >= 0) {
+    auto r = log.offset_for_timestamp(*ts.value);
+    if (!r)
+      co_return error_reply(
+          to_api_error(r.error(), fmt::format("{}-{}", log.topic(), log.partition())));
+    // None that new: the end offset, where the next record will land.
+    if (*r) found = **r;
+  }
+  w.begin_object().key("offset").value(found.value).key("timestamp").value(*ts.value).end_object();
+  co_return json_reply(http::status::ok, std::move(body), kKafkaV2);
+}
+
+}  // namespace
+
+void add_fetch_routes(std::vector<Route>& routes) {
+  routes.push_back({http::verb::get, "/topics/{}/partitions/{}/records", fetch_records});
+  routes.push_back({http::verb::get, "/topics/{}/partitions/{}/offsets", partition_offsets});
+}
+
+}  // namespace sluice::net

@@ -1,0 +1,46 @@
+// Operations endpoints: liveness, readiness, metrics and the recovery report. They answer
+// from the first second, while recovery still runs.
+#include "net/handler_util.h"
+#include "net/router.h"
+
+namespace sluice::net {
+namespace {
+
+asio::awaitable<Reply> healthz(Call&) {
+  co_return json_reply(http::status::ok, R"({"status":"ok"})");
+}
+
+asio::awaitable<Reply> readyz(Call& call) {
+  if (call.ctx.broker.load() == nullptr) {
+    Reply reply =
+        json_reply(http::status::service_unavailable, R"({"status":"recovering","ready":false})");
+    reply.message.set(http::field::retry_after, "1");
+    co_return reply;
+  }
+  co_return json_reply(http::status::ok, R"({"status":"ready","ready":true})");
+}
+
+asio::awaitable<Reply> metrics(Call& call) {
+  std::string recovery;
+  co_return json_reply(http::status::ok, call.ctx.metrics.render(call.ctx.broker.load(), recovery),
+                       "text/plain; version=0.0.4; charset=utf-8");
+}
+
+asio::awaitable<Reply> recovery_report(Call& call) {
+  if (!call.ctx.recovery_json) {
+    co_return error_reply({http::status::not_found, 40400, "No recovery has run"});
+  }
+  co_return json_reply(http::status::ok, call.ctx.recovery_json());
+}
+
+}  // namespace
+
+void add_ops_routes(std::vector<Route>& routes) {
+  routes.push_back({http::verb::get, "/healthz", healthz, false});
+  routes.push_back({http::verb::get, "/readyz", readyz, false});
+  routes.push_back({http::verb::get, "/status/ready", readyz, false});
+  routes.push_back({http::verb::get, "/metrics", metrics, false});
+  routes.push_back({http::verb::get, "/v1/recovery", recovery_report, false});
+}
+
+}  // namespace sluice::net

@@ -1,0 +1,372 @@
+// Produce: REST Proxy v2 embedded JSON/binary, Sluice's raw batches, REST Proxy v3 records.
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <xxhash.h>
+
+#include <chrono>
+#include <ctime>
+#include <map>
+
+#include "broker/errors.h"
+#include "net/durable.h"
+#include "net/handler_util.h"
+#include "net/json_writer.h"
+#include "net/produce_parser.h"
+#include "net/router.h"
+
+namespace sluice::net {
+namespace {
+
+enum class Acks { none, leader, all };
+
+struct RecordOutcome {
+  int32_t partition = 0;
+  int64_t offset = -1;
+  int64_t timestamp_ms = -1;
+  std::optional<std::string> error;  // set when the record was not stored
+  bool retriable = false;
+};
+
+std::optional<ApiError> parse_acks(const Call& call, Acks& acks) {
+  auto text = call.query_param("acks");
+  if (!text) {
+    acks = call.broker->config().log_flush_policy == config::FlushPolicy::always ? Acks::all
+                                                                                 : Acks::leader;
+    return std::nullopt;
+  }
+  if (*text == "0") {
+    acks = Acks::none;
+  } else if (*text == "1") {
+    acks = Acks::leader;
+  } else if (*text == "all" || *text == "-1") {
+    acks = Acks::all;
+  } else {
+    return ApiError{http::status::bad_request, 40003,
+                    fmt::format("Query parameter 'acks' must be 0, 1 or all, got '{}'", *text)};
+  }
+  return std::nullopt;
+}
+
+// Whether the client accepts a JSON reply.
+bool accepts_json(std::string_view accept) {
+  if (accept.empty()) return true;
+  while (!accept.empty()) {
+    const auto comma = accept.find(',');
+    const auto type = media_type(accept.substr(0, comma));
+    if (type == "*/*" || type == "application/*" || type == "application/json" ||
+        type == kKafkaV2 || type == "application/vnd.kafka+json" ||
+        type == "application/vnd.kafka.v2+json") {
+      return true;
+    }
+    if (comma == std::string_view::npos) break;
+    accept.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+size_t estimated_size(const segment::RecordInput& r) {
+  size_t size = 24 + (r.key ? r.key->size() : 0) + (r.value ? r.value->size() : 0);
+  for (const auto& h : r.headers) size += 10 + h.key.size() + (h.value ? h.value->size() : 0);
+  return size;
+}
+
+// Appends one partition's records in order, as few batches as max.message.bytes allows.
+void append_partition(broker::PartitionLog& log, const ProduceRequest& request,
+                      const std::vector<size_t>& indexes, std::vector<RecordOutcome>& outcomes,
+                      ApiContext& ctx) {
+  const auto limit = static_cast<size_t>(log.config().max_message_bytes);
+  std::vector<segment::RecordInput> chunk;
+  std::vector<size_t> chunk_indexes;
+  size_t chunk_bytes = segment::kBatchHeaderSize;
+  auto flush_chunk = [&] {
+    if (chunk.empty()) return;
+    auto result = log.append(chunk);
+    for (size_t i = 0; i < chunk.size(); ++i) {
+      auto& outcome = outcomes[chunk_indexes[i]];
+      if (result) {
+        outcome.offset = result->base_offset.value + static_cast<int64_t>(i);
+        outcome.timestamp_ms =
+            result->log_append_time_ms >= 0 ? result->log_append_time_ms : chunk[i].timestamp_ms;
+      } else {
+        const auto error =
+            to_api_error(result.error(), fmt::format("{}-{}", log.topic(), log.partition()));
+        outcome.error = error.message;
+        outcome.retriable = result.error() == std::errc::no_space_on_device ||
+                            result.error() == broker::Errc::shutting_down;
+      }
+    }
+    if (result) ctx.metrics.add_records_appended(chunk.size());
+    chunk.clear();
+    chunk_indexes.clear();
+    chunk_bytes = segment::kBatchHeaderSize;
+  };
+  for (size_t index : indexes) {
+    const auto& input = request.records[index].input;
+    const size_t size = estimated_size(input);
+    if (!chunk.empty() && chunk_bytes + size > limit) flush_chunk();
+    chunk.push_back(input);
+    chunk_indexes.push_back(index);
+    chunk_bytes += size;
+  }
+  flush_chunk();
+}
+
+// Appends every record to its partition, then waits for durability as `acks` asks.
+// Returns a request-level error (unknown topic or partition) or fills `outcomes`.
+asio::awaitable<std::optional<ApiError>> store_records(Call& call, std::string_view topic,
+                                                       std::optional<int32_t> path_partition,
+                                                       const ProduceRequest& request, Acks acks,
+                                                       std::vector<RecordOutcome>& outcomes) {
+  auto& broker = *call.broker;
+  auto first = broker.partition_for_produce(topic, path_partition.value_or(0));
+  if (!first) co_return to_api_error(first.error(), topic);
+  auto description = broker.topics().describe(topic);
+  if (!description) co_return to_api_error(description.error(), topic);
+  const int32_t partitions = description->partitions;
+  std::map<int32_t, std::vector<size_t>> groups;
+  outcomes.resize(request.records.size());
+  for (size_t i = 0; i < request.records.size(); ++i) {
+    const auto& record = request.records[i];
+    int32_t p = 0;
+    if (path_partition) {
+      p = *path_partition;
+    } else if (record.partition) {
+      p = *record.partition;
+    } else if (record.input.key) {
+      p = static_cast<int32_t>(XXH3_64bits(record.input.key->data(), record.input.key->size()) %
+                               static_cast<uint64_t>(partitions));
+    } else {
+      p = static_cast<int32_t>(call.ctx.round_robin.fetch_add(1) %
+                               static_cast<uint64_t>(partitions));
+    }
+    if (p >= partitions) {
+      co_return ApiError{
+          http::status::not_found, 40402,
+          fmt::format("Partition {} not found in topic {} ({} partitions)", p, topic, partitions)};
+    }
+    outcomes[i].partition = p;
+    groups[p].push_back(i);
+  }
+  std::vector<std::shared_ptr<broker::PartitionLog>> touched;
+  for (const auto& [p, indexes] : groups) {
+    auto log = broker.topics().partition(topic, p);
+    if (!log) co_return to_api_error(log.error(), topic);
+    append_partition(**log, request, indexes, outcomes, call.ctx);
+    call.ctx.waiters.notify(log->get());
+    if (acks != Acks::all) broker.committer().notify_appended(**log);
+    touched.push_back(std::move(*log));
+  }
+  if (acks == Acks::all) {
+    for (const auto& log : touched) {
+      const auto ec = co_await await_durable(broker.committer(), *log);
+      if (!ec) continue;
+      // Stored but not known durable: the client must treat these records as failed.
+      for (auto& o : outcomes) {
+        if (o.partition == log->partition() && !o.error) {
+          o.error = to_api_error(ec, fmt::format("{}-{}", topic, log->partition())).message;
+          o.retriable = ec == broker::Errc::shutting_down;
+        }
+      }
+    }
+  }
+  co_return std::nullopt;
+}
+
+asio::awaitable<Reply> produce_v2(Call& call, std::optional<int32_t> path_partition) {
+  const std::string_view topic = call.params[0];
+  if (auto e = check_topic_name(topic)) co_return error_reply(*e);
+  const auto type = media_type(call.header(http::field::content_type));
+  EmbeddedFormat format;
+  if (type == kJsonV2 || type == "application/json" ||
+      type == "application/vnd.kafka.json.v1+json") {
+    format = EmbeddedFormat::json;
+  } else if (type == kBinaryV2 || type == "application/vnd.kafka.binary.v1+json") {
+    format = EmbeddedFormat::binary;
+  } else {
+    co_return error_reply({http::status::unsupported_media_type, 415,
+                           fmt::format("HTTP 415 Unsupported Media Type: '{}'; use {} or {}", type,
+                                       kJsonV2, kBinaryV2)});
+  }
+  if (!accepts_json(call.header(http::field::accept))) {
+    co_return error_reply(
+        {http::status::not_acceptable, 406,
+         "HTTP 406 Not Acceptable: produce replies are application/vnd.kafka.v2+json"});
+  }
+  Acks acks;
+  if (auto e = parse_acks(call, acks)) co_return error_reply(*e);
+  ProduceRequest request;
+  if (auto e = parse_produce_request(call.request.body(), format, request)) {
+    co_return error_reply({static_cast<http::status>(e->http_status), e->error_code, e->message});
+  }
+  std::vector<RecordOutcome> outcomes;
+  if (auto e = co_await store_records(call, topic, path_partition, request, acks, outcomes)) {
+    co_return error_reply(*e);
+  }
+  std::string body;
+  body.reserve(64 + outcomes.size() * 72);
+  JsonWriter w(body);
+  w.begin_object().key("key_schema_id").null().key("value_schema_id").null();
+  w.key("offsets").begin_array();
+  for (const auto& o : outcomes) {
+    w.begin_object().key("partition").value(o.partition);
+    if (o.error) {
+      w.key("offset").null().key("error_code").value(int64_t{o.retriable ? 2 : 1});
+      w.key("error").value(*o.error);
+    } else {
+      w.key("offset").value(o.offset).key("error_code").null().key("error").null();
+    }
+    w.end_object();
+  }
+  w.end_array().end_object();
+  co_return json_reply(http::status::ok, std::move(body), kKafkaV2);
+}
+
+asio::awaitable<Reply> produce_to_topic(Call& call) { co_return co_await produce_v2(call, {}); }
+
+asio::awaitable<Reply> produce_to_partition(Call& call) {
+  auto p = parse_int(call.params[1], 0, INT32_MAX);
+  if (!p) {
+    co_return error_reply(
+        {http::status::not_found, 40402, fmt::format("Partition '{}' not found", call.params[1])});
+  }
+  co_return co_await produce_v2(call, static_cast<int32_t>(*p));
+}
+
+// Raw batches: the body is one or more batches in the on-disk format. All are validated
+// before any is stored, so a bad batch never leaves the request half-applied.
+asio::awaitable<Reply> produce_raw(Call& call) {
+  const auto type = media_type(call.header(http::field::content_type));
+  if (type != kRawBatch) {
+    co_return error_reply({http::status::unsupported_media_type, 415,
+                           fmt::format("HTTP 415 Unsupported Media Type: '{}'; this path takes {}",
+                                       type, kRawBatch)});
+  }
+  auto ref = find_partition(call, call.params[0], call.params[1]);
+  if (ref.error) {
+    if (ref.error->error_code != 40401 || !call.broker->config().auto_create_topics_enable) {
+      co_return error_reply(*ref.error);
+    }
+    auto created = call.broker->partition_for_produce(
+        call.params[0], static_cast<int32_t>(*parse_int(call.params[1], 0, INT32_MAX)));
+    if (!created) co_return error_reply(to_api_error(created.error(), call.params[0]));
+    ref.log = std::move(*created);
+  }
+  Acks acks;
+  if (auto e = parse_acks(call, acks)) co_return error_reply(*e);
+  auto body = std::as_writable_bytes(std::span(call.request.body()));
+  if (body.empty()) co_return error_reply({http::status::unprocessable_entity, 422, "Empty body"});
+  std::vector<std::span<std::byte>> batches;
+  for (size_t pos = 0; pos < body.size();) {
+    auto header = segment::validate_batch(body.subspan(pos));
+    if (!header) {
+      co_return error_reply(
+          {http::status::unprocessable_entity, 42206,
+           fmt::format("Invalid record batch at byte {}: {}", pos, header.error().message())});
+    }
+    batches.push_back(body.subspan(pos, header->size_bytes()));
+    pos += header->size_bytes();
+  }
+  auto& log = *ref.log;
+  std::string reply;
+  JsonWriter w(reply);
+  w.begin_object().key("partition").value(log.partition()).key("batches").begin_array();
+  uint64_t records = 0;
+  for (auto batch : batches) {
+    auto r = log.append_batch(batch);
+    if (!r) {
+      co_return error_reply(
+          to_api_error(r.error(), fmt::format("{}-{}", log.topic(), log.partition())));
+    }
+    records += static_cast<uint64_t>(r->last_offset.value - r->base_offset.value + 1);
+    w.begin_object().key("base_offset").value(r->base_offset.value);
+    w.key("last_offset").value(r->last_offset.value).end_object();
+  }
+  w.end_array().end_object();
+  call.ctx.metrics.add_records_appended(records);
+  call.ctx.waiters.notify(&log);
+  if (acks == Acks::all) {
+    if (auto ec = co_await await_durable(call.broker->committer(), log)) {
+      co_return error_reply(to_api_error(ec, fmt::format("{}-{}", log.topic(), log.partition())));
+    }
+  } else {
+    call.broker->committer().notify_appended(log);
+  }
+  co_return json_reply(http::status::ok, std::move(reply));
+}
+
+std::string iso8601(int64_t ms) {
+  const time_t seconds = ms / 1000;
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
+}
+
+// REST Proxy v3: one record, or a stream of concatenated records answered by one delivery
+// report per record, in order.
+asio::awaitable<Reply> produce_v3(Call& call) {
+  if (call.params[0] != call.broker->cluster_id()) {
+    co_return error_reply(
+        {http::status::not_found, 40404, fmt::format("Cluster '{}' not found", call.params[0])});
+  }
+  const std::string_view topic = call.params[1];
+  if (auto e = check_topic_name(topic)) co_return error_reply(*e);
+  const auto type = media_type(call.header(http::field::content_type));
+  if (type != "application/json") {
+    co_return error_reply(
+        {http::status::unsupported_media_type, 415,
+         fmt::format("HTTP 415 Unsupported Media Type: '{}'; use application/json", type)});
+  }
+  Acks acks;
+  if (auto e = parse_acks(call, acks)) co_return error_reply(*e);
+  ProduceRequest request;
+  if (auto e = parse_v3_records(call.request.body(), request)) {
+    co_return error_reply({static_cast<http::status>(e->http_status), e->error_code, e->message});
+  }
+  std::vector<RecordOutcome> outcomes;
+  if (auto e = co_await store_records(call, topic, std::nullopt, request, acks, outcomes)) {
+    co_return error_reply(*e);
+  }
+  std::string body;
+  for (size_t i = 0; i < outcomes.size(); ++i) {
+    const auto& o = outcomes[i];
+    const auto& input = request.records[i].input;
+    JsonWriter w(body);
+    w.begin_object();
+    if (o.error) {
+      w.key("error_code").value(int64_t{o.retriable ? 503 : 500}).key("message").value(*o.error);
+    } else {
+      w.key("error_code").value(int64_t{200}).key("cluster_id").value(call.broker->cluster_id());
+      w.key("topic_name").value(topic).key("partition_id").value(o.partition);
+      w.key("offset").value(o.offset).key("timestamp").value(iso8601(o.timestamp_ms));
+      w.key("key");
+      if (input.key) {
+        w.begin_object().key("type").value("BINARY").key("size");
+        w.value(static_cast<int64_t>(input.key->size())).end_object();
+      } else {
+        w.null();
+      }
+      w.key("value");
+      if (input.value) {
+        w.begin_object().key("type").value("BINARY").key("size");
+        w.value(static_cast<int64_t>(input.value->size())).end_object();
+      } else {
+        w.null();
+      }
+    }
+    w.end_object();
+    body += '\n';
+  }
+  co_return json_reply(http::status::ok, std::move(body));
+}
+
+}  // namespace
+
+void add_produce_routes(std::vector<Route>& routes) {
+  routes.push_back({http::verb::post, "/topics/{}", produce_to_topic});
+  routes.push_back({http::verb::post, "/topics/{}/partitions/{}", produce_to_partition});
+  routes.push_back({http::verb::post, "/topics/{}/partitions/{}/records", produce_raw});
+  routes.push_back({http::verb::post, "/v3/clusters/{}/topics/{}/records", produce_v3});
+}
+
+}  // namespace sluice::net

@@ -1,0 +1,41 @@
+#pragma once
+
+// Boost aliases and the request/reply types shared by the server and the handlers.
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "segment/segment.h"
+
+namespace sluice::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+using Request = http::request<http::string_body>;
+
+// What a handler answers: a message with a string body, or a header whose body is sent
+// straight from a segment file (raw-batch fetch), without passing through user space.
+struct Reply {
+  http::response<http::string_body> message;
+  std::optional<segment::LogSlice> file_body;
+};
+
+// One REST Proxy-style error: HTTP status, error_code (status x 100 + sub-code, or the bare
+// status where REST Proxy answers so) and a message naming what was wrong.
+struct ApiError {
+  http::status status;
+  int error_code;
+  std::string message;
+};
+
+Reply json_reply(http::status status, std::string body,
+                 std::string_view content_type = "application/json");
+Reply error_reply(const ApiError& error);
+
+}  // namespace sluice::net

@@ -1,0 +1,396 @@
+#include "net/produce_parser.h"
+
+#include <fmt/format.h>
+#include <simdjson.h>
+
+#include <ctime>
+
+#include "net/base64.h"
+
+namespace sluice::net {
+namespace {
+
+namespace od = simdjson::ondemand;
+
+ProduceParseError type_error(std::string_view field, std::string_view expected) {
+  return {422, 42203, fmt::format("{}: expected {}", field, expected)};
+}
+
+// A value of the wrong type is 422 / 42203; anything else simdjson reports is broken JSON.
+ProduceParseError bad(simdjson::error_code e, std::string_view field, std::string_view expected) {
+  if (e == simdjson::INCORRECT_TYPE || e == simdjson::NUMBER_OUT_OF_RANGE ||
+      e == simdjson::NUMBER_ERROR) {
+    return type_error(field, expected);
+  }
+  return {400, 40001, fmt::format("Malformed JSON at {}: {}", field, simdjson::error_message(e))};
+}
+
+simdjson::padded_string_view padded(std::string& body) {
+  if (body.capacity() < body.size() + simdjson::SIMDJSON_PADDING) {
+    body.reserve(body.size() + simdjson::SIMDJSON_PADDING);
+  }
+  return simdjson::padded_string_view(body.data(), body.size(), body.capacity());
+}
+
+std::string_view trim_right(std::string_view s) {
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\n' || s.back() == '\r' || s.back() == '\t')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+// The JSON text of any value, as sent.
+simdjson::error_code raw_json(od::value& v, std::string_view& out) {
+  od::json_type type;
+  if (auto e = v.type().get(type)) return e;
+  if (type == od::json_type::object) {
+    od::object o;
+    if (auto e = v.get_object().get(o)) return e;
+    return o.raw_json().get(out);
+  }
+  if (type == od::json_type::array) {
+    od::array a;
+    if (auto e = v.get_array().get(a)) return e;
+    return a.raw_json().get(out);
+  }
+  out = trim_right(v.raw_json_token());
+  return simdjson::SUCCESS;
+}
+
+// Appends the decoded base64 to the arena (which never reallocates) and returns a view of it.
+std::optional<ProduceParseError> decode_into_arena(std::string_view b64, std::string& arena,
+                                                   std::string_view field, std::string_view& out) {
+  thread_local std::string scratch;
+  Base64Error error{};
+  if (!base64_decode(b64, scratch, &error)) {
+    return ProduceParseError{
+        422, 42206, fmt::format("{}: invalid base64 at position {}", field, error.position)};
+  }
+  if (arena.size() + scratch.size() > arena.capacity()) {
+    return ProduceParseError{422, 42206, fmt::format("{}: decoded data too large", field)};
+  }
+  const size_t start = arena.size();
+  arena.append(scratch);
+  out = std::string_view(arena).substr(start, scratch.size());
+  return std::nullopt;
+}
+
+// key or value in the v2 embedded formats: null, JSON text, or base64 of the bytes.
+std::optional<ProduceParseError> parse_data(od::value v, EmbeddedFormat format, std::string& arena,
+                                            std::string_view field,
+                                            std::optional<std::string_view>& out) {
+  bool is_null = false;
+  if (v.is_null().get(is_null) == simdjson::SUCCESS && is_null) {
+    out.reset();
+    return std::nullopt;
+  }
+  std::string_view text;
+  if (format == EmbeddedFormat::json) {
+    if (auto e = raw_json(v, text)) return bad(e, field, "a JSON value");
+    out = text;
+    return std::nullopt;
+  }
+  if (auto e_ = v.get_string().get(text)) return bad(e_, field, "a base64 string or null");
+  std::string_view decoded;
+  if (auto e = decode_into_arena(text, arena, field, decoded)) return e;
+  out = decoded;
+  return std::nullopt;
+}
+
+std::optional<ProduceParseError> parse_headers(od::value v, std::string& arena,
+                                               std::string_view field,
+                                               std::vector<segment::HeaderView>& out) {
+  od::array headers;
+  if (auto e_ = v.get_array().get(headers)) return bad(e_, field, "an array of {name, value}");
+  size_t i = 0;
+  for (auto element : headers) {
+    const auto name = fmt::format("{}[{}]", field, i++);
+    od::object h;
+    if (auto e_ = element.get_object().get(h)) return bad(e_, name, "an object {name, value}");
+    segment::HeaderView header;
+    bool has_name = false;
+    for (auto member : h) {
+      std::string_view key;
+      if (auto e_ = member.unescaped_key().get(key)) return bad(e_, name, "an object");
+      od::value value;
+      if (auto e_ = member.value().get(value)) return bad(e_, name, "an object");
+      if (key == "name" || key == "key") {
+        std::string_view text;
+        if (auto e_ = value.get_string().get(text)) return bad(e_, name + ".name", "a string");
+        // Header names are unescaped into the parser's buffer; keep them in the arena.
+        if (arena.size() + text.size() > arena.capacity()) {
+          return ProduceParseError{422, 42206, fmt::format("{}: too large", name)};
+        }
+        const size_t start = arena.size();
+        arena.append(text);
+        header.key = std::string_view(arena).substr(start, text.size());
+        has_name = true;
+      } else if (key == "value") {
+        if (auto e =
+                parse_data(value, EmbeddedFormat::binary, arena, name + ".value", header.value)) {
+          return e;
+        }
+      }
+    }
+    if (!has_name) return ProduceParseError{422, 42206, fmt::format("{}: missing name", name)};
+    out.push_back(header);
+  }
+  return std::nullopt;
+}
+
+std::optional<ProduceParseError> parse_partition(od::value v, std::string_view field,
+                                                 std::optional<int32_t>& out) {
+  bool is_null = false;
+  if (v.is_null().get(is_null) == simdjson::SUCCESS && is_null) return std::nullopt;
+  int64_t p = 0;
+  if (v.get_int64().get(p) || p < 0 || p > INT32_MAX) {
+    return type_error(field, "a non-negative integer partition");
+  }
+  out = static_cast<int32_t>(p);
+  return std::nullopt;
+}
+
+// Milliseconds since the epoch from an integer or an ISO-8601 UTC string
+// ("2024-05-01T12:00:00Z", optional ".sss").
+std::optional<ProduceParseError> parse_timestamp(od::value v, std::string_view field,
+                                                 int64_t& out) {
+  bool is_null = false;
+  if (v.is_null().get(is_null) == simdjson::SUCCESS && is_null) return std::nullopt;
+  int64_t ms = 0;
+  if (v.get_int64().get(ms) == simdjson::SUCCESS) {
+    if (ms < 0) return type_error(field, "a non-negative timestamp in ms");
+    out = ms;
+    return std::nullopt;
+  }
+  std::string_view text;
+  if (auto e_ = v.get_string().get(text)) return bad(e_, field, "a timestamp in ms or ISO-8601");
+  std::tm tm{};
+  int millis = 0;
+  char zone = 0;
+  const std::string s(text);
+  const int n = std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3d%c", &tm.tm_year, &tm.tm_mon,
+                            &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &millis, &zone);
+  if (n != 8 &&
+      !(n == 6 && std::sscanf(s.c_str(), "%*4d-%*2d-%*2dT%*2d:%*2d:%*2d%c", &zone) == 1)) {
+    return type_error(field, "a timestamp in ms or ISO-8601 UTC");
+  }
+  if (zone != 'Z') return type_error(field, "an ISO-8601 timestamp in UTC (ending in Z)");
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  const time_t seconds = timegm(&tm);
+  if (seconds < 0) return type_error(field, "a timestamp after 1970");
+  out = static_cast<int64_t>(seconds) * 1000 + millis;
+  return std::nullopt;
+}
+
+std::optional<ProduceParseError> parse_v2_record(od::value element, size_t index,
+                                                 EmbeddedFormat format, ProduceRequest& out) {
+  const auto name = fmt::format("records[{}]", index);
+  od::object obj;
+  if (auto e_ = element.get_object().get(obj)) return bad(e_, name, "an object");
+  ProduceRequest::Record record;
+  record.input.timestamp_ms = -1;  // none given: the broker's clock
+  record.first_header = out.headers.size();
+  for (auto member : obj) {
+    std::string_view key;
+    od::value value;
+    if (member.unescaped_key().get(key) || member.value().get(value)) {
+      return ProduceParseError{400, 40001, fmt::format("{}: malformed JSON", name)};
+    }
+    std::optional<ProduceParseError> error;
+    if (key == "key") {
+      error = parse_data(value, format, out.arena, name + ".key", record.input.key);
+    } else if (key == "value") {
+      error = parse_data(value, format, out.arena, name + ".value", record.input.value);
+    } else if (key == "partition") {
+      error = parse_partition(value, name + ".partition", record.partition);
+    } else if (key == "headers") {
+      error = parse_headers(value, out.arena, name + ".headers", out.headers);
+    } else if (key == "timestamp") {
+      error = parse_timestamp(value, name + ".timestamp", record.input.timestamp_ms);
+    }
+    if (error) return error;
+  }
+  record.header_count = out.headers.size() - record.first_header;
+  out.records.push_back(record);
+  return std::nullopt;
+}
+
+// Points every record's header span into the finished header vector.
+void link_headers(ProduceRequest& out) {
+  for (auto& r : out.records) {
+    r.input.headers = std::span(out.headers).subspan(r.first_header, r.header_count);
+  }
+}
+
+}  // namespace
+
+std::optional<ProduceParseError> parse_produce_request(std::string& body, EmbeddedFormat format,
+                                                       ProduceRequest& out) {
+  if (body.empty()) return ProduceParseError{422, 422, "Request body is empty"};
+  out.arena.reserve(body.size());
+  thread_local od::parser parser;
+  od::document doc;
+  if (auto e = parser.iterate(padded(body)).get(doc)) {
+    return ProduceParseError{400, 40001,
+                             fmt::format("Malformed JSON: {}", simdjson::error_message(e))};
+  }
+  od::object root;
+  if (auto e = doc.get_object().get(root)) {
+    if (e != simdjson::INCORRECT_TYPE) {
+      return ProduceParseError{400, 40001,
+                               fmt::format("Malformed JSON: {}", simdjson::error_message(e))};
+    }
+    return ProduceParseError{422, 422,
+                             "Request body is not a produce request (expected an object "
+                             "with \"records\")"};
+  }
+  bool found = false;
+  for (auto member : root) {
+    std::string_view key;
+    if (member.unescaped_key().get(key)) return ProduceParseError{400, 40001, "Malformed JSON"};
+    if (key != "records") continue;
+    found = true;
+    od::array records;
+    if (auto e_ = member.value().get_array().get(records)) return bad(e_, "records", "an array");
+    size_t index = 0;
+    for (auto element : records) {
+      od::value v;
+      if (element.get(v)) return ProduceParseError{400, 40001, "Malformed JSON in records"};
+      if (auto e = parse_v2_record(v, index++, format, out)) return e;
+    }
+  }
+  if (!found) {
+    return ProduceParseError{422, 422, "Request body is not a produce request (no \"records\")"};
+  }
+  if (out.records.empty()) return ProduceParseError{422, 42206, "records: empty array"};
+  link_headers(out);
+  return std::nullopt;
+}
+
+namespace {
+
+// {type: BINARY|JSON|STRING, data: ...} of a v3 record.
+std::optional<ProduceParseError> parse_v3_data(od::value v, std::string& arena,
+                                               std::string_view field,
+                                               std::optional<std::string_view>& out) {
+  bool is_null = false;
+  if (v.is_null().get(is_null) == simdjson::SUCCESS && is_null) return std::nullopt;
+  od::object obj;
+  if (auto e_ = v.get_object().get(obj)) return bad(e_, field, "an object {type, data}");
+  std::string type = "JSON";
+  std::optional<od::value> data;
+  std::string_view data_text;
+  bool data_null = true;
+  for (auto member : obj) {
+    std::string_view key;
+    od::value value;
+    if (member.unescaped_key().get(key) || member.value().get(value)) {
+      return type_error(field, "an object {type, data}");
+    }
+    if (key == "type") {
+      std::string_view t;
+      if (auto e_ = value.get_string().get(t))
+        return bad(e_, std::string(field) + ".type", "a string");
+      type = std::string(t);
+    } else if (key == "data") {
+      bool null_data = false;
+      if (value.is_null().get(null_data) == simdjson::SUCCESS && null_data) continue;
+      data_null = false;
+      // The type may come after data; keep the raw text and interpret it below.
+      if (auto e = raw_json(value, data_text)) return bad(e, std::string(field) + ".data", "JSON");
+    }
+  }
+  if (data_null) return std::nullopt;
+  if (type == "JSON") {
+    out = data_text;
+    return std::nullopt;
+  }
+  if (type != "BINARY" && type != "STRING") {
+    return ProduceParseError{
+        422, 42206, fmt::format("{}.type: '{}' is not BINARY, JSON or STRING", field, type)};
+  }
+  // data must be a JSON string: unescape it with a small parser of its own.
+  thread_local simdjson::dom::parser string_parser;
+  simdjson::dom::element element;
+  std::string_view text;
+  if (string_parser.parse(data_text.data(), data_text.size(), true).get(element) ||
+      element.get_string().get(text)) {
+    return type_error(std::string(field) + ".data", "a string");
+  }
+  if (type == "BINARY") {
+    std::string_view decoded;
+    if (auto e = decode_into_arena(text, arena, std::string(field) + ".data", decoded)) return e;
+    out = decoded;
+    return std::nullopt;
+  }
+  if (arena.size() + text.size() > arena.capacity()) {
+    return ProduceParseError{422, 42206, fmt::format("{}: too large", field)};
+  }
+  const size_t start = arena.size();
+  arena.append(text);
+  out = std::string_view(arena).substr(start, text.size());
+  return std::nullopt;
+}
+
+std::optional<ProduceParseError> parse_v3_record(od::object obj, size_t index,
+                                                 ProduceRequest& out) {
+  const auto name = fmt::format("record {}", index);
+  ProduceRequest::Record record;
+  record.input.timestamp_ms = -1;  // none given: the broker's clock
+  record.first_header = out.headers.size();
+  for (auto member : obj) {
+    std::string_view key;
+    od::value value;
+    if (member.unescaped_key().get(key) || member.value().get(value)) {
+      return ProduceParseError{400, 40001, fmt::format("{}: malformed JSON", name)};
+    }
+    std::optional<ProduceParseError> error;
+    if (key == "key") {
+      error = parse_v3_data(value, out.arena, name + " key", record.input.key);
+    } else if (key == "value") {
+      error = parse_v3_data(value, out.arena, name + " value", record.input.value);
+    } else if (key == "partition_id") {
+      error = parse_partition(value, name + " partition_id", record.partition);
+    } else if (key == "headers") {
+      error = parse_headers(value, out.arena, name + " headers", out.headers);
+    } else if (key == "timestamp") {
+      error = parse_timestamp(value, name + " timestamp", record.input.timestamp_ms);
+    }
+    if (error) return error;
+  }
+  record.header_count = out.headers.size() - record.first_header;
+  out.records.push_back(record);
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<ProduceParseError> parse_v3_records(std::string& body, ProduceRequest& out) {
+  if (body.empty()) return ProduceParseError{422, 422, "Request body is empty"};
+  out.arena.reserve(body.size());
+  thread_local od::parser parser;
+  od::document_stream stream;
+  if (auto e = parser.iterate_many(padded(body)).get(stream)) {
+    return ProduceParseError{400, 40001,
+                             fmt::format("Malformed JSON: {}", simdjson::error_message(e))};
+  }
+  size_t index = 0;
+  for (auto doc : stream) {
+    od::object obj;
+    if (auto e = doc.get_object().get(obj)) {
+      return ProduceParseError{400, 40001,
+                               fmt::format("record {}: {}", index, simdjson::error_message(e))};
+    }
+    if (auto e = parse_v3_record(obj, index++, out)) return e;
+  }
+  if (stream.truncated_bytes() > 0) {
+    return ProduceParseError{400, 40001, "Malformed JSON: truncated record at the end"};
+  }
+  if (out.records.empty()) return ProduceParseError{422, 422, "No records in the request body"};
+  link_headers(out);
+  return std::nullopt;
+}
+
+}  // namespace sluice::net

@@ -1,0 +1,91 @@
+#include "net/record_render.h"
+
+#include <fmt/format.h>
+
+#include "net/base64.h"
+#include "net/json_writer.h"
+
+namespace sluice::net {
+namespace {
+
+void append_data(std::string& out, const std::optional<std::string_view>& data,
+                 RecordFormat format) {
+  if (!data) {
+    out += "null";
+  } else if (format == RecordFormat::json) {
+    out += *data;
+  } else {
+    out += '"';
+    base64_encode(*data, out);
+    out += '"';
+  }
+}
+
+}  // namespace
+
+std::optional<ApiError> render_records(const segment::LogSlice& slice, Offset from,
+                                       std::string_view topic, int32_t partition,
+                                       RecordFormat format, std::string& out) {
+  out += '[';
+  if (slice.empty()) {
+    out += ']';
+    return std::nullopt;
+  }
+  auto bytes = slice.read();
+  if (!bytes) {
+    return ApiError{http::status::internal_server_error, 50002,
+                    fmt::format("Reading {}-{}: {}", topic, partition, bytes.error().message())};
+  }
+  std::string prefix = ",\"partition\":" + std::to_string(partition);
+  std::string topic_json;
+  append_json_string(topic_json, topic);
+  std::vector<segment::HeaderView> headers;
+  bool first = true;
+  auto span = std::as_bytes(std::span(*bytes));
+  while (!span.empty()) {
+    auto header = segment::validate_batch(span);
+    if (!header) {
+      return ApiError{
+          http::status::internal_server_error, 50002,
+          fmt::format("Corrupt batch in {}-{}: {}", topic, partition, header.error().message())};
+    }
+    segment::RecordReader reader(span.first(header->size_bytes()));
+    while (auto record = reader.next()) {
+      if (record->offset < from) continue;
+      if (format == RecordFormat::json && ((record->key && !is_valid_json(*record->key)) ||
+                                           (record->value && !is_valid_json(*record->value)))) {
+        return ApiError{http::status::request_timeout, 40801,
+                        fmt::format("Record at offset {} of {}-{} is not JSON; fetch it with {}",
+                                    record->offset.value, topic, partition,
+                                    "application/vnd.kafka.binary.v2+json")};
+      }
+      if (!first) out += ',';
+      first = false;
+      out += "{\"topic\":";
+      out += topic_json;
+      out += ",\"key\":";
+      append_data(out, record->key, format);
+      out += ",\"value\":";
+      append_data(out, record->value, format);
+      out += prefix;
+      fmt::format_to(std::back_inserter(out), ",\"offset\":{},\"timestamp\":{}",
+                     record->offset.value, record->timestamp_ms);
+      out += ",\"headers\":[";
+      record->headers(headers);
+      for (size_t i = 0; i < headers.size(); ++i) {
+        if (i > 0) out += ',';
+        out += "{\"name\":";
+        append_json_string(out, headers[i].key);
+        out += ",\"value\":";
+        append_data(out, headers[i].value, RecordFormat::binary);
+        out += '}';
+      }
+      out += "]}";
+    }
+    span = span.subspan(header->size_bytes());
+  }
+  out += ']';
+  return std::nullopt;
+}
+
+}  // namespace sluice::net

@@ -1,0 +1,202 @@
+#include "net/router.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "net/json_writer.h"
+
+namespace sluice::net {
+namespace {
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%') {
+      if (i + 2 >= s.size()) return std::nullopt;
+      const int hi = hex_value(s[i + 1]);
+      const int lo = hex_value(s[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else if (plus_is_space && s[i] == '+') {
+      out.push_back(' ');
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+bool has_control_characters(std::string_view s) {
+  for (char c : s) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Reply json_reply(http::status status, std::string body, std::string_view content_type) {
+  Reply reply;
+  reply.message.result(status);
+  reply.message.set(http::field::content_type, content_type);
+  reply.message.set(http::field::server, "sluice");
+  reply.message.body() = std::move(body);
+  return reply;
+}
+
+Reply error_reply(const ApiError& error) {
+  std::string body = fmt::format("{{\"error_code\":{},\"message\":", error.error_code);
+  append_json_string(body, error.message);
+  body += '}';
+  return json_reply(error.status, std::move(body));
+}
+
+std::optional<Target> parse_target(std::string_view target) {
+  Target out;
+  const auto qmark = target.find('?');
+  std::string_view path = target.substr(0, qmark);
+  if (path.empty() || path.front() != '/') return std::nullopt;
+  path.remove_prefix(1);
+  // A trailing slash is accepted ("/offsets/" as REST Proxy does); other empty segments not.
+  if (!path.empty() && path.back() == '/') path.remove_suffix(1);
+  while (!path.empty()) {
+    const auto slash = path.find('/');
+    auto segment = percent_decode(path.substr(0, slash), false);
+    if (!segment || segment->empty()) return std::nullopt;
+    out.segments.push_back(std::move(*segment));
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash + 1);
+    if (path.empty()) return std::nullopt;
+  }
+  if (qmark != std::string_view::npos) {
+    std::string_view query = target.substr(qmark + 1);
+    while (!query.empty()) {
+      const auto amp = query.find('&');
+      const auto pair = query.substr(0, amp);
+      if (!pair.empty()) {
+        const auto eq = pair.find('=');
+        auto key = percent_decode(pair.substr(0, eq), true);
+        auto value = percent_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true);
+        if (!key || !value) return std::nullopt;
+        out.query[*key] = std::move(*value);
+      }
+      if (amp == std::string_view::npos) break;
+      query.remove_prefix(amp + 1);
+    }
+  }
+  return out;
+}
+
+std::optional<std::string_view> Call::query_param(std::string_view name) const {
+  auto it = query.find(name);
+  if (it == query.end()) return std::nullopt;
+  return std::string_view(it->second);
+}
+
+std::string Call::base_url() const {
+  const auto host = request[http::field::host];
+  return fmt::format("http://{}", host.empty() ? "localhost" : host);
+}
+
+Router::Router(ApiContext& ctx) : ctx_(ctx) {
+  add_ops_routes(routes_);
+  add_admin_routes(routes_);
+  add_produce_routes(routes_);
+  add_fetch_routes(routes_);
+}
+
+Router::Match Router::match(http::verb method, const std::vector<std::string>& segments) const {
+  Match result;
+  for (const auto& route : routes_) {
+    std::string_view pattern = route.pattern.substr(1);
+    std::vector<std::string> params;
+    size_t i = 0;
+    bool ok = true;
+    while (ok && !pattern.empty()) {
+      const auto slash = pattern.find('/');
+      const auto part = pattern.substr(0, slash);
+      if (i >= segments.size()) {
+        ok = false;
+      } else if (part == "{}") {
+        params.push_back(segments[i]);
+      } else if (part != segments[i]) {
+        ok = false;
+      }
+      ++i;
+      pattern = slash == std::string_view::npos ? std::string_view{} : pattern.substr(slash + 1);
+    }
+    if (!ok || i != segments.size()) continue;
+    if (route.method != method) {
+      result.path_matched = true;
+      continue;
+    }
+    result.route = &route;
+    result.params = std::move(params);
+    return result;
+  }
+  return result;
+}
+
+asio::awaitable<Reply> Router::handle(Request request) {
+  const auto start = std::chrono::steady_clock::now();
+  std::string_view route_name = "unmatched";
+  Reply reply;
+  try {
+    auto target = parse_target(request.target());
+    if (!target) {
+      reply = error_reply({http::status::bad_request, 400,
+                           "Malformed request path: bad percent-encoding or empty segment"});
+    } else if (std::any_of(target->segments.begin(), target->segments.end(),
+                           has_control_characters)) {
+      reply = error_reply(
+          {http::status::bad_request, 400, "Path segments must not contain control characters"});
+    } else if (auto m = match(request.method(), target->segments); !m.route) {
+      reply = m.path_matched ? error_reply({http::status::method_not_allowed, 405,
+                                            fmt::format("Method {} not allowed on {}",
+                                                        std::string_view(request.method_string()),
+                                                        std::string_view(request.target()))})
+                             : error_reply({http::status::not_found, 404, "HTTP 404 Not Found"});
+    } else {
+      route_name = m.route->pattern;
+      broker::Broker* broker = ctx_.broker.load(std::memory_order_acquire);
+      if (m.route->needs_ready && broker == nullptr) {
+        reply = error_reply({http::status::service_unavailable, 50301,
+                             "Broker is recovering its logs; retry shortly (see /v1/recovery)"});
+        reply.message.set(http::field::retry_after, "1");
+      } else {
+        Call call{request, ctx_, broker, std::move(m.params), std::move(target->query)};
+        reply = co_await m.route->handler(call);
+      }
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("{} {}: internal error: {}", std::string_view(request.method_string()),
+                  std::string_view(request.target()), e.what());
+    reply = error_reply({http::status::internal_server_error, 50002,
+                         "Internal server error (the broker log has the cause)"});
+  }
+  reply.message.set(http::field::server, "sluice");
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const uint64_t bytes_out =
+      reply.file_body ? reply.file_body->length : reply.message.body().size();
+  ctx_.metrics.record_request(route_name, reply.message.result_int(), seconds,
+                              request.body().size(), bytes_out);
+  spdlog::debug("{} {} {} {:.3f}ms {}B", std::string_view(request.method_string()),
+                std::string_view(request.target()), reply.message.result_int(), seconds * 1e3,
+                bytes_out);
+  co_return reply;
+}
+
+}  // namespace sluice::net

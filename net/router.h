@@ -1,0 +1,87 @@
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "broker/broker.h"
+#include "net/fetch_waiters.h"
+#include "net/http.h"
+#include "net/metrics.h"
+
+namespace sluice::net {
+
+// Everything the handlers share. The broker pointer is null until recovery has finished; data
+// endpoints answer 503 until then. Owned by the process; outlives the server.
+struct ApiContext {
+  std::atomic<broker::Broker*> broker{nullptr};
+  Metrics metrics;
+  FetchWaiters waiters;
+  // The last recovery report as JSON, or the progress while recovery runs.
+  std::function<std::string()> recovery_json;
+  std::atomic<uint64_t> round_robin{0};
+};
+
+// One call being served: the request, its decoded path parameters and query.
+struct Call {
+  Request& request;
+  ApiContext& ctx;
+  broker::Broker* broker;           // non-null for routes that need readiness
+  std::vector<std::string> params;  // the {placeholders} of the route, percent-decoded
+  std::map<std::string, std::string, std::less<>> query;
+
+  std::optional<std::string_view> query_param(std::string_view name) const;
+  std::string_view header(http::field field) const { return request[field]; }
+  // "http://<Host header>" for links in v3 responses and consumer base URIs.
+  std::string base_url() const;
+};
+
+using RouteHandler = asio::awaitable<Reply> (*)(Call&);
+
+struct Route {
+  http::verb method;
+  std::string_view pattern;  // "/topics/{}/partitions/{}"; {} matches one path segment
+  RouteHandler handler;
+  bool needs_ready = true;  // answers 503 while recovery runs
+};
+
+// Registered by each handler file.
+void add_ops_routes(std::vector<Route>& routes);
+void add_admin_routes(std::vector<Route>& routes);
+void add_produce_routes(std::vector<Route>& routes);
+void add_fetch_routes(std::vector<Route>& routes);
+
+// Maps requests to handlers: method + path pattern, percent-decoding each segment. Builds
+// replies without touching sockets, so tests can run it on a bare io_context.
+class Router {
+ public:
+  explicit Router(ApiContext& ctx);
+  // Never throws: an unexpected exception becomes a 500 with the cause logged.
+  asio::awaitable<Reply> handle(Request request);
+
+ private:
+  struct Match {
+    const Route* route = nullptr;
+    std::vector<std::string> params;
+    bool path_matched = false;  // some route has this path, with another method
+  };
+  Match match(http::verb method, const std::vector<std::string>& segments) const;
+
+  ApiContext& ctx_;
+  std::vector<Route> routes_;
+};
+
+// Splits "/a/b%2Fc?x=1" into decoded segments {"a", "b/c"} and the query; nullopt on bad
+// percent-encoding or empty segments.
+struct Target {
+  std::vector<std::string> segments;
+  std::map<std::string, std::string, std::less<>> query;
+};
+std::optional<Target> parse_target(std::string_view target);
+
+}  // namespace sluice::net

@@ -1,0 +1,212 @@
+#include "net/server.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/sendfile.h>
+
+namespace sluice::net {
+namespace {
+
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+
+std::string peer_name(const asio::ip::tcp::socket& socket) {
+  beast::error_code ec;
+  auto endpoint = socket.remote_endpoint(ec);
+  return ec ? std::string("unknown peer")
+            : endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+}
+
+// Sends [offset, offset + length) of fd on the socket with sendfile(2): the kernel copies from
+// the page cache to the socket, never through user space.
+asio::awaitable<beast::error_code> async_sendfile(asio::ip::tcp::socket& socket, int fd,
+                                                  uint64_t offset, uint64_t length) {
+  beast::error_code ec;
+  socket.native_non_blocking(true, ec);
+  if (ec) co_return ec;
+  auto off = static_cast<off_t>(offset);
+  uint64_t remaining = length;
+  while (remaining > 0) {
+    const ssize_t n = ::sendfile(socket.native_handle(), fd, &off, remaining);
+    if (n > 0) {
+      remaining -= static_cast<uint64_t>(n);
+      continue;
+    }
+    if (n == 0) co_return beast::error_code(asio::error::eof);  // the file shrank under us
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN) co_return beast::error_code(errno, beast::system_category());
+    auto [wait_ec] = co_await socket.async_wait(asio::socket_base::wait_write, kNoThrow);
+    if (wait_ec) co_return wait_ec;
+  }
+  co_return beast::error_code{};
+}
+
+Reply limit_reply(http::status status, int code, std::string message) {
+  Reply reply = error_reply({status, code, std::move(message)});
+  reply.message.keep_alive(false);
+  return reply;
+}
+
+}  // namespace
+
+HttpServer::HttpServer(ServerOptions options, RequestHandler handler)
+    : options_(std::move(options)),
+      handler_(std::move(handler)),
+      io_(options_.threads),
+      acceptor_(io_) {}
+
+HttpServer::~HttpServer() { stop(std::chrono::milliseconds(0)); }
+
+void HttpServer::start() {
+  beast::error_code ec;
+  const auto address = asio::ip::make_address(options_.host, ec);
+  if (ec) throw std::system_error(ec, "listeners: bad address '" + options_.host + "'");
+  const asio::ip::tcp::endpoint endpoint(address, options_.port);
+  acceptor_.open(endpoint.protocol());
+  acceptor_.set_option(asio::socket_base::reuse_address(true));
+  acceptor_.bind(endpoint, ec);
+  if (ec) {
+    throw std::system_error(
+        ec, "cannot listen on " + options_.host + ":" + std::to_string(options_.port));
+  }
+  acceptor_.listen(asio::socket_base::max_listen_connections);
+  bound_port_ = acceptor_.local_endpoint().port();
+  asio::co_spawn(io_, accept_loop(), asio::detached);
+  for (int i = 0; i < std::max(1, options_.threads); ++i) {
+    threads_.emplace_back([this] { io_.run(); });
+  }
+}
+
+void HttpServer::stop(std::chrono::milliseconds grace) {
+  if (stopping_.exchange(true)) return;
+  asio::post(io_, [this] {
+    beast::error_code ignored;
+    acceptor_.close(ignored);
+  });
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  while (in_flight_.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  io_.stop();
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+}
+
+asio::awaitable<void> HttpServer::accept_loop() {
+  while (!stopping_) {
+    auto [ec, socket] = co_await acceptor_.async_accept(asio::make_strand(io_), kNoThrow);
+    if (ec) {
+      if (ec == asio::error::operation_aborted || stopping_) break;
+      spdlog::warn("accept failed: {}", ec.message());
+      continue;
+    }
+    beast::error_code ignored;
+    socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+    auto executor = socket.get_executor();
+    asio::co_spawn(executor, session(std::move(socket)), asio::detached);
+  }
+}
+
+asio::awaitable<void> HttpServer::session(asio::ip::tcp::socket socket) {
+  const std::string peer = peer_name(socket);
+  beast::tcp_stream stream(std::move(socket));
+  if (connections_.fetch_add(1) >= options_.max_connections) {
+    Reply reply = limit_reply(http::status::service_unavailable, 50301,
+                              "Too many connections (max.connections = " +
+                                  std::to_string(options_.max_connections) + ")");
+    stream.expires_after(options_.write_timeout);
+    co_await http::async_write(stream, reply.message, kNoThrow);
+  } else {
+    beast::flat_buffer buffer;
+    while (!stopping_ && co_await serve_one(stream, buffer)) {
+    }
+  }
+  connections_.fetch_sub(1);
+  beast::error_code ignored;
+  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  spdlog::debug("connection from {} closed", peer);
+}
+
+// Reads one request, answers it; returns whether the connection stays open.
+asio::awaitable<bool> HttpServer::serve_one(beast::tcp_stream& stream, beast::flat_buffer& buffer) {
+  if (buffer.size() == 0) {
+    // Idle between requests: wait for the first byte of the next one.
+    stream.expires_after(options_.idle_timeout);
+    auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), kNoThrow);
+    if (ec) co_return false;  // closed, idle timeout or reset: nothing to answer
+    buffer.commit(n);
+  }
+  stream.expires_after(options_.read_timeout);
+  http::request_parser<http::string_body> parser;
+  parser.header_limit(options_.max_header_bytes);
+  parser.body_limit(options_.max_request_bytes);
+  std::optional<Reply> refusal;
+  auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, kNoThrow);
+  if (ec == http::error::header_limit) {
+    refusal = limit_reply(http::status::request_header_fields_too_large, 431,
+                          "Request header larger than http.max.header.bytes = " +
+                              std::to_string(options_.max_header_bytes));
+  } else if (ec) {
+    if (ec != beast::error::timeout && ec != http::error::end_of_stream) {
+      refusal =
+          limit_reply(http::status::bad_request, 400, "Malformed HTTP request: " + ec.message());
+    } else {
+      co_return false;
+    }
+  } else if (parser.content_length() && *parser.content_length() > options_.max_request_bytes) {
+    refusal = limit_reply(
+        http::status::payload_too_large, 41301,
+        "Request body of " + std::to_string(*parser.content_length()) +
+            " bytes exceeds max.request.size = " + std::to_string(options_.max_request_bytes));
+  }
+  if (!refusal) {
+    const auto& header = parser.get();
+    if (beast::iequals(header[http::field::expect], "100-continue")) {
+      http::response<http::empty_body> cont{http::status::continue_, header.version()};
+      co_await http::async_write(stream, cont, kNoThrow);
+    }
+    if (!parser.is_done()) {
+      auto [body_ec, m] = co_await http::async_read(stream, buffer, parser, kNoThrow);
+      if (body_ec == http::error::body_limit) {
+        refusal = limit_reply(http::status::payload_too_large, 41301,
+                              "Request body exceeds max.request.size = " +
+                                  std::to_string(options_.max_request_bytes));
+      } else if (body_ec) {
+        co_return false;
+      }
+    }
+  }
+  Reply reply;
+  if (refusal) {
+    reply = std::move(*refusal);
+  } else {
+    stream.expires_never();
+    in_flight_.fetch_add(1);
+    Request request = parser.release();
+    const bool keep_alive = request.keep_alive();
+    const unsigned version = request.version();
+    reply = co_await handler_(std::move(request));
+    reply.message.version(version);
+    reply.message.keep_alive(keep_alive && reply.message.keep_alive() && !stopping_);
+    in_flight_.fetch_sub(1);
+  }
+  stream.expires_after(options_.write_timeout);
+  const bool keep_alive = reply.message.keep_alive();
+  if (!reply.file_body) {
+    reply.message.prepare_payload();
+    auto [write_ec, m] = co_await http::async_write(stream, reply.message, kNoThrow);
+    co_return !write_ec && keep_alive;
+  }
+  const auto& slice = *reply.file_body;
+  http::response<http::empty_body> head{reply.message.result(), reply.message.version()};
+  for (const auto& field : reply.message) head.set(field.name_string(), field.value());
+  head.keep_alive(keep_alive);
+  head.content_length(slice.length);
+  http::response_serializer<http::empty_body> serializer{head};
+  auto [head_ec, m] = co_await http::async_write_header(stream, serializer, kNoThrow);
+  if (head_ec) co_return false;
+  auto send_ec =
+      co_await async_sendfile(stream.socket(), slice.fd(), slice.position.value, slice.length);
+  co_return !send_ec && keep_alive;
+}
+
+}  // namespace sluice::net

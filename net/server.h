@@ -1,0 +1,66 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "net/http.h"
+
+namespace sluice::net {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;
+  int threads = 2;                                // num.network.threads
+  uint64_t max_request_bytes = 64 << 20;          // max.request.size
+  uint32_t max_header_bytes = 16384;              // http.max.header.bytes
+  std::chrono::milliseconds idle_timeout{60000};  // between requests
+  std::chrono::milliseconds read_timeout{30000};  // from a request's first byte to its end
+  std::chrono::milliseconds write_timeout{30000};
+  int max_connections = 10000;
+};
+
+// Turns one request into one reply; runs on the connection's strand and may suspend (long
+// polls, durable produce). Never throws.
+using RequestHandler = std::function<asio::awaitable<Reply>(Request)>;
+
+// The HTTP/1.1 listener: one coroutine per connection on its own strand, `threads` I/O
+// threads, keep-alive, and every limit of ServerOptions answered with a JSON error.
+//
+// Lifecycle: start() binds (throws std::system_error naming the address on failure) and runs
+// the I/O threads; stop() closes the listener, lets in-flight requests finish for up to
+// `grace`, then stops the threads. The handler must outlive the server.
+class HttpServer {
+ public:
+  HttpServer(ServerOptions options, RequestHandler handler);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  void start();
+  void stop(std::chrono::milliseconds grace);
+  uint16_t port() const { return bound_port_; }
+  int open_connections() const { return connections_.load(); }
+
+ private:
+  asio::awaitable<void> accept_loop();
+  asio::awaitable<void> session(asio::ip::tcp::socket socket);
+  asio::awaitable<bool> serve_one(beast::tcp_stream& stream, beast::flat_buffer& buffer);
+
+  ServerOptions options_;
+  RequestHandler handler_;
+  asio::io_context io_;
+  asio::ip::tcp::acceptor acceptor_;
+  std::vector<std::thread> threads_;
+  uint16_t bound_port_ = 0;
+  std::atomic<int> connections_{0};
+  std::atomic<int> in_flight_{0};
+  std::atomic<bool> stopping_{false};
+};
+
+}  // namespace sluice::net

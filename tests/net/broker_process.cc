@@ -1,0 +1,143 @@
+#include "tests/net/broker_process.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <regex>
+#include <stdexcept>
+
+#include "tests/net/http_client.h"
+
+namespace sluice::testing {
+
+BrokerProcess::BrokerProcess(Options options) : options_(std::move(options)) {
+  if (options_.data_dir.empty()) {
+    owned_dir_ = std::make_unique<TempDir>();
+    data_dir_ = owned_dir_->path();
+  } else {
+    data_dir_ = options_.data_dir;
+  }
+  start();
+}
+
+BrokerProcess::~BrokerProcess() {
+  if (pid_ > 0) terminate();
+  if (reader_.joinable()) reader_.join();
+}
+
+void BrokerProcess::start() {
+  std::vector<std::string> args = {SLUICE_BINARY, "serve",
+                                   "--set",       "log.dirs=" + data_dir_.string(),
+                                   "--set",       "listeners=http://127.0.0.1:0",
+                                   "--set",       "num.network.threads=2"};
+  for (const auto& s : options_.sets) {
+    args.push_back("--set");
+    args.push_back(s);
+  }
+  int pipe_fds[2];
+  if (::pipe(pipe_fds) != 0) throw std::runtime_error("pipe failed");
+  pid_ = ::fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    ::dup2(pipe_fds[1], STDOUT_FILENO);
+    ::dup2(pipe_fds[1], STDERR_FILENO);
+    ::close(pipe_fds[0]);
+    ::close(pipe_fds[1]);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    std::_Exit(127);
+  }
+  ::close(pipe_fds[1]);
+  out_fd_ = pipe_fds[0];
+  {
+    std::lock_guard lock(mu_);
+    output_.clear();
+  }
+  if (reader_.joinable()) reader_.join();
+  reader_ = std::thread([this, fd = out_fd_] {
+    char buf[4096];
+    while (true) {
+      const ssize_t n = ::read(fd, buf, sizeof(buf));
+      if (n <= 0) break;
+      {
+        std::lock_guard lock(mu_);
+        output_.append(buf, static_cast<size_t>(n));
+      }
+      cv_.notify_all();
+    }
+    ::close(fd);
+    cv_.notify_all();
+  });
+  wait_for_port();
+  if (options_.wait_ready) wait_for_ready();
+}
+
+void BrokerProcess::wait_for_port() {
+  static const std::regex kListening(R"(listening on http://127\.0\.0\.1:(\d+))");
+  std::unique_lock lock(mu_);
+  std::smatch match;
+  const bool found = cv_.wait_for(lock, std::chrono::seconds(30),
+                                  [&] { return std::regex_search(output_, match, kListening); });
+  if (!found) throw std::runtime_error("sluice did not start listening:\n" + output_);
+  port_ = static_cast<uint16_t>(std::stoi(match[1].str()));
+}
+
+void BrokerProcess::wait_for_ready() {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    try {
+      if (http_request(port_, "GET", "/readyz").status == 200) return;
+    } catch (const std::exception&) {
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  throw std::runtime_error("sluice did not become ready:\n" + output());
+}
+
+std::string BrokerProcess::output() const {
+  std::lock_guard lock(mu_);
+  return output_;
+}
+
+int BrokerProcess::reap(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  int status = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const pid_t r = ::waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+      pid_ = -1;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ::kill(pid_, SIGKILL);
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return -1;  // did not stop in time
+}
+
+int BrokerProcess::terminate() {
+  if (pid_ <= 0) return -1;
+  ::kill(pid_, SIGTERM);
+  const int status = reap(std::chrono::seconds(20));
+  if (reader_.joinable()) reader_.join();
+  return status;
+}
+
+void BrokerProcess::kill9() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  reap(std::chrono::seconds(20));
+  if (reader_.joinable()) reader_.join();
+}
+
+void BrokerProcess::restart() {
+  if (pid_ > 0) terminate();
+  start();
+}
+
+}  // namespace sluice::testing

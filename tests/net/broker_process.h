@@ -1,0 +1,64 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/temp_dir.h"
+
+namespace sluice::testing {
+
+// The real sluice binary, started on a free loopback port with its own data directory.
+// Stopped (SIGTERM, then SIGKILL after a bounded wait) when destroyed; never outlives the test.
+class BrokerProcess {
+ public:
+  struct Options {
+    std::vector<std::string> sets;   // --set key=value, added to the defaults below
+    std::filesystem::path data_dir;  // empty: a temporary directory owned by this object
+    bool wait_ready = true;          // wait until /readyz answers 200
+  };
+
+  explicit BrokerProcess(Options options);
+  BrokerProcess() : BrokerProcess(Options{}) {}
+  ~BrokerProcess();
+  BrokerProcess(const BrokerProcess&) = delete;
+  BrokerProcess& operator=(const BrokerProcess&) = delete;
+
+  uint16_t port() const { return port_; }
+  const std::filesystem::path& data_dir() const { return data_dir_; }
+  // Everything the broker printed so far.
+  std::string output() const;
+
+  // SIGTERM and wait for the exit status (bounded).
+  int terminate();
+  // SIGKILL and reap.
+  void kill9();
+  // Starts the binary again on the same data directory (a new port).
+  void restart();
+
+ private:
+  void start();
+  void wait_for_port();
+  void wait_for_ready();
+  int reap(std::chrono::milliseconds timeout);
+
+  Options options_;
+  std::unique_ptr<TempDir> owned_dir_;
+  std::filesystem::path data_dir_;
+  pid_t pid_ = -1;
+  int out_fd_ = -1;
+  uint16_t port_ = 0;
+  std::thread reader_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::string output_;  // guarded by mu_
+};
+
+}  // namespace sluice::testing
