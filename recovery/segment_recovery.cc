@@ -1,0 +1,319 @@
+#include "recovery/segment_recovery.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <charconv>
+#include <set>
+
+#include "common/check.h"
+#include "common/file.h"
+#include "recovery/errors.h"
+#include "recovery/quarantine.h"
+#include "segment/errors.h"
+#include "segment/segment.h"
+
+namespace sluice::recovery {
+namespace {
+
+namespace fs = std::filesystem;
+using segment::kIndexSuffix;
+using segment::kLogSuffix;
+using segment::kTimeIndexSuffix;
+
+bool valid_topic(std::string_view t) {
+  if (t.empty() || t.size() > 249 || t == "." || t == "..") return false;
+  return std::all_of(t.begin(), t.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
+  });
+}
+
+// The whole file, or an error (ENOENT when missing).
+[[nodiscard]] Result<std::string> read_whole(const fs::path& path) {
+  auto f = File::open(path, O_RDONLY);
+  if (!f) return f.error();
+  auto size = f->size();
+  if (!size) return size.error();
+  std::string out(*size, '\0');
+  auto n = f->pread_full({reinterpret_cast<std::byte*>(out.data()), out.size()}, 0);
+  if (!n) return n.error();
+  out.resize(*n);
+  return out;
+}
+
+// Rebuilt entries must increase, start at the segment's first batch and stay inside it.
+bool entries_cover(const SegmentScan& scan) {
+  const auto& e = scan.offset_entries;
+  if (scan.batches > 0 && (e.empty() || e.front().position.value != 0)) return false;
+  for (size_t i = 1; i < e.size(); ++i) {
+    if (!(e[i - 1].offset < e[i].offset && e[i - 1].position < e[i].position)) return false;
+  }
+  // The entry every index starts with, (base, 0), is the only one allowed in an empty log.
+  return e.empty() || e.back().position.value == 0 || e.back().position.value < scan.valid_bytes;
+}
+
+}  // namespace
+
+std::string PartitionDir::name() const { return fmt::format("{}-{}", topic, partition); }
+
+std::optional<PartitionDir> parse_partition_dir(const fs::path& path) {
+  const std::string name = path.filename().string();
+  const auto dash = name.rfind('-');
+  if (dash == std::string::npos || dash + 1 >= name.size()) return std::nullopt;
+  const std::string_view digits = std::string_view(name).substr(dash + 1);
+  int32_t partition = 0;
+  auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), partition);
+  if (ec != std::errc{} || ptr != digits.data() + digits.size() || partition < 0) {
+    return std::nullopt;
+  }
+  PartitionDir dir{path, name.substr(0, dash), partition};
+  if (!valid_topic(dir.topic)) return std::nullopt;
+  return dir;
+}
+
+SegmentRecovery::SegmentRecovery(PartitionDir dir, SegmentRecoverySettings settings)
+    : dir_(std::move(dir)), settings_(std::move(settings)) {
+  report_.name = dir_.name();
+  report_.dir = dir_.path;
+  report_.mode = settings_.recovery_point ? "checkpoint" : "full";
+}
+
+fs::path SegmentRecovery::file(Offset base, std::string_view suffix) const {
+  return dir_.path / segment::segment_file_name(base, suffix);
+}
+
+Result<PartitionReport> SegmentRecovery::run() {
+  if (auto r = classify(); !r) return r.error();
+  if (auto r = drop_empty_middle_segments(); !r) return r.error();
+  auto cut = scan_segments();
+  if (!cut) return cut.error();
+  if (*cut) {
+    if (auto r = apply_cut(**cut); !r) return r.error();
+  }
+  if (auto r = check_indexes(); !r) return r.error();
+  if (dir_changed_) {
+    if (auto r = fsync_dir(dir_.path); !r) return r.error();
+  }
+  report_.segments = segments_.size();
+  if (!segments_.empty() && segments_.back().scan) {
+    report_.next_offset = segments_.back().scan->next_offset;
+  }
+  return report_;
+}
+
+Result<void> SegmentRecovery::remove_file(const fs::path& path, std::string what) {
+  what = fmt::format("{}: {}", path.filename().string(), what);
+  if (settings_.read_only) {
+    report_.problems.push_back(what);
+    return {};
+  }
+  std::error_code ec;
+  if (!fs::remove(path, ec) && ec) return ec;
+  dir_changed_ = true;
+  report_.problems.push_back(what + "; removed");
+  return {};
+}
+
+Result<void> SegmentRecovery::classify() {
+  std::set<int64_t> logs;
+  std::vector<std::pair<fs::path, int64_t>> indexes;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir_.path, ec)) {
+    const fs::path& p = entry.path();
+    const std::string name = p.filename().string();
+    if (!entry.is_regular_file(ec)) {
+      report_.ignored.push_back(name + " (not a regular file)");
+    } else if (name.ends_with(".tmp") || name.ends_with(".deleted")) {
+      report_.strays.push_back(name);
+      if (auto r = remove_file(p, name.ends_with(".tmp") ? "leftover temporary file"
+                                                         : "segment file left by retention");
+          !r) {
+        return r;
+      }
+    } else if (auto base = segment::parse_segment_file_name(name, kLogSuffix)) {
+      logs.insert(base->value);
+      segments_.push_back({*base, entry.file_size(ec), std::nullopt});
+    } else if (auto ib = segment::parse_segment_file_name(name, kIndexSuffix)) {
+      indexes.emplace_back(p, ib->value);
+    } else if (auto tb = segment::parse_segment_file_name(name, kTimeIndexSuffix)) {
+      indexes.emplace_back(p, tb->value);
+    } else if (name != "topic.properties" && name != "log-start-offset") {
+      report_.ignored.push_back(name);
+    }
+  }
+  if (ec) return ec;
+  for (const auto& [p, base] : indexes) {
+    if (logs.contains(base)) continue;
+    report_.strays.push_back(p.filename().string());
+    if (auto r = remove_file(p, "index without a .log"); !r) return r;
+  }
+  std::sort(segments_.begin(), segments_.end(),
+            [](const SegmentFiles& a, const SegmentFiles& b) { return a.base < b.base; });
+  return {};
+}
+
+Result<void> SegmentRecovery::drop_empty_middle_segments() {
+  std::vector<SegmentFiles> kept;
+  for (size_t i = 0; i < segments_.size(); ++i) {
+    if (segments_[i].size != 0 || i + 1 == segments_.size()) {
+      kept.push_back(segments_[i]);
+      continue;
+    }
+    const Offset base = segments_[i].base;
+    report_.strays.push_back(segment::segment_file_name(base, kLogSuffix));
+    ++report_.segments_removed;
+    if (auto r = remove_file(file(base, kLogSuffix), "empty segment before the last one"); !r) {
+      return r;
+    }
+    for (auto suffix : {kIndexSuffix, kTimeIndexSuffix}) {
+      std::error_code ec;
+      if (!fs::exists(file(base, suffix), ec)) continue;
+      if (auto r = remove_file(file(base, suffix), "index of an empty segment"); !r) return r;
+    }
+  }
+  segments_ = std::move(kept);
+  return {};
+}
+
+bool SegmentRecovery::trusted(size_t i) const {
+  return settings_.recovery_point && i + 1 < segments_.size() &&
+         segments_[i + 1].base <= *settings_.recovery_point;
+}
+
+Result<std::optional<SegmentRecovery::Cut>> SegmentRecovery::scan_segments() {
+  std::optional<Offset> expected;
+  for (size_t i = 0; i < segments_.size(); ++i) {
+    SegmentFiles& seg = segments_[i];
+    if (expected && seg.base != *expected) {
+      const std::error_code ec = seg.base < *expected ? Errc::segment_overlap : Errc::segment_gap;
+      return Cut{i, 0, true,
+                 fmt::format("{}: {} (starts at offset {}, previous ends at {})",
+                             segment::segment_file_name(seg.base, kLogSuffix), ec.message(),
+                             seg.base.value, expected->value)};
+    }
+    if (trusted(i)) {
+      ++report_.segments_skipped;
+      expected = segments_[i + 1].base;
+      if (settings_.bytes_done) settings_.bytes_done->fetch_add(seg.size);
+      if (settings_.segments_done) settings_.segments_done->fetch_add(1);
+      continue;
+    }
+    auto scan =
+        scan_segment(file(seg.base, kLogSuffix), seg.base, settings_.options, settings_.bytes_done);
+    if (!scan) return scan.error();
+    if (settings_.segments_done) settings_.segments_done->fetch_add(1);
+    ++report_.segments_scanned;
+    report_.batches += scan->batches;
+    report_.records += scan->records;
+    report_.bytes_scanned += scan->file_bytes;
+    expected = scan->next_offset;
+    seg.scan = std::move(*scan);
+    if (!seg.scan->clean()) {
+      return Cut{i, seg.scan->valid_bytes, false,
+                 fmt::format("{}: {}", segment::segment_file_name(seg.base, kLogSuffix),
+                             seg.scan->describe_error())};
+    }
+  }
+  return std::optional<Cut>{};
+}
+
+QuarantineCut SegmentRecovery::plan_cut(const Cut& cut) {
+  const auto& seg = segments_[cut.segment];
+  QuarantineCut q{cut.reason, file(seg.base, kLogSuffix), cut.position, {}};
+  uint64_t bytes = seg.size - std::min(seg.size, cut.position);
+  for (size_t i = cut.segment + 1; i < segments_.size(); ++i) {
+    q.later_files.push_back(file(segments_[i].base, kLogSuffix));
+    bytes += segments_[i].size;
+  }
+  // A torn final batch is what a crash normally leaves; anything else is damage.
+  const bool torn_tail = !cut.whole && q.later_files.empty() &&
+                         seg.scan->error == make_error_code(segment::Errc::truncated);
+  if (auto log = spdlog::get("recovery")) {
+    log->log(torn_tail ? spdlog::level::info : spdlog::level::err,
+             "{}: {} {} bytes ({} later segments): {}", dir_.name(),
+             settings_.read_only ? "would cut" : "cutting", bytes, q.later_files.size(),
+             cut.reason);
+  }
+  report_.truncation = cut.reason;
+  report_.problems.push_back(cut.reason);
+  report_.bytes_quarantined = bytes;
+  return q;
+}
+
+Result<void> SegmentRecovery::apply_cut(const Cut& cut) {
+  const QuarantineCut q = plan_cut(cut);
+  const size_t keep = cut.whole ? cut.segment : cut.segment + 1;
+  report_.segments_removed += segments_.size() - keep;
+  if (settings_.read_only) {
+    segments_.resize(keep);
+    return {};
+  }
+  auto copied = quarantine(settings_.quarantine_dir, q, wall_clock_ms());
+  if (!copied) return copied.error();
+  report_.bytes_quarantined = *copied;
+  if (!cut.whole) {
+    auto f = File::open(q.first_file, O_RDWR);
+    if (!f) return f.error();
+    if (auto r = f->truncate(cut.position); !r) return r;
+    if (auto r = f->sync(); !r) return r;
+    segments_[cut.segment].size = cut.position;
+    segments_[cut.segment].scan->file_bytes = cut.position;
+  }
+  for (size_t i = keep; i < segments_.size(); ++i) {
+    if (auto r = remove_segment_files(segments_[i].base); !r) return r;
+  }
+  segments_.resize(keep);
+  dir_changed_ = true;
+  return {};
+}
+
+Result<void> SegmentRecovery::remove_segment_files(Offset base) {
+  for (auto suffix : {kLogSuffix, kIndexSuffix, kTimeIndexSuffix}) {
+    std::error_code ec;
+    if (!fs::remove(file(base, suffix), ec) && ec) return ec;
+  }
+  return {};
+}
+
+Result<void> SegmentRecovery::check_indexes() {
+  for (size_t i = 0; i < segments_.size(); ++i) {
+    if (!segments_[i].scan) continue;
+    const bool sealed = i + 1 < segments_.size();
+    if (auto r = check_index(segments_[i], sealed, false); !r) return r;
+    if (auto r = check_index(segments_[i], sealed, true); !r) return r;
+  }
+  return {};
+}
+
+Result<void> SegmentRecovery::check_index(const SegmentFiles& seg, bool sealed, bool time) {
+  const SegmentScan& scan = *seg.scan;
+  const fs::path path = file(seg.base, time ? kTimeIndexSuffix : kIndexSuffix);
+  auto existing = read_whole(path);
+  if (!existing && existing.error() != std::errc::no_such_file_or_directory) {
+    return existing.error();
+  }
+  const auto& opts = settings_.options;
+  if (existing && (time ? time_index_matches(*existing, scan, opts, sealed)
+                        : offset_index_matches(*existing, scan, opts, sealed))) {
+    return {};
+  }
+  ++report_.indexes_rebuilt;
+  const std::string why = existing ? "does not match the log" : "missing";
+  if (settings_.read_only) {
+    report_.problems.push_back(fmt::format("{}: {}", path.filename().string(), why));
+    return {};
+  }
+  SLUICE_CHECK(entries_cover(scan), "rebuilt index of {} does not cover the log", path.string());
+  const std::string bytes =
+      time ? time_index_bytes(scan, opts, sealed) : offset_index_bytes(scan, opts, sealed);
+  if (auto r = write_file_atomically(path, bytes); !r) return r;
+  auto back = read_whole(path);
+  if (!back) return back.error();
+  if (*back != bytes) return std::make_error_code(std::errc::io_error);
+  report_.problems.push_back(fmt::format("{}: {}; rebuilt", path.filename().string(), why));
+  return {};
+}
+
+}  // namespace sluice::recovery

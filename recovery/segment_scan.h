@@ -1,0 +1,74 @@
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "common/result.h"
+#include "common/types.h"
+#include "index/offset_index.h"
+#include "index/time_index.h"
+#include "segment/batch.h"
+
+namespace sluice::recovery {
+
+// The per-partition topic settings recovery needs (topic-level names).
+struct RecoveryOptions {
+  size_t index_max_bytes = 10 << 20;    // segment.index.bytes
+  size_t index_interval_bytes = 4096;   // index.interval.bytes
+  int64_t max_message_bytes = 1048588;  // max.message.bytes
+};
+
+// What one pass over a segment's .log found: the valid prefix, the first bad batch (if any) and
+// the index entries the live writer would have made for the valid prefix.
+struct SegmentScan {
+  Offset base;
+  uint64_t file_bytes = 0;
+  uint64_t valid_bytes = 0;  // end of the last valid batch
+  Offset next_offset;        // one past the last valid batch's last offset
+  uint64_t batches = 0;
+  uint64_t records = 0;
+  std::error_code error;  // why the batch at valid_bytes was rejected; empty if none
+  std::vector<index::OffsetEntry> offset_entries;
+  std::vector<index::TimeEntry> time_entries;  // as while active: without the seal entry
+  index::TimeEntry seal_entry{-1, {}};         // what seal() adds, when seal_adds_entry
+  bool seal_adds_entry = false;
+
+  bool clean() const { return !error; }
+  // "batch checksum mismatch at position 123"
+  std::string describe_error() const;
+};
+
+// Checks one batch at the start of `rest`: whole header and body within `rest`, at most
+// max_message_bytes, magic, both checksums, records (segment::validate_batch), base offset
+// `expected`, non-negative timestamps, offsets within 32 bits of `segment_base`.
+[[nodiscard]] Result<segment::BatchHeader> check_batch(std::span<const std::byte> rest,
+                                                       Offset expected, Offset segment_base,
+                                                       int64_t max_message_bytes);
+
+// Scans `log_path` (read-only, memory-mapped) batch by batch and stops at the first batch
+// check_batch rejects. I/O failures are the only errors; bad bytes are reported in the scan.
+// Adds the bytes it passes to *bytes_done as it goes (for progress), if given.
+[[nodiscard]] Result<SegmentScan> scan_segment(const std::filesystem::path& log_path, Offset base,
+                                               const RecoveryOptions& options,
+                                               std::atomic<uint64_t>* bytes_done = nullptr);
+
+// The exact bytes segment::Segment leaves in the segment's .index / .timeindex: sealed is
+// trimmed with the seal entry; active (not sealed) is preallocated to segment.index.bytes as
+// a writable index::OffsetIndex / TimeIndex leaves it.
+std::string offset_index_bytes(const SegmentScan& scan, const RecoveryOptions& options,
+                               bool sealed);
+std::string time_index_bytes(const SegmentScan& scan, const RecoveryOptions& options, bool sealed);
+
+// Whether `existing` is a form of the index the writer may leave: the expected bytes, or, for
+// the active segment, also the trimmed form a clean stop leaves.
+bool offset_index_matches(std::string_view existing, const SegmentScan& scan,
+                          const RecoveryOptions& options, bool sealed);
+bool time_index_matches(std::string_view existing, const SegmentScan& scan,
+                        const RecoveryOptions& options, bool sealed);
+
+}  // namespace sluice::recovery

@@ -1,0 +1,222 @@
+#include "recovery/cli.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "recovery/segment_recovery.h"
+#include "tests/recovery/partition_fixture.h"
+#include "tests/temp_dir.h"
+
+namespace sluice::recovery {
+namespace {
+
+using testing::PartitionWriter;
+using testing::read_file;
+using testing::write_file;
+namespace fs = std::filesystem;
+
+// The CLI recovers with the broker's default topic settings.
+const segment::SegmentOptions kBrokerDefaults{RecoveryOptions{}.index_max_bytes,
+                                              RecoveryOptions{}.index_interval_bytes};
+
+int call(int (*command)(int, char**), std::vector<std::string> args) {
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  return command(static_cast<int>(argv.size()), argv.data());
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  fs::path log_dir() const { return tmp_.path(); }
+  std::string dir() const { return log_dir().string(); }
+
+  // verify with stdout captured; checks that it changed no byte and no mtime.
+  int verify(std::vector<std::string> extra = {}) {
+    const auto files = testing::snapshot(log_dir());
+    const auto times = testing::mtimes(log_dir());
+    const bool had_quarantine = fs::exists(log_dir() / "quarantine");
+    std::vector<std::string> args{"--log-dir", dir()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    ::testing::internal::CaptureStdout();
+    const int rc = call(run_verify, args);
+    output_ = ::testing::internal::GetCapturedStdout();
+    EXPECT_EQ(testing::differing(testing::snapshot(log_dir()), files), "");
+    EXPECT_EQ(testing::mtimes(log_dir()), times);
+    EXPECT_EQ(fs::exists(log_dir() / "quarantine"), had_quarantine);
+    return rc;
+  }
+
+  int recover() {
+    ::testing::internal::CaptureStdout();
+    const int rc = call(run_recover, {"--log-dir", dir(), "--threads", "2"});
+    output_ = ::testing::internal::GetCapturedStdout();
+    return rc;
+  }
+
+  // Writes a fresh partition "c-0" of several segments, damages it, expects verify to say 1
+  // and then recover to fix it, so that verify says 0.
+  void check_detected(const std::string& what,
+                      const std::function<void(PartitionWriter&)>& damage) {
+    SCOPED_TRACE(what);
+    fs::remove_all(log_dir() / "c-0");
+    fs::remove_all(log_dir() / "quarantine");
+    fs::remove(log_dir() / "recovery-report.json");
+    PartitionWriter w(log_dir() / "c-0", 4096, Offset{0}, kBrokerDefaults);
+    w.append_batches(80);
+    w.close();
+    ASSERT_EQ(verify(), 0) << output_;
+    damage(w);
+    EXPECT_EQ(verify(), 1) << output_;
+    EXPECT_EQ(recover(), 0) << output_;
+    EXPECT_EQ(verify(), 0) << output_;
+  }
+
+  sluice::testing::TempDir tmp_;
+  std::string output_;
+};
+
+TEST_F(CliTest, VerifyFindsEachKindOfCorruptionAndRecoverFixesIt) {
+  auto flip = [](const fs::path& p, size_t pos) {
+    std::string b = read_file(p);
+    b[pos] = static_cast<char>(b[pos] ^ 1);
+    write_file(p, b);
+  };
+  check_detected("torn tail", [](PartitionWriter& w) {
+    const auto p = w.file(w.bases().size() - 1, ".log");
+    fs::resize_file(p, fs::file_size(p) - 1);
+  });
+  check_detected("bit flip", [&](PartitionWriter& w) { flip(w.file(1, ".log"), 333); });
+  check_detected("deleted index", [](PartitionWriter& w) { fs::remove(w.file(0, ".index")); });
+  check_detected("truncated time index",
+                 [](PartitionWriter& w) { fs::resize_file(w.file(1, ".timeindex"), 12); });
+  check_detected("zeroed time index", [](PartitionWriter& w) {
+    write_file(w.file(2, ".timeindex"), std::string(fs::file_size(w.file(2, ".timeindex")), '\0'));
+  });
+  check_detected("garbled active index",
+                 [&](PartitionWriter& w) { flip(w.file(w.bases().size() - 1, ".index"), 9); });
+  check_detected("leftover tmp", [](PartitionWriter& w) {
+    write_file(w.file(0, ".index").string() + ".tmp", "x");
+  });
+  check_detected("deleted segment", [](PartitionWriter& w) {
+    write_file(w.file(0, ".log").string() + ".deleted", "x");
+  });
+  check_detected("orphan index", [&](PartitionWriter&) {
+    write_file(log_dir() / "c-0/00000000000000777777.index", "");
+  });
+  check_detected("empty middle log", [&](PartitionWriter& w) {
+    write_file(log_dir() / "c-0" / segment::segment_file_name({w.bases()[1].value + 1}, ".log"),
+               "");
+  });
+  check_detected("overlap", [](PartitionWriter& w) {
+    for (auto suffix : {".log", ".index", ".timeindex"}) {
+      const auto from = w.file(2, suffix);
+      fs::rename(from,
+                 from.parent_path() / segment::segment_file_name({w.bases()[2].value - 1}, suffix));
+    }
+  });
+}
+
+TEST_F(CliTest, VerifyPrintsATableOrJsonAndFiltersByTopic) {
+  PartitionWriter a(log_dir() / "alpha-0", 4096, Offset{0}, kBrokerDefaults);
+  a.append_batches(10);
+  a.close();
+  PartitionWriter b(log_dir() / "beta-1", 4096, Offset{0}, kBrokerDefaults);
+  b.append_batches(10);
+  b.close();
+  ASSERT_EQ(verify(), 0);
+  EXPECT_NE(output_.find("PARTITION"), std::string::npos);
+  EXPECT_NE(output_.find("alpha-0"), std::string::npos);
+  ASSERT_EQ(verify({"--topic", "beta", "--json"}), 0);
+  EXPECT_EQ(output_.find("alpha-0"), std::string::npos);
+  EXPECT_NE(output_.find("\"partition\": \"beta-1\""), std::string::npos);
+  EXPECT_EQ(output_.front(), '{');
+  write_file(log_dir() / "alpha-0" / "README", "not a segment");
+  ASSERT_EQ(verify(), 0) << output_;  // unknown names are left alone, not corruption
+  EXPECT_NE(output_.find("ignored: README"), std::string::npos) << output_;
+}
+
+TEST_F(CliTest, VerifyReadsEachPartitionsTopicProperties) {
+  PartitionWriter w(log_dir() / "small-0", 4096);  // segment.index.bytes 600, interval 256
+  w.append_batches(60);
+  w.close();
+  EXPECT_EQ(verify(), 1) << output_;  // the broker defaults expect other indexes
+  write_file(log_dir() / "small-0" / "topic.properties",
+             "# overrides\nsegment.index.bytes=600\nindex.interval.bytes=256\n");
+  EXPECT_EQ(verify(), 0) << output_;
+  write_file(log_dir() / "small-0" / "topic.properties", "segment.index.bytes=banana\n");
+  EXPECT_EQ(verify(), 1) << output_;
+  EXPECT_NE(output_.find("bad topic.properties"), std::string::npos) << output_;
+}
+
+TEST_F(CliTest, UsageErrorsExitTwo) {
+  ::testing::internal::CaptureStderr();
+  EXPECT_EQ(call(run_verify, {}), 2);
+  EXPECT_EQ(call(run_verify, {"--log-dir"}), 2);
+  EXPECT_EQ(call(run_verify, {"--log-dir", dir(), "--bogus"}), 2);
+  EXPECT_EQ(call(run_verify, {"--log-dir", (log_dir() / "missing").string()}), 2);
+  EXPECT_EQ(call(run_recover, {"--log-dir", dir(), "--threads", "zero"}), 2);
+  EXPECT_EQ(call(run_dump, {}), 2);
+  EXPECT_EQ(call(run_dump, {"x.txt"}), 2);
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("--bogus"), std::string::npos);
+}
+
+TEST_F(CliTest, DumpPrintsBatchesRecordsAndIndexEntries) {
+  const fs::path part = log_dir() / "d-0";
+  fs::create_directories(part);
+  {
+    auto s = segment::Segment::create(part, Offset{5}, {4096, 0}, testing::kNow).value();
+    segment::BatchBuilder b;
+    const segment::HeaderView h{"h", std::string_view("v\x01")};
+    b.add({"k1", "hello", std::span(&h, 1), 1000});
+    b.add({std::nullopt, "wo\nrld", {}, 1002});
+    auto bytes = b.finish();
+    segment::stamp_batch(bytes, Offset{5}, 0);
+    ASSERT_TRUE(s->append(bytes, *segment::parse_header(bytes)));
+    b.reset();
+    b.add({"k3", std::nullopt, {}, 2000});
+    bytes = b.finish();
+    segment::stamp_batch(bytes, Offset{7}, 0);
+    ASSERT_TRUE(s->append(bytes, *segment::parse_header(bytes)));
+    ASSERT_TRUE(s->seal());
+  }
+  const std::string log = (part / "00000000000000000005.log").string();
+  ::testing::internal::CaptureStdout();
+  EXPECT_EQ(call(run_dump, {log, "--print-data"}), 0);
+  std::string out = ::testing::internal::GetCapturedStdout();
+  EXPECT_NE(out.find("baseOffset: 5 lastOffset: 6 count: 2 position: 0 CreateTime: 1002 size: "),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("| offset: 5 CreateTime: 1000 key: k1 value: hello headers: [h=v\\x01]"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("| offset: 6 CreateTime: 1002 key: null value: wo\\x0arld headers: []"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("baseOffset: 7 lastOffset: 7 count: 1 position: "), std::string::npos);
+  EXPECT_NE(out.find("valid: true"), std::string::npos);
+  ::testing::internal::CaptureStdout();
+  EXPECT_EQ(call(run_dump, {(part / "00000000000000000005.index").string()}), 0);
+  out = ::testing::internal::GetCapturedStdout();
+  EXPECT_NE(out.find("offset: 5 position: 0\noffset: 7 position: "), std::string::npos) << out;
+  ::testing::internal::CaptureStdout();
+  EXPECT_EQ(call(run_dump, {(part / "00000000000000000005.timeindex").string()}), 0);
+  out = ::testing::internal::GetCapturedStdout();
+  EXPECT_NE(out.find("timestamp: 1002 offset: 5\ntimestamp: 2000 offset: 7\n"), std::string::npos)
+      << out;
+  std::string bytes = read_file(log);
+  bytes[bytes.size() - 3] ^= 0x10;
+  write_file(log, bytes);
+  ::testing::internal::CaptureStdout();
+  EXPECT_EQ(call(run_dump, {log}), 1);
+  out = ::testing::internal::GetCapturedStdout();
+  EXPECT_NE(out.find("baseOffset: 5"), std::string::npos);
+  EXPECT_NE(out.find("error at position "), std::string::npos);
+  EXPECT_NE(out.find("checksum mismatch"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace sluice::recovery
