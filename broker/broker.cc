@@ -3,11 +3,13 @@
 #include <spdlog/spdlog.h>
 
 #include <fstream>
+#include <map>
 #include <random>
 #include <sstream>
 
 #include "broker/errors.h"
 #include "common/file.h"
+#include "recovery/checkpoint.h"
 
 namespace sluice::broker {
 namespace {
@@ -106,9 +108,25 @@ Result<void> Broker::stop() {
   if (retention_thread_.joinable()) retention_thread_.join();
   committer_->stop();
   auto r = registry_->close();
+  if (r) r = write_clean_shutdown();
   registry_.reset();
   committer_.reset();
   return r;
+}
+
+// The recovery point of every partition (all of it is flushed by now), then the marker that
+// tells the next start the stop was clean; in that order, so a crash in between is unclean.
+Result<void> Broker::write_clean_shutdown() {
+  std::map<std::filesystem::path, recovery::RecoveryPoints> points;
+  for (const auto& dir : config_.log_dirs) points[std::filesystem::path(dir)];
+  for (const auto& log : registry_->all_partitions()) {
+    points[log->dir().parent_path()][log->dir().filename().string()] = log->flushed_offset();
+  }
+  for (const auto& [dir, dir_points] : points) {
+    if (auto r = recovery::write_recovery_checkpoint(dir, dir_points); !r) return r;
+    if (auto r = recovery::mark_clean_shutdown(dir); !r) return r;
+  }
+  return {};
 }
 
 Result<std::shared_ptr<PartitionLog>> Broker::partition_for_produce(std::string_view topic,

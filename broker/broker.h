@@ -35,9 +35,11 @@ class Broker {
   Broker(const Broker&) = delete;
   Broker& operator=(const Broker&) = delete;
 
-  // Reads or creates meta.properties in every log dir and opens every partition.
+  // Reads or creates meta.properties in every log dir and opens every partition. Recovery
+  // (recovery::LogRecovery) must have run on the log dirs first.
   [[nodiscard]] Result<void> start();
-  // Stops retention, flushes every partition and its indexes. Idempotent.
+  // Stops retention, flushes every partition and its indexes, writes the recovery-point
+  // checkpoint and .clean_shutdown. Idempotent.
   [[nodiscard]] Result<void> stop();
 
   // The partition to produce to, creating the topic with num.partitions when
@@ -55,6 +57,7 @@ class Broker {
 
  private:
   [[nodiscard]] Result<void> load_identity();
+  [[nodiscard]] Result<void> write_clean_shutdown();
   void retention_loop();
 
   config::BrokerConfig config_;

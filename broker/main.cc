@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,6 +17,8 @@
 #include "config/config.h"
 #include "net/router.h"
 #include "net/server.h"
+#include "recovery/cli.h"
+#include "recovery/log_recovery.h"
 
 extern char** environ;
 
@@ -26,6 +29,9 @@ constexpr const char* kUsage =
     "\n"
     "commands:\n"
     "  serve [--config FILE] [--set key=value]...   run the broker\n"
+    "  verify --log-dir DIR [--topic T] [--json]      check data files, read-only\n"
+    "  recover --log-dir DIR [--threads N]            run start-up recovery, no server\n"
+    "  dump FILE.log|FILE.index|FILE.timeindex [--print-data]\n"
     "\n"
     "`sluice serve --help` lists every configuration key with its default.\n";
 
@@ -66,6 +72,28 @@ std::optional<sluice::net::ServerOptions> server_options_from(
   o.read_timeout = std::chrono::milliseconds(config.read_timeout_ms);
   o.max_connections = config.max_connections;
   return o;
+}
+
+std::string progress_json(const sluice::recovery::RecoveryProgress& p) {
+  return fmt::format(
+      "{{\"state\":\"running\",\"partitions_done\":{},\"partitions_total\":{},"
+      "\"segments_done\":{},\"segments_total\":{},\"bytes_done\":{},\"bytes_total\":{},"
+      "\"mb_per_s\":{:.1f}}}",
+      p.partitions_done.load(), p.partitions_total.load(), p.segments_done.load(),
+      p.segments_total.load(), p.bytes_done.load(), p.bytes_total.load(),
+      p.current_mb_per_s.load());
+}
+
+std::string progress_metrics(const sluice::recovery::RecoveryProgress& p) {
+  return fmt::format(
+      "# TYPE sluice_recovery_partitions_done gauge\nsluice_recovery_partitions_done {}\n"
+      "# TYPE sluice_recovery_partitions_total gauge\nsluice_recovery_partitions_total {}\n"
+      "# TYPE sluice_recovery_segments_done gauge\nsluice_recovery_segments_done {}\n"
+      "# TYPE sluice_recovery_segments_total gauge\nsluice_recovery_segments_total {}\n"
+      "# TYPE sluice_recovery_bytes_done gauge\nsluice_recovery_bytes_done {}\n"
+      "# TYPE sluice_recovery_bytes_total gauge\nsluice_recovery_bytes_total {}\n",
+      p.partitions_done.load(), p.partitions_total.load(), p.segments_done.load(),
+      p.segments_total.load(), p.bytes_done.load(), p.bytes_total.load());
 }
 
 struct ServeArgs {
@@ -139,6 +167,41 @@ int serve(int argc, char** argv) {
   }
   spdlog::info("listening on http://{}:{}", server_options->host, server.port());
 
+  for (const auto& dir : config.log_dirs) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) {
+      spdlog::critical("log.dirs: cannot create '{}': {}", dir, ec.message());
+      return 1;
+    }
+  }
+  // Recovery runs before any data endpoint opens; /v1/recovery and /metrics show progress.
+  sluice::recovery::LogRecovery recovery(sluice::recovery::log_recovery_options(config));
+  std::mutex report_mu;
+  std::string report_json;  // guarded by report_mu; set once recovery is done
+  ctx.recovery_json = [&] {
+    std::lock_guard lock(report_mu);
+    return report_json.empty() ? progress_json(recovery.progress()) : report_json;
+  };
+  ctx.recovery_metrics = [&] { return progress_metrics(recovery.progress()); };
+  auto report = recovery.run();
+  if (!report) {
+    spdlog::critical("recovery failed: {}", report.error().message());
+    server.stop(std::chrono::milliseconds(0));
+    return 1;
+  }
+  {
+    std::lock_guard lock(report_mu);
+    report_json = sluice::recovery::to_json(*report);
+  }
+  if (report->failed()) {
+    for (const auto& p : report->partitions) {
+      if (!p.failure.empty()) spdlog::critical("recovery of {} failed: {}", p.name, p.failure);
+    }
+    server.stop(std::chrono::milliseconds(0));
+    return 1;
+  }
+
   sluice::broker::Broker broker(config);
   if (auto r = broker.start(); !r) {
     spdlog::critical("start-up failed: {}", r.error().message());
@@ -176,6 +239,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (command == "serve") return serve(argc - 2, argv + 2);
+  if (command == "verify") return sluice::recovery::run_verify(argc - 2, argv + 2);
+  if (command == "recover") return sluice::recovery::run_recover(argc - 2, argv + 2);
+  if (command == "dump") return sluice::recovery::run_dump(argc - 2, argv + 2);
   std::fprintf(stderr, "sluice: unknown command '%s'\n\n%s", argv[1], kUsage);
   return 2;
 }

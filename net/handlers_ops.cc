@@ -21,7 +21,7 @@ asio::awaitable<Reply> readyz(Call& call) {
 }
 
 asio::awaitable<Reply> metrics(Call& call) {
-  std::string recovery;
+  const std::string recovery = call.ctx.recovery_metrics ? call.ctx.recovery_metrics() : "";
   co_return json_reply(http::status::ok, call.ctx.metrics.render(call.ctx.broker.load(), recovery),
                        "text/plain; version=0.0.4; charset=utf-8");
 }

@@ -75,6 +75,9 @@ void append_partition(broker::PartitionLog& log, const ProduceRequest& request,
                       const std::vector<size_t>& indexes, std::vector<RecordOutcome>& outcomes,
                       ApiContext& ctx) {
   const auto limit = static_cast<size_t>(log.config().max_message_bytes);
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
   std::vector<segment::RecordInput> chunk;
   std::vector<size_t> chunk_indexes;
   size_t chunk_bytes = segment::kBatchHeaderSize;
@@ -105,6 +108,8 @@ void append_partition(broker::PartitionLog& log, const ProduceRequest& request,
     const size_t size = estimated_size(input);
     if (!chunk.empty() && chunk_bytes + size > limit) flush_chunk();
     chunk.push_back(input);
+    // Stamp "now" here rather than in the log, so the reply can report the timestamp.
+    if (input.timestamp_ms < 0) chunk.back().timestamp_ms = now_ms;
     chunk_indexes.push_back(index);
     chunk_bytes += size;
   }

@@ -25,10 +25,12 @@ ProduceParseError bad(simdjson::error_code e, std::string_view field, std::strin
   return {400, 40001, fmt::format("Malformed JSON at {}: {}", field, simdjson::error_message(e))};
 }
 
+// simdjson reads up to SIMDJSON_PADDING bytes past the end; they must be there and, for
+// iterate_many, be blanks rather than whatever the string's spare capacity held.
 simdjson::padded_string_view padded(std::string& body) {
-  if (body.capacity() < body.size() + simdjson::SIMDJSON_PADDING) {
-    body.reserve(body.size() + simdjson::SIMDJSON_PADDING);
-  }
+  const size_t size = body.size();
+  body.append(simdjson::SIMDJSON_PADDING, '\0');
+  body.resize(size);  // keeps the capacity and the zeroed bytes after the end
   return simdjson::padded_string_view(body.data(), body.size(), body.capacity());
 }
 
@@ -370,9 +372,14 @@ std::optional<ProduceParseError> parse_v3_record(od::object obj, size_t index,
 std::optional<ProduceParseError> parse_v3_records(std::string& body, ProduceRequest& out) {
   if (body.empty()) return ProduceParseError{422, 422, "Request body is empty"};
   out.arena.reserve(body.size());
+  // iterate_many has no padded_string_view overload: passing one converts it to a temporary
+  // padded_string that dies before the stream is read. Pass the padded buffer itself.
   thread_local od::parser parser;
   od::document_stream stream;
-  if (auto e = parser.iterate_many(padded(body)).get(stream)) {
+  if (auto e = parser
+                   .iterate_many(padded(body).data(), body.size(),
+                                 simdjson::ondemand::DEFAULT_BATCH_SIZE)
+                   .get(stream)) {
     return ProduceParseError{400, 40001,
                              fmt::format("Malformed JSON: {}", simdjson::error_message(e))};
   }

@@ -24,6 +24,8 @@ struct ApiContext {
   FetchWaiters waiters;
   // The last recovery report as JSON, or the progress while recovery runs.
   std::function<std::string()> recovery_json;
+  // Recovery figures in Prometheus text format, for /metrics.
+  std::function<std::string()> recovery_metrics;
   std::atomic<uint64_t> round_robin{0};
   // Set at shutdown: long polls stop waiting and answer with what they have.
   std::atomic<bool> stopping{false};
