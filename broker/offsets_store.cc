@@ -13,42 +13,33 @@ namespace {
 
 constexpr uint16_t kCommitFormatVersion = 0;
 
-void put_u16(std::string& out, uint16_t v) {
-  out.push_back(static_cast<char>(v >> 8));
-  out.push_back(static_cast<char>(v & 0xff));
-}
-
-void put_u64(std::string& out, uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8)
-    out.push_back(static_cast<char>((v >> shift) & 0xff));
+// Appends v in `bytes` little-endian bytes.
+void put_le(std::string& out, uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
 }
 
 void put_string(std::string& out, std::string_view s) {
-  put_u16(out, static_cast<uint16_t>(s.size()));
+  put_le(out, s.size(), 2);
   out.append(s);
 }
 
-// Reads big-endian fields from a buffer, never past its end.
+// Reads little-endian fields from a buffer, never past its end.
 class Reader {
  public:
   explicit Reader(std::string_view bytes) : rest_(bytes) {}
 
-  bool u16(uint16_t& v) {
-    if (rest_.size() < 2) return false;
-    v = static_cast<uint16_t>((byte(0) << 8) | byte(1));
-    rest_.remove_prefix(2);
-    return true;
-  }
-  bool u64(uint64_t& v) {
-    if (rest_.size() < 8) return false;
-    v = 0;
-    for (size_t i = 0; i < 8; ++i) v = (v << 8) | byte(i);
-    rest_.remove_prefix(8);
+  template <class T>
+  bool le(T& v) {
+    if (rest_.size() < sizeof(T)) return false;
+    uint64_t x = 0;
+    for (size_t i = sizeof(T); i-- > 0;) x = (x << 8) | static_cast<unsigned char>(rest_[i]);
+    v = static_cast<T>(x);
+    rest_.remove_prefix(sizeof(T));
     return true;
   }
   bool string(std::string& s) {
     uint16_t n = 0;
-    if (!u16(n) || rest_.size() < n) return false;
+    if (!le(n) || rest_.size() < n) return false;
     s.assign(rest_.substr(0, n));
     rest_.remove_prefix(n);
     return true;
@@ -56,7 +47,6 @@ class Reader {
   bool done() const { return rest_.empty(); }
 
  private:
-  unsigned byte(size_t i) const { return static_cast<unsigned char>(rest_[i]); }
   std::string_view rest_;
 };
 
@@ -73,18 +63,18 @@ int32_t offsets_partition_for(std::string_view group) {
 
 std::string encode_commit_key(const OffsetCommit& commit) {
   std::string out;
-  put_u16(out, kCommitFormatVersion);
+  put_le(out, kCommitFormatVersion, 2);
   put_string(out, commit.group);
   put_string(out, commit.topic);
-  put_u64(out, static_cast<uint32_t>(commit.partition));
+  put_le(out, static_cast<uint32_t>(commit.partition), 4);
   return out;
 }
 
 std::string encode_commit_value(const OffsetCommit& commit) {
   std::string out;
-  put_u16(out, kCommitFormatVersion);
-  put_u64(out, static_cast<uint64_t>(commit.offset));
-  put_u64(out, static_cast<uint64_t>(commit.commit_time_ms));
+  put_le(out, kCommitFormatVersion, 2);
+  put_le(out, static_cast<uint64_t>(commit.offset), 8);
+  put_le(out, static_cast<uint64_t>(commit.commit_time_ms), 8);
   put_string(out, commit.metadata);
   return out;
 }
@@ -92,17 +82,17 @@ std::string encode_commit_value(const OffsetCommit& commit) {
 std::optional<OffsetCommit> decode_commit(std::string_view key, std::string_view value) {
   OffsetCommit c;
   uint16_t version = 0;
-  uint64_t partition = 0;
+  uint32_t partition = 0;
   Reader k(key);
-  if (!k.u16(version) || version != kCommitFormatVersion || !k.string(c.group) ||
-      !k.string(c.topic) || !k.u64(partition) || !k.done() || partition > INT32_MAX) {
+  if (!k.le(version) || version != kCommitFormatVersion || !k.string(c.group) ||
+      !k.string(c.topic) || !k.le(partition) || !k.done() || partition > INT32_MAX) {
     return std::nullopt;
   }
   c.partition = static_cast<int32_t>(partition);
   Reader v(value);
   uint64_t offset = 0;
   uint64_t time = 0;
-  if (!v.u16(version) || version != kCommitFormatVersion || !v.u64(offset) || !v.u64(time) ||
+  if (!v.le(version) || version != kCommitFormatVersion || !v.le(offset) || !v.le(time) ||
       !v.string(c.metadata) || !v.done() || offset > INT64_MAX) {
     return std::nullopt;
   }

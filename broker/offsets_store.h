@@ -18,6 +18,9 @@ namespace sluice::broker {
 // offsets"). Never listed by GET /topics (the "__" prefix).
 inline constexpr std::string_view kOffsetsTopic = "__consumer_offsets";
 inline constexpr int32_t kOffsetsTopicPartitions = 8;
+// Longest group name and commit metadata stored (both are length-prefixed with a u16).
+inline constexpr size_t kMaxGroupNameLength = 255;
+inline constexpr size_t kMaxCommitMetadataBytes = 4096;
 
 // A group's offsets live in partition fnv1a32(group) % kOffsetsTopicPartitions, so one group's
 // commits stay in order in one log.
