@@ -10,7 +10,8 @@ records/s for each (binary format, keep-alive connections, max_bytes=1 MiB a req
   group x1       one consumer-group instance subscribed to the topic
   group x3       three instances of one group (the coordinator assigns two partitions each)
 
-Each run ends when every record has been received; the figure is records / wall time. The
+Each run ends when every record has been received; the figure is records / wall time, the
+median of --repeat runs (each group run uses a fresh group, so it starts at offset 0). The
 client counts records in the reply without decoding it, so the broker is what is measured.
 """
 import argparse
@@ -135,52 +136,62 @@ def group_reader(port, group, name, progress):
     request(conn, "DELETE", base)
 
 
+def stateless_run(port, n):
+    """Records/s of n stateless readers, each owning PARTITIONS / n partitions."""
+    counts = [0] * n
+    per = PARTITIONS // n
+    threads = [threading.Thread(target=stateless_reader,
+                                args=(port, list(range(i * per, (i + 1) * per)), counts, i))
+               for i in range(n)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(counts) / (time.perf_counter() - start)
+
+
+def group_run(port, group, n, total):
+    """Records/s of n fresh instances of `group` reading the whole topic from the start."""
+    conn = http.client.HTTPConnection("127.0.0.1", port)
+    for i in range(n):
+        request(conn, "POST", f"/consumers/{group}",
+                json.dumps({"name": f"c{i}", "format": "binary", "auto.offset.reset": "earliest"}),
+                {"Content-Type": V2})
+        request(conn, "POST", f"/consumers/{group}/instances/c{i}/subscription",
+                json.dumps({"topics": ["bench"]}), {"Content-Type": V2})
+    progress = Progress(total)
+    threads = [threading.Thread(target=group_reader, args=(port, group, f"c{i}", progress))
+               for i in range(n)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return progress.received / (progress.finished_at - start)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--binary", default="build/release/sluice")
     ap.add_argument("--records", type=int, default=600000)
     ap.add_argument("--value-bytes", type=int, default=100)
+    ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args()
     data_dir = tempfile.mkdtemp(prefix="sluice-consumer-bench-")
     proc, port = start_broker(args.binary, data_dir)
     try:
         total = produce(port, args.records, args.value_bytes)
-        print("| reader | records | time | records/s |")
-        print("|---|---|---|---|")
+        print(f"| reader | records/s, median of {args.repeat} | runs |")
+        print("|---|---|---|")
         for n in (1, 3):
-            counts = [0] * n
-            per = PARTITIONS // n
-            threads = [threading.Thread(target=stateless_reader,
-                                        args=(port, list(range(i * per, (i + 1) * per)), counts, i))
-                       for i in range(n)]
-            start = time.perf_counter()
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            seconds = time.perf_counter() - start
-            print(f"| stateless x{n} | {sum(counts)} | {seconds:.2f} s | "
-                  f"{sum(counts) / seconds:,.0f} |")
+            rates = sorted(stateless_run(port, n) for _ in range(args.repeat))
+            print(f"| stateless x{n} | {rates[len(rates) // 2]:,.0f} | "
+                  f"{', '.join(f'{r:,.0f}' for r in rates)} |")
         for n in (1, 3):
-            group = f"bench{n}"
-            conn = http.client.HTTPConnection("127.0.0.1", port)
-            for i in range(n):
-                request(conn, "POST", f"/consumers/{group}",
-                        json.dumps({"name": f"c{i}", "format": "binary",
-                                    "auto.offset.reset": "earliest"}), {"Content-Type": V2})
-                request(conn, "POST", f"/consumers/{group}/instances/c{i}/subscription",
-                        json.dumps({"topics": ["bench"]}), {"Content-Type": V2})
-            progress = Progress(total)
-            threads = [threading.Thread(target=group_reader, args=(port, group, f"c{i}", progress))
-                       for i in range(n)]
-            start = time.perf_counter()
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            seconds = progress.finished_at - start
-            print(f"| group x{n} | {progress.received} | {seconds:.2f} s | "
-                  f"{progress.received / seconds:,.0f} |")
+            rates = sorted(group_run(port, f"bench{n}-{i}", n, total) for i in range(args.repeat))
+            print(f"| group x{n} | {rates[len(rates) // 2]:,.0f} | "
+                  f"{', '.join(f'{r:,.0f}' for r in rates)} |")
     finally:
         proc.terminate()
         proc.wait(timeout=20)
