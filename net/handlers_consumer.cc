@@ -186,6 +186,10 @@ std::optional<ApiError> parse_offsets(dom::object o, std::string_view key,
       auto s = as_string(*m);
       if (!s)
         return unprocessable(42203, fmt::format("'{}[{}].metadata' must be a string", key, i));
+      if (s->size() > broker::kMaxCommitMetadataBytes) {
+        return unprocessable(42206, fmt::format("'{}[{}].metadata' is longer than {} bytes", key, i,
+                                                broker::kMaxCommitMetadataBytes));
+      }
       metadata = std::move(*s);
     }
     out.push_back({std::move(partitions[i]), *number, std::move(metadata)});
@@ -286,6 +290,11 @@ asio::awaitable<Reply> create_instance(Call& call) {
   if (auto e = parse_instance_config(body.object, config)) co_return error_reply(*e);
   if (config.name.empty()) config.name = generated_instance_name();
   const std::string& group = call.params[0];
+  if (group.size() > broker::kMaxGroupNameLength) {
+    co_return error_reply(
+        {http::status::bad_request, 40003,
+         fmt::format("Consumer group names are at most {} bytes", broker::kMaxGroupNameLength)});
+  }
   if (auto r = call.broker->groups().create(group, config); !r) {
     co_return error_reply(consumer_error(r.error(), {}));
   }
