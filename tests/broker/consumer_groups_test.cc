@@ -288,6 +288,34 @@ TEST_F(ConsumerGroupsTest, CommitsSurviveAReopenThroughTheOffsetsTopic) {
   EXPECT_NE(std::ranges::find(topics, kOffsetsTopic), topics.end());
 }
 
+TEST_F(ConsumerGroupsTest, AutoCommitCommitsPositionsOnceTheIntervalHasPassed) {
+  make_topic("t", 1, 10);
+  InstanceConfig c;
+  c.name = "a";
+  c.reset = OffsetReset::earliest;
+  c.auto_commit = true;
+  ASSERT_TRUE(groups_->create("g", c));
+  std::string why;
+  ASSERT_TRUE(groups_->subscribe("g", "a", {"t"}, {}, why));
+  ASSERT_TRUE(groups_->begin_fetch("g", "a", why));
+  ConsumerGroups::Advance advance{{"t", 0}, Offset{0}, Offset{6}};
+  groups_->end_fetch("g", "a", std::span(&advance, 1));
+  now_ms_ += 4999;  // the default auto_commit_interval_ms is 5000
+  ASSERT_TRUE(groups_->begin_fetch("g", "a", why));
+  EXPECT_TRUE(groups_->committed("g", "a", {})->empty());
+  now_ms_ += 1;
+  ASSERT_TRUE(groups_->begin_fetch("g", "a", why));
+  auto committed = groups_->committed("g", "a", {});
+  ASSERT_EQ(committed->size(), 1u);
+  EXPECT_EQ(committed->front().second.offset, 6);
+  // Leaving commits the latest positions too.
+  advance = {{"t", 0}, Offset{6}, Offset{8}};
+  groups_->end_fetch("g", "a", std::span(&advance, 1));
+  ASSERT_TRUE(groups_->remove("g", "a"));
+  join("b");
+  EXPECT_EQ(groups_->committed("g", "b", {})->front().second.offset, 8);
+}
+
 TEST_F(ConsumerGroupsTest, ErrorsNameTheProblem) {
   make_topic("t", 2, 3);
   EXPECT_EQ(groups_->assignment("nope", "a").error(), ConsumerErrc::instance_not_found);

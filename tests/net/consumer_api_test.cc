@@ -311,6 +311,8 @@ TEST_F(ConsumerApiTest, CommitsSurviveKillNine) {
   auto c = http_request(port(), "POST", instance_path("gk", "a") + "/offsets/", body, kV2);
   ASSERT_EQ(c.status, 200) << c.body;
 
+  auto topics = http_request(port(), "GET", "/topics");
+  EXPECT_EQ(topics.body.find("__consumer_offsets"), std::string::npos) << topics.body;
   broker_.kill9();
   broker_.restart();
   create("gk", "b");
