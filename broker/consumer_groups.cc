@@ -249,13 +249,13 @@ Result<std::vector<std::string>> ConsumerGroups::subscription(std::string_view g
 
 Result<void> ConsumerGroups::assign(std::string_view group, std::string_view instance,
                                     std::vector<TopicPartition> partitions) {
+  std::lock_guard lock(mu_);
+  auto m = member(group, instance);
+  if (!m) return m.error();
   for (const auto& tp : partitions) {
     auto log = registry_.partition(tp.topic, tp.partition);
     if (!log) return log.error();
   }
-  std::lock_guard lock(mu_);
-  auto m = member(group, instance);
-  if (!m) return m.error();
   if (!(*m)->topics.empty() || (*m)->regex) return ConsumerErrc::illegal_state;
   std::sort(partitions.begin(), partitions.end());
   partitions.erase(std::unique(partitions.begin(), partitions.end()), partitions.end());
@@ -368,6 +368,9 @@ Result<std::shared_ptr<PartitionLog>> ConsumerGroups::commit(std::string_view gr
                                                              std::string_view instance,
                                                              std::vector<Commit> commits,
                                                              std::string& why) {
+  std::lock_guard lock(mu_);
+  auto m = member(group, instance);
+  if (!m) return m.error();
   for (const auto& c : commits) {
     auto log = registry_.partition(c.tp.topic, c.tp.partition);
     if (!log) return log.error();
@@ -381,9 +384,6 @@ Result<std::shared_ptr<PartitionLog>> ConsumerGroups::commit(std::string_view gr
       return ConsumerErrc::invalid_offset;
     }
   }
-  std::lock_guard lock(mu_);
-  auto m = member(group, instance);
-  if (!m) return m.error();
   if (commits.empty()) {
     for (const auto& [tp, offset] : (*m)->positions) commits.push_back({tp, offset, {}});
   }
