@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <random>
@@ -92,6 +93,7 @@ Result<void> Broker::start() {
   auto registry = TopicRegistry::open(std::move(options), *committer_);
   if (!registry) return registry.error();
   registry_ = std::move(*registry);
+  if (auto r = start_groups(); !r) return r;
   retention_thread_ = std::thread([this] { retention_loop(); });
   started_ = true;
   return {};
@@ -106,6 +108,7 @@ Result<void> Broker::stop() {
   }
   retention_cv_.notify_all();
   if (retention_thread_.joinable()) retention_thread_.join();
+  groups_.reset();
   committer_->stop();
   auto r = registry_->close();
   if (r) r = write_clean_shutdown();
@@ -139,6 +142,27 @@ Result<std::shared_ptr<PartitionLog>> Broker::partition_for_produce(std::string_
   if (!created && created.error() != Errc::topic_exists) return created.error();
   if (created) spdlog::info("auto-created topic {} with {} partitions", topic, created->partitions);
   return registry_->partition(topic, partition);
+}
+
+Result<void> Broker::start_groups() {
+  ConsumerGroups::Options options;
+  options.strategy = config_.consumer_assignment_strategy == "roundrobin"
+                         ? AssignmentStrategy::round_robin
+                         : AssignmentStrategy::range;
+  options.instance_timeout_ms = config_.consumer_instance_timeout_ms;
+  options.auto_commit_interval_ms = config_.consumer_auto_commit_interval_ms;
+  groups_ = std::make_unique<ConsumerGroups>(options, *registry_);
+  auto loaded = groups_->load();
+  if (!loaded) {
+    spdlog::error("loading committed offsets from {} failed: {}", kOffsetsTopic,
+                  loaded.error().message());
+    return loaded.error();
+  }
+  if (loaded->commits > 0) spdlog::info("loaded {} offset commits", loaded->commits);
+  // Expiry is checked a few times per timeout, at most once a second.
+  const auto period = std::clamp<int64_t>(config_.consumer_instance_timeout_ms / 4, 1, 1000);
+  groups_->start_sweeper(std::chrono::milliseconds(period));
+  return {};
 }
 
 void Broker::enforce_retention() {

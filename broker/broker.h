@@ -7,6 +7,7 @@
 #include <string>
 #include <thread>
 
+#include "broker/consumer_groups.h"
 #include "broker/group_commit.h"
 #include "broker/partition_log.h"
 #include "broker/topic_registry.h"
@@ -53,11 +54,14 @@ class Broker {
   const std::string& cluster_id() const { return cluster_id_; }
   TopicRegistry& topics() { return *registry_; }
   GroupCommitter& committer() { return *committer_; }
+  ConsumerGroups& groups() { return *groups_; }
   const SyncStats& sync_stats() const { return sync_stats_; }
 
  private:
   [[nodiscard]] Result<void> load_identity();
   [[nodiscard]] Result<void> write_clean_shutdown();
+  // The consumer-group coordinator, with the committed offsets loaded.
+  [[nodiscard]] Result<void> start_groups();
   void retention_loop();
 
   config::BrokerConfig config_;
@@ -65,6 +69,7 @@ class Broker {
   SyncStats sync_stats_;
   std::unique_ptr<GroupCommitter> committer_;
   std::unique_ptr<TopicRegistry> registry_;
+  std::unique_ptr<ConsumerGroups> groups_;  // after registry_: destroyed first
   std::mutex retention_mu_;
   std::condition_variable retention_cv_;
   bool stopping_ = false;  // guarded by retention_mu_

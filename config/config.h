@@ -80,6 +80,8 @@ struct BrokerConfig {
   int32_t max_connections = 10000;                        // max.connections
   int64_t consumer_request_timeout_ms = 1000;             // consumer.request.timeout.ms
   int64_t consumer_instance_timeout_ms = 300000;          // consumer.instance.timeout.ms
+  int64_t consumer_auto_commit_interval_ms = 5000;        // consumer.auto.commit.interval.ms
+  std::string consumer_assignment_strategy = "range";     // consumer.partition.assignment.strategy
   std::string log_level = "info";                         // log.level trace|debug|info|warn|error
   TopicConfig topic_defaults;
   bool operator==(const BrokerConfig&) const = default;

@@ -165,6 +165,17 @@ std::vector<Key<BrokerConfig>> make_broker_keys() {
               "Longest a consumer fetch waits for records before answering."),
       int_key("consumer.instance.timeout.ms", &B::consumer_instance_timeout_ms, kAtLeastOne,
               "300000", "Consumer instances idle for this long are removed."),
+      int_key("consumer.auto.commit.interval.ms", &B::consumer_auto_commit_interval_ms, kAtLeastOne,
+              "5000",
+              "With auto.commit.enable, a fetch commits the positions when this long has passed."),
+      {"consumer.partition.assignment.strategy",
+       "range",
+       "How a group's partitions are shared: range or roundrobin.",
+       [](B& b, std::string_view v) {
+         static constexpr std::string_view kStrategies[] = {"range", "roundrobin"};
+         b.consumer_assignment_strategy = kStrategies[parse_choice(v, kStrategies)];
+       },
+       {}},
       {"log.level",
        "info",
        "Logging level: trace, debug, info, warn or error.",

@@ -12,6 +12,11 @@ std::shared_ptr<FetchWaiters::Waiter> FetchWaiters::add(const broker::PartitionL
   return waiter;
 }
 
+void FetchWaiters::add(const broker::PartitionLog* log, std::shared_ptr<Waiter> waiter) {
+  std::lock_guard lock(mu_);
+  waiters_[log].push_back(std::move(waiter));
+}
+
 void FetchWaiters::remove(const broker::PartitionLog* log, const std::shared_ptr<Waiter>& waiter) {
   std::lock_guard lock(mu_);
   auto it = waiters_.find(log);

@@ -28,6 +28,8 @@ class FetchWaiters {
   };
 
   std::shared_ptr<Waiter> add(const broker::PartitionLog* log, asio::any_io_executor executor);
+  // Registers an existing waiter on one more log, so that any of several logs wakes it.
+  void add(const broker::PartitionLog* log, std::shared_ptr<Waiter> waiter);
   void remove(const broker::PartitionLog* log, const std::shared_ptr<Waiter>& waiter);
   // Wakes every waiter on `log`.
   void notify(const broker::PartitionLog* log);

@@ -115,6 +115,7 @@ Router::Router(ApiContext& ctx) : ctx_(ctx) {
   add_admin_routes(routes_);
   add_produce_routes(routes_);
   add_fetch_routes(routes_);
+  add_consumer_routes(routes_);
 }
 
 Router::Match Router::match(http::verb method, const std::vector<std::string>& segments) const {

@@ -59,6 +59,7 @@ void add_ops_routes(std::vector<Route>& routes);
 void add_admin_routes(std::vector<Route>& routes);
 void add_produce_routes(std::vector<Route>& routes);
 void add_fetch_routes(std::vector<Route>& routes);
+void add_consumer_routes(std::vector<Route>& routes);
 
 // Maps requests to handlers: method + path pattern, percent-decoding each segment. Builds
 // replies without touching sockets, so tests can run it on a bare io_context.

@@ -1,0 +1,464 @@
+#include "broker/consumer_groups.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <set>
+
+#include "broker/errors.h"
+
+namespace sluice::broker {
+namespace {
+
+class ConsumerCategory final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "consumer"; }
+  std::string message(int ev) const override {
+    switch (static_cast<ConsumerErrc>(ev)) {
+      case ConsumerErrc::instance_not_found:
+        return "consumer instance not found";
+      case ConsumerErrc::instance_exists:
+        return "consumer instance already exists";
+      case ConsumerErrc::illegal_state:
+        return "illegal consumer state";
+      case ConsumerErrc::invalid_pattern:
+        return "invalid topic pattern";
+      case ConsumerErrc::invalid_offset:
+        return "invalid offset";
+    }
+    return "unknown consumer error";
+  }
+};
+
+bool is_internal(std::string_view topic) { return topic.starts_with("__"); }
+
+}  // namespace
+
+const std::error_category& consumer_error_category() noexcept {
+  static const ConsumerCategory category;
+  return category;
+}
+
+std::map<std::string, std::vector<TopicPartition>> assign_partitions(
+    AssignmentStrategy strategy, const std::map<std::string, std::vector<std::string>>& topics_of,
+    const std::map<std::string, int32_t>& partitions_of) {
+  std::map<std::string, std::vector<TopicPartition>> out;
+  std::map<std::string, std::vector<std::string>> members_of;  // topic -> sorted members
+  for (const auto& [member, topics] : topics_of) {
+    out[member];
+    for (const auto& t : topics) {
+      if (partitions_of.contains(t)) members_of[t].push_back(member);
+    }
+  }
+  if (strategy == AssignmentStrategy::range) {
+    for (const auto& [topic, members] : members_of) {
+      const int32_t n = partitions_of.at(topic);
+      const auto m = static_cast<int32_t>(members.size());
+      int32_t next = 0;
+      for (int32_t i = 0; i < m; ++i) {
+        const int32_t count = n / m + (i < n % m ? 1 : 0);
+        for (int32_t k = 0; k < count; ++k) out[members[i]].push_back({topic, next++});
+      }
+    }
+    return out;
+  }
+  std::vector<std::string> all;
+  for (const auto& [member, topics] : topics_of) all.push_back(member);
+  size_t cursor = 0;
+  for (const auto& [topic, members] : members_of) {
+    const std::set<std::string> eligible(members.begin(), members.end());
+    for (int32_t p = 0; p < partitions_of.at(topic); ++p) {
+      while (!eligible.contains(all[cursor % all.size()])) ++cursor;
+      out[all[cursor % all.size()]].push_back({topic, p});
+      ++cursor;
+    }
+  }
+  return out;
+}
+
+ConsumerGroups::ConsumerGroups(Options options, TopicRegistry& registry)
+    : options_(std::move(options)), registry_(registry), store_(registry) {}
+
+ConsumerGroups::~ConsumerGroups() {
+  {
+    std::lock_guard lock(sweep_mu_);
+    stopping_ = true;
+  }
+  sweep_cv_.notify_all();
+  if (sweeper_.joinable()) sweeper_.join();
+}
+
+int64_t ConsumerGroups::now_ms() const {
+  if (options_.clock_ms) return options_.clock_ms();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+Result<OffsetsStore::LoadResult> ConsumerGroups::load() {
+  std::lock_guard lock(mu_);
+  auto loaded = store_.load([this](OffsetCommit c) {
+    groups_[c.group].committed[{c.topic, c.partition}] = {c.offset, std::move(c.metadata)};
+  });
+  if (loaded && loaded->skipped > 0) {
+    spdlog::warn("{}: skipped {} records that are not offset commits", kOffsetsTopic,
+                 loaded->skipped);
+  }
+  return loaded;
+}
+
+void ConsumerGroups::start_sweeper(std::chrono::milliseconds period) {
+  sweeper_ = std::thread([this, period] {
+    std::unique_lock lock(sweep_mu_);
+    while (!sweep_cv_.wait_for(lock, period, [this] { return stopping_; })) {
+      lock.unlock();
+      expire_idle();
+      lock.lock();
+    }
+  });
+}
+
+std::vector<std::string> ConsumerGroups::matched_topics(const Member& m,
+                                                        const std::vector<std::string>& all) {
+  if (!m.regex) return m.topics;
+  std::vector<std::string> out;
+  for (const auto& t : all) {
+    if (!is_internal(t) && std::regex_match(t, *m.regex)) out.push_back(t);
+  }
+  return out;
+}
+
+void ConsumerGroups::rebalance(Group& group, bool force) {
+  const auto all = registry_.list();
+  std::map<std::string, std::vector<std::string>> topics_of;
+  std::map<std::string, int32_t> partitions_of;
+  for (auto& [name, m] : group.members) {
+    if (m.manual) continue;
+    auto topics = matched_topics(m, all);
+    for (const auto& t : topics) {
+      if (partitions_of.contains(t)) continue;
+      if (auto d = registry_.describe(t)) partitions_of[t] = d->partitions;
+    }
+    topics_of[name] = std::move(topics);
+  }
+  auto assigned = assign_partitions(options_.strategy, topics_of, partitions_of);
+  bool moved = false;
+  for (auto& [name, parts] : assigned) {
+    auto& m = group.members.find(name)->second;
+    if (m.assigned == parts) continue;
+    moved = true;
+    const std::set<TopicPartition> kept(parts.begin(), parts.end());
+    std::erase_if(m.positions, [&](const auto& p) { return !kept.contains(p.first); });
+    m.assigned = std::move(parts);
+  }
+  if (force || moved) ++group.generation;
+}
+
+Result<ConsumerGroups::Member*> ConsumerGroups::member(std::string_view group,
+                                                       std::string_view instance) {
+  auto g = groups_.find(group);
+  if (g == groups_.end()) return ConsumerErrc::instance_not_found;
+  auto m = g->second.members.find(instance);
+  if (m == g->second.members.end()) return ConsumerErrc::instance_not_found;
+  m->second.last_seen_ms = now_ms();
+  rebalance(g->second, false);
+  return &m->second;
+}
+
+Result<void> ConsumerGroups::create(std::string_view group, InstanceConfig config) {
+  std::lock_guard lock(mu_);
+  auto& g = groups_[std::string(group)];
+  if (g.members.contains(config.name)) return ConsumerErrc::instance_exists;
+  Member m;
+  m.last_seen_ms = m.last_auto_commit_ms = now_ms();
+  std::string name = config.name;
+  m.config = std::move(config);
+  g.members.emplace(std::move(name), std::move(m));
+  rebalance(g, true);
+  return {};
+}
+
+Result<void> ConsumerGroups::remove(std::string_view group, std::string_view instance) {
+  std::lock_guard lock(mu_);
+  auto m = member(group, instance);
+  if (!m) return m.error();
+  auto& g = groups_.find(group)->second;
+  if ((*m)->config.auto_commit) auto_commit(group, g, **m);
+  g.members.erase(g.members.find(instance));
+  rebalance(g, true);
+  return {};
+}
+
+Result<InstanceConfig> ConsumerGroups::config(std::string_view group, std::string_view instance) {
+  std::lock_guard lock(mu_);
+  auto m = member(group, instance);
+  if (!m) return m.error();
+  return (*m)->config;
+}
+
+Result<void> ConsumerGroups::subscribe(std::string_view group, std::string_view instance,
+                                       std::vector<std::string> topics, std::string pattern,
+                                       std::string& why) {
+  std::optional<std::regex> regex;
+  if (!pattern.empty()) {
+    try {
+      regex.emplace(pattern, std::regex::ECMAScript);
+    } catch (const std::regex_error& e) {
+      why = fmt::format("topic_pattern '{}' is not an ECMAScript regular expression: {}", pattern,
+                        e.what());
+      return ConsumerErrc::invalid_pattern;
+    }
+  }
+  std::lock_guard lock(mu_);
+  auto m = member(group, instance);
+  if (!m) return m.error();
+  if ((*m)->manual) {
+    why = "Illegal state: subscription to topics, partitions and pattern are mutually exclusive";
+    return ConsumerErrc::illegal_state;
+  }
+  std::sort(topics.begin(), topics.end());
+  topics.erase(std::unique(topics.begin(), topics.end()), topics.end());
+  (*m)->topics = std::move(topics);
+  (*m)->pattern = std::move(pattern);
+  (*m)->regex = std::move(regex);
+  rebalance(groups_.find(group)->second, true);
+  return {};
+}
+
+Result<void> ConsumerGroups::unsubscribe(std::string_view group, std::string_view instance) {
+  std::lock_guard lock(mu_);
+  auto m = member(group, instance);
+  if (!m) return m.error();
+  (*m)->topics.clear();
+  (*m)->pattern.clear();
+  (*m)->regex.reset();
+  (*m)->manual = false;
+  rebalance(groups_.find(group)->second, true);
+  return {};
+}
+
+Result<std::vector<std::string>> ConsumerGroups::subscription(std::string_view group,
+                                                              std::string_view instance) {
+  std::lock_guard lock(mu_);
+  auto m = member(group, instance);
+  if (!m) return m.error();
+  return matched_topics(**m, registry_.list());
+}
+
+Result<void> ConsumerGroups::assign(std::string_view group, std::string_view instance,
+                                    std::vector<TopicPartition> partitions) {
+  std::lock_guard lock(mu_);
+  auto m = member(group, instance);
+  if (!m) return m.error();
+  for (const auto& tp : partitions) {
+    auto log = registry_.partition(tp.topic, tp.partition);
+    if (!log) return log.error();
+  }
+  if (!(*m)->topics.empty() || (*m)->regex) return ConsumerErrc::illegal_state;
+  std::sort(partitions.begin(), partitions.end());
+  partitions.erase(std::unique(partitions.begin(), partitions.end()), partitions.end());
+  const std::set<TopicPartition> kept(partitions.begin(), partitions.end());
+  std::erase_if((*m)->positions, [&](const auto& p) { return !kept.contains(p.first); });
+  (*m)->manual = true;
+  (*m)->assigned = std::move(partitions);
+  rebalance(groups_.find(group)->second, true);
+  return {};
+}
+
+Result<std::vector<TopicPartition>> ConsumerGroups::assignment(std::string_view group,
+                                                               std::string_view instance) {
+  std::lock_guard lock(mu_);
+  auto m = member(group, instance);
+  if (!m) return m.error();
+  return (*m)->assigned;
+}
+
+Result<ConsumerGroups::FetchPlan> ConsumerGroups::begin_fetch(std::string_view group,
+                                                              std::string_view instance,
+                                                              std::string& why) {
+  std::lock_guard lock(mu_);
+  auto found = member(group, instance);
+  if (!found) return found.error();
+  Member& m = **found;
+  Group& g = groups_.find(group)->second;
+  if (m.config.auto_commit &&
+      now_ms() - m.last_auto_commit_ms >= options_.auto_commit_interval_ms) {
+    auto_commit(group, g, m);
+  }
+  FetchPlan plan{m.config, {}};
+  for (const auto& tp : m.assigned) {
+    auto log = registry_.partition(tp.topic, tp.partition);
+    if (!log) continue;  // deleted since it was assigned
+    const Offset start = (*log)->start_offset();
+    const Offset end = (*log)->end_offset();
+    const auto in_range = [&](int64_t o) { return o >= start.value && o <= end.value; };
+    auto pos = m.positions.find(tp);
+    if (pos == m.positions.end() || !in_range(pos->second)) {
+      int64_t resolved = 0;
+      auto c = g.committed.find(tp);
+      if (c != g.committed.end() && in_range(c->second.offset)) {
+        resolved = c->second.offset;
+      } else if (m.config.reset == OffsetReset::earliest) {
+        resolved = start.value;
+      } else if (m.config.reset == OffsetReset::latest) {
+        resolved = end.value;
+      } else {
+        why = fmt::format(
+            "Illegal state: no valid committed offset for {}-{} and auto.offset.reset is none",
+            tp.topic, tp.partition);
+        return ConsumerErrc::illegal_state;
+      }
+      pos = m.positions.insert_or_assign(tp, resolved).first;
+    }
+    plan.targets.push_back({tp, std::move(*log), Offset{pos->second}});
+  }
+  return plan;
+}
+
+void ConsumerGroups::end_fetch(std::string_view group, std::string_view instance,
+                               std::span<const Advance> advances) {
+  std::lock_guard lock(mu_);
+  auto g = groups_.find(group);
+  if (g == groups_.end()) return;
+  auto m = g->second.members.find(instance);
+  if (m == g->second.members.end()) return;
+  m->second.last_seen_ms = now_ms();
+  for (const auto& a : advances) {
+    auto pos = m->second.positions.find(a.tp);
+    if (pos != m->second.positions.end() && pos->second == a.from.value) pos->second = a.to.value;
+  }
+}
+
+Result<void> ConsumerGroups::seek(std::string_view group, std::string_view instance,
+                                  std::span<const std::pair<TopicPartition, int64_t>> offsets,
+                                  std::string& why) {
+  std::lock_guard lock(mu_);
+  auto m = member(group, instance);
+  if (!m) return m.error();
+  for (const auto& [tp, offset] : offsets) {
+    if (offset < 0) {
+      why = fmt::format("Offset {} for {}-{} is negative", offset, tp.topic, tp.partition);
+      return ConsumerErrc::invalid_offset;
+    }
+    if (!std::binary_search((*m)->assigned.begin(), (*m)->assigned.end(), tp)) {
+      why = fmt::format("Illegal state: no current assignment for partition {}-{}", tp.topic,
+                        tp.partition);
+      return ConsumerErrc::illegal_state;
+    }
+  }
+  for (const auto& [tp, offset] : offsets) (*m)->positions[tp] = offset;
+  return {};
+}
+
+Result<void> ConsumerGroups::seek_to_edge(std::string_view group, std::string_view instance,
+                                          std::span<const TopicPartition> partitions,
+                                          bool beginning, std::string& why) {
+  std::vector<std::pair<TopicPartition, int64_t>> offsets;
+  for (const auto& tp : partitions) {
+    auto log = registry_.partition(tp.topic, tp.partition);
+    if (!log) return log.error();
+    offsets.emplace_back(tp, beginning ? (*log)->start_offset().value : (*log)->end_offset().value);
+  }
+  return seek(group, instance, offsets, why);
+}
+
+Result<std::shared_ptr<PartitionLog>> ConsumerGroups::commit(std::string_view group,
+                                                             std::string_view instance,
+                                                             std::vector<Commit> commits,
+                                                             std::string& why) {
+  std::lock_guard lock(mu_);
+  auto m = member(group, instance);
+  if (!m) return m.error();
+  for (const auto& c : commits) {
+    auto log = registry_.partition(c.tp.topic, c.tp.partition);
+    if (!log) return log.error();
+    const Offset start = (*log)->start_offset();
+    const Offset end = (*log)->end_offset();
+    if (c.offset < start.value || c.offset > end.value) {
+      why = fmt::format(
+          "Cannot commit {}-{} at next offset {}: committed offsets must lie in [{}, {}] "
+          "(the log start and end)",
+          c.tp.topic, c.tp.partition, c.offset, start.value, end.value);
+      return ConsumerErrc::invalid_offset;
+    }
+  }
+  if (commits.empty()) {
+    for (const auto& [tp, offset] : (*m)->positions) commits.push_back({tp, offset, {}});
+  }
+  if (commits.empty()) return std::shared_ptr<PartitionLog>();
+  return append_commits(group, groups_.find(group)->second, std::move(commits));
+}
+
+Result<std::shared_ptr<PartitionLog>> ConsumerGroups::append_commits(std::string_view group,
+                                                                     Group& g,
+                                                                     std::vector<Commit> commits) {
+  const int64_t wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+  std::vector<OffsetCommit> records;
+  for (const auto& c : commits) {
+    records.push_back(
+        {std::string(group), c.tp.topic, c.tp.partition, c.offset, c.metadata, wall_ms});
+  }
+  auto log = store_.append(group, records);
+  if (!log) return log.error();
+  for (auto& c : commits) g.committed[c.tp] = {c.offset, std::move(c.metadata)};
+  return log;
+}
+
+void ConsumerGroups::auto_commit(std::string_view group, Group& g, Member& m) {
+  m.last_auto_commit_ms = now_ms();
+  std::vector<Commit> commits;
+  for (const auto& [tp, offset] : m.positions) {
+    auto c = g.committed.find(tp);
+    if (c == g.committed.end() || c->second.offset != offset) commits.push_back({tp, offset, {}});
+  }
+  if (commits.empty()) return;
+  if (auto r = append_commits(group, g, std::move(commits)); !r) {
+    spdlog::error("auto-commit of group {} instance {} failed: {}", group, m.config.name,
+                  r.error().message());
+  }
+}
+
+Result<std::vector<std::pair<TopicPartition, ConsumerGroups::Committed>>> ConsumerGroups::committed(
+    std::string_view group, std::string_view instance, std::span<const TopicPartition> partitions) {
+  std::lock_guard lock(mu_);
+  auto m = member(group, instance);
+  if (!m) return m.error();
+  const auto& committed = groups_.find(group)->second.committed;
+  std::vector<std::pair<TopicPartition, Committed>> out;
+  if (partitions.empty()) {
+    for (const auto& c : committed) out.emplace_back(c);
+    return out;
+  }
+  for (const auto& tp : partitions) {
+    if (auto c = committed.find(tp); c != committed.end()) out.emplace_back(*c);
+  }
+  return out;
+}
+
+size_t ConsumerGroups::expire_idle() {
+  std::lock_guard lock(mu_);
+  const int64_t now = now_ms();
+  size_t expired = 0;
+  for (auto& [name, g] : groups_) {
+    const size_t n = std::erase_if(g.members, [&](const auto& m) {
+      return now - m.second.last_seen_ms > options_.instance_timeout_ms;
+    });
+    if (n == 0) continue;
+    spdlog::info("consumer group {}: {} idle instances expired", name, n);
+    expired += n;
+    rebalance(g, true);
+  }
+  return expired;
+}
+
+int64_t ConsumerGroups::generation(std::string_view group) const {
+  std::lock_guard lock(mu_);
+  auto g = groups_.find(group);
+  return g == groups_.end() ? 0 : g->second.generation;
+}
+
+}  // namespace sluice::broker

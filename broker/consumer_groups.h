@@ -1,0 +1,214 @@
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <regex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#include "broker/offsets_store.h"
+#include "broker/partition_log.h"
+#include "broker/topic_registry.h"
+#include "common/result.h"
+
+namespace sluice::broker {
+
+enum class ConsumerErrc {
+  instance_not_found = 1,  // no such group or instance
+  instance_exists,
+  illegal_state,    // subscription and assignment together; unassigned partition; no offset
+  invalid_pattern,  // topic_pattern is not an ECMAScript regex
+  invalid_offset,   // commit outside [log start, end], or a negative seek
+};
+const std::error_category& consumer_error_category() noexcept;
+inline std::error_code make_error_code(ConsumerErrc e) noexcept {
+  return {static_cast<int>(e), consumer_error_category()};
+}
+
+enum class ConsumerFormat { binary, json };
+enum class OffsetReset { earliest, latest, none };
+enum class AssignmentStrategy { range, round_robin };
+
+struct TopicPartition {
+  std::string topic;
+  int32_t partition = 0;
+  auto operator<=>(const TopicPartition&) const = default;
+};
+
+// What a client chose when it created its instance.
+struct InstanceConfig {
+  std::string name;
+  ConsumerFormat format = ConsumerFormat::binary;
+  OffsetReset reset = OffsetReset::latest;
+  bool auto_commit = false;
+  int64_t fetch_min_bytes = 1;
+  std::optional<int64_t> request_timeout_ms;  // the broker's consumer.request.timeout.ms if unset
+};
+
+// Assigns partitions to the members subscribed to their topics, sorted by member name: range
+// splits each topic's partitions into contiguous runs (the first members get one more); round
+// robin deals all partitions, sorted by topic and partition, in turn to the members subscribed
+// to each. Every subscribed partition goes to exactly one member.
+std::map<std::string, std::vector<TopicPartition>> assign_partitions(
+    AssignmentStrategy strategy, const std::map<std::string, std::vector<std::string>>& topics_of,
+    const std::map<std::string, int32_t>& partitions_of);
+
+// The consumer-group coordinator: groups, their member instances, subscriptions or manual
+// assignments, positions and committed offsets.
+//
+// Rebalancing: every join, leave, expiry and subscription change, and any change of the
+// partitions the subscriptions match, bumps the group's generation and recomputes every
+// member's assignment at once; members see it on their next call. A member that loses a
+// partition loses its position there; the member that gains it starts from the group's
+// committed offset, or auto.offset.reset when there is none (or it is out of range).
+// Durability: commit() appends to kOffsetsTopic and returns the log; the committed offset is
+// visible at once and durable once the caller's GroupCommitter request completes. Threading:
+// every method is thread-safe (one mutex; appends of commits happen under it so a group's
+// commits reach the log in the order they are applied). Lifetimes: the registry outlives this.
+class ConsumerGroups {
+ public:
+  struct Options {
+    AssignmentStrategy strategy = AssignmentStrategy::range;
+    int64_t instance_timeout_ms = 300000;
+    int64_t auto_commit_interval_ms = 5000;
+    std::function<int64_t()> clock_ms;  // steady milliseconds unless a test sets one
+  };
+
+  // A partition to fetch: its log and the position to fetch from.
+  struct FetchTarget {
+    TopicPartition tp;
+    std::shared_ptr<PartitionLog> log;
+    Offset position;
+  };
+  struct FetchPlan {
+    InstanceConfig config;
+    std::vector<FetchTarget> targets;
+  };
+  struct Advance {
+    TopicPartition tp;
+    Offset from;
+    Offset to;
+  };
+  struct Commit {
+    TopicPartition tp;
+    int64_t offset = 0;  // the next offset to consume
+    std::string metadata;
+  };
+  struct Committed {
+    int64_t offset = 0;
+    std::string metadata;
+  };
+
+  ConsumerGroups(Options options, TopicRegistry& registry);
+  ~ConsumerGroups();
+  ConsumerGroups(const ConsumerGroups&) = delete;
+  ConsumerGroups& operator=(const ConsumerGroups&) = delete;
+
+  // Loads the committed offsets from kOffsetsTopic (at start-up, before traffic).
+  [[nodiscard]] Result<OffsetsStore::LoadResult> load();
+  // Expires idle instances every `period` on its own thread until the destructor.
+  void start_sweeper(std::chrono::milliseconds period);
+
+  [[nodiscard]] Result<void> create(std::string_view group, InstanceConfig config);
+  // Leaves the group; commits the positions first under auto-commit.
+  [[nodiscard]] Result<void> remove(std::string_view group, std::string_view instance);
+  [[nodiscard]] Result<InstanceConfig> config(std::string_view group, std::string_view instance);
+
+  // Exactly one of `topics` (non-empty) and `pattern` (non-empty). A bad pattern fills `why`.
+  [[nodiscard]] Result<void> subscribe(std::string_view group, std::string_view instance,
+                                       std::vector<std::string> topics, std::string pattern,
+                                       std::string& why);
+  [[nodiscard]] Result<void> unsubscribe(std::string_view group, std::string_view instance);
+  // The topics subscribed to (those the pattern matches now, for a pattern).
+  [[nodiscard]] Result<std::vector<std::string>> subscription(std::string_view group,
+                                                              std::string_view instance);
+  // Manual assignment; every partition must exist.
+  [[nodiscard]] Result<void> assign(std::string_view group, std::string_view instance,
+                                    std::vector<TopicPartition> partitions);
+  [[nodiscard]] Result<std::vector<TopicPartition>> assignment(std::string_view group,
+                                                               std::string_view instance);
+
+  // Resolves a position for every assigned partition (auto-commits first when due). `why`
+  // names the partition when auto.offset.reset=none finds no offset.
+  [[nodiscard]] Result<FetchPlan> begin_fetch(std::string_view group, std::string_view instance,
+                                              std::string& why);
+  // Moves each position from `from` to `to` if the member still owns it and nobody seeked.
+  void end_fetch(std::string_view group, std::string_view instance,
+                 std::span<const Advance> advances);
+  // Seek: to an offset (>= 0), or to the beginning or end of each partition.
+  [[nodiscard]] Result<void> seek(std::string_view group, std::string_view instance,
+                                  std::span<const std::pair<TopicPartition, int64_t>> offsets,
+                                  std::string& why);
+  [[nodiscard]] Result<void> seek_to_edge(std::string_view group, std::string_view instance,
+                                          std::span<const TopicPartition> partitions,
+                                          bool beginning, std::string& why);
+
+  // Commits the given offsets, or with none every position the instance holds. Returns the
+  // log to await durability on (null when there was nothing to commit).
+  [[nodiscard]] Result<std::shared_ptr<PartitionLog>> commit(std::string_view group,
+                                                             std::string_view instance,
+                                                             std::vector<Commit> commits,
+                                                             std::string& why);
+  // The committed offsets of `partitions` (all of the group's when empty); never-committed
+  // partitions are left out.
+  [[nodiscard]] Result<std::vector<std::pair<TopicPartition, Committed>>> committed(
+      std::string_view group, std::string_view instance,
+      std::span<const TopicPartition> partitions);
+
+  // Removes instances idle longer than instance_timeout_ms; returns how many.
+  size_t expire_idle();
+  // The group's generation (0 for an unknown group).
+  int64_t generation(std::string_view group) const;
+
+ private:
+  struct Member {
+    InstanceConfig config;
+    std::vector<std::string> topics;
+    std::string pattern;
+    std::optional<std::regex> regex;
+    bool manual = false;
+    std::vector<TopicPartition> assigned;
+    std::map<TopicPartition, int64_t> positions;
+    int64_t last_seen_ms = 0;
+    int64_t last_auto_commit_ms = 0;
+  };
+  struct Group {
+    std::map<std::string, Member, std::less<>> members;
+    std::map<TopicPartition, Committed> committed;
+    int64_t generation = 0;
+  };
+
+  int64_t now_ms() const;
+  // The member, touched (its idle clock restarted) and with the group's assignment current.
+  Result<Member*> member(std::string_view group, std::string_view instance);
+  // Recomputes the assignment; bumps the generation when forced or when anything moved.
+  void rebalance(Group& group, bool force);
+  std::vector<std::string> matched_topics(const Member& m, const std::vector<std::string>& all);
+  Result<std::shared_ptr<PartitionLog>> append_commits(std::string_view group, Group& g,
+                                                       std::vector<Commit> commits);
+  void auto_commit(std::string_view group, Group& g, Member& m);
+
+  Options options_;
+  TopicRegistry& registry_;
+  OffsetsStore store_;
+  mutable std::mutex mu_;
+  std::map<std::string, Group, std::less<>> groups_;  // guarded by mu_
+  std::mutex sweep_mu_;
+  std::condition_variable sweep_cv_;
+  bool stopping_ = false;  // guarded by sweep_mu_
+  std::thread sweeper_;
+};
+
+}  // namespace sluice::broker
+
+template <>
+struct std::is_error_code_enum<sluice::broker::ConsumerErrc> : std::true_type {};

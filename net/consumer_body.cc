@@ -1,0 +1,209 @@
+#include "net/consumer_body.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "broker/offsets_store.h"
+#include "net/handler_util.h"
+
+namespace sluice::net::consumer_body {
+
+using broker::TopicPartition;
+
+ApiError unprocessable(int code, std::string message) {
+  return {http::status::unprocessable_entity, code, std::move(message)};
+}
+
+bool has_control_characters(std::string_view s) {
+  return std::any_of(s.begin(), s.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+}
+
+Body parse_body(const Call& call, dom::parser& parser) {
+  const std::string& text = call.request.body();
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos) return {};
+  const auto type = media_type(call.header(http::field::content_type));
+  if (!type.empty() && type != kKafkaV2 && type != "application/json" &&
+      type != "application/vnd.kafka+json") {
+    return {std::nullopt,
+            ApiError{http::status::unsupported_media_type, 415,
+                     fmt::format("HTTP 415 Unsupported Media Type: send {}", kKafkaV2)}};
+  }
+  dom::element doc;
+  if (auto e = parser.parse(text).get(doc)) {
+    return {std::nullopt, ApiError{http::status::bad_request, 40001,
+                                   fmt::format("Malformed JSON: {}", simdjson::error_message(e))}};
+  }
+  dom::object object;
+  if (doc.get_object().get(object)) {
+    return {std::nullopt, ApiError{http::status::bad_request, 40001,
+                                   "Malformed request: the body must be a JSON object"}};
+  }
+  return {object, std::nullopt};
+}
+
+// The member `key` of `o`, absent when missing or null.
+std::optional<dom::element> field(dom::object o, std::string_view key) {
+  dom::element e;
+  if (o.at_key(key).get(e) || e.is_null()) return std::nullopt;
+  return e;
+}
+
+namespace {
+
+// An integer sent as a number or as a decimal string ("fetch.min.bytes":"1").
+std::optional<int64_t> as_int(dom::element e) {
+  int64_t n = 0;
+  if (!e.get_int64().get(n)) return n;
+  std::string_view s;
+  if (!e.get_string().get(s)) return parse_int(s, INT64_MIN, INT64_MAX);
+  return std::nullopt;
+}
+
+// A boolean sent as true/false or "true"/"false".
+std::optional<bool> as_bool(dom::element e) {
+  bool b = false;
+  if (!e.get_bool().get(b)) return b;
+  std::string_view s;
+  if (!e.get_string().get(s)) {
+    if (s == "true") return true;
+    if (s == "false") return false;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::string> as_string(dom::element e) {
+  std::string_view s;
+  if (e.get_string().get(s)) return std::nullopt;
+  return std::string(s);
+}
+
+// {"topic", "partition"} elements of an array member; partitions may be strings of digits.
+std::optional<ApiError> parse_partitions(dom::object o, std::string_view key,
+                                         std::vector<TopicPartition>& out) {
+  auto list = field(o, key);
+  dom::array array;
+  if (!list || list->get_array().get(array)) {
+    return unprocessable(42203, fmt::format("'{}' must be an array of {{topic, partition}}", key));
+  }
+  for (dom::element item : array) {
+    dom::object p;
+    if (item.get_object().get(p)) {
+      return unprocessable(42203, fmt::format("'{}' entries must be objects", key));
+    }
+    auto topic = field(p, "topic");
+    auto partition = field(p, "partition");
+    auto name = topic ? as_string(*topic) : std::nullopt;
+    auto number = partition ? as_int(*partition) : std::nullopt;
+    if (!name || !number || *number < 0 || *number > INT32_MAX) {
+      return unprocessable(
+          42203, fmt::format("'{}' entries need a string topic and a partition >= 0", key));
+    }
+    if (auto e = check_topic_name(*name)) return e;
+    out.push_back({std::move(*name), static_cast<int32_t>(*number)});
+  }
+  return std::nullopt;
+}
+
+std::optional<ApiError> parse_offsets(dom::object o, std::string_view key,
+                                      std::vector<OffsetEntry>& out) {
+  std::vector<TopicPartition> partitions;
+  if (auto e = parse_partitions(o, key, partitions)) return e;
+  dom::array array;
+  if (o.at_key(key).get_array().get(array)) {
+    return unprocessable(42203, fmt::format("'{}' must be an array", key));
+  }
+  size_t i = 0;
+  for (dom::element item : array) {
+    auto offset = field(item.get_object().value_unsafe(), "offset");
+    auto number = offset ? as_int(*offset) : std::nullopt;
+    if (!number) {
+      return unprocessable(42206, fmt::format("'{}[{}].offset' must be an integer", key, i));
+    }
+    std::string metadata;
+    if (auto m = field(item.get_object().value_unsafe(), "metadata")) {
+      auto s = as_string(*m);
+      if (!s)
+        return unprocessable(42203, fmt::format("'{}[{}].metadata' must be a string", key, i));
+      if (s->size() > broker::kMaxCommitMetadataBytes) {
+        return unprocessable(42206, fmt::format("'{}[{}].metadata' is longer than {} bytes", key, i,
+                                                broker::kMaxCommitMetadataBytes));
+      }
+      metadata = std::move(*s);
+    }
+    out.push_back({std::move(partitions[i]), *number, std::move(metadata)});
+    ++i;
+  }
+  return std::nullopt;
+}
+
+// The instance settings of a create body; 422 / 42204 names the bad one.
+std::optional<ApiError> parse_instance_config(const std::optional<dom::object>& body,
+                                              broker::InstanceConfig& config) {
+  const auto bad = [](std::string_view key, std::string_view allowed) {
+    return unprocessable(
+        42204, fmt::format("Invalid consumer configuration: '{}' must be {}", key, allowed));
+  };
+  if (!body) return std::nullopt;
+  auto name = field(*body, "name");
+  if (!name) name = field(*body, "id");  // the v1 spelling
+  if (name) {
+    auto s = as_string(*name);
+    if (!s || s->empty() || s->size() > kMaxInstanceNameLength) {
+      return bad("name", fmt::format("a string of 1 to {} characters", kMaxInstanceNameLength));
+    }
+    if (has_control_characters(*s)) {
+      return ApiError{http::status::bad_request, 40003,
+                      "Consumer instance names must not contain control characters"};
+    }
+    config.name = std::move(*s);
+  }
+  if (auto f = field(*body, "format")) {
+    auto s = as_string(*f);
+    if (s == "json") {
+      config.format = broker::ConsumerFormat::json;
+    } else if (s == "binary") {
+      config.format = broker::ConsumerFormat::binary;
+    } else {
+      return bad("format", "json or binary");
+    }
+  }
+  if (auto r = field(*body, "auto.offset.reset")) {
+    auto s = as_string(*r);
+    if (s == "earliest" || s == "smallest") {
+      config.reset = broker::OffsetReset::earliest;
+    } else if (s == "latest" || s == "largest") {
+      config.reset = broker::OffsetReset::latest;
+    } else if (s == "none") {
+      config.reset = broker::OffsetReset::none;
+    } else {
+      return bad("auto.offset.reset", "earliest, latest or none");
+    }
+  }
+  if (auto a = field(*body, "auto.commit.enable")) {
+    auto b = as_bool(*a);
+    if (!b) return bad("auto.commit.enable", "true or false");
+    config.auto_commit = *b;
+  }
+  if (auto m = field(*body, "fetch.min.bytes")) {
+    auto n = as_int(*m);
+    if (!n || *n < -1 || *n > kMaxFetchBytes) {
+      return bad("fetch.min.bytes", fmt::format("an integer in [-1, {}]", kMaxFetchBytes));
+    }
+    config.fetch_min_bytes = std::max<int64_t>(*n, 1);
+  }
+  if (auto t = field(*body, "consumer.request.timeout.ms")) {
+    auto n = as_int(*t);
+    if (!n || *n < 0 || *n > kMaxTimeoutMs) {
+      return bad("consumer.request.timeout.ms",
+                 fmt::format("an integer in [0, {}]", kMaxTimeoutMs));
+    }
+    config.request_timeout_ms = *n;
+  }
+  return std::nullopt;
+}
+
+}  // namespace sluice::net::consumer_body

@@ -1,0 +1,60 @@
+#pragma once
+
+// Request bodies of the consumer API (REST Proxy v2), parsed with simdjson's DOM API, which
+// picks its CPU kernel at run time. Every failure is the ApiError to answer.
+
+#include <simdjson.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "broker/consumer_groups.h"
+#include "net/http.h"
+#include "net/router.h"
+
+namespace sluice::net::consumer_body {
+
+namespace dom = simdjson::dom;
+
+inline constexpr int64_t kMaxFetchBytes = 64 << 20;
+inline constexpr int64_t kMaxTimeoutMs = 300000;
+inline constexpr size_t kMaxInstanceNameLength = 255;
+
+ApiError unprocessable(int code, std::string message);
+bool has_control_characters(std::string_view s);
+
+// A request body: absent (empty or only whitespace), an object, or the error to answer (400 /
+// 40001 for broken JSON or a non-object, 415 for another content type). The object lives in
+// `parser` until its next parse.
+struct Body {
+  std::optional<dom::object> object;
+  std::optional<ApiError> error;
+};
+Body parse_body(const Call& call, dom::parser& parser);
+
+// The member `key` of `o`, absent when missing or null.
+std::optional<dom::element> field(dom::object o, std::string_view key);
+std::optional<std::string> as_string(dom::element e);
+
+// `key`: an array of {"topic", "partition"}; partitions may be decimal strings.
+std::optional<ApiError> parse_partitions(dom::object o, std::string_view key,
+                                         std::vector<broker::TopicPartition>& out);
+
+// `key`: an array of {"topic", "partition", "offset", "metadata"?}; numbers may be strings.
+struct OffsetEntry {
+  broker::TopicPartition tp;
+  int64_t offset = 0;
+  std::string metadata;
+};
+std::optional<ApiError> parse_offsets(dom::object o, std::string_view key,
+                                      std::vector<OffsetEntry>& out);
+
+// The settings of a create body into `config`; 422 / 42204 names a bad one, 400 / 40003 a name
+// with control characters. An absent body leaves the defaults.
+std::optional<ApiError> parse_instance_config(const std::optional<dom::object>& body,
+                                              broker::InstanceConfig& config);
+
+}  // namespace sluice::net::consumer_body

@@ -1,0 +1,434 @@
+// The Kafka REST Proxy v2 consumer API: instances of consumer groups that subscribe or are
+// assigned partitions, fetch records (long-polling across their partitions), seek, commit and
+// read committed offsets. Group coordination lives in broker::ConsumerGroups; this file only
+// translates HTTP; net/consumer_body.h parses the request bodies.
+#include <fmt/format.h>
+#include <simdjson.h>
+
+#include <cctype>
+#include <chrono>
+#include <random>
+
+#include "broker/consumer_groups.h"
+#include "broker/errors.h"
+#include "broker/offsets_store.h"
+#include "net/consumer_body.h"
+#include "net/durable.h"
+#include "net/handler_util.h"
+#include "net/json_writer.h"
+#include "net/record_render.h"
+#include "net/router.h"
+
+namespace sluice::net {
+namespace {
+
+using consumer_body::as_string;
+using consumer_body::field;
+using consumer_body::kMaxFetchBytes;
+using consumer_body::kMaxTimeoutMs;
+using consumer_body::OffsetEntry;
+using consumer_body::parse_body;
+using consumer_body::parse_instance_config;
+using consumer_body::parse_offsets;
+using consumer_body::parse_partitions;
+using consumer_body::unprocessable;
+namespace dom = simdjson::dom;
+using broker::ConsumerErrc;
+using broker::ConsumerGroups;
+using broker::TopicPartition;
+
+constexpr int64_t kDefaultMaxBytes = 1 << 20;
+
+ApiError consumer_error(std::error_code ec, std::string_view why) {
+  if (ec.category() == broker::consumer_error_category()) {
+    switch (static_cast<ConsumerErrc>(ec.value())) {
+      case ConsumerErrc::instance_not_found:
+        return {http::status::not_found, 40403, "Consumer instance not found."};
+      case ConsumerErrc::instance_exists:
+        return {http::status::conflict, 40902,
+                "Consumer with specified consumer ID already exists in the specified consumer "
+                "group."};
+      case ConsumerErrc::illegal_state:
+        return {http::status::conflict, 40903,
+                why.empty() ? "Illegal state: subscription to topics, partitions and pattern are "
+                              "mutually exclusive."
+                            : std::string(why)};
+      case ConsumerErrc::invalid_pattern:
+        return {http::status::unprocessable_entity, 42203, std::string(why)};
+      case ConsumerErrc::invalid_offset:
+        return {http::status::unprocessable_entity, 42206, std::string(why)};
+    }
+  }
+  return to_api_error(ec, why);
+}
+
+Reply no_content() {
+  Reply reply;
+  reply.message.result(http::status::no_content);
+  return reply;
+}
+
+Reply ok_json(std::string body) { return json_reply(http::status::ok, std::move(body), kKafkaV2); }
+
+// Percent-encodes a path segment for base_uri.
+std::string encode_segment(std::string_view s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      fmt::format_to(std::back_inserter(out), "%{:02X}", c);
+    }
+  }
+  return out;
+}
+
+std::string generated_instance_name() {
+  std::random_device rd;
+  return fmt::format("rest-consumer-{:08x}{:08x}", rd(), rd());
+}
+
+asio::awaitable<Reply> create_instance(Call& call) {
+  thread_local dom::parser parser;
+  auto body = parse_body(call, parser);
+  if (body.error) co_return error_reply(*body.error);
+  broker::InstanceConfig config;
+  if (auto e = parse_instance_config(body.object, config)) co_return error_reply(*e);
+  if (config.name.empty()) config.name = generated_instance_name();
+  const std::string& group = call.params[0];
+  if (group.size() > broker::kMaxGroupNameLength) {
+    co_return error_reply(
+        {http::status::bad_request, 40003,
+         fmt::format("Consumer group names are at most {} bytes", broker::kMaxGroupNameLength)});
+  }
+  if (auto r = call.broker->groups().create(group, config); !r) {
+    co_return error_reply(consumer_error(r.error(), {}));
+  }
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object().key("instance_id").value(config.name);
+  w.key("base_uri")
+      .value(fmt::format("{}/consumers/{}/instances/{}", call.base_url(), encode_segment(group),
+                         encode_segment(config.name)));
+  w.end_object();
+  co_return ok_json(std::move(out));
+}
+
+asio::awaitable<Reply> delete_instance(Call& call) {
+  if (auto r = call.broker->groups().remove(call.params[0], call.params[1]); !r) {
+    co_return error_reply(consumer_error(r.error(), {}));
+  }
+  co_return no_content();
+}
+
+asio::awaitable<Reply> subscribe(Call& call) {
+  thread_local dom::parser parser;
+  auto body = parse_body(call, parser);
+  if (body.error) co_return error_reply(*body.error);
+  std::vector<std::string> topics;
+  std::string pattern;
+  if (body.object) {
+    auto list = field(*body.object, "topics");
+    auto regex = field(*body.object, "topic_pattern");
+    if (list && regex) {
+      co_return error_reply(consumer_error(ConsumerErrc::illegal_state, {}));
+    }
+    if (list) {
+      dom::array array;
+      if (list->get_array().get(array)) {
+        co_return error_reply(unprocessable(42203, "'topics' must be an array of topic names"));
+      }
+      for (dom::element t : array) {
+        auto name = as_string(t);
+        if (!name) {
+          co_return error_reply(unprocessable(42203, "'topics' must be an array of topic names"));
+        }
+        if (auto e = check_topic_name(*name)) co_return error_reply(*e);
+        topics.push_back(std::move(*name));
+      }
+    } else if (regex) {
+      auto s = as_string(*regex);
+      if (!s || s->empty()) {
+        co_return error_reply(unprocessable(42203, "'topic_pattern' must be a non-empty string"));
+      }
+      pattern = std::move(*s);
+    }
+  }
+  if (topics.empty() && pattern.empty()) {
+    co_return error_reply(
+        unprocessable(42203, "Give 'topics' (a non-empty array) or 'topic_pattern'"));
+  }
+  std::string why;
+  auto r = call.broker->groups().subscribe(call.params[0], call.params[1], std::move(topics),
+                                           std::move(pattern), why);
+  if (!r) co_return error_reply(consumer_error(r.error(), why));
+  co_return no_content();
+}
+
+asio::awaitable<Reply> get_subscription(Call& call) {
+  auto topics = call.broker->groups().subscription(call.params[0], call.params[1]);
+  if (!topics) co_return error_reply(consumer_error(topics.error(), {}));
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object().key("topics").begin_array();
+  for (const auto& t : *topics) w.value(t);
+  w.end_array().end_object();
+  co_return ok_json(std::move(out));
+}
+
+asio::awaitable<Reply> unsubscribe(Call& call) {
+  if (auto r = call.broker->groups().unsubscribe(call.params[0], call.params[1]); !r) {
+    co_return error_reply(consumer_error(r.error(), {}));
+  }
+  co_return no_content();
+}
+
+std::string render_partitions(std::string_view key, const std::vector<TopicPartition>& parts) {
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object().key(key).begin_array();
+  for (const auto& tp : parts) {
+    w.begin_object().key("topic").value(tp.topic).key("partition").value(tp.partition).end_object();
+  }
+  w.end_array().end_object();
+  return out;
+}
+
+asio::awaitable<Reply> assign(Call& call) {
+  thread_local dom::parser parser;
+  auto body = parse_body(call, parser);
+  if (body.error) co_return error_reply(*body.error);
+  std::vector<TopicPartition> partitions;
+  if (!body.object) co_return error_reply(unprocessable(42203, "Give 'partitions'"));
+  if (auto e = parse_partitions(*body.object, "partitions", partitions)) co_return error_reply(*e);
+  auto r = call.broker->groups().assign(call.params[0], call.params[1], std::move(partitions));
+  if (!r) co_return error_reply(consumer_error(r.error(), {}));
+  co_return no_content();
+}
+
+asio::awaitable<Reply> get_assignment(Call& call) {
+  auto parts = call.broker->groups().assignment(call.params[0], call.params[1]);
+  if (!parts) co_return error_reply(consumer_error(parts.error(), {}));
+  co_return ok_json(render_partitions("partitions", *parts));
+}
+
+// Whether the Accept header allows the instance's format (absent or a wildcard does).
+bool accepts(std::string_view accept, RecordFormat format) {
+  if (accept.empty()) return true;
+  const auto wanted = format == RecordFormat::json ? kJsonV2 : kBinaryV2;
+  while (!accept.empty()) {
+    const auto comma = accept.find(',');
+    const auto type = media_type(accept.substr(0, comma));
+    if (type == wanted || type == "*/*" || type == "application/*") return true;
+    if (comma == std::string_view::npos) break;
+    accept.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+// Whether a fetch can answer now: some partition has records past its position (and, for
+// fetch.min.bytes > 1, that many bytes in all).
+bool records_ready(const std::vector<ConsumerGroups::FetchTarget>& targets, int64_t min_bytes) {
+  uint64_t bytes = 0;
+  for (const auto& t : targets) {
+    if (t.log->end_offset() <= t.position) continue;
+    if (min_bytes <= 1) return true;
+    auto slice = t.log->read(t.position, static_cast<uint64_t>(min_bytes) - bytes);
+    if (slice) bytes += slice->length;
+    if (bytes >= static_cast<uint64_t>(min_bytes)) return true;
+  }
+  return false;
+}
+
+// Waits until records_ready or the deadline; one waiter registered on every partition, so an
+// append to any of them wakes it. Without partitions it just waits out the deadline.
+asio::awaitable<void> wait_for_records(ApiContext& ctx,
+                                       const std::vector<ConsumerGroups::FetchTarget>& targets,
+                                       int64_t min_bytes,
+                                       std::chrono::steady_clock::time_point deadline) {
+  auto executor = co_await asio::this_coro::executor;
+  while (!records_ready(targets, min_bytes) && std::chrono::steady_clock::now() < deadline) {
+    auto waiter = std::make_shared<FetchWaiters::Waiter>(executor);
+    for (const auto& t : targets) ctx.waiters.add(t.log.get(), waiter);
+    // Re-check after registering: an append in between would otherwise be missed.
+    if (!records_ready(targets, min_bytes)) {
+      waiter->timer.expires_at(deadline);
+      co_await waiter->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    for (const auto& t : targets) ctx.waiters.remove(t.log.get(), waiter);
+  }
+}
+
+asio::awaitable<Reply> records(Call& call) {
+  auto& groups = call.broker->groups();
+  std::string why;
+  auto plan = groups.begin_fetch(call.params[0], call.params[1], why);
+  if (!plan) co_return error_reply(consumer_error(plan.error(), why));
+  const auto format = plan->config.format == broker::ConsumerFormat::json ? RecordFormat::json
+                                                                          : RecordFormat::binary;
+  if (!accepts(call.header(http::field::accept), format)) {
+    co_return error_reply(
+        {http::status::not_acceptable, 40601,
+         fmt::format("The requested embedded data format does not match the deserializer for "
+                     "this consumer instance: use {}",
+                     format == RecordFormat::json ? kJsonV2 : kBinaryV2)});
+  }
+  const auto timeout = int_query(
+      call, "timeout",
+      plan->config.request_timeout_ms.value_or(call.broker->config().consumer_request_timeout_ms),
+      0, kMaxTimeoutMs);
+  if (timeout.error) co_return error_reply(*timeout.error);
+  const auto max_bytes = int_query(call, "max_bytes", kDefaultMaxBytes, 1, kMaxFetchBytes);
+  if (max_bytes.error) co_return error_reply(*max_bytes.error);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(*timeout.value);
+  co_await wait_for_records(call.ctx, plan->targets, plan->config.fetch_min_bytes, deadline);
+
+  const auto limit = static_cast<uint64_t>(*max_bytes.value);
+  const size_t n = plan->targets.size();
+  // Start at a different partition each time, so one busy partition cannot starve the others.
+  const size_t first = n == 0 ? 0 : call.ctx.round_robin.fetch_add(1) % n;
+  std::string body = "[";
+  std::string part;
+  std::vector<ConsumerGroups::Advance> advances;
+  uint64_t used = 0;
+  for (size_t i = 0; i < n && used < limit; ++i) {
+    const auto& t = plan->targets[(first + i) % n];
+    if (t.log->end_offset() <= t.position) continue;
+    auto slice = t.log->read(t.position, limit - used);
+    if (!slice) {
+      // Retention moved the start past the position: the next fetch resets it.
+      if (slice.error() == broker::Errc::offset_out_of_range) continue;
+      co_return error_reply(
+          to_api_error(slice.error(), fmt::format("{}-{}", t.tp.topic, t.tp.partition)));
+    }
+    // At least one batch per reply, but never past max_bytes after the first.
+    if (slice->empty() || (used > 0 && slice->length > limit - used)) continue;
+    part.clear();
+    if (auto e = render_records(*slice, t.position, t.tp.topic, t.tp.partition, format, part)) {
+      co_return error_reply(*e);
+    }
+    if (part.size() > 2) {
+      if (body.size() > 1) body += ',';
+      body.append(part, 1, part.size() - 2);
+    }
+    used += slice->length;
+    advances.push_back({t.tp, t.position, slice->next_offset});
+  }
+  body += ']';
+  groups.end_fetch(call.params[0], call.params[1], advances);
+  co_return json_reply(http::status::ok, std::move(body),
+                       format == RecordFormat::json ? kJsonV2 : kBinaryV2);
+}
+
+asio::awaitable<Reply> seek(Call& call) {
+  thread_local dom::parser parser;
+  auto body = parse_body(call, parser);
+  if (body.error) co_return error_reply(*body.error);
+  std::vector<OffsetEntry> entries;
+  if (!body.object) co_return error_reply(unprocessable(42203, "Give 'offsets'"));
+  if (auto e = parse_offsets(*body.object, "offsets", entries)) co_return error_reply(*e);
+  std::vector<std::pair<TopicPartition, int64_t>> offsets;
+  for (auto& e : entries) offsets.emplace_back(std::move(e.tp), e.offset);
+  std::string why;
+  auto r = call.broker->groups().seek(call.params[0], call.params[1], offsets, why);
+  if (!r) co_return error_reply(consumer_error(r.error(), why));
+  co_return no_content();
+}
+
+asio::awaitable<Reply> seek_to_edge(Call& call, bool beginning) {
+  thread_local dom::parser parser;
+  auto body = parse_body(call, parser);
+  if (body.error) co_return error_reply(*body.error);
+  std::vector<TopicPartition> partitions;
+  if (!body.object) co_return error_reply(unprocessable(42203, "Give 'partitions'"));
+  if (auto e = parse_partitions(*body.object, "partitions", partitions)) co_return error_reply(*e);
+  std::string why;
+  auto r = call.broker->groups().seek_to_edge(call.params[0], call.params[1], partitions, beginning,
+                                              why);
+  if (!r) co_return error_reply(consumer_error(r.error(), why));
+  co_return no_content();
+}
+
+asio::awaitable<Reply> seek_beginning(Call& call) { return seek_to_edge(call, true); }
+asio::awaitable<Reply> seek_end(Call& call) { return seek_to_edge(call, false); }
+
+asio::awaitable<Reply> commit(Call& call) {
+  thread_local dom::parser parser;
+  auto body = parse_body(call, parser);
+  if (body.error) co_return error_reply(*body.error);
+  std::vector<ConsumerGroups::Commit> commits;
+  if (body.object) {
+    const std::string_view key = field(*body.object, "offsets")      ? "offsets"
+                                 : field(*body.object, "partitions") ? "partitions"
+                                                                     : "";
+    std::vector<OffsetEntry> entries;
+    if (!key.empty()) {
+      if (auto e = parse_offsets(*body.object, key, entries)) co_return error_reply(*e);
+    }
+    for (auto& e : entries) {
+      // As REST Proxy: the offset sent is the last record consumed; the next one is stored.
+      if (e.offset < -1 || e.offset == INT64_MAX) {
+        co_return error_reply(
+            unprocessable(42206, fmt::format("Offset {} for {}-{} is not a record offset", e.offset,
+                                             e.tp.topic, e.tp.partition)));
+      }
+      commits.push_back({std::move(e.tp), e.offset + 1, std::move(e.metadata)});
+    }
+  }
+  std::string why;
+  auto log = call.broker->groups().commit(call.params[0], call.params[1], std::move(commits), why);
+  if (!log) co_return error_reply(consumer_error(log.error(), why));
+  if (*log) {
+    if (auto ec = co_await await_durable(call.broker->committer(), **log)) {
+      co_return error_reply(to_api_error(ec, broker::kOffsetsTopic));
+    }
+  }
+  co_return ok_json({});
+}
+
+asio::awaitable<Reply> committed_offsets(Call& call) {
+  thread_local dom::parser parser;
+  auto body = parse_body(call, parser);
+  if (body.error) co_return error_reply(*body.error);
+  std::vector<TopicPartition> partitions;
+  if (body.object && field(*body.object, "partitions")) {
+    if (auto e = parse_partitions(*body.object, "partitions", partitions)) {
+      co_return error_reply(*e);
+    }
+  }
+  auto offsets = call.broker->groups().committed(call.params[0], call.params[1], partitions);
+  if (!offsets) co_return error_reply(consumer_error(offsets.error(), {}));
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object().key("offsets").begin_array();
+  for (const auto& [tp, c] : *offsets) {
+    w.begin_object().key("topic").value(tp.topic).key("partition").value(tp.partition);
+    w.key("offset").value(c.offset).key("metadata").value(c.metadata).end_object();
+  }
+  w.end_array().end_object();
+  co_return ok_json(std::move(out));
+}
+
+}  // namespace
+
+void add_consumer_routes(std::vector<Route>& routes) {
+  constexpr auto post = http::verb::post;
+  constexpr auto get = http::verb::get;
+  constexpr auto del = http::verb::delete_;
+  routes.push_back({post, "/consumers/{}", create_instance});
+  routes.push_back({del, "/consumers/{}/instances/{}", delete_instance});
+  routes.push_back({post, "/consumers/{}/instances/{}/subscription", subscribe});
+  routes.push_back({get, "/consumers/{}/instances/{}/subscription", get_subscription});
+  routes.push_back({del, "/consumers/{}/instances/{}/subscription", unsubscribe});
+  routes.push_back({post, "/consumers/{}/instances/{}/assignments", assign});
+  routes.push_back({get, "/consumers/{}/instances/{}/assignments", get_assignment});
+  routes.push_back({get, "/consumers/{}/instances/{}/records", records});
+  routes.push_back({post, "/consumers/{}/instances/{}/positions", seek});
+  routes.push_back({post, "/consumers/{}/instances/{}/positions/beginning", seek_beginning});
+  routes.push_back({post, "/consumers/{}/instances/{}/positions/end", seek_end});
+  routes.push_back({post, "/consumers/{}/instances/{}/offsets", commit});
+  routes.push_back({get, "/consumers/{}/instances/{}/offsets", committed_offsets});
+}
+
+}  // namespace sluice::net

@@ -1,0 +1,351 @@
+#include "broker/consumer_groups.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <set>
+
+#include "broker/errors.h"
+#include "tests/temp_dir.h"
+
+namespace sluice::broker {
+namespace {
+
+constexpr int32_t kPartitions = 6;
+
+std::vector<std::string> member_names(int n) {
+  std::vector<std::string> names;
+  for (int i = 0; i < n; ++i) names.push_back("m" + std::to_string(i));
+  return names;
+}
+
+// One commit, built field by field (GCC 12 misreads nested braced initialisers here).
+std::vector<ConsumerGroups::Commit> commit_of(std::string topic, int32_t partition, int64_t offset,
+                                              std::string metadata = {}) {
+  std::vector<ConsumerGroups::Commit> commits(1);
+  commits[0].tp.topic = std::move(topic);
+  commits[0].tp.partition = partition;
+  commits[0].offset = offset;
+  commits[0].metadata = std::move(metadata);
+  return commits;
+}
+
+class AssignorTest : public ::testing::TestWithParam<AssignmentStrategy> {};
+
+TEST_P(AssignorTest, EveryPartitionGoesToExactlyOneMemberEvenly) {
+  for (int members = 1; members <= 4; ++members) {
+    std::map<std::string, std::vector<std::string>> topics_of;
+    for (const auto& m : member_names(members)) topics_of[m] = {"a", "b"};
+    const auto assigned =
+        assign_partitions(GetParam(), topics_of, {{"a", kPartitions}, {"b", kPartitions}});
+    ASSERT_EQ(assigned.size(), static_cast<size_t>(members));
+    std::multiset<TopicPartition> seen;
+    for (const auto& [member, parts] : assigned) {
+      // Balanced: 12 partitions over `members` members, per topic for range.
+      EXPECT_GE(parts.size(), static_cast<size_t>(2 * (kPartitions / members))) << member;
+      EXPECT_LE(parts.size(), static_cast<size_t>(2 * (kPartitions / members + 1))) << member;
+      seen.insert(parts.begin(), parts.end());
+    }
+    ASSERT_EQ(seen.size(), 2u * kPartitions) << members << " members";
+    for (const std::string topic : {"a", "b"}) {
+      for (int32_t p = 0; p < kPartitions; ++p) {
+        EXPECT_EQ(seen.count({topic, p}), 1u) << topic << "-" << p << ", " << members;
+      }
+    }
+  }
+}
+
+TEST_P(AssignorTest, OnlySubscribersOfATopicGetItsPartitions) {
+  const auto assigned = assign_partitions(GetParam(), {{"x", {"a"}}, {"y", {"a", "b"}}},
+                                          {{"a", kPartitions}, {"b", kPartitions}});
+  for (const auto& tp : assigned.at("x")) EXPECT_EQ(tp.topic, "a");
+  size_t b_count = 0;
+  for (const auto& tp : assigned.at("y")) b_count += tp.topic == "b";
+  EXPECT_EQ(b_count, static_cast<size_t>(kPartitions));
+  EXPECT_EQ(assigned.at("x").size() + assigned.at("y").size(), 2u * kPartitions);
+}
+
+INSTANTIATE_TEST_SUITE_P(Strategies, AssignorTest,
+                         ::testing::Values(AssignmentStrategy::range,
+                                           AssignmentStrategy::round_robin));
+
+TEST(AssignorExampleTest, RangeGivesContiguousRunsAndRoundRobinDeals) {
+  std::map<std::string, std::vector<std::string>> two = {{"m0", {"t"}}, {"m1", {"t"}}};
+  auto range = assign_partitions(AssignmentStrategy::range, two, {{"t", 5}});
+  EXPECT_EQ(range.at("m0"), (std::vector<TopicPartition>{{"t", 0}, {"t", 1}, {"t", 2}}));
+  EXPECT_EQ(range.at("m1"), (std::vector<TopicPartition>{{"t", 3}, {"t", 4}}));
+  auto rr = assign_partitions(AssignmentStrategy::round_robin, two, {{"t", 5}});
+  EXPECT_EQ(rr.at("m0"), (std::vector<TopicPartition>{{"t", 0}, {"t", 2}, {"t", 4}}));
+  EXPECT_EQ(rr.at("m1"), (std::vector<TopicPartition>{{"t", 1}, {"t", 3}}));
+}
+
+TEST(OffsetCommitFormatTest, RoundTripsAndRejectsGarbage) {
+  OffsetCommit c{"group/1", "orders", 5, 42, "meta\ndata", 1700000000000};
+  auto back = decode_commit(encode_commit_key(c), encode_commit_value(c));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->group, c.group);
+  EXPECT_EQ(back->topic, c.topic);
+  EXPECT_EQ(back->partition, 5);
+  EXPECT_EQ(back->offset, 42);
+  EXPECT_EQ(back->metadata, c.metadata);
+  EXPECT_EQ(back->commit_time_ms, c.commit_time_ms);
+  const auto key = encode_commit_key(c);
+  const auto value = encode_commit_value(c);
+  for (size_t cut = 0; cut < key.size(); ++cut) {
+    EXPECT_FALSE(decode_commit(key.substr(0, cut), value)) << cut;
+  }
+  for (size_t cut = 0; cut < value.size(); ++cut) {
+    EXPECT_FALSE(decode_commit(key, value.substr(0, cut))) << cut;
+  }
+  EXPECT_FALSE(decode_commit(key + "x", value));
+  EXPECT_GE(offsets_partition_for("g"), 0);
+  EXPECT_LT(offsets_partition_for("g"), kOffsetsTopicPartitions);
+}
+
+class ConsumerGroupsTest : public ::testing::Test {
+ protected:
+  ConsumerGroupsTest() { reopen_registry(); }
+
+  void reopen_registry() {
+    groups_.reset();
+    if (registry_) (void)registry_->close();
+    registry_.reset();
+    TopicRegistry::Options o;
+    o.log_dirs = {dir_.path()};
+    auto r = TopicRegistry::open(o, committer_);
+    ASSERT_TRUE(r) << r.error().message();
+    registry_ = std::move(*r);
+    groups_ = make_groups();
+  }
+
+  std::unique_ptr<ConsumerGroups> make_groups(
+      AssignmentStrategy strategy = AssignmentStrategy::range) {
+    ConsumerGroups::Options o;
+    o.strategy = strategy;
+    o.instance_timeout_ms = kTimeoutMs;
+    o.clock_ms = [this] { return now_ms_; };
+    auto groups = std::make_unique<ConsumerGroups>(o, *registry_);
+    auto loaded = groups->load();
+    EXPECT_TRUE(loaded) << loaded.error().message();
+    return groups;
+  }
+
+  // A topic with `records` records in each partition.
+  void make_topic(const std::string& name, int32_t partitions, int records) {
+    ASSERT_TRUE(registry_->create_topic(name, partitions, {}));
+    for (int32_t p = 0; p < partitions; ++p) {
+      auto log = registry_->partition(name, p);
+      ASSERT_TRUE(log);
+      std::vector<segment::RecordInput> batch(static_cast<size_t>(records));
+      for (auto& r : batch) r.value = "v";
+      if (records > 0) {
+        ASSERT_TRUE((*log)->append(batch));
+      }
+    }
+  }
+
+  void join(const std::string& name, OffsetReset reset = OffsetReset::earliest) {
+    InstanceConfig c;
+    c.name = name;
+    c.reset = reset;
+    ASSERT_TRUE(groups_->create("g", c));
+    std::string why;
+    ASSERT_TRUE(groups_->subscribe("g", name, {"t"}, {}, why)) << why;
+  }
+
+  std::vector<TopicPartition> assigned(const std::string& name) {
+    auto a = groups_->assignment("g", name);
+    EXPECT_TRUE(a) << name;
+    return a ? *a : std::vector<TopicPartition>{};
+  }
+
+  static constexpr int64_t kTimeoutMs = 1000;
+  testing::TempDir dir_;
+  GroupCommitter committer_{{}};
+  std::unique_ptr<TopicRegistry> registry_;
+  std::unique_ptr<ConsumerGroups> groups_;
+  int64_t now_ms_ = 1000000;
+};
+
+TEST_F(ConsumerGroupsTest, JoinLeaveAndExpiryRebalanceAndBumpTheGeneration) {
+  make_topic("t", kPartitions, 0);
+  join("a");
+  EXPECT_EQ(assigned("a").size(), static_cast<size_t>(kPartitions));
+  const auto g1 = groups_->generation("g");
+  join("b");
+  join("c");
+  EXPECT_GT(groups_->generation("g"), g1);
+  std::set<TopicPartition> all;
+  for (const std::string m : {"a", "b", "c"}) {
+    auto parts = assigned(m);
+    EXPECT_EQ(parts.size(), 2u) << m;
+    for (const auto& tp : parts) EXPECT_TRUE(all.insert(tp).second) << "assigned twice";
+  }
+  EXPECT_EQ(all.size(), static_cast<size_t>(kPartitions));
+
+  const auto g2 = groups_->generation("g");
+  ASSERT_TRUE(groups_->remove("g", "c"));
+  EXPECT_GT(groups_->generation("g"), g2);
+  EXPECT_EQ(assigned("a").size() + assigned("b").size(), static_cast<size_t>(kPartitions));
+
+  // b stays idle past the timeout while a keeps calling.
+  now_ms_ += kTimeoutMs / 2;
+  (void)assigned("a");
+  EXPECT_EQ(groups_->expire_idle(), 0u);
+  now_ms_ += kTimeoutMs / 2 + 1;
+  (void)assigned("a");
+  const auto g3 = groups_->generation("g");
+  EXPECT_EQ(groups_->expire_idle(), 1u);
+  EXPECT_GT(groups_->generation("g"), g3);
+  EXPECT_EQ(groups_->assignment("g", "b").error(), ConsumerErrc::instance_not_found);
+  EXPECT_EQ(assigned("a").size(), static_cast<size_t>(kPartitions));
+}
+
+TEST_F(ConsumerGroupsTest, NewPartitionsMatchingAPatternAreAssigned) {
+  InstanceConfig c;
+  c.name = "a";
+  ASSERT_TRUE(groups_->create("g", c));
+  std::string why;
+  ASSERT_TRUE(groups_->subscribe("g", "a", {}, "t[0-9]+", why));
+  EXPECT_TRUE(assigned("a").empty());
+  make_topic("t1", 2, 0);
+  make_topic("x1", 2, 0);
+  EXPECT_EQ(assigned("a"), (std::vector<TopicPartition>{{"t1", 0}, {"t1", 1}}));
+  EXPECT_EQ(*groups_->subscription("g", "a"), std::vector<std::string>{"t1"});
+}
+
+TEST_F(ConsumerGroupsTest, GainedPartitionStartsAtTheCommittedOffsetOrTheResetPolicy) {
+  make_topic("t", 2, 10);
+  join("a");
+  std::string why;
+  auto log = groups_->commit("g", "a", commit_of("t", 0, 7, "m"), why);
+  ASSERT_TRUE(log) << why;
+  ASSERT_TRUE(*log);
+  ASSERT_TRUE(committer_.wait_durable(**log));
+  join("b", OffsetReset::latest);
+  // Range over 2 partitions: a gets t-0, b gets t-1.
+  auto plan_a = groups_->begin_fetch("g", "a", why);
+  ASSERT_TRUE(plan_a);
+  ASSERT_EQ(plan_a->targets.size(), 1u);
+  EXPECT_EQ(plan_a->targets[0].position, Offset{7});  // committed
+  auto plan_b = groups_->begin_fetch("g", "b", why);
+  ASSERT_TRUE(plan_b);
+  ASSERT_EQ(plan_b->targets.size(), 1u);
+  EXPECT_EQ(plan_b->targets[0].position, Offset{10});  // latest
+
+  // a advances to 9 and commits its positions; once b leaves, a resumes t-1 at latest=10.
+  ConsumerGroups::Advance advance{{"t", 0}, Offset{7}, Offset{9}};
+  groups_->end_fetch("g", "a", std::span(&advance, 1));
+  ASSERT_TRUE(groups_->commit("g", "a", {}, why));
+  auto committed = groups_->committed("g", "a", {});
+  ASSERT_TRUE(committed);
+  ASSERT_EQ(committed->size(), 1u);
+  EXPECT_EQ((*committed)[0].second.offset, 9);
+  EXPECT_EQ((*committed)[0].second.metadata, "");
+
+  InstanceConfig strict;
+  strict.name = "c";
+  strict.reset = OffsetReset::none;
+  ASSERT_TRUE(groups_->create("g", strict));
+  ASSERT_TRUE(groups_->subscribe("g", "c", {"t"}, {}, why));
+  ASSERT_TRUE(groups_->remove("g", "a"));
+  ASSERT_TRUE(groups_->remove("g", "b"));
+  why.clear();
+  auto plan_c = groups_->begin_fetch("g", "c", why);
+  ASSERT_FALSE(plan_c);  // t-1 has no committed offset and reset is none
+  EXPECT_EQ(plan_c.error(), ConsumerErrc::illegal_state);
+  EXPECT_NE(why.find("t-1"), std::string::npos) << why;
+}
+
+TEST_F(ConsumerGroupsTest, CommitsSurviveAReopenThroughTheOffsetsTopic) {
+  make_topic("t", 3, 5);
+  join("a");
+  std::string why;
+  for (int64_t offset : {1, 4, 3}) {  // the last write wins, even when it goes back
+    auto log =
+        groups_->commit("g", "a", commit_of("t", 2, offset, "v" + std::to_string(offset)), why);
+    ASSERT_TRUE(log) << why;
+    ASSERT_TRUE(committer_.wait_durable(**log));
+  }
+  ASSERT_TRUE(groups_->commit("g", "a", commit_of("t", 0, 5), why));
+  reopen_registry();
+  join("fresh");
+  const std::vector<TopicPartition> asked = {{"t", 0}, {"t", 1}, {"t", 2}};
+  auto committed = groups_->committed("g", "fresh", asked);
+  ASSERT_TRUE(committed);
+  ASSERT_EQ(committed->size(), 2u);  // t-1 was never committed
+  EXPECT_EQ((*committed)[0].first, (TopicPartition{"t", 0}));
+  EXPECT_EQ((*committed)[0].second.offset, 5);
+  EXPECT_EQ((*committed)[1].second.offset, 3);
+  EXPECT_EQ((*committed)[1].second.metadata, "v3");
+  auto plan = groups_->begin_fetch("g", "fresh", why);
+  ASSERT_TRUE(plan);
+  ASSERT_EQ(plan->targets.size(), 3u);
+  EXPECT_EQ(plan->targets[0].position, Offset{5});
+  EXPECT_EQ(plan->targets[1].position, Offset{0});  // earliest
+  EXPECT_EQ(plan->targets[2].position, Offset{3});
+  const auto topics = registry_->list();
+  EXPECT_NE(std::ranges::find(topics, kOffsetsTopic), topics.end());
+}
+
+TEST_F(ConsumerGroupsTest, AutoCommitCommitsPositionsOnceTheIntervalHasPassed) {
+  make_topic("t", 1, 10);
+  InstanceConfig c;
+  c.name = "a";
+  c.reset = OffsetReset::earliest;
+  c.auto_commit = true;
+  ASSERT_TRUE(groups_->create("g", c));
+  std::string why;
+  ASSERT_TRUE(groups_->subscribe("g", "a", {"t"}, {}, why));
+  ASSERT_TRUE(groups_->begin_fetch("g", "a", why));
+  ConsumerGroups::Advance advance{{"t", 0}, Offset{0}, Offset{6}};
+  groups_->end_fetch("g", "a", std::span(&advance, 1));
+  now_ms_ += 4999;  // the default auto_commit_interval_ms is 5000
+  ASSERT_TRUE(groups_->begin_fetch("g", "a", why));
+  EXPECT_TRUE(groups_->committed("g", "a", {})->empty());
+  now_ms_ += 1;
+  ASSERT_TRUE(groups_->begin_fetch("g", "a", why));
+  auto committed = groups_->committed("g", "a", {});
+  ASSERT_EQ(committed->size(), 1u);
+  EXPECT_EQ(committed->front().second.offset, 6);
+  // Leaving commits the latest positions too.
+  advance = {{"t", 0}, Offset{6}, Offset{8}};
+  groups_->end_fetch("g", "a", std::span(&advance, 1));
+  ASSERT_TRUE(groups_->remove("g", "a"));
+  join("b");
+  EXPECT_EQ(groups_->committed("g", "b", {})->front().second.offset, 8);
+}
+
+TEST_F(ConsumerGroupsTest, ErrorsNameTheProblem) {
+  make_topic("t", 2, 3);
+  EXPECT_EQ(groups_->assignment("nope", "a").error(), ConsumerErrc::instance_not_found);
+  join("a");
+  InstanceConfig dup;
+  dup.name = "a";
+  EXPECT_EQ(groups_->create("g", dup).error(), ConsumerErrc::instance_exists);
+  std::string why;
+  EXPECT_EQ(groups_->subscribe("g", "a", {}, "([", why).error(), ConsumerErrc::invalid_pattern);
+  EXPECT_NE(why.find("(["), std::string::npos);
+  EXPECT_EQ(groups_->assign("g", "a", {{"t", 0}}).error(), ConsumerErrc::illegal_state);
+  EXPECT_EQ(groups_->assign("g", "a", {{"t", 9}}).error(), Errc::partition_not_found);
+  why.clear();
+  EXPECT_EQ(groups_->commit("g", "a", commit_of("t", 0, 4), why).error(),
+            ConsumerErrc::invalid_offset);
+  EXPECT_NE(why.find("[0, 3]"), std::string::npos) << why;
+  EXPECT_EQ(groups_->commit("g", "a", commit_of("u", 0, 0), why).error(), Errc::topic_not_found);
+  const std::pair<TopicPartition, int64_t> negative{{"t", 0}, -1};
+  EXPECT_EQ(groups_->seek("g", "a", std::span(&negative, 1), why).error(),
+            ConsumerErrc::invalid_offset);
+
+  InstanceConfig manual;
+  manual.name = "m";
+  ASSERT_TRUE(groups_->create("g", manual));
+  ASSERT_TRUE(groups_->assign("g", "m", {{"t", 1}}));
+  EXPECT_EQ(groups_->subscribe("g", "m", {"t"}, {}, why).error(), ConsumerErrc::illegal_state);
+  const std::pair<TopicPartition, int64_t> unassigned{{"t", 0}, 1};
+  EXPECT_EQ(groups_->seek("g", "m", std::span(&unassigned, 1), why).error(),
+            ConsumerErrc::illegal_state);
+}
+
+}  // namespace
+}  // namespace sluice::broker

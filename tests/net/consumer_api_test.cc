@@ -1,0 +1,464 @@
+// The REST Proxy v2 consumer API end to end: the real binary, real HTTP.
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include <chrono>
+#include <iostream>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "tests/net/broker_process.h"
+#include "tests/net/http_client.h"
+
+namespace sluice::testing {
+namespace {
+
+constexpr int kPartitions = 6;
+const std::map<std::string, std::string> kV2 = {{"Content-Type", "application/vnd.kafka.v2+json"}};
+const std::map<std::string, std::string> kProduceJson = {
+    {"Content-Type", "application/vnd.kafka.json.v2+json"}};
+const std::map<std::string, std::string> kAcceptJson = {
+    {"Accept", "application/vnd.kafka.json.v2+json"}};
+const std::map<std::string, std::string> kAcceptBinary = {
+    {"Accept", "application/vnd.kafka.binary.v2+json"}};
+
+// One consumed record, identified by where it came from.
+struct Rec {
+  std::string topic;
+  int64_t partition = 0;
+  int64_t offset = 0;
+  auto operator<=>(const Rec&) const = default;
+};
+
+int64_t error_code(const HttpResponse& r) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(r.body).get(doc)) return -1;
+  int64_t code = -1;
+  if (doc["error_code"].get_int64().get(code)) return -1;
+  return code;
+}
+
+class ConsumerApiTest : public ::testing::Test {
+ protected:
+  explicit ConsumerApiTest(std::vector<std::string> sets = {})
+      : broker_(BrokerProcess::Options{with_defaults(std::move(sets)), {}, true}) {}
+
+  static std::vector<std::string> with_defaults(std::vector<std::string> sets) {
+    sets.push_back("num.partitions=" + std::to_string(kPartitions));
+    return sets;
+  }
+
+  void TearDown() override {
+    if (HasFailure()) std::cerr << "broker output:\n" << broker_.output();
+  }
+
+  uint16_t port() const { return broker_.port(); }
+
+  // Produces `count` JSON records to every partition of `topic`; returns what was produced.
+  std::set<Rec> produce(const std::string& topic, int count) {
+    std::set<Rec> produced;
+    for (int p = 0; p < kPartitions; ++p) {
+      std::string body = R"({"records":[)";
+      for (int i = 0; i < count; ++i) {
+        body += (i ? "," : "") + std::string(R"({"value":{"p":)") + std::to_string(p) + R"(,"i":)" +
+                std::to_string(i) + "}}";
+      }
+      body += "]}";
+      auto r = http_request(port(), "POST", "/topics/" + topic + "/partitions/" + std::to_string(p),
+                            body, kProduceJson);
+      EXPECT_EQ(r.status, 200) << r.body;
+      simdjson::dom::parser parser;
+      simdjson::dom::element doc;
+      EXPECT_EQ(parser.parse(r.body).get(doc), simdjson::SUCCESS);
+      for (auto o : doc["offsets"].get_array()) {
+        produced.insert({topic, p, int64_t(o["offset"])});
+      }
+    }
+    return produced;
+  }
+
+  std::string instance_path(const std::string& group, const std::string& name) const {
+    return "/consumers/" + group + "/instances/" + name;
+  }
+
+  void create(const std::string& group, const std::string& name,
+              const std::string& extra = R"("format":"json","auto.offset.reset":"earliest")") {
+    auto r = http_request(port(), "POST", "/consumers/" + group,
+                          R"({"name":")" + name + "\"," + extra + "}", kV2);
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+
+  void subscribe(const std::string& group, const std::string& name, const std::string& topic) {
+    auto r = http_request(port(), "POST", instance_path(group, name) + "/subscription",
+                          R"({"topics":[")" + topic + "\"]}", kV2);
+    ASSERT_EQ(r.status, 204) << r.body;
+  }
+
+  // One records request; the records it returned.
+  std::vector<Rec> fetch(const std::string& group, const std::string& name, int timeout_ms,
+                         const std::map<std::string, std::string>& accept = kAcceptJson) {
+    auto r = http_request(
+        port(), "GET",
+        instance_path(group, name) + "/records?timeout=" + std::to_string(timeout_ms), {}, accept);
+    EXPECT_EQ(r.status, 200) << r.body;
+    std::vector<Rec> out;
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    if (r.status != 200 || parser.parse(r.body).get(doc)) return out;
+    for (auto rec : doc.get_array()) {
+      out.push_back({std::string(std::string_view(rec["topic"])), int64_t(rec["partition"]),
+                     int64_t(rec["offset"])});
+    }
+    return out;
+  }
+
+  // Fetches round the instances until `want` records arrived in all or 30 s passed; every
+  // record must arrive once. Returns what each instance received.
+  std::map<std::string, std::vector<Rec>> consume_all(const std::string& group,
+                                                      const std::vector<std::string>& names,
+                                                      size_t want) {
+    std::map<std::string, std::vector<Rec>> got;
+    size_t total = 0;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (total < want && std::chrono::steady_clock::now() < deadline) {
+      for (const auto& name : names) {
+        auto recs = fetch(group, name, 100);
+        total += recs.size();
+        got[name].insert(got[name].end(), recs.begin(), recs.end());
+      }
+    }
+    return got;
+  }
+
+  void commit_positions(const std::string& group, const std::string& name) {
+    auto r = http_request(port(), "POST", instance_path(group, name) + "/offsets", {}, kV2);
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+
+  std::set<std::pair<std::string, int64_t>> assignment(const std::string& group,
+                                                       const std::string& name) {
+    auto r = http_request(port(), "GET", instance_path(group, name) + "/assignments");
+    EXPECT_EQ(r.status, 200) << r.body;
+    std::set<std::pair<std::string, int64_t>> out;
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    if (parser.parse(r.body).get(doc)) return out;
+    for (auto p : doc["partitions"].get_array()) {
+      out.emplace(std::string(std::string_view(p["topic"])), int64_t(p["partition"]));
+    }
+    return out;
+  }
+
+  // The committed offsets (partition -> offset) the group has for `topic`.
+  std::map<int64_t, int64_t> committed(const std::string& group, const std::string& name,
+                                       const std::string& topic) {
+    std::string body = R"({"partitions":[)";
+    for (int p = 0; p < kPartitions; ++p) {
+      body += (p ? "," : "") + std::string(R"({"topic":")") + topic + R"(","partition":)" +
+              std::to_string(p) + "}";
+    }
+    body += "]}";
+    auto r = http_request(port(), "GET", instance_path(group, name) + "/offsets", body, kV2);
+    EXPECT_EQ(r.status, 200) << r.body;
+    std::map<int64_t, int64_t> out;
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    if (parser.parse(r.body).get(doc)) return out;
+    for (auto o : doc["offsets"].get_array()) out[int64_t(o["partition"])] = int64_t(o["offset"]);
+    return out;
+  }
+
+  BrokerProcess broker_;
+};
+
+std::set<Rec> as_set_once(const std::map<std::string, std::vector<Rec>>& got, size_t* dups) {
+  std::set<Rec> all;
+  *dups = 0;
+  for (const auto& [name, recs] : got) {
+    for (const auto& r : recs) *dups += all.insert(r).second ? 0 : 1;
+  }
+  return all;
+}
+
+TEST_F(ConsumerApiTest, OneInstanceLifecycleConsumesEveryRecordOnce) {
+  const auto produced = produce("life", 20);
+  auto created = http_request(
+      port(), "POST", "/consumers/g1",
+      R"({"name":"c1","format":"json","auto.offset.reset":"earliest"})",
+      {{"Content-Type", "application/vnd.kafka.v2+json"}, {"Host", "proxy.example:8082"}});
+  ASSERT_EQ(created.status, 200) << created.body;
+  EXPECT_EQ(created.header("content-type"), "application/vnd.kafka.v2+json");
+  simdjson::dom::parser parser;
+  auto doc = parser.parse(created.body);
+  EXPECT_EQ(std::string_view(doc["instance_id"]), "c1");
+  EXPECT_EQ(std::string_view(doc["base_uri"]),
+            "http://proxy.example:8082/consumers/g1/instances/c1");
+
+  subscribe("g1", "c1", "life");
+  auto sub = http_request(port(), "GET", instance_path("g1", "c1") + "/subscription");
+  EXPECT_EQ(sub.body, R"({"topics":["life"]})");
+  size_t dups = 0;
+  auto got = as_set_once(consume_all("g1", {"c1"}, produced.size()), &dups);
+  EXPECT_EQ(got, produced);
+  EXPECT_EQ(dups, 0u);
+  EXPECT_TRUE(fetch("g1", "c1", 0).empty());
+
+  commit_positions("g1", "c1");
+  for (const auto& [p, offset] : committed("g1", "c1", "life")) EXPECT_EQ(offset, 20) << p;
+  EXPECT_EQ(committed("g1", "c1", "life").size(), static_cast<size_t>(kPartitions));
+
+  EXPECT_EQ(http_request(port(), "DELETE", instance_path("g1", "c1") + "/subscription").status,
+            204);
+  EXPECT_EQ(http_request(port(), "DELETE", instance_path("g1", "c1")).status, 204);
+  auto gone = http_request(port(), "GET", instance_path("g1", "c1") + "/records", {}, kAcceptJson);
+  EXPECT_EQ(gone.status, 404);
+  EXPECT_EQ(error_code(gone), 40403);
+}
+
+// Two and three instances share a 6-partition topic; deleting one moves its partitions, and
+// consumption resumes at the committed offsets.
+TEST_F(ConsumerApiTest, InstancesShareThePartitionsAndTakeOverOnDelete) {
+  for (int members : {2, 3}) {
+    SCOPED_TRACE(members);
+    const std::string topic = "share" + std::to_string(members);
+    const std::string group = "grp" + std::to_string(members);
+    auto produced = produce(topic, 15);
+    std::vector<std::string> names;
+    for (int i = 0; i < members; ++i) {
+      names.push_back("m" + std::to_string(i));
+      create(group, names.back());
+      subscribe(group, names.back(), topic);
+    }
+    std::set<std::pair<std::string, int64_t>> covered;
+    for (const auto& n : names) {
+      auto a = assignment(group, n);
+      EXPECT_EQ(a.size(), static_cast<size_t>(kPartitions / members)) << n;
+      for (const auto& tp : a) EXPECT_TRUE(covered.insert(tp).second) << "assigned twice";
+    }
+    EXPECT_EQ(covered.size(), static_cast<size_t>(kPartitions));
+
+    size_t dups = 0;
+    auto got = consume_all(group, names, produced.size());
+    EXPECT_EQ(as_set_once(got, &dups), produced);
+    EXPECT_EQ(dups, 0u);
+    for (const auto& n : names) {
+      for (const auto& r : got[n]) {
+        EXPECT_TRUE(assignment(group, n).contains({r.topic, r.partition})) << n;
+      }
+      commit_positions(group, n);
+    }
+
+    ASSERT_EQ(http_request(port(), "DELETE", instance_path(group, names.back())).status, 204);
+    names.pop_back();
+    std::set<std::pair<std::string, int64_t>> after;
+    for (const auto& n : names) {
+      for (const auto& tp : assignment(group, n)) EXPECT_TRUE(after.insert(tp).second);
+    }
+    EXPECT_EQ(after.size(), static_cast<size_t>(kPartitions));
+    const auto more = produce(topic, 5);
+    auto resumed = consume_all(group, names, more.size());
+    EXPECT_EQ(as_set_once(resumed, &dups), more);  // nothing before the committed offsets
+    EXPECT_EQ(dups, 0u);
+  }
+}
+
+class ConsumerExpiryTest : public ConsumerApiTest {
+ protected:
+  ConsumerExpiryTest() : ConsumerApiTest({"consumer.instance.timeout.ms=1500"}) {}
+};
+
+TEST_F(ConsumerExpiryTest, AnIdleInstanceExpiresAndItsPartitionsMove) {
+  const auto produced = produce("exp", 10);
+  create("ge", "busy");
+  subscribe("ge", "busy", "exp");
+  create("ge", "idle");
+  subscribe("ge", "idle", "exp");
+  size_t dups = 0;
+  EXPECT_EQ(as_set_once(consume_all("ge", {"busy", "idle"}, produced.size()), &dups), produced);
+  commit_positions("ge", "busy");
+  commit_positions("ge", "idle");
+  // Bounded: "busy" keeps polling until the sweep has expired "idle".
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (assignment("ge", "busy").size() < static_cast<size_t>(kPartitions) &&
+         std::chrono::steady_clock::now() < deadline) {
+    EXPECT_TRUE(fetch("ge", "busy", 200).empty());
+  }
+  ASSERT_EQ(assignment("ge", "busy").size(), static_cast<size_t>(kPartitions));
+  auto idle = http_request(port(), "GET", instance_path("ge", "idle") + "/assignments");
+  EXPECT_EQ(error_code(idle), 40403);
+  const auto more = produce("exp", 3);
+  EXPECT_EQ(as_set_once(consume_all("ge", {"busy"}, more.size()), &dups), more);
+  EXPECT_EQ(dups, 0u);
+}
+
+TEST_F(ConsumerApiTest, CommitsSurviveKillNine) {
+  const auto produced = produce("durable", 8);
+  create("gk", "a");
+  subscribe("gk", "a", "durable");
+  size_t dups = 0;
+  EXPECT_EQ(as_set_once(consume_all("gk", {"a"}, produced.size()), &dups), produced);
+  // Explicit commits: "offset 4 was the last consumed" stores 5.
+  std::string body = R"({"offsets":[)";
+  for (int p = 0; p < kPartitions; ++p) {
+    body += (p ? "," : "") + std::string(R"({"topic":"durable","partition":)") + std::to_string(p) +
+            R"(,"offset":)" + std::to_string(p % 2 ? 4 : 6) + R"(,"metadata":"m)" +
+            std::to_string(p) + "\"}";
+  }
+  body += "]}";
+  auto c = http_request(port(), "POST", instance_path("gk", "a") + "/offsets/", body, kV2);
+  ASSERT_EQ(c.status, 200) << c.body;
+
+  auto topics = http_request(port(), "GET", "/topics");
+  EXPECT_EQ(topics.body.find("__consumer_offsets"), std::string::npos) << topics.body;
+  broker_.kill9();
+  broker_.restart();
+  create("gk", "b");
+  auto offsets = committed("gk", "b", "durable");
+  ASSERT_EQ(offsets.size(), static_cast<size_t>(kPartitions));
+  for (const auto& [p, offset] : offsets) EXPECT_EQ(offset, p % 2 ? 5 : 7) << p;
+  auto with_meta = http_request(port(), "GET", instance_path("gk", "b") + "/offsets",
+                                R"({"partitions":[{"topic":"durable","partition":3}]})", kV2);
+  EXPECT_EQ(with_meta.body,
+            R"({"offsets":[{"topic":"durable","partition":3,"offset":5,"metadata":"m3"}]})");
+  subscribe("gk", "b", "durable");
+  auto rest = as_set_once(consume_all("gk", {"b"}, 3 * 3 + 1 * 3), &dups);
+  std::set<Rec> expected;
+  for (const auto& r : produced) {
+    if (r.offset >= (r.partition % 2 ? 5 : 7)) expected.insert(r);
+  }
+  EXPECT_EQ(rest, expected);
+}
+
+TEST_F(ConsumerApiTest, CreateAcceptsRestProxyCompatibleBodies) {
+  auto empty = http_request(port(), "POST", "/consumers/gc", {}, kV2);
+  ASSERT_EQ(empty.status, 200) << empty.body;
+  simdjson::dom::parser parser;
+  EXPECT_FALSE(std::string_view(parser.parse(empty.body)["instance_id"]).empty());
+  auto nulls = http_request(port(), "POST", "/consumers/gc",
+                            R"({"name":"n","format":null,"auto.offset.reset":null,)"
+                            R"("auto.commit.enable":null,"fetch.min.bytes":null})",
+                            kV2);
+  EXPECT_EQ(nulls.status, 200) << nulls.body;
+  auto strings = http_request(port(), "POST", "/consumers/gc",
+                              R"({"name":"s","fetch.min.bytes":"1","auto.commit.enable":"false",)"
+                              R"("consumer.request.timeout.ms":"500"})",
+                              kV2);
+  EXPECT_EQ(strings.status, 200) << strings.body;
+  auto legacy = http_request(port(), "POST", "/consumers/gc", R"({"id":"legacy"})", kV2);
+  ASSERT_EQ(legacy.status, 200) << legacy.body;
+  EXPECT_EQ(std::string_view(parser.parse(legacy.body)["instance_id"]), "legacy");
+
+  // A binary instance answers */* with binary and refuses the json media type.
+  produce("bin", 1);
+  create("gc", "b", R"("format":"binary","auto.offset.reset":"earliest")");
+  subscribe("gc", "b", "bin");
+  auto any = http_request(port(), "GET", instance_path("gc", "b") + "/records?timeout=2000", {},
+                          {{"Accept", "*/*"}});
+  EXPECT_EQ(any.status, 200);
+  EXPECT_EQ(any.header("content-type"), "application/vnd.kafka.binary.v2+json");
+  auto wrong = http_request(port(), "GET", instance_path("gc", "b") + "/records", {}, kAcceptJson);
+  EXPECT_EQ(wrong.status, 406);
+  EXPECT_EQ(error_code(wrong), 40601);
+}
+
+TEST_F(ConsumerApiTest, PositionsSeekAndRecordsRespectMaxBytes) {
+  produce("seek", 10);
+  create("gs", "a");
+  auto assign = http_request(port(), "POST", instance_path("gs", "a") + "/assignments",
+                             R"({"partitions":[{"topic":"seek","partition":2}]})", kV2);
+  ASSERT_EQ(assign.status, 204) << assign.body;
+  auto end = http_request(port(), "POST", instance_path("gs", "a") + "/positions/end",
+                          R"({"partitions":[{"topic":"seek","partition":2}]})", kV2);
+  ASSERT_EQ(end.status, 204);
+  EXPECT_TRUE(fetch("gs", "a", 0).empty());
+  auto seek = http_request(port(), "POST", instance_path("gs", "a") + "/positions",
+                           R"({"offsets":[{"topic":"seek","partition":2,"offset":7}]})", kV2);
+  ASSERT_EQ(seek.status, 204);
+  auto recs = fetch("gs", "a", 0);
+  ASSERT_EQ(recs.size(), 3u);
+  EXPECT_EQ(recs.front().offset, 7);
+  auto begin = http_request(port(), "POST", instance_path("gs", "a") + "/positions/beginning",
+                            R"({"partitions":[{"topic":"seek","partition":2}]})", kV2);
+  ASSERT_EQ(begin.status, 204);
+  auto small = http_request(port(), "GET", instance_path("gs", "a") + "/records?max_bytes=1", {},
+                            kAcceptJson);
+  ASSERT_EQ(small.status, 200);
+  simdjson::dom::parser parser;
+  EXPECT_EQ(parser.parse(small.body).get_array().size(), 10u);  // one whole batch at least
+}
+
+TEST_F(ConsumerApiTest, EveryDocumentedErrorHasItsCode) {
+  produce("err", 2);
+  const auto expect = [&](const HttpResponse& r, int status, int64_t code) {
+    EXPECT_EQ(r.status, status) << r.body;
+    EXPECT_EQ(error_code(r), code) << r.body;
+  };
+  expect(http_request(port(), "GET", "/consumers/nogroup/instances/x/records"), 404, 40403);
+  expect(http_request(port(), "POST", "/consumers/nogroup/instances/x/offsets", {}, kV2), 404,
+         40403);
+  expect(http_request(port(), "DELETE", "/consumers/nogroup/instances/x"), 404, 40403);
+  create("ge", "a");
+  expect(http_request(port(), "POST", "/consumers/ge", R"({"name":"a"})", kV2), 409, 40902);
+  expect(http_request(port(), "POST", "/consumers/ge", R"({"name":"z","format":"avro"})", kV2), 422,
+         42204);
+  expect(
+      http_request(port(), "POST", "/consumers/ge", R"({"name":"z","auto.offset.reset":"x"})", kV2),
+      422, 42204);
+  expect(
+      http_request(port(), "POST", "/consumers/ge", R"({"name":"z","fetch.min.bytes":"x"})", kV2),
+      422, 42204);
+  expect(http_request(port(), "POST", "/consumers/ge", R"({"name":"a\u0001b"})", kV2), 400, 40003);
+  EXPECT_EQ(http_request(port(), "POST", "/consumers/g%01", {}, kV2).status, 400);
+  expect(http_request(port(), "POST", instance_path("ge", "a") + "/subscription",
+                      R"({"topics":["err"],"topic_pattern":"e.*"})", kV2),
+         409, 40903);
+  expect(http_request(port(), "POST", instance_path("ge", "a") + "/subscription",
+                      R"({"topic_pattern":"(["})", kV2),
+         422, 42203);
+  expect(http_request(port(), "POST", instance_path("ge", "a") + "/subscription",
+                      R"({"topics":["a\u0001"]})", kV2),
+         400, 40005);
+  subscribe("ge", "a", "err");
+  expect(http_request(port(), "POST", instance_path("ge", "a") + "/assignments",
+                      R"({"partitions":[{"topic":"err","partition":0}]})", kV2),
+         409, 40903);
+  expect(http_request(port(), "GET", instance_path("ge", "a") + "/records", {}, kAcceptBinary), 406,
+         40601);
+  expect(http_request(port(), "POST", instance_path("ge", "a") + "/offsets",
+                      R"({"offsets":[{"topic":"err","partition":0,"offset":5}]})", kV2),
+         422, 42206);
+  expect(http_request(port(), "POST", instance_path("ge", "a") + "/offsets",
+                      R"({"offsets":[{"topic":"err","partition":0,"offset":-5}]})", kV2),
+         422, 42206);
+  expect(http_request(port(), "POST", instance_path("ge", "a") + "/offsets",
+                      R"({"offsets":[{"topic":"nope","partition":0,"offset":0}]})", kV2),
+         404, 40401);
+  expect(http_request(port(), "POST", instance_path("ge", "a") + "/positions",
+                      R"({"offsets":[{"topic":"err","partition":0,"offset":-1}]})", kV2),
+         422, 42206);
+  expect(http_request(port(), "POST", instance_path("ge", "a") + "/offsets", "{", kV2), 400, 40001);
+
+  create("ge", "m");
+  ASSERT_EQ(http_request(port(), "POST", instance_path("ge", "m") + "/assignments",
+                         R"({"partitions":[{"topic":"err","partition":1}]})", kV2)
+                .status,
+            204);
+  expect(http_request(port(), "POST", instance_path("ge", "m") + "/subscription",
+                      R"({"topics":["err"]})", kV2),
+         409, 40903);
+  expect(http_request(port(), "POST", instance_path("ge", "m") + "/positions",
+                      R"({"offsets":[{"topic":"err","partition":0,"offset":0}]})", kV2),
+         409, 40903);
+  // Commit of offset 1 (the last record) stores 2, the log end.
+  ASSERT_EQ(http_request(port(), "POST", instance_path("ge", "m") + "/offsets",
+                         R"({"partitions":[{"topic":"err","partition":1,"offset":"1"}]})", kV2)
+                .status,
+            200);
+  EXPECT_EQ(committed("ge", "m", "err"), (std::map<int64_t, int64_t>{{1, 2}}));
+}
+
+}  // namespace
+}  // namespace sluice::testing
