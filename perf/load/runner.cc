@@ -18,6 +18,7 @@ namespace http = beast::http;
 
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 constexpr auto kIoTimeout = std::chrono::seconds(30);
+constexpr size_t kReadBufferBytes = 256 * 1024;
 constexpr auto kReconnectDelay = std::chrono::milliseconds(100);
 // After the producers stop, e2e fetchers wait this long for the last records.
 constexpr auto kDrainTime = std::chrono::seconds(3);
@@ -135,6 +136,9 @@ asio::awaitable<void> Runner::http_client(int index, Stats& stats) {
   auto executor = co_await asio::this_coro::executor;
   beast::tcp_stream stream(executor);
   beast::flat_buffer buffer;
+  // Beast reads no more than the buffer's free capacity at a time (512 bytes when empty):
+  // reserve enough that a 1 MiB reply takes a few reads, not thousands.
+  buffer.reserve(kReadBufferBytes);
   asio::steady_timer timer(executor);
   const int partition = index % o_.partitions;
   http::request<http::string_body> request;
@@ -240,6 +244,7 @@ asio::awaitable<void> Runner::tail_fetcher(int partition, Stats& stats) {
   auto executor = co_await asio::this_coro::executor;
   beast::tcp_stream stream(executor);
   beast::flat_buffer buffer;
+  buffer.reserve(kReadBufferBytes);
   http::request<http::string_body> request{http::verb::get, "/", 11};
   request.set(http::field::host, host_header_);
   request.set(http::field::accept, "application/vnd.sluice.batch");
