@@ -2,7 +2,7 @@
 JOBS ?= $(shell nproc)
 CTEST_FLAGS ?= --output-on-failure -j $(JOBS) --timeout 600
 
-.PHONY: deps build run test bench asan tsan format clean
+.PHONY: deps build run test bench perf asan tsan format clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -20,6 +20,10 @@ test: build
 
 bench: build
 	./build/release/perf/sluice-bench --benchmark_counters_tabular=true
+
+# Side-by-side HTTP load runs against Redis, nginx and fio (perf/compare.sh); under 15 minutes.
+perf: deps
+	bash perf/compare.sh
 
 asan: deps
 	cmake --preset asan >/dev/null

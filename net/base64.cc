@@ -57,20 +57,25 @@ bool base64_decode(std::string_view in, std::string& out, Base64Error* error) {
   if (in.size() % 4 != 0) return fail(in.size());
   size_t padding = 0;
   if (!in.empty() && in.back() == '=') padding = in[in.size() - 2] == '=' ? 2 : 1;
-  out.clear();
-  out.reserve(in.size() / 4 * 3);
   const auto* s = reinterpret_cast<const unsigned char*>(in.data());
   const size_t full = in.size() - (padding ? 4 : 0);
+  // Sized once and written through a pointer: per-byte push_back was most of the decode time.
+  out.resize(full / 4 * 3);
+  char* p = out.data();
   for (size_t i = 0; i < full; i += 4) {
-    int32_t v = 0;
-    for (size_t j = 0; j < 4; ++j) {
-      const int8_t d = kDecode[s[i + j]];
-      if (d < 0) return fail(i + j);
-      v = (v << 6) | d;
+    const int32_t a = kDecode[s[i]];
+    const int32_t b = kDecode[s[i + 1]];
+    const int32_t c = kDecode[s[i + 2]];
+    const int32_t d = kDecode[s[i + 3]];
+    if ((a | b | c | d) < 0) {
+      size_t j = 0;
+      while (kDecode[s[i + j]] >= 0) ++j;
+      return fail(i + j);
     }
-    out.push_back(static_cast<char>(v >> 16));
-    out.push_back(static_cast<char>((v >> 8) & 0xff));
-    out.push_back(static_cast<char>(v & 0xff));
+    const int32_t v = (a << 18) | (b << 12) | (c << 6) | d;
+    *p++ = static_cast<char>(v >> 16);
+    *p++ = static_cast<char>((v >> 8) & 0xff);
+    *p++ = static_cast<char>(v & 0xff);
   }
   if (padding) {
     const size_t i = full;

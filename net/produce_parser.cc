@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include <algorithm>
+#include <charconv>
+#include <cstring>
 #include <ctime>
 
 #include "net/base64.h"
@@ -11,6 +14,37 @@ namespace sluice::net {
 namespace {
 
 namespace od = simdjson::ondemand;
+
+// A record field's name for error messages ("records[12].value"), built on the stack: names
+// are needed only when something is wrong, so the success path pays no allocation or
+// formatting for them. A view from with() is valid until the next with().
+class FieldName {
+ public:
+  FieldName(std::string_view base, char open, size_t index, std::string_view close) {
+    append(base);
+    if (open != '\0') append(std::string_view(&open, 1));
+    auto [end, ec] = std::to_chars(buf_ + len_, buf_ + sizeof(buf_), index);
+    if (ec == std::errc{}) len_ = static_cast<size_t>(end - buf_);
+    append(close);
+    stem_ = len_;
+  }
+  std::string_view stem() const { return {buf_, stem_}; }
+  std::string_view with(std::string_view suffix) {
+    len_ = stem_;
+    append(suffix);
+    return {buf_, len_};
+  }
+
+ private:
+  void append(std::string_view s) {
+    const size_t n = std::min(s.size(), sizeof(buf_) - len_);
+    std::memcpy(buf_ + len_, s.data(), n);
+    len_ += n;
+  }
+  char buf_[64];
+  size_t len_ = 0;
+  size_t stem_ = 0;
+};
 
 ProduceParseError type_error(std::string_view field, std::string_view expected) {
   return {422, 42203, fmt::format("{}: expected {}", field, expected)};
@@ -188,9 +222,9 @@ std::optional<ProduceParseError> parse_timestamp(od::value v, std::string_view f
 
 std::optional<ProduceParseError> parse_v2_record(od::value element, size_t index,
                                                  EmbeddedFormat format, ProduceRequest& out) {
-  const auto name = fmt::format("records[{}]", index);
+  FieldName name("records", '[', index, "]");
   od::object obj;
-  if (auto e_ = element.get_object().get(obj)) return bad(e_, name, "an object");
+  if (auto e_ = element.get_object().get(obj)) return bad(e_, name.stem(), "an object");
   ProduceRequest::Record record;
   record.input.timestamp_ms = -1;  // none given: the broker's clock
   record.first_header = out.headers.size();
@@ -198,19 +232,19 @@ std::optional<ProduceParseError> parse_v2_record(od::value element, size_t index
     std::string_view key;
     od::value value;
     if (member.unescaped_key().get(key) || member.value().get(value)) {
-      return ProduceParseError{400, 40001, fmt::format("{}: malformed JSON", name)};
+      return ProduceParseError{400, 40001, fmt::format("{}: malformed JSON", name.stem())};
     }
     std::optional<ProduceParseError> error;
     if (key == "key") {
-      error = parse_data(value, format, out.arena, name + ".key", record.input.key);
+      error = parse_data(value, format, out.arena, name.with(".key"), record.input.key);
     } else if (key == "value") {
-      error = parse_data(value, format, out.arena, name + ".value", record.input.value);
+      error = parse_data(value, format, out.arena, name.with(".value"), record.input.value);
     } else if (key == "partition") {
-      error = parse_partition(value, name + ".partition", record.partition);
+      error = parse_partition(value, name.with(".partition"), record.partition);
     } else if (key == "headers") {
-      error = parse_headers(value, out.arena, name + ".headers", out.headers);
+      error = parse_headers(value, out.arena, name.with(".headers"), out.headers);
     } else if (key == "timestamp") {
-      error = parse_timestamp(value, name + ".timestamp", record.input.timestamp_ms);
+      error = parse_timestamp(value, name.with(".timestamp"), record.input.timestamp_ms);
     }
     if (error) return error;
   }
@@ -338,7 +372,7 @@ std::optional<ProduceParseError> parse_v3_data(od::value v, std::string& arena,
 
 std::optional<ProduceParseError> parse_v3_record(od::object obj, size_t index,
                                                  ProduceRequest& out) {
-  const auto name = fmt::format("record {}", index);
+  FieldName name("record ", '\0', index, "");
   ProduceRequest::Record record;
   record.input.timestamp_ms = -1;  // none given: the broker's clock
   record.first_header = out.headers.size();
@@ -346,19 +380,19 @@ std::optional<ProduceParseError> parse_v3_record(od::object obj, size_t index,
     std::string_view key;
     od::value value;
     if (member.unescaped_key().get(key) || member.value().get(value)) {
-      return ProduceParseError{400, 40001, fmt::format("{}: malformed JSON", name)};
+      return ProduceParseError{400, 40001, fmt::format("{}: malformed JSON", name.stem())};
     }
     std::optional<ProduceParseError> error;
     if (key == "key") {
-      error = parse_v3_data(value, out.arena, name + " key", record.input.key);
+      error = parse_v3_data(value, out.arena, name.with(" key"), record.input.key);
     } else if (key == "value") {
-      error = parse_v3_data(value, out.arena, name + " value", record.input.value);
+      error = parse_v3_data(value, out.arena, name.with(" value"), record.input.value);
     } else if (key == "partition_id") {
-      error = parse_partition(value, name + " partition_id", record.partition);
+      error = parse_partition(value, name.with(" partition_id"), record.partition);
     } else if (key == "headers") {
-      error = parse_headers(value, out.arena, name + " headers", out.headers);
+      error = parse_headers(value, out.arena, name.with(" headers"), out.headers);
     } else if (key == "timestamp") {
-      error = parse_timestamp(value, name + " timestamp", record.input.timestamp_ms);
+      error = parse_timestamp(value, name.with(" timestamp"), record.input.timestamp_ms);
     }
     if (error) return error;
   }

@@ -1,0 +1,46 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace sluice::load {
+
+enum class Mode { produce, fetch, e2e, resp, http };
+
+// Command-line settings of one run. Every run is bounded: by duration_s always, and by
+// max_records when set.
+struct Options {
+  Mode mode = Mode::produce;
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;
+  std::string path = "/";  // http mode: the request target
+  std::string topic = "load";
+  std::string format = "binary";  // produce: json|binary|v3|raw; fetch: json|raw
+  int record_size = 100;          // value bytes per record
+  int records_per_request = 1;    // produce batch; resp xadd pipeline depth; xrange COUNT
+  int partitions = 1;
+  int connections = 8;
+  int threads = 1;
+  std::string acks;  // empty: the broker's default
+  double rate = 0;   // requests/s over all connections; 0 = closed loop
+  double duration_s = 10;
+  uint64_t max_records = 0;  // 0 = no record bound
+  int64_t max_bytes = 1 << 20;
+  bool tail = false;  // fetch: long-poll at the end instead of reading from the beginning
+  int timeout_ms = 500;
+  std::string method = "GET";  // http mode
+  size_t body_size = 0;        // http mode POST body
+  std::string resp_op = "xadd";
+  std::string label;
+  bool progress = true;
+};
+
+// Parses argv; nullopt (after printing why to stderr) on bad input or --help. Refuses any host
+// that is not a loopback address: this tool only ever loads servers on this machine.
+std::optional<Options> parse_options(int argc, char** argv);
+
+std::string_view mode_name(Mode mode);
+
+}  // namespace sluice::load

@@ -1,0 +1,85 @@
+#pragma once
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "perf/load/histogram.h"
+#include "perf/load/options.h"
+
+namespace sluice::load {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using Clock = std::chrono::steady_clock;
+
+// Counters of one load thread. The owning thread writes; the progress line reads concurrently.
+struct Stats {
+  Histogram latency;  // request latency: from the scheduled send time to the whole reply
+  Histogram e2e;      // e2e mode: from the producer's stamp to the fetcher's reply
+  std::atomic<uint64_t> requests{0};
+  std::atomic<uint64_t> records{0};
+  std::atomic<uint64_t> payload_bytes{0};  // record value bytes (fetch: reply body bytes)
+  std::atomic<uint64_t> tx_bytes{0};       // request body bytes
+  std::atomic<uint64_t> rx_bytes{0};       // reply body bytes
+
+  void add_error(const std::string& kind);
+  std::map<std::string, uint64_t> errors() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, uint64_t> errors_;  // guarded by mu_
+};
+
+// Drives one run: `connections` clients, one request in flight on each (no HTTP pipelining;
+// RESP pipelines records_per_request commands as one request), spread over `threads` threads
+// each with its own io_context. With a rate, request k is due at start + k / rate whichever
+// connection is free to take it, and its latency counts from that due time, so time spent
+// queued behind a slow server is measured rather than omitted.
+class Runner {
+ public:
+  // `start_offsets` holds, per partition, where fetches start (fetch and e2e modes).
+  Runner(Options options, std::string cluster_id, std::vector<int64_t> start_offsets);
+
+  // Runs until the duration or record bound is reached; prints the progress line.
+  void run();
+  // The result as one JSON object.
+  std::string result_json() const;
+
+ private:
+  asio::awaitable<void> http_client(int index, Stats& stats);
+  asio::awaitable<void> resp_client(int index, Stats& stats);
+  asio::awaitable<void> tail_fetcher(int partition, Stats& stats);
+  asio::awaitable<bool> connect(beast::tcp_stream& stream, Stats& stats);
+  std::optional<Clock::time_point> next_slot();
+  bool slot_bounded() const;
+  uint64_t now_ns() const;
+  std::string fetch_target(int partition, int64_t offset, int timeout_ms) const;
+  void print_progress(double seconds, uint64_t records, uint64_t bytes, uint64_t errors,
+                      double interval_s);
+
+  Options o_;
+  std::string cluster_id_;
+  std::vector<int64_t> start_offsets_;
+  asio::ip::tcp::endpoint endpoint_;
+  std::string host_header_;
+  std::vector<std::unique_ptr<Stats>> stats_;  // one per thread
+  Clock::time_point start_;
+  Clock::time_point deadline_;
+  double elapsed_s_ = 0;
+  std::atomic<uint64_t> slots_{0};
+  std::atomic<uint64_t> records_done_{0};      // fetch and xrange record bound
+  std::atomic<int> producers_active_{0};       // e2e: producers still running
+  std::atomic<uint64_t> produced_records_{0};  // e2e: records acknowledged
+  std::atomic<uint64_t> fetched_records_{0};   // e2e: records the fetchers saw
+};
+
+}  // namespace sluice::load
