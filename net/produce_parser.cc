@@ -372,7 +372,11 @@ std::optional<ProduceParseError> parse_v3_records(std::string& body, ProduceRequ
   out.arena.reserve(body.size());
   thread_local od::parser parser;
   od::document_stream stream;
-  if (auto e = parser.iterate_many(padded(body)).get(stream)) {
+  // Pass the buffer itself: the padded_string_view would convert to a temporary padded_string
+  // that dies at the end of this statement while the stream still points into it.
+  const auto input = padded(body);
+  if (auto e =
+          parser.iterate_many(input.data(), input.size(), od::DEFAULT_BATCH_SIZE).get(stream)) {
     return ProduceParseError{400, 40001,
                              fmt::format("Malformed JSON: {}", simdjson::error_message(e))};
   }
