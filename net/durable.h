@@ -12,13 +12,18 @@ namespace sluice::net {
 // appended so far durable; resumes on the caller's executor with the flush's error, if any.
 inline asio::awaitable<std::error_code> await_durable(broker::GroupCommitter& committer,
                                                       broker::PartitionLog& log) {
-  auto executor = co_await asio::this_coro::executor;
   co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(std::error_code)>(
-      [&committer, &log, executor](auto handler) {
+      [&committer, &log](auto handler) {
         // std::function needs a copyable callable; the coroutine's handler is move-only.
+        // The work guard keeps the handler's executor (the session's strand) counted as busy
+        // until the completion has been posted to it.
+        auto work = asio::make_work_guard(handler);
         auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        committer.request(log, [shared, executor](std::error_code ec) {
-          asio::post(executor, [shared, ec]() mutable { std::move (*shared)(ec); });
+        committer.request(log, [shared, work](std::error_code ec) mutable {
+          auto executor = work.get_executor();
+          asio::post(executor,
+                     [shared = std::move(shared), ec]() mutable { std::move (*shared)(ec); });
+          work.reset();
         });
       },
       asio::use_awaitable);
