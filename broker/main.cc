@@ -64,6 +64,7 @@ std::optional<sluice::net::ServerOptions> server_options_from(
   o.max_header_bytes = static_cast<uint32_t>(config.max_header_bytes);
   o.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
   o.read_timeout = std::chrono::milliseconds(config.read_timeout_ms);
+  o.write_timeout = std::chrono::milliseconds(config.write_timeout_ms);
   o.max_connections = config.max_connections;
   return o;
 }
