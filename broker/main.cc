@@ -152,6 +152,7 @@ int serve(int argc, char** argv) {
   int signal = 0;
   sigwait(&stop_signals, &signal);
   spdlog::info("received {}, stopping", strsignal(signal));
+  ctx.waiters.shut_down();  // parked long polls answer now instead of holding up the grace period
   server.stop(kShutdownGrace);
   ctx.broker.store(nullptr);
   if (auto r = broker.stop(); !r) {

@@ -35,4 +35,15 @@ void FetchWaiters::notify(const broker::PartitionLog* log) {
   }
 }
 
+void FetchWaiters::shut_down() {
+  shutting_down_.store(true);
+  std::vector<std::shared_ptr<Waiter>> woken;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [log, waiters] : waiters_)
+      woken.insert(woken.end(), waiters.begin(), waiters.end());
+  }
+  for (auto& w : woken) asio::post(w->timer.get_executor(), [w] { w->timer.cancel(); });
+}
+
 }  // namespace sluice::net
