@@ -19,7 +19,15 @@ BrokerProcess::BrokerProcess(Options options) : options_(std::move(options)) {
   } else {
     data_dir_ = options_.data_dir;
   }
-  start();
+  try {
+    start();
+  } catch (...) {
+    // The destructor does not run for a constructor that throws: stop the child and the
+    // reader thread here, or the joinable thread would terminate the test binary.
+    kill9();
+    if (reader_.joinable()) reader_.join();
+    throw;
+  }
 }
 
 BrokerProcess::~BrokerProcess() {
