@@ -252,13 +252,17 @@ TEST(LimitsTest, ClientThatNeverReadsARawFetchIsDropped) {
   // The single connection slot is free again once the produce connection is gone.
   ASSERT_TRUE(
       eventually([&] { return http_request(broker.port(), "GET", "/healthz").status == 200; }));
-  RawSocket stalled(broker.port());
-  stalled.send(
-      "GET /topics/slow/partitions/0/records?offset=0&timeout=0&max_bytes=67108864 HTTP/1.1\r\n"
-      "Host: x\r\nAccept: application/vnd.sluice.batch\r\n\r\n");
   // The reply has started: the stalled client holds the only slot, mid-sendfile, and reads
-  // no further. Once the write timeout drops it, a new connection is served again.
-  ASSERT_NE(stalled.read_until("\r\n\r\n", 10000).find("200 OK"), std::string::npos);
+  // no further. (Retried while the probes' closed connections still hold the slot.) Once the
+  // write timeout drops it, a new connection is served again.
+  std::unique_ptr<RawSocket> stalled;
+  ASSERT_TRUE(eventually([&] {
+    stalled = std::make_unique<RawSocket>(broker.port());
+    stalled->send(
+        "GET /topics/slow/partitions/0/records?offset=0&timeout=0&max_bytes=67108864 HTTP/1.1\r\n"
+        "Host: x\r\nAccept: application/vnd.sluice.batch\r\n\r\n");
+    return stalled->read_until("\r\n\r\n", 10000).find("200 OK") != std::string::npos;
+  }));
   EXPECT_TRUE(
       eventually([&] { return http_request(broker.port(), "GET", "/healthz").status == 200; },
                  std::chrono::seconds(15)));
