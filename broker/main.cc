@@ -70,6 +70,7 @@ std::optional<sluice::net::ServerOptions> server_options_from(
   o.max_header_bytes = static_cast<uint32_t>(config.max_header_bytes);
   o.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
   o.read_timeout = std::chrono::milliseconds(config.read_timeout_ms);
+  o.write_timeout = std::chrono::milliseconds(config.write_timeout_ms);
   o.max_connections = config.max_connections;
   return o;
 }
@@ -214,8 +215,7 @@ int serve(int argc, char** argv) {
   int signal = 0;
   sigwait(&stop_signals, &signal);
   spdlog::info("received {}, stopping", strsignal(signal));
-  ctx.stopping.store(true);
-  ctx.waiters.notify_all();
+  ctx.waiters.shut_down();  // parked long polls answer now instead of holding up the grace period
   server.stop(kShutdownGrace);
   ctx.broker.store(nullptr);
   if (auto r = broker.stop(); !r) {

@@ -77,6 +77,7 @@ struct BrokerConfig {
   int64_t max_header_bytes = 16384;                       // http.max.header.bytes
   int64_t idle_timeout_ms = 60000;                        // connections.idle.timeout.ms
   int64_t read_timeout_ms = 30000;                        // http.read.timeout.ms
+  int64_t write_timeout_ms = 30000;                       // http.write.timeout.ms
   int32_t max_connections = 10000;                        // max.connections
   int64_t consumer_request_timeout_ms = 1000;             // consumer.request.timeout.ms
   int64_t consumer_instance_timeout_ms = 300000;          // consumer.instance.timeout.ms

@@ -113,6 +113,8 @@ std::vector<Key<BrokerConfig>> make_broker_keys() {
               "Largest HTTP request header block accepted, in bytes."),
       int_key("http.read.timeout.ms", &B::read_timeout_ms, kAtLeastOne, "30000",
               "Time allowed to read one request once it has started arriving."),
+      int_key("http.write.timeout.ms", &B::write_timeout_ms, kAtLeastOne, "30000",
+              "Time allowed to send one reply; a client that stops reading is dropped."),
       int_key("connections.idle.timeout.ms", &B::idle_timeout_ms, kAtLeastOne, "60000",
               "Idle connections are closed after this long."),
       int_key("num.partitions", &B::num_partitions, {1, INT32_MAX}, "1",

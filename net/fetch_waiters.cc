@@ -25,15 +25,6 @@ void FetchWaiters::remove(const broker::PartitionLog* log, const std::shared_ptr
   if (it->second.empty()) waiters_.erase(it);
 }
 
-void FetchWaiters::notify_all() {
-  std::vector<const broker::PartitionLog*> logs;
-  {
-    std::lock_guard lock(mu_);
-    for (const auto& [log, list] : waiters_) logs.push_back(log);
-  }
-  for (const auto* log : logs) notify(log);
-}
-
 void FetchWaiters::notify(const broker::PartitionLog* log) {
   std::vector<std::shared_ptr<Waiter>> woken;
   {
@@ -47,6 +38,17 @@ void FetchWaiters::notify(const broker::PartitionLog* log) {
     // timer alive even if the fetch already finished.
     asio::post(w->timer.get_executor(), [w] { w->timer.cancel(); });
   }
+}
+
+void FetchWaiters::shut_down() {
+  shutting_down_.store(true);
+  std::vector<std::shared_ptr<Waiter>> woken;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [log, waiters] : waiters_)
+      woken.insert(woken.end(), waiters.begin(), waiters.end());
+  }
+  for (auto& w : woken) asio::post(w->timer.get_executor(), [w] { w->timer.cancel(); });
 }
 
 }  // namespace sluice::net

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -33,10 +34,13 @@ class FetchWaiters {
   void remove(const broker::PartitionLog* log, const std::shared_ptr<Waiter>& waiter);
   // Wakes every waiter on `log`.
   void notify(const broker::PartitionLog* log);
-  // Wakes every waiter (at shutdown, so parked long polls answer at once).
-  void notify_all();
+  // The server is stopping: wakes every waiter, and shutting_down() tells waiters (who check
+  // it after registering, as for appends) not to wait again, so parked fetches answer at once.
+  void shut_down();
+  bool shutting_down() const { return shutting_down_.load(); }
 
  private:
+  std::atomic<bool> shutting_down_{false};
   std::mutex mu_;
   std::map<const broker::PartitionLog*, std::vector<std::shared_ptr<Waiter>>> waiters_;
 };

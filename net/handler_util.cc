@@ -39,7 +39,8 @@ ApiError to_api_error(std::error_code ec, std::string_view what) {
         return {http::status::payload_too_large, 41302,
                 fmt::format("Batch larger than max.message.bytes of {}", what)};
       case B::shutting_down:
-        return {http::status::service_unavailable, 50003, "Broker is shutting down; retry"};
+        // REST Proxy's retriable error: 500 / 50003 (status x 100 + sub-code).
+        return {http::status::internal_server_error, 50003, "Broker is shutting down; retry"};
       case B::log_offline:
         return {http::status::internal_server_error, 50002,
                 fmt::format("Partition {} is offline after a failed fdatasync", what)};

@@ -54,11 +54,11 @@ bool fetch_ready(const broker::PartitionLog& log, Offset offset, int64_t min_byt
 asio::awaitable<void> long_poll(ApiContext& ctx, const broker::PartitionLog& log, Offset offset,
                                 int64_t min_bytes, std::chrono::steady_clock::time_point deadline) {
   auto executor = co_await asio::this_coro::executor;
-  while (!ctx.stopping.load() && !fetch_ready(log, offset, min_bytes) &&
+  while (!ctx.waiters.shutting_down() && !fetch_ready(log, offset, min_bytes) &&
          std::chrono::steady_clock::now() < deadline) {
     auto waiter = ctx.waiters.add(&log, executor);
-    // Re-check after registering: an append in between would otherwise be missed.
-    if (!ctx.stopping.load() && !fetch_ready(log, offset, min_bytes)) {
+    // Re-check after registering: an append or a shutdown in between would otherwise be missed.
+    if (!ctx.waiters.shutting_down() && !fetch_ready(log, offset, min_bytes)) {
       waiter->timer.expires_at(deadline);
       co_await waiter->timer.async_wait(asio::as_tuple(asio::use_awaitable));
     }

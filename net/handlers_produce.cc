@@ -247,14 +247,9 @@ asio::awaitable<Reply> produce_raw(Call& call) {
                                        type, kRawBatch)});
   }
   auto ref = find_partition(call, call.params[0], call.params[1]);
-  if (ref.error) {
-    if (ref.error->error_code != 40401 || !call.broker->config().auto_create_topics_enable) {
-      co_return error_reply(*ref.error);
-    }
-    auto created = call.broker->partition_for_produce(
-        call.params[0], static_cast<int32_t>(*parse_int(call.params[1], 0, INT32_MAX)));
-    if (!created) co_return error_reply(to_api_error(created.error(), call.params[0]));
-    ref.log = std::move(*created);
+  if (ref.error &&
+      (ref.error->error_code != 40401 || !call.broker->config().auto_create_topics_enable)) {
+    co_return error_reply(*ref.error);
   }
   Acks acks;
   if (auto e = parse_acks(call, acks)) co_return error_reply(*e);
@@ -270,6 +265,13 @@ asio::awaitable<Reply> produce_raw(Call& call) {
     }
     batches.push_back(body.subspan(pos, header->size_bytes()));
     pos += header->size_bytes();
+  }
+  // Only a request that is valid creates the topic, as on the JSON produce paths.
+  if (!ref.log) {
+    auto created = call.broker->partition_for_produce(
+        call.params[0], static_cast<int32_t>(*parse_int(call.params[1], 0, INT32_MAX)));
+    if (!created) co_return error_reply(to_api_error(created.error(), call.params[0]));
+    ref.log = std::move(*created);
   }
   auto& log = *ref.log;
   std::string reply;

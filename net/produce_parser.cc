@@ -410,10 +410,11 @@ std::optional<ProduceParseError> parse_v3_records(std::string& body, ProduceRequ
   // padded_string that dies before the stream is read. Pass the padded buffer itself.
   thread_local od::parser parser;
   od::document_stream stream;
-  if (auto e = parser
-                   .iterate_many(padded(body).data(), body.size(),
-                                 simdjson::ondemand::DEFAULT_BATCH_SIZE)
-                   .get(stream)) {
+  // Pass the buffer itself: the padded_string_view would convert to a temporary padded_string
+  // that dies at the end of this statement while the stream still points into it.
+  const auto input = padded(body);
+  if (auto e =
+          parser.iterate_many(input.data(), input.size(), od::DEFAULT_BATCH_SIZE).get(stream)) {
     return ProduceParseError{400, 40001,
                              fmt::format("Malformed JSON: {}", simdjson::error_message(e))};
   }

@@ -163,7 +163,10 @@ asio::awaitable<Reply> Router::handle(Request request) {
                            has_control_characters)) {
       reply = error_reply(
           {http::status::bad_request, 400, "Path segments must not contain control characters"});
-    } else if (auto m = match(request.method(), target->segments); !m.route) {
+    } else if (auto m =
+                   match(request.method() == http::verb::head ? http::verb::get : request.method(),
+                         target->segments);
+               !m.route) {
       reply = m.path_matched ? error_reply({http::status::method_not_allowed, 405,
                                             fmt::format("Method {} not allowed on {}",
                                                         std::string_view(request.method_string()),
@@ -184,6 +187,12 @@ asio::awaitable<Reply> Router::handle(Request request) {
   } catch (const std::exception& e) {
     spdlog::error("{} {}: internal error: {}", std::string_view(request.method_string()),
                   std::string_view(request.target()), e.what());
+    reply = error_reply({http::status::internal_server_error, 50002,
+                         "Internal server error (the broker log has the cause)"});
+  } catch (...) {
+    // Not every throw is a std::exception; none may escape into the session coroutine.
+    spdlog::error("{} {}: internal error: unknown exception",
+                  std::string_view(request.method_string()), std::string_view(request.target()));
     reply = error_reply({http::status::internal_server_error, 50002,
                          "Internal server error (the broker log has the cause)"});
   }

@@ -27,8 +27,6 @@ struct ApiContext {
   // Recovery figures in Prometheus text format, for /metrics.
   std::function<std::string()> recovery_metrics;
   std::atomic<uint64_t> round_robin{0};
-  // Set at shutdown: long polls stop waiting and answer with what they have.
-  std::atomic<bool> stopping{false};
 };
 
 // One call being served: the request, its decoded path parameters and query.

@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 #include <sys/sendfile.h>
 
+#include <boost/asio/experimental/awaitable_operators.hpp>
+
 namespace sluice::net {
 namespace {
 
@@ -16,9 +18,12 @@ std::string peer_name(const asio::ip::tcp::socket& socket) {
 }
 
 // Sends [offset, offset + length) of fd on the socket with sendfile(2): the kernel copies from
-// the page cache to the socket, never through user space.
+// the page cache to the socket, never through user space. A peer that accepts nothing for
+// `write_timeout` gets beast::error::timeout, as the stream's own writes would.
 asio::awaitable<beast::error_code> async_sendfile(asio::ip::tcp::socket& socket, int fd,
-                                                  uint64_t offset, uint64_t length) {
+                                                  uint64_t offset, uint64_t length,
+                                                  std::chrono::milliseconds write_timeout) {
+  using namespace asio::experimental::awaitable_operators;
   beast::error_code ec;
   socket.native_non_blocking(true, ec);
   if (ec) co_return ec;
@@ -33,8 +38,11 @@ asio::awaitable<beast::error_code> async_sendfile(asio::ip::tcp::socket& socket,
     if (n == 0) co_return beast::error_code(asio::error::eof);  // the file shrank under us
     if (errno == EINTR) continue;
     if (errno != EAGAIN) co_return beast::error_code(errno, beast::system_category());
-    auto [wait_ec] = co_await socket.async_wait(asio::socket_base::wait_write, kNoThrow);
-    if (wait_ec) co_return wait_ec;
+    asio::steady_timer timer(socket.get_executor(), write_timeout);
+    auto waited = co_await (socket.async_wait(asio::socket_base::wait_write, kNoThrow) ||
+                            timer.async_wait(kNoThrow));
+    if (waited.index() == 1) co_return beast::error_code(beast::error::timeout);
+    if (auto [wait_ec] = std::get<0>(waited); wait_ec) co_return wait_ec;
   }
   co_return beast::error_code{};
 }
@@ -141,7 +149,12 @@ asio::awaitable<bool> HttpServer::serve_one(beast::tcp_stream& stream, beast::fl
   parser.body_limit(options_.max_request_bytes);
   std::optional<Reply> refusal;
   auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, kNoThrow);
-  if (ec == http::error::header_limit) {
+  if (ec == http::error::body_limit) {
+    // Beast checks a Content-Length against the body limit while parsing the header.
+    refusal = limit_reply(
+        http::status::payload_too_large, 41301,
+        "Request body exceeds max.request.size = " + std::to_string(options_.max_request_bytes));
+  } else if (ec == http::error::header_limit) {
     refusal = limit_reply(http::status::request_header_fields_too_large, 431,
                           "Request header larger than http.max.header.bytes = " +
                               std::to_string(options_.max_header_bytes));
@@ -176,12 +189,14 @@ asio::awaitable<bool> HttpServer::serve_one(beast::tcp_stream& stream, beast::fl
     }
   }
   Reply reply;
+  bool head_only = false;  // HEAD: the GET reply's header, without its body
   if (refusal) {
     reply = std::move(*refusal);
   } else {
     stream.expires_never();
     in_flight_.fetch_add(1);
     Request request = parser.release();
+    head_only = request.method() == http::verb::head;
     const bool keep_alive = request.keep_alive();
     const unsigned version = request.version();
     reply = co_await handler_(std::move(request));
@@ -191,6 +206,13 @@ asio::awaitable<bool> HttpServer::serve_one(beast::tcp_stream& stream, beast::fl
   }
   stream.expires_after(options_.write_timeout);
   const bool keep_alive = reply.message.keep_alive();
+  if (head_only) {
+    reply.message.prepare_payload();
+    if (reply.file_body) reply.message.content_length(reply.file_body->length);
+    http::response_serializer<http::string_body> serializer{reply.message};
+    auto [head_ec, m] = co_await http::async_write_header(stream, serializer, kNoThrow);
+    co_return !head_ec && keep_alive;
+  }
   if (!reply.file_body) {
     reply.message.prepare_payload();
     auto [write_ec, m] = co_await http::async_write(stream, reply.message, kNoThrow);
@@ -204,8 +226,8 @@ asio::awaitable<bool> HttpServer::serve_one(beast::tcp_stream& stream, beast::fl
   http::response_serializer<http::empty_body> serializer{head};
   auto [head_ec, m] = co_await http::async_write_header(stream, serializer, kNoThrow);
   if (head_ec) co_return false;
-  auto send_ec =
-      co_await async_sendfile(stream.socket(), slice.fd(), slice.position.value, slice.length);
+  auto send_ec = co_await async_sendfile(stream.socket(), slice.fd(), slice.position.value,
+                                         slice.length, options_.write_timeout);
   co_return !send_ec && keep_alive;
 }
 

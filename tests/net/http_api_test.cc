@@ -35,6 +35,19 @@ TEST_F(HttpApiTest, HealthAndReadinessAnswer) {
   EXPECT_EQ(http_request(port(), "GET", "/status/ready").status, 200);
 }
 
+TEST_F(HttpApiTest, RecoveryReportAndMetricsAreServed) {
+  auto report = http_request(port(), "GET", "/v1/recovery");
+  ASSERT_EQ(report.status, 200);
+  EXPECT_NE(report.body.find("\"partitions\""), std::string::npos) << report.body;
+  auto metrics = http_request(port(), "GET", "/metrics");
+  ASSERT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.body.find("sluice_recovery_partitions_done"), std::string::npos);
+  EXPECT_NE(
+      metrics.body.find("sluice_http_requests_total{route=\"/v1/recovery\",status=\"200\"} 1"),
+      std::string::npos)
+      << metrics.body;
+}
+
 TEST_F(HttpApiTest, ProduceJsonThenFetchInEveryFormat) {
   auto produced = http_request(
       port(), "POST", "/topics/orders",

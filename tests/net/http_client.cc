@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -17,22 +18,24 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 
-HttpResponse http_request(uint16_t port, std::string_view method, std::string_view target,
-                          std::string_view body,
-                          const std::map<std::string, std::string>& headers) {
-  asio::io_context io;
-  beast::tcp_stream stream(io);
-  stream.expires_after(std::chrono::seconds(60));
-  stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+namespace {
+
+http::request<http::string_body> make_request(uint16_t port, std::string_view method,
+                                              std::string_view target, std::string_view body,
+                                              const std::map<std::string, std::string>& headers) {
   http::request<http::string_body> req{http::string_to_verb(method), std::string(target), 11};
   req.set(http::field::host, "127.0.0.1:" + std::to_string(port));
   for (const auto& [name, value] : headers) req.set(name, value);
   req.body() = std::string(body);
   if (!body.empty() || method == "POST" || method == "PUT") req.prepare_payload();
-  http::write(stream, req);
-  beast::flat_buffer buffer;
+  return req;
+}
+
+HttpResponse read_response(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                           bool head_request) {
   http::response_parser<http::string_body> parser;
   parser.body_limit(1ull << 30);
+  parser.skip(head_request);
   http::read(stream, buffer, parser);
   auto res = parser.release();
   HttpResponse out;
@@ -43,9 +46,108 @@ HttpResponse http_request(uint16_t port, std::string_view method, std::string_vi
     std::transform(name.begin(), name.end(), name.begin(), ::tolower);
     out.headers[name] = std::string(field.value());
   }
+  return out;
+}
+
+}  // namespace
+
+HttpResponse http_request(uint16_t port, std::string_view method, std::string_view target,
+                          std::string_view body,
+                          const std::map<std::string, std::string>& headers) {
+  asio::io_context io;
+  beast::tcp_stream stream(io);
+  stream.expires_after(std::chrono::seconds(60));
+  stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  auto req = make_request(port, method, target, body, headers);
+  http::write(stream, req);
+  beast::flat_buffer buffer;
+  auto out = read_response(stream, buffer, method == "HEAD");
   beast::error_code ignored;
   stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   return out;
+}
+
+struct HttpConnection::State {
+  explicit State(uint16_t p) : port(p), stream(io) {}
+  uint16_t port;
+  asio::io_context io;
+  beast::tcp_stream stream;
+  beast::flat_buffer buffer;
+};
+
+HttpConnection::HttpConnection(uint16_t port) : state_(std::make_unique<State>(port)) {
+  state_->stream.expires_after(std::chrono::seconds(60));
+  state_->stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+}
+
+HttpConnection::~HttpConnection() {
+  beast::error_code ignored;
+  state_->stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+}
+
+HttpResponse HttpConnection::request(std::string_view method, std::string_view target,
+                                     std::string_view body,
+                                     const std::map<std::string, std::string>& headers) {
+  state_->stream.expires_after(std::chrono::seconds(60));
+  auto req = make_request(state_->port, method, target, body, headers);
+  http::write(state_->stream, req);
+  return read_response(state_->stream, state_->buffer, method == "HEAD");
+}
+
+RawSocket::RawSocket(uint16_t port) {
+  fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd_ < 0) throw std::runtime_error("socket failed");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ::close(fd_);
+    throw std::runtime_error("connect failed");
+  }
+}
+
+RawSocket::~RawSocket() { ::close(fd_); }
+
+void RawSocket::send(std::string_view bytes) {
+  while (!bytes.empty()) {
+    const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (n <= 0) throw std::runtime_error("send failed");
+    bytes.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
+std::string RawSocket::read_until(std::string_view needle, int timeout_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  char buf[4096];
+  while (received_.find(needle) == std::string::npos) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          deadline - std::chrono::steady_clock::now())
+                          .count();
+    if (left <= 0) break;
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left)) <= 0) break;
+    const ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+    if (n <= 0) break;
+    received_.append(buf, static_cast<size_t>(n));
+  }
+  return received_;
+}
+
+bool RawSocket::closed_within(int timeout_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  char buf[4096];
+  while (true) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          deadline - std::chrono::steady_clock::now())
+                          .count();
+    if (left <= 0) return false;
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left)) <= 0) return false;
+    const ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+    if (n <= 0) return true;
+    received_.append(buf, static_cast<size_t>(n));
+  }
 }
 
 std::string raw_exchange(uint16_t port, std::string_view bytes, int timeout_ms) {

@@ -1,0 +1,223 @@
+// Topic metadata (REST Proxy v2) and cluster/topic admin (REST Proxy v3): success shapes and
+// the documented errors.
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include <string>
+
+#include "tests/net/api_test_util.h"
+#include "tests/net/broker_process.h"
+
+namespace sluice::testing {
+namespace {
+
+class AdminApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override { cluster_ = cluster_id(port()); }
+  uint16_t port() const { return broker_.port(); }
+  std::string v3(std::string_view rest) const {
+    return "/v3/clusters/" + cluster_ + std::string(rest);
+  }
+
+  HttpResponse create(std::string_view body) {
+    return http_request(port(), "POST", v3("/topics"), body, kV3Json);
+  }
+
+  BrokerProcess broker_;
+  std::string cluster_;
+};
+
+TEST_F(AdminApiTest, V2MetadataShapes) {
+  simdjson::dom::parser parser;
+  EXPECT_EQ(http_request(port(), "GET", "/").body, "{}");
+  auto brokers = http_request(port(), "GET", "/brokers");
+  ASSERT_EQ(brokers.status, 200);
+  EXPECT_EQ(brokers.body, R"({"brokers":[0]})");
+  ASSERT_EQ(create(R"({"topic_name":"meta","partitions_count":3})").status, 201);
+  ASSERT_EQ(create(R"({"topic_name":"__internal","partitions_count":1})").status, 201);
+
+  EXPECT_EQ(http_request(port(), "GET", "/topics").body, R"(["meta"])");
+  auto topic = http_request(port(), "GET", "/topics/meta");
+  ASSERT_EQ(topic.status, 200) << topic.body;
+  auto t = parse(parser, topic.body);
+  EXPECT_EQ(std::string_view(t["name"]), "meta");
+  EXPECT_EQ(t["partitions"].get_array().size(), 3u);
+  EXPECT_EQ(std::string_view(t["configs"]["cleanup.policy"]), "delete");
+
+  auto partitions = http_request(port(), "GET", "/topics/meta/partitions");
+  ASSERT_EQ(partitions.status, 200);
+  auto ps = parse(parser, partitions.body).get_array();
+  ASSERT_EQ(ps.size(), 3u);
+  EXPECT_EQ(int64_t(ps.at(2)["partition"]), 2);
+  EXPECT_EQ(int64_t(ps.at(2)["leader"]), 0);
+  EXPECT_TRUE(bool(ps.at(2)["replicas"].at(0)["in_sync"]));
+
+  auto partition = http_request(port(), "GET", "/topics/meta/partitions/1");
+  ASSERT_EQ(partition.status, 200);
+  EXPECT_EQ(int64_t(parse(parser, partition.body)["partition"]), 1);
+  EXPECT_EQ(http_request(port(), "GET", "/topics/meta/partitions/1/offsets").body,
+            R"({"beginning_offset":0,"end_offset":0})");
+}
+
+TEST_F(AdminApiTest, V3ClusterShapes) {
+  ASSERT_FALSE(cluster_.empty());
+  simdjson::dom::parser parser;
+  auto list = parse(parser, http_request(port(), "GET", "/v3/clusters").body);
+  EXPECT_EQ(std::string_view(list["kind"]), "KafkaClusterList");
+  auto cluster = http_request(port(), "GET", v3(""));
+  ASSERT_EQ(cluster.status, 200);
+  auto c = parse(parser, cluster.body);
+  EXPECT_EQ(std::string_view(c["kind"]), "KafkaCluster");
+  EXPECT_EQ(std::string_view(c["cluster_id"]), cluster_);
+  EXPECT_NE(std::string(std::string_view(c["metadata"]["self"])).find(cluster_), std::string::npos);
+  EXPECT_NE(std::string(std::string_view(c["topics"]["related"])).find("/topics"),
+            std::string::npos);
+}
+
+TEST_F(AdminApiTest, V3TopicLifecycle) {
+  simdjson::dom::parser parser;
+  auto created = create(
+      R"({"topic_name":"life","partitions_count":2,"replication_factor":1,)"
+      R"("configs":[{"name":"retention.ms","value":"12345"},{"name":"cleanup.policy","value":"delete"}]})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  auto c = parse(parser, created.body);
+  EXPECT_EQ(std::string_view(c["kind"]), "KafkaTopic");
+  EXPECT_EQ(std::string_view(c["topic_name"]), "life");
+  EXPECT_EQ(int64_t(c["partitions_count"]), 2);
+
+  auto duplicate = create(R"({"topic_name":"life","partitions_count":1})");
+  EXPECT_EQ(duplicate.status, 409);
+  EXPECT_EQ(error_code_of(duplicate), 40901);
+
+  auto list = http_request(port(), "GET", v3("/topics"));
+  ASSERT_EQ(list.status, 200);
+  auto l = parse(parser, list.body);
+  EXPECT_EQ(std::string_view(l["kind"]), "KafkaTopicList");
+  ASSERT_EQ(l["data"].get_array().size(), 1u);
+  EXPECT_EQ(std::string_view(l["data"].at(0)["topic_name"]), "life");
+
+  auto got = http_request(port(), "GET", v3("/topics/life"));
+  ASSERT_EQ(got.status, 200);
+  EXPECT_EQ(int64_t(parse(parser, got.body)["partitions_count"]), 2);
+
+  auto configs = http_request(port(), "GET", v3("/topics/life/configs"));
+  ASSERT_EQ(configs.status, 200);
+  bool saw_retention = false;
+  for (auto entry : parse(parser, configs.body)["data"].get_array()) {
+    if (std::string_view(entry["name"]) != "retention.ms") continue;
+    saw_retention = true;
+    EXPECT_EQ(std::string_view(entry["value"]), "12345");
+    EXPECT_FALSE(bool(entry["is_default"]));
+  }
+  EXPECT_TRUE(saw_retention) << configs.body;
+
+  auto partitions = http_request(port(), "GET", v3("/topics/life/partitions"));
+  ASSERT_EQ(partitions.status, 200);
+  auto ps = parse(parser, partitions.body);
+  EXPECT_EQ(std::string_view(ps["kind"]), "KafkaPartitionList");
+  ASSERT_EQ(ps["data"].get_array().size(), 2u);
+  EXPECT_EQ(int64_t(ps["data"].at(1)["partition_id"]), 1);
+
+  auto deleted = http_request(port(), "DELETE", v3("/topics/life"));
+  EXPECT_EQ(deleted.status, 204);
+  EXPECT_TRUE(deleted.body.empty());
+  auto gone = http_request(port(), "GET", v3("/topics/life"));
+  EXPECT_EQ(gone.status, 404);
+  EXPECT_EQ(error_code_of(gone), 40401);
+  EXPECT_EQ(http_request(port(), "GET", "/topics").body, "[]");
+}
+
+TEST_F(AdminApiTest, V3CreateRejectsBadInput) {
+  EXPECT_EQ(create(R"({"topic_name":"x","partitions_count":0})").status, 400);
+  EXPECT_EQ(create(R"({"partitions_count":1})").status, 400);
+  EXPECT_EQ(error_code_of(create(R"({"topic_name":"a/b"})")), 40005);
+  EXPECT_EQ(error_code_of(create(R"({"topic_name":"x",)")), 40001);
+  EXPECT_EQ(create(R"({"topic_name":"x","configs":[{"name":"no.such.key","value":"1"}]})").status,
+            400);
+  EXPECT_EQ(http_request(port(), "GET", "/topics").body, "[]");
+}
+
+TEST_F(AdminApiTest, WrongClusterIdIs40404OnEveryPath) {
+  ASSERT_EQ(create(R"({"topic_name":"t"})").status, 201);
+  const std::pair<const char*, std::string> calls[] = {
+      {"GET", "/v3/clusters/nope"},
+      {"GET", "/v3/clusters/nope/topics"},
+      {"POST", "/v3/clusters/nope/topics"},
+      {"GET", "/v3/clusters/nope/topics/t"},
+      {"DELETE", "/v3/clusters/nope/topics/t"},
+      {"GET", "/v3/clusters/nope/topics/t/configs"},
+      {"GET", "/v3/clusters/nope/topics/t/partitions"},
+      {"POST", "/v3/clusters/nope/topics/t/records"},
+  };
+  for (const auto& [method, target] : calls) {
+    auto r = http_request(
+        port(), method, target, std::string_view(method) == "POST" ? R"({"topic_name":"t"})" : "",
+        std::string_view(method) == "POST" ? kV3Json : std::map<std::string, std::string>{});
+    EXPECT_EQ(r.status, 404) << method << " " << target;
+    EXPECT_EQ(error_code_of(r), 40404) << method << " " << target << " " << r.body;
+  }
+}
+
+TEST_F(AdminApiTest, UnknownTopicAndPartitionOnEveryPath) {
+  ASSERT_EQ(create(R"({"topic_name":"one","partitions_count":1})").status, 201);
+  BrokerProcess::Options options;
+  const std::string topic_paths[] = {
+      "/topics/missing",
+      "/topics/missing/partitions",
+      "/topics/missing/partitions/0",
+      "/topics/missing/partitions/0/offsets",
+      "/topics/missing/partitions/0/records?offset=0&timeout=0",
+      v3("/topics/missing"),
+      v3("/topics/missing/configs"),
+      v3("/topics/missing/partitions"),
+  };
+  for (const auto& target : topic_paths) {
+    auto r = http_request(port(), "GET", target);
+    EXPECT_EQ(r.status, 404) << target;
+    EXPECT_EQ(error_code_of(r), 40401) << target << " " << r.body;
+  }
+  auto del = http_request(port(), "DELETE", v3("/topics/missing"));
+  EXPECT_EQ(error_code_of(del), 40401);
+  const std::string partition_paths[] = {
+      "/topics/one/partitions/1",
+      "/topics/one/partitions/1/offsets",
+      "/topics/one/partitions/1/records?offset=0&timeout=0",
+      "/topics/one/partitions/x",
+  };
+  for (const auto& target : partition_paths) {
+    auto r = http_request(port(), "GET", target);
+    EXPECT_EQ(r.status, 404) << target;
+    EXPECT_EQ(error_code_of(r), 40402) << target << " " << r.body;
+  }
+  auto produce = http_request(port(), "POST", "/topics/one",
+                              R"({"records":[{"value":1,"partition":5}]})", kJson);
+  EXPECT_EQ(error_code_of(produce), 40402) << produce.body;
+  auto raw = http_request(port(), "POST", "/topics/one/partitions/3/records", "x",
+                          {{"Content-Type", "application/vnd.sluice.batch"}});
+  EXPECT_EQ(error_code_of(raw), 40402) << raw.body;
+}
+
+TEST(AdminApiNoAutoCreateTest, ProduceToMissingTopicIs40401OnEveryProducePath) {
+  BrokerProcess::Options options;
+  options.sets = {"auto.create.topics.enable=false"};
+  BrokerProcess broker(options);
+  const auto id = cluster_id(broker.port());
+  const std::tuple<std::string, std::string, std::map<std::string, std::string>> calls[] = {
+      {"/topics/none", R"({"records":[{"value":1}]})", kJson},
+      {"/topics/none/partitions/0", R"({"records":[{"value":1}]})", kJson},
+      {"/topics/none/partitions/0/records",
+       "x",
+       {{"Content-Type", "application/vnd.sluice.batch"}}},
+      {"/v3/clusters/" + id + "/topics/none/records", R"({"value":{"type":"JSON","data":1}})",
+       kV3Json},
+  };
+  for (const auto& [target, body, headers] : calls) {
+    auto r = http_request(broker.port(), "POST", target, body, headers);
+    EXPECT_EQ(r.status, 404) << target << " " << r.body;
+    EXPECT_EQ(error_code_of(r), 40401) << target << " " << r.body;
+  }
+  EXPECT_EQ(http_request(broker.port(), "GET", "/topics").body, "[]");
+}
+
+}  // namespace
+}  // namespace sluice::testing

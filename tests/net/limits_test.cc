@@ -1,0 +1,278 @@
+// Server limits and connection behaviour: body and header limits, bad names, max.connections,
+// readiness, Expect: 100-continue, keep-alive, write timeouts and graceful stop.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <simdjson.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <future>
+#include <string>
+#include <thread>
+
+#include "segment/batch.h"
+#include "tests/net/api_test_util.h"
+#include "tests/net/broker_process.h"
+#include "tests/temp_dir.h"
+
+namespace sluice::testing {
+namespace {
+
+using std::chrono::steady_clock;
+
+BrokerProcess::Options with_sets(std::vector<std::string> sets) {
+  BrokerProcess::Options options;
+  options.sets = std::move(sets);
+  return options;
+}
+
+// Polls `condition` every 10 ms until it holds or `limit` passes.
+template <class F>
+bool eventually(F condition, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+  const auto deadline = steady_clock::now() + limit;
+  while (steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return condition();
+}
+
+TEST(LimitsTest, BodyLargerThanMaxRequestSizeIs413) {
+  BrokerProcess broker(with_sets({"max.request.size=1024"}));
+  const std::string big = R"({"records":[{"value":")" + std::string(2000, 'a') + R"("}]})";
+  auto r = http_request(broker.port(), "POST", "/topics/big", big, kJson);
+  EXPECT_EQ(r.status, 413);
+  EXPECT_EQ(error_code_of(r), 41301);
+
+  // Chunked: the length is only known while reading.
+  RawSocket socket(broker.port());
+  socket.send(
+      "POST /topics/big HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n7d0\r\n" +
+      std::string(2000, 'a') + "\r\n0\r\n\r\n");
+  EXPECT_NE(socket.read_until("41301", 10000).find("413"), std::string::npos);
+  EXPECT_EQ(http_request(broker.port(), "GET", "/topics").body, "[]");
+}
+
+TEST(LimitsTest, HeaderLargerThanTheLimitIs431) {
+  BrokerProcess broker(with_sets({"http.max.header.bytes=2048"}));
+  auto r = http_request(broker.port(), "GET", "/healthz", {}, {{"X-Big", std::string(4096, 'h')}});
+  EXPECT_EQ(r.status, 431);
+  EXPECT_EQ(error_code_of(r), 431);
+  EXPECT_EQ(http_request(broker.port(), "GET", "/healthz").status, 200);
+}
+
+TEST(LimitsTest, BadNamesAndPathsAre400) {
+  BrokerProcess broker;
+  const std::string targets[] = {
+      "/topics/a%2Fb", "/topics/..",          "/topics/%2e%2e",
+      "/topics/%2E",   "/topics/a%01b",       "/topics/a%0Ab",
+      "/topics/a%7Fb", "/topics//partitions", "/topics/" + std::string(250, 'n'),
+      "/topics/a%zzb", "/topics/a%2",
+  };
+  for (const auto& target : targets) {
+    for (const char* method : {"GET", "POST"}) {
+      auto r = http_request(broker.port(), method,
+                            target + (std::string_view(method) == "GET" ? "/partitions" : ""),
+                            R"({"records":[{"value":1}]})", kJson);
+      EXPECT_EQ(r.status, 400) << method << " " << target << " " << r.body;
+    }
+  }
+  const auto id = cluster_id(broker.port());
+  auto v3 = http_request(broker.port(), "POST", "/v3/clusters/" + id + "/topics/%2e%2e/records",
+                         R"({"value":null})", kV3Json);
+  EXPECT_EQ(v3.status, 400);
+  EXPECT_EQ(error_code_of(v3), 40005);
+  EXPECT_EQ(http_request(broker.port(), "GET", "/topics").body, "[]");
+}
+
+// A keep-alive connection that has been served once, so it holds a connection slot. Retries
+// while slots are still held by connections the broker has not yet seen close.
+std::unique_ptr<HttpConnection> served_connection(uint16_t port) {
+  std::unique_ptr<HttpConnection> connection;
+  eventually([&] {
+    connection = std::make_unique<HttpConnection>(port);
+    try {
+      return connection->request("GET", "/healthz").status == 200;
+    } catch (const std::exception&) {
+      return false;  // refused and closed: try again
+    }
+  });
+  return connection;
+}
+
+TEST(LimitsTest, MaxConnectionsRefusesTheExtraConnection) {
+  BrokerProcess broker(with_sets({"max.connections=2"}));
+  auto first = served_connection(broker.port());
+  auto second = served_connection(broker.port());
+  ASSERT_EQ(first->request("GET", "/healthz").status, 200);
+  ASSERT_EQ(second->request("GET", "/healthz").status, 200);
+  auto refused = http_request(broker.port(), "GET", "/healthz");
+  EXPECT_EQ(refused.status, 503);
+  EXPECT_EQ(error_code_of(refused), 50301);
+  first.reset();
+  EXPECT_TRUE(
+      eventually([&] { return http_request(broker.port(), "GET", "/healthz").status == 200; }));
+}
+
+TEST(LimitsTest, KeepAliveServesManyRequestsOnOneConnection) {
+  BrokerProcess broker;
+  HttpConnection connection(broker.port());
+  for (int i = 0; i < 5; ++i) {
+    auto r = connection.request("POST", "/topics/ka", R"({"records":[{"value":1}]})", kJson);
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_NE(r.header("connection"), "close");
+  }
+  // Errors keep the connection, too.
+  EXPECT_EQ(connection.request("GET", "/topics/missing").status, 404);
+  EXPECT_EQ(connection.request("GET", "/nowhere").status, 404);
+  EXPECT_EQ(connection.request("GET", "/topics/ka/partitions/0/offsets").body,
+            R"({"beginning_offset":0,"end_offset":5})");
+}
+
+TEST(LimitsTest, ExpectContinueLikeCurl) {
+  BrokerProcess broker(with_sets({"max.request.size=4096"}));
+  const std::string body = R"({"records":[{"value":"x"}]})";
+  RawSocket socket(broker.port());
+  socket.send(
+      "POST /topics/cont HTTP/1.1\r\nHost: x\r\n"
+      "Content-Type: application/vnd.kafka.json.v2+json\r\nExpect: 100-continue\r\n"
+      "Content-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n");
+  auto interim = socket.read_until("\r\n\r\n", 10000);
+  EXPECT_EQ(interim.rfind("HTTP/1.1 100 Continue", 0), 0u) << interim;
+  socket.send(body);
+  auto reply = socket.read_until("}]}", 10000);
+  EXPECT_NE(reply.find("HTTP/1.1 200"), std::string::npos) << reply;
+  EXPECT_NE(reply.find(R"("offset":0)"), std::string::npos) << reply;
+
+  // Too large: refused at once, before the client sends the body.
+  RawSocket refused(broker.port());
+  refused.send(
+      "POST /topics/cont HTTP/1.1\r\nHost: x\r\n"
+      "Content-Type: application/vnd.kafka.json.v2+json\r\nExpect: 100-continue\r\n"
+      "Content-Length: 100000\r\n\r\n");
+  auto answer = refused.read_until("41301", 10000);
+  EXPECT_EQ(answer.rfind("HTTP/1.1 413", 0), 0u) << answer;
+}
+
+TEST(LimitsTest, DataEndpointsAre503UntilRecoveryFinishes) {
+  TempDir dir;
+  {
+    BrokerProcess::Options first;
+    first.data_dir = dir.path();
+    BrokerProcess broker(first);
+    ASSERT_EQ(
+        http_request(broker.port(), "POST", "/topics/ready", R"({"records":[{"value":1}]})", kJson)
+            .status,
+        200);
+  }
+  // Recovery reads the topic's properties file first; as a FIFO it blocks recovery until we
+  // write to it, which holds the broker in its recovering state for as long as we need.
+  const auto fifo = dir.path() / "ready-0" / "topic.properties";
+  std::filesystem::remove(fifo);
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  BrokerProcess::Options options;
+  options.data_dir = dir.path();
+  options.wait_ready = false;
+  BrokerProcess broker(options);
+  auto ready = http_request(broker.port(), "GET", "/readyz");
+  EXPECT_EQ(ready.status, 503);
+  EXPECT_FALSE(ready.header("retry-after").empty());
+  EXPECT_EQ(http_request(broker.port(), "GET", "/status/ready").status, 503);
+  EXPECT_EQ(http_request(broker.port(), "GET", "/healthz").status, 200);
+  EXPECT_EQ(http_request(broker.port(), "GET", "/metrics").status, 200);
+  for (const char* target :
+       {"/topics", "/topics/ready/partitions/0/offsets", "/brokers", "/v3/clusters"}) {
+    auto r = http_request(broker.port(), "GET", target);
+    EXPECT_EQ(r.status, 503) << target;
+    EXPECT_EQ(error_code_of(r), 50301) << target;
+    EXPECT_FALSE(r.header("retry-after").empty()) << target;
+  }
+  auto produce =
+      http_request(broker.port(), "POST", "/topics/ready", R"({"records":[{"value":2}]})", kJson);
+  EXPECT_EQ(produce.status, 503);
+
+  int fd = -1;
+  ASSERT_TRUE(eventually([&] {
+    fd = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+    return fd >= 0;
+  }));
+  // Recovery holds the FIFO open for reading now. Put an empty regular file in its place
+  // before letting that read finish, so the broker's later reads of the file don't block.
+  const auto plain = dir.path() / "ready-0" / "topic.properties.new";
+  { std::ofstream(plain.string()); }
+  std::filesystem::rename(plain, fifo);
+  ::close(fd);  // recovery reads an empty properties file: no overrides
+  ASSERT_TRUE(
+      eventually([&] { return http_request(broker.port(), "GET", "/readyz").status == 200; }));
+  EXPECT_EQ(http_request(broker.port(), "GET", "/topics/ready/partitions/0/offsets").body,
+            R"({"beginning_offset":0,"end_offset":1})");
+}
+
+TEST(LimitsTest, SigtermWithAParkedLongPollStopsPromptlyAndKeepsData) {
+  BrokerProcess broker;
+  ASSERT_EQ(http_request(broker.port(), "POST", "/topics/stop",
+                         R"({"records":[{"value":1},{"value":2}]})", kJson)
+                .status,
+            200);
+  const uint16_t port = broker.port();
+  auto parked = std::async(std::launch::async, [port] {
+    try {
+      return http_request(port, "GET", "/topics/stop/partitions/0/records?offset=2&timeout=60000")
+          .status;
+    } catch (const std::exception&) {
+      return -1;  // the connection closed without an answer
+    }
+  });
+  ASSERT_EQ(parked.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout);
+  const auto start = steady_clock::now();
+  EXPECT_EQ(broker.terminate(), 0) << broker.output();
+  EXPECT_LT(steady_clock::now() - start, std::chrono::seconds(5));  // the 5 s grace period
+  ASSERT_EQ(parked.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_EQ(parked.get(), 200);  // answered (empty), not cut off
+  broker.restart();
+  EXPECT_EQ(http_request(broker.port(), "GET", "/topics/stop/partitions/0/offsets").body,
+            R"({"beginning_offset":0,"end_offset":2})");
+}
+
+TEST(LimitsTest, ClientThatNeverReadsARawFetchIsDropped) {
+  BrokerProcess broker(with_sets({"max.connections=1", "http.write.timeout.ms=500"}));
+  // ~14 MiB of raw batches: more than the loopback socket buffers hold.
+  const std::string value(900 * 1024, 'v');
+  segment::BatchBuilder builder;
+  std::string body;
+  for (int i = 0; i < 16; ++i) {
+    builder.reset();
+    builder.add({std::nullopt, value, {}, 1});
+    auto bytes = builder.finish();
+    body.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  }
+  ASSERT_EQ(http_request(broker.port(), "POST", "/topics/slow/partitions/0/records", body,
+                         {{"Content-Type", "application/vnd.sluice.batch"}})
+                .status,
+            200);
+  // The single connection slot is free again once the produce connection is gone.
+  ASSERT_TRUE(
+      eventually([&] { return http_request(broker.port(), "GET", "/healthz").status == 200; }));
+  // The reply has started: the stalled client holds the only slot, mid-sendfile, and reads
+  // no further. (Retried while the probes' closed connections still hold the slot.) Once the
+  // write timeout drops it, a new connection is served again.
+  std::unique_ptr<RawSocket> stalled;
+  ASSERT_TRUE(eventually([&] {
+    stalled = std::make_unique<RawSocket>(broker.port());
+    stalled->send(
+        "GET /topics/slow/partitions/0/records?offset=0&timeout=0&max_bytes=67108864 HTTP/1.1\r\n"
+        "Host: x\r\nAccept: application/vnd.sluice.batch\r\n\r\n");
+    return stalled->read_until("\r\n\r\n", 10000).find("200 OK") != std::string::npos;
+  }));
+  EXPECT_TRUE(
+      eventually([&] { return http_request(broker.port(), "GET", "/healthz").status == 200; },
+                 std::chrono::seconds(15)));
+}
+
+}  // namespace
+}  // namespace sluice::testing
