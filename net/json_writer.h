@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/json_string.h"
+
 namespace sluice::net {
 
 // Appends JSON to a string. The caller opens and closes objects and arrays in order; commas
@@ -41,8 +43,7 @@ class JsonWriter {
   bool need_comma_ = false;
 };
 
-// Appends s to out as a quoted, escaped JSON string.
-void append_json_string(std::string& out, std::string_view s);
+using sluice::append_json_string;
 
 // Whether s is a single valid JSON value (for rendering stored JSON-format keys and values).
 bool is_valid_json(std::string_view s);

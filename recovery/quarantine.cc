@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/file.h"
+#include "common/json_string.h"
 #include "recovery/report.h"
 
 namespace sluice::recovery {

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "common/json_string.h"
+
 namespace sluice::recovery {
 namespace {
 
@@ -38,37 +40,6 @@ double RecoveryReport::mb_per_s() const {
 bool RecoveryReport::failed() const {
   return std::any_of(partitions.begin(), partitions.end(),
                      [](const PartitionReport& p) { return !p.failure.empty(); });
-}
-
-std::string json_quote(std::string_view s) {
-  std::string out = "\"";
-  for (const char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (u < 0x20 || u == 0x7f) {
-          out += fmt::format("\\u{:04x}", u);
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
 }
 
 std::string to_json(const PartitionReport& p) {

@@ -55,9 +55,6 @@ struct RecoveryReport {
   bool failed() const;  // some partition could not be recovered
 };
 
-// JSON text of a string value, quotes included, with every control character escaped.
-std::string json_quote(std::string_view s);
-
 std::string to_json(const PartitionReport& p);
 // The whole report; with log_dir, only that log dir's partitions (for its recovery-report.json).
 std::string to_json(const RecoveryReport& report, const std::filesystem::path* log_dir = nullptr);

@@ -4,6 +4,7 @@
 
 #include <thread>
 
+#include "common/json_string.h"
 #include "recovery/checkpoint.h"
 #include "recovery/errors.h"
 #include "tests/recovery/partition_fixture.h"
