@@ -157,9 +157,12 @@ int serve(int argc, char** argv) {
   sluice::net::Router router(ctx);
   auto server_options = server_options_from(config);
   if (!server_options) return 2;
-  sluice::net::HttpServer server(*server_options, [&router](sluice::net::Request request) {
-    return router.handle(std::move(request));
-  });
+  sluice::net::HttpServer server(
+      *server_options,
+      [&router](sluice::net::Request request) { return router.handle(std::move(request)); },
+      [&ctx](const sluice::net::Request& header) {
+        return sluice::net::start_produce_stream(header, ctx);
+      });
   try {
     server.start();
   } catch (const std::system_error& e) {

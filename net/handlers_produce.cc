@@ -311,30 +311,35 @@ std::string iso8601(int64_t ms) {
 
 // REST Proxy v3: one record, or a stream of concatenated records answered by one delivery
 // report per record, in order.
-asio::awaitable<Reply> produce_v3(Call& call) {
+// The request-level checks of a v3 produce, streamed or not.
+std::optional<ApiError> check_v3_request(const Call& call, Acks& acks) {
   if (call.params[0] != call.broker->cluster_id()) {
-    co_return error_reply(
-        {http::status::not_found, 40404, fmt::format("Cluster '{}' not found", call.params[0])});
+    return ApiError{http::status::not_found, 40404,
+                    fmt::format("Cluster '{}' not found", call.params[0])};
   }
-  const std::string_view topic = call.params[1];
-  if (auto e = check_topic_name(topic)) co_return error_reply(*e);
+  if (auto e = check_topic_name(call.params[1])) return e;
   const auto type = media_type(call.header(http::field::content_type));
   if (type != "application/json") {
-    co_return error_reply(
-        {http::status::unsupported_media_type, 415,
-         fmt::format("HTTP 415 Unsupported Media Type: '{}'; use application/json", type)});
+    return ApiError{
+        http::status::unsupported_media_type, 415,
+        fmt::format("HTTP 415 Unsupported Media Type: '{}'; use application/json", type)};
   }
-  Acks acks;
-  if (auto e = parse_acks(call, acks)) co_return error_reply(*e);
-  ProduceRequest request;
-  if (auto e = parse_v3_records(call.request.body(), request)) {
-    co_return error_reply({static_cast<http::status>(e->http_status), e->error_code, e->message});
-  }
-  std::vector<RecordOutcome> outcomes;
-  if (auto e = co_await store_records(call, topic, std::nullopt, request, acks, outcomes)) {
-    co_return error_reply(*e);
-  }
+  return parse_acks(call, acks);
+}
+
+// One delivery report per record, in order, each a JSON object on its own line.
+std::string render_v3_reports(const ProduceRequest& request,
+                              const std::vector<RecordOutcome>& outcomes,
+                              std::string_view cluster_id, std::string_view topic) {
   std::string body;
+  auto size_of = [](JsonWriter& w, const std::optional<std::string_view>& data) {
+    if (!data) {
+      w.null();
+      return;
+    }
+    w.begin_object().key("type").value("BINARY").key("size");
+    w.value(static_cast<int64_t>(data->size())).end_object();
+  };
   for (size_t i = 0; i < outcomes.size(); ++i) {
     const auto& o = outcomes[i];
     const auto& input = request.records[i].input;
@@ -343,31 +348,163 @@ asio::awaitable<Reply> produce_v3(Call& call) {
     if (o.error) {
       w.key("error_code").value(int64_t{o.retriable ? 503 : 500}).key("message").value(*o.error);
     } else {
-      w.key("error_code").value(int64_t{200}).key("cluster_id").value(call.broker->cluster_id());
+      w.key("error_code").value(int64_t{200}).key("cluster_id").value(cluster_id);
       w.key("topic_name").value(topic).key("partition_id").value(o.partition);
       w.key("offset").value(o.offset).key("timestamp").value(iso8601(o.timestamp_ms));
       w.key("key");
-      if (input.key) {
-        w.begin_object().key("type").value("BINARY").key("size");
-        w.value(static_cast<int64_t>(input.key->size())).end_object();
-      } else {
-        w.null();
-      }
+      size_of(w, input.key);
       w.key("value");
-      if (input.value) {
-        w.begin_object().key("type").value("BINARY").key("size");
-        w.value(static_cast<int64_t>(input.value->size())).end_object();
-      } else {
-        w.null();
-      }
+      size_of(w, input.value);
     }
     w.end_object();
     body += '\n';
   }
-  co_return json_reply(http::status::ok, std::move(body));
+  return body;
 }
 
+// A parse or request-level failure inside a stream, as one report line.
+std::string error_report(int error_code, std::string_view message) {
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object().key("error_code").value(int64_t{error_code}).key("message").value(message);
+  w.end_object();
+  out += '\n';
+  return out;
+}
+
+asio::awaitable<Reply> produce_v3(Call& call) {
+  Acks acks;
+  if (auto e = check_v3_request(call, acks)) co_return error_reply(*e);
+  const std::string_view topic = call.params[1];
+  ProduceRequest request;
+  if (auto e = parse_v3_records(call.request.body(), request)) {
+    co_return error_reply({static_cast<http::status>(e->http_status), e->error_code, e->message});
+  }
+  std::vector<RecordOutcome> outcomes;
+  if (auto e = co_await store_records(call, topic, std::nullopt, request, acks, outcomes)) {
+    co_return error_reply(*e);
+  }
+  co_return json_reply(http::status::ok,
+                       render_v3_reports(request, outcomes, call.broker->cluster_id(), topic));
+}
+
+// Finds where complete top-level JSON values end in a growing buffer, scanning each byte once.
+class JsonValueSplitter {
+ public:
+  // Bytes [0, result) of `data` hold only complete values (and whitespace).
+  size_t complete_prefix(std::string_view data) {
+    for (; scanned_ < data.size(); ++scanned_) {
+      const char c = data[scanned_];
+      if (in_string_) {
+        if (escape_) {
+          escape_ = false;
+        } else if (c == '\\') {
+          escape_ = true;
+        } else if (c == '"') {
+          in_string_ = false;
+        }
+      } else if (c == '"') {
+        in_string_ = true;
+      } else if (c == '{' || c == '[') {
+        ++depth_;
+      } else if ((c == '}' || c == ']') && --depth_ <= 0) {
+        depth_ = 0;  // a stray closer is left for the parser to report
+        complete_ = scanned_ + 1;
+      }
+    }
+    return complete_;
+  }
+  // The first `n` bytes were consumed.
+  void consumed(size_t n) {
+    scanned_ -= n;
+    complete_ -= n;
+  }
+
+ private:
+  size_t scanned_ = 0;
+  size_t complete_ = 0;
+  int depth_ = 0;
+  bool in_string_ = false;
+  bool escape_ = false;
+};
+
+// REST Proxy v3 streaming produce: records arrive as a chunked stream of concatenated JSON
+// objects; each complete record is stored as soon as it has arrived and its report is sent
+// back at once, in order, on the same connection.
+class V3ProduceStream final : public StreamSession {
+ public:
+  V3ProduceStream(Request header, ApiContext& ctx, broker::Broker& broker, Target target, Acks acks)
+      : header_(std::move(header)),
+        call_{header_, ctx, &broker, std::move(target.segments), std::move(target.query)},
+        acks_(acks) {
+    // Call's params are the whole path; keep the route's two placeholders.
+    call_.params = {call_.params[2], call_.params[4]};
+  }
+
+  asio::awaitable<std::string> on_data(std::string_view data) override {
+    carry_.append(data);
+    const size_t n = splitter_.complete_prefix(carry_);
+    if (n == 0) co_return std::string{};
+    std::string records = carry_.substr(0, n);
+    carry_.erase(0, n);
+    splitter_.consumed(n);
+    co_return co_await store(records);
+  }
+
+  asio::awaitable<std::string> on_end() override {
+    if (carry_.find_first_not_of(" \t\r\n") == std::string::npos) co_return std::string{};
+    std::string rest = std::move(carry_);
+    carry_.clear();
+    co_return co_await store(rest);  // reports why the unfinished record is malformed
+  }
+
+ private:
+  asio::awaitable<std::string> store(std::string& body) {
+    if (body.find_first_not_of(" \t\r\n") == std::string::npos) co_return std::string{};
+    ProduceRequest request;
+    if (auto e = parse_v3_records(body, request)) co_return error_report(e->error_code, e->message);
+    std::vector<RecordOutcome> outcomes;
+    if (auto e = co_await store_records(call_, call_.params[1], std::nullopt, request, acks_,
+                                        outcomes)) {
+      co_return error_report(e->error_code, e->message);
+    }
+    co_return render_v3_reports(request, outcomes, call_.broker->cluster_id(), call_.params[1]);
+  }
+
+  Request header_;
+  Call call_;
+  Acks acks_;
+  std::string carry_;  // bytes of records not yet complete
+  JsonValueSplitter splitter_;
+};
+
 }  // namespace
+
+asio::awaitable<std::optional<StreamStart>> start_produce_stream(const Request& header,
+                                                                 ApiContext& ctx) {
+  auto target = parse_target(header.target());
+  // Only POST /v3/clusters/{c}/topics/{t}/records streams.
+  if (header.method() != http::verb::post || !target || target->segments.size() != 6 ||
+      target->segments[0] != "v3" || target->segments[1] != "clusters" ||
+      target->segments[3] != "topics" || target->segments[5] != "records") {
+    co_return std::nullopt;
+  }
+  broker::Broker* broker = ctx.broker.load(std::memory_order_acquire);
+  if (broker == nullptr) {
+    Reply reply = error_reply({http::status::service_unavailable, 50301,
+                               "Broker is recovering its logs; retry shortly (see /v1/recovery)"});
+    reply.message.set(http::field::retry_after, "1");
+    co_return StreamStart{std::move(reply)};
+  }
+  Request head = header;
+  Call probe{head, ctx, broker, {target->segments[2], target->segments[4]}, target->query};
+  Acks acks;
+  if (auto e = check_v3_request(probe, acks)) co_return StreamStart{error_reply(*e)};
+  auto log = broker->partition_for_produce(target->segments[4], 0);
+  if (!log) co_return StreamStart{error_reply(to_api_error(log.error(), target->segments[4]))};
+  co_return StreamStart{
+      std::make_unique<V3ProduceStream>(header, ctx, *broker, std::move(*target), acks)};
+}
 
 void add_produce_routes(std::vector<Route>& routes) {
   routes.push_back({http::verb::post, "/topics/{}", produce_to_topic});

@@ -13,6 +13,7 @@
 #include "net/fetch_waiters.h"
 #include "net/http.h"
 #include "net/metrics.h"
+#include "net/server.h"
 
 namespace sluice::net {
 
@@ -57,6 +58,10 @@ void add_ops_routes(std::vector<Route>& routes);
 void add_admin_routes(std::vector<Route>& routes);
 void add_produce_routes(std::vector<Route>& routes);
 void add_fetch_routes(std::vector<Route>& routes);
+
+// The streaming routes, for chunked requests (see StreamHandler): v3 records.
+asio::awaitable<std::optional<StreamStart>> start_produce_stream(const Request& header,
+                                                                 ApiContext& ctx);
 void add_consumer_routes(std::vector<Route>& routes);
 
 // Maps requests to handlers: method + path pattern, percent-decoding each segment. Builds

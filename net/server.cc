@@ -55,9 +55,10 @@ Reply limit_reply(http::status status, int code, std::string message) {
 
 }  // namespace
 
-HttpServer::HttpServer(ServerOptions options, RequestHandler handler)
+HttpServer::HttpServer(ServerOptions options, RequestHandler handler, StreamHandler streams)
     : options_(std::move(options)),
       handler_(std::move(handler)),
+      streams_(std::move(streams)),
       io_(options_.threads),
       acceptor_(io_) {}
 
@@ -97,6 +98,57 @@ void HttpServer::stop(std::chrono::milliseconds grace) {
   for (auto& t : threads_) {
     if (t.joinable()) t.join();
   }
+}
+
+// Reads the chunked body piece by piece, handing each to the session and writing what it
+// returns as a chunk of the reply, until the body ends or the client goes.
+asio::awaitable<bool> HttpServer::serve_stream(beast::tcp_stream& stream,
+                                               beast::flat_buffer& buffer,
+                                               http::request_parser<http::string_body>& parser,
+                                               StreamSession& session) {
+  const auto& header = parser.get();
+  if (beast::iequals(header[http::field::expect], "100-continue")) {
+    http::response<http::empty_body> cont{http::status::continue_, header.version()};
+    co_await http::async_write(stream, cont, kNoThrow);
+  }
+  http::response<http::empty_body> head{http::status::ok, header.version()};
+  head.set(http::field::server, "sluice");
+  head.set(http::field::content_type, "application/json");
+  head.chunked(true);
+  head.keep_alive(header.keep_alive());
+  http::response_serializer<http::empty_body> serializer{head};
+  stream.expires_after(options_.write_timeout);
+  auto [head_ec, h] = co_await http::async_write_header(stream, serializer, kNoThrow);
+  if (head_ec) co_return false;
+  // A stream has no overall size limit; each record is bounded by the produce path.
+  parser.body_limit(boost::none);
+  std::string pending;
+  auto on_chunk = [&pending](std::uint64_t, std::string_view data, beast::error_code&) {
+    pending.append(data);
+    return data.size();
+  };
+  parser.on_chunk_body(on_chunk);
+  auto send = [&](const std::string& out) -> asio::awaitable<bool> {
+    if (out.empty()) co_return true;
+    stream.expires_after(options_.write_timeout);
+    auto [ec, n] =
+        co_await asio::async_write(stream, http::make_chunk(asio::buffer(out)), kNoThrow);
+    co_return !ec;
+  };
+  while (!parser.is_done()) {
+    // Between records a producer may pause: the idle timeout applies, not the read timeout.
+    stream.expires_after(options_.idle_timeout);
+    auto [ec, n] = co_await http::async_read_some(stream, buffer, parser, kNoThrow);
+    if (ec) co_return false;
+    if (pending.empty()) continue;
+    std::string data = std::move(pending);
+    pending.clear();
+    if (!co_await send(co_await session.on_data(data))) co_return false;
+  }
+  if (!co_await send(co_await session.on_end())) co_return false;
+  stream.expires_after(options_.write_timeout);
+  auto [last_ec, l] = co_await asio::async_write(stream, http::make_chunk_last(), kNoThrow);
+  co_return !last_ec && header.keep_alive() && !stopping_;
 }
 
 asio::awaitable<void> HttpServer::accept_loop() {
@@ -177,7 +229,23 @@ asio::awaitable<bool> HttpServer::serve_one(beast::tcp_stream& stream, beast::fl
       http::response<http::empty_body> cont{http::status::continue_, header.version()};
       co_await http::async_write(stream, cont, kNoThrow);
     }
-    if (!parser.is_done()) {
+    if (streams_ && header.chunked() && !parser.is_done()) {
+      Request head;
+      head.base() = header.base();
+      auto start = co_await streams_(head);
+      if (start && std::holds_alternative<Reply>(*start)) {
+        // Refused before any body was read: answer and close, the body unread.
+        refusal = std::move(std::get<Reply>(*start));
+        refusal->message.keep_alive(false);
+      } else if (start) {
+        auto session = std::move(std::get<std::unique_ptr<StreamSession>>(*start));
+        in_flight_.fetch_add(1);
+        const bool keep = co_await serve_stream(stream, buffer, parser, *session);
+        in_flight_.fetch_sub(1);
+        co_return keep;
+      }
+    }
+    if (!refusal && !parser.is_done()) {
       auto [body_ec, m] = co_await http::async_read(stream, buffer, parser, kNoThrow);
       if (body_ec == http::error::body_limit) {
         refusal = limit_reply(http::status::payload_too_large, 41301,

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <variant>
 #include <vector>
 
 #include "net/http.h"
@@ -29,6 +30,23 @@ struct ServerOptions {
 // polls, durable produce). Never throws.
 using RequestHandler = std::function<asio::awaitable<Reply>(Request)>;
 
+// A request served as a stream: its chunked body is handed over piece by piece as it arrives,
+// and what each piece produces is written back at once as a chunk of a chunked 200 reply
+// (REST Proxy v3 streaming produce: one delivery report per record, in order).
+class StreamSession {
+ public:
+  virtual ~StreamSession() = default;
+  // Body bytes as they arrive; returns reply bytes to send now (may be empty).
+  virtual asio::awaitable<std::string> on_data(std::string_view data) = 0;
+  // The body ended; returns the last reply bytes.
+  virtual asio::awaitable<std::string> on_end() = 0;
+};
+
+// Decides, from a chunked request's header (body empty), whether it is a stream: nullopt for
+// an ordinary request, a Reply to refuse it (unknown topic, not ready...), or the session.
+using StreamStart = std::variant<Reply, std::unique_ptr<StreamSession>>;
+using StreamHandler = std::function<asio::awaitable<std::optional<StreamStart>>(const Request&)>;
+
 // The HTTP/1.1 listener: one coroutine per connection on its own strand, `threads` I/O
 // threads, keep-alive, and every limit of ServerOptions answered with a JSON error.
 //
@@ -37,7 +55,7 @@ using RequestHandler = std::function<asio::awaitable<Reply>(Request)>;
 // `grace`, then stops the threads. The handler must outlive the server.
 class HttpServer {
  public:
-  HttpServer(ServerOptions options, RequestHandler handler);
+  HttpServer(ServerOptions options, RequestHandler handler, StreamHandler streams = {});
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -51,9 +69,13 @@ class HttpServer {
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> session(asio::ip::tcp::socket socket);
   asio::awaitable<bool> serve_one(beast::tcp_stream& stream, beast::flat_buffer& buffer);
+  asio::awaitable<bool> serve_stream(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                     http::request_parser<http::string_body>& parser,
+                                     StreamSession& session);
 
   ServerOptions options_;
   RequestHandler handler_;
+  StreamHandler streams_;
   asio::io_context io_;
   asio::ip::tcp::acceptor acceptor_;
   std::vector<std::thread> threads_;

@@ -143,6 +143,40 @@ TEST_F(ProduceApiTest, V3ChunkedStreamIsAnsweredPerRecord) {
   EXPECT_NE(reply.find(R"("offset":1)"), std::string::npos) << reply;
 }
 
+TEST_F(ProduceApiTest, V3StreamReportsEachRecordBeforeTheStreamEnds) {
+  RawSocket socket(port());
+  auto chunk = [](std::string_view data) {
+    char size[16];
+    std::snprintf(size, sizeof(size), "%zx\r\n", data.size());
+    return size + std::string(data) + "\r\n";
+  };
+  socket.send("POST " + v3("/topics/live/records") +
+              " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+              "Transfer-Encoding: chunked\r\n\r\n");
+  // The first report must arrive while the request is still open.
+  socket.send(chunk(R"({"value":{"type":"STRING","data":"one"}})"));
+  auto reply = socket.read_until(R"("offset":0)", 10000);
+  ASSERT_NE(reply.find(R"("offset":0)"), std::string::npos) << reply;
+  EXPECT_NE(reply.find("HTTP/1.1 200"), std::string::npos);
+  EXPECT_NE(reply.find("chunked"), std::string::npos);
+  // A record split across chunks, with braces and an escaped quote inside its string.
+  socket.send(chunk(R"({"value":{"type":"STRING","data":"t{w\"o)"));
+  socket.send(chunk(R"(}"}} {"value":{"type":"JSON","data":[3]}})"));
+  reply = socket.read_until(R"("offset":2)", 10000);
+  EXPECT_NE(reply.find(R"("offset":1)"), std::string::npos) << reply;
+  EXPECT_NE(reply.find(R"("offset":2)"), std::string::npos) << reply;
+  // An unfinished record at the end of the stream gets an error report.
+  socket.send(chunk(R"({"value":)"));
+  socket.send("0\r\n\r\n");
+  reply = socket.read_until("\r\n0\r\n\r\n", 10000);
+  EXPECT_NE(reply.find(R"("error_code":40001)"), std::string::npos) << reply;
+  auto fetched =
+      http_request(port(), "GET", "/topics/live/partitions/0/records?offset=0&timeout=0");
+  auto records = parse(parser_, fetched.body).get_array();
+  ASSERT_EQ(records.size(), 3u) << fetched.body;
+  EXPECT_EQ(std::string_view(records.at(1)["value"]), "dHt3Im99");  // base64 of t{w"o}
+}
+
 TEST_F(ProduceApiTest, V3RejectsBadInput) {
   auto wrong_type = http_request(port(), "POST", v3("/topics/bad/records"),
                                  R"({"partition_id":"zero","value":null})", kV3Json);
