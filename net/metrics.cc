@@ -10,7 +10,7 @@ void Metrics::record_request(std::string_view route, unsigned status, double sec
                              uint64_t bytes_in, uint64_t bytes_out) {
   {
     std::lock_guard lock(mu_);
-    ++requests_[{std::string(route), status}];
+    ++requests_[{route, status}];
   }
   size_t bucket = 0;
   while (bucket < kLatencyBuckets.size() && seconds > kLatencyBuckets[bucket]) ++bucket;

@@ -11,6 +11,41 @@
 namespace sluice::segment {
 namespace {
 
+// Reads batch headers for a forward scan through a window of the file, so that walking many
+// small batches costs one pread per window rather than one per batch.
+class HeaderReader {
+ public:
+  static constexpr size_t kWindow = 16 * 1024;
+
+  HeaderReader(const File& log, uint64_t limit) : log_(log), limit_(limit) {}
+
+  // The header of the batch at pos, or nullopt at the end of [0, limit); the whole batch must
+  // lie within the limit.
+  Result<std::optional<BatchHeader>> at(uint64_t pos) {
+    if (pos >= limit_) return std::optional<BatchHeader>{};
+    if (pos + kBatchHeaderSize > limit_) return Errc::truncated;
+    if (pos < window_pos_ || pos + kBatchHeaderSize > window_pos_ + window_len_) {
+      const auto len = static_cast<size_t>(std::min<uint64_t>(kWindow, limit_ - pos));
+      auto n = log_.pread_full(std::span(window_).first(len), pos);
+      if (!n) return n.error();
+      window_pos_ = pos;
+      window_len_ = *n;
+      if (*n < kBatchHeaderSize) return Errc::truncated;
+    }
+    auto h = parse_header(std::span(window_).subspan(pos - window_pos_, kBatchHeaderSize));
+    if (!h) return h.error();
+    if (pos + h->size_bytes() > limit_) return Errc::truncated;
+    return std::optional<BatchHeader>(*h);
+  }
+
+ private:
+  const File& log_;
+  uint64_t limit_;
+  std::array<std::byte, kWindow> window_;
+  uint64_t window_pos_ = 0;
+  size_t window_len_ = 0;
+};
+
 std::filesystem::path file_path(const std::filesystem::path& dir, Offset base,
                                 std::string_view suffix) {
   return dir / segment_file_name(base, suffix);
@@ -100,8 +135,9 @@ Result<void> Segment::load_tail() {
   }
   uint64_t pos = 0;
   if (auto entry = offset_index_.last()) pos = entry->position.value;
+  HeaderReader headers(log_, *size);
   while (true) {
-    auto h = header_at(pos, *size);
+    auto h = headers.at(pos);
     if (!h) return h.error();
     if (!*h) break;
     const BatchHeader& header = **h;
@@ -113,18 +149,6 @@ Result<void> Segment::load_tail() {
     pos += header.size_bytes();
   }
   return {};
-}
-
-Result<std::optional<BatchHeader>> Segment::header_at(uint64_t pos, uint64_t limit) const {
-  if (pos >= limit) return std::optional<BatchHeader>{};
-  std::array<std::byte, kBatchHeaderSize> buf;
-  auto n = log_.pread_full(buf, pos);
-  if (!n) return n.error();
-  if (*n < kBatchHeaderSize || pos + kBatchHeaderSize > limit) return Errc::truncated;
-  auto h = parse_header(buf);
-  if (!h) return h.error();
-  if (pos + h->size_bytes() > limit) return Errc::truncated;
-  return std::optional<BatchHeader>(*h);
 }
 
 bool Segment::needs_roll(size_t batch_bytes, Offset last_offset, int64_t segment_bytes,
@@ -179,9 +203,10 @@ Result<LogSlice> Segment::read(Offset start, uint64_t max_bytes, uint64_t max_po
   uint64_t pos = 0;
   if (auto entry = offset_index_.floor(start)) pos = entry->position.value;
   // Skip the batches that end before start.
+  HeaderReader headers(log_, limit);
   std::optional<BatchHeader> h;
   while (true) {
-    auto r = header_at(pos, limit);
+    auto r = headers.at(pos);
     if (!r) return r.error();
     h = *r;
     if (!h) return slice;
@@ -195,7 +220,7 @@ Result<LogSlice> Segment::read(Offset start, uint64_t max_bytes, uint64_t max_po
     if (end > pos && end - pos + h->size_bytes() > max_bytes) break;
     end += h->size_bytes();
     slice.next_offset = h->next_offset();
-    auto r = header_at(end, limit);
+    auto r = headers.at(end);
     if (!r) return r.error();
     h = *r;
   }
@@ -211,8 +236,9 @@ Result<std::optional<Offset>> Segment::offset_for_timestamp(int64_t timestamp_ms
   uint64_t pos = 0;
   if (auto entry = offset_index_.floor(from)) pos = entry->position.value;
   std::string bytes;
+  HeaderReader headers(log_, limit);
   while (true) {
-    auto r = header_at(pos, limit);
+    auto r = headers.at(pos);
     if (!r) return r.error();
     if (!*r) return std::optional<Offset>{};
     const BatchHeader& h = **r;
@@ -237,8 +263,9 @@ Result<void> Segment::truncate_to(Offset offset) {
   const uint64_t limit = size_bytes();
   uint64_t pos = 0;
   if (auto entry = offset_index_.floor(offset)) pos = entry->position.value;
+  HeaderReader headers(log_, limit);
   while (true) {
-    auto r = header_at(pos, limit);
+    auto r = headers.at(pos);
     if (!r) return r.error();
     if (!*r || (*r)->last_offset() >= offset) break;
     pos += (*r)->size_bytes();
@@ -254,8 +281,9 @@ Result<void> Segment::truncate_to(Offset offset) {
   max_timestamp_.store(-1);
   offset_of_max_timestamp_ = base_;
   uint64_t p = 0;
+  HeaderReader kept(log_, pos);
   while (true) {
-    auto r = header_at(p, pos);
+    auto r = kept.at(p);
     if (!r) return r.error();
     if (!*r) break;
     index_batch(p, **r);

@@ -121,8 +121,6 @@ class Segment : public std::enable_shared_from_this<Segment> {
           index::OffsetIndex offset_index, index::TimeIndex time_index, int64_t created_ms);
 
  private:
-  // Reads the header of the batch at pos, or nullopt at the end of [0, limit).
-  [[nodiscard]] Result<std::optional<BatchHeader>> header_at(uint64_t pos, uint64_t limit) const;
   // Replays the batches from the last indexed one to the end, restoring the in-memory state.
   [[nodiscard]] Result<void> load_tail();
   void index_batch(uint64_t pos, const BatchHeader& header);
