@@ -55,6 +55,14 @@ std::optional<OffsetEntry> OffsetIndex::floor(Offset target) const {
   return file_.at(i - 1);
 }
 
+std::optional<OffsetEntry> OffsetIndex::floor_position(FilePos target) const {
+  const size_t n = file_.entries();
+  const size_t i =
+      file_.partition_point(n, [target](const OffsetEntry& e) { return e.position <= target; });
+  if (i == 0) return std::nullopt;
+  return file_.at(i - 1);
+}
+
 std::optional<OffsetEntry> OffsetIndex::last() const { return file_.last(); }
 size_t OffsetIndex::entries() const { return file_.entries(); }
 bool OffsetIndex::full() const { return file_.full(); }

@@ -72,6 +72,8 @@ class OffsetIndex {
   // The last entry whose offset <= target; nullopt when target is before the first entry or the
   // index is empty. Binary search.
   std::optional<OffsetEntry> floor(Offset target) const;
+  // The last entry whose position <= target (positions increase with offsets). Binary search.
+  std::optional<OffsetEntry> floor_position(FilePos target) const;
   std::optional<OffsetEntry> last() const;
   size_t entries() const;  // acquire load
   bool full() const;       // true also once trimmed and when read-only

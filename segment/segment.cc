@@ -215,14 +215,23 @@ Result<LogSlice> Segment::read(Offset start, uint64_t max_bytes, uint64_t max_po
   }
   slice.position = {pos};
   slice.first_base_offset = h->base_offset;
-  uint64_t end = pos;
-  while (h) {
-    if (end > pos && end - pos + h->size_bytes() > max_bytes) break;
-    end += h->size_bytes();
-    slice.next_offset = h->next_offset();
+  // The first batch goes in whatever its size.
+  uint64_t end = pos + h->size_bytes();
+  slice.next_offset = h->next_offset();
+  // Every batch before the last indexed batch start within max_bytes fits: jump there instead
+  // of reading each header on the way (a fetch over small batches would read them all).
+  const uint64_t budget_end = max_bytes > limit - pos ? limit : pos + max_bytes;
+  if (auto e = offset_index_.floor_position(FilePos{budget_end});
+      e && e->position.value > end && e->position.value <= limit) {
+    end = e->position.value;
+    slice.next_offset = e->offset;
+  }
+  while (true) {
     auto r = headers.at(end);
     if (!r) return r.error();
-    h = *r;
+    if (!*r || end - pos + (*r)->size_bytes() > max_bytes) break;
+    end += (*r)->size_bytes();
+    slice.next_offset = (*r)->next_offset();
   }
   slice.length = end - pos;
   return slice;

@@ -13,10 +13,12 @@
 #include "common/endian.h"
 #include "common/file.h"
 #include "index/errors.h"
-#include "tests/index/temp_dir.h"
+#include "tests/temp_dir.h"
 
 namespace sluice::index {
 namespace {
+
+using sluice::testing::TempDir;
 
 constexpr Offset kBase{1000};
 constexpr size_t kMaxBytes = 64 * kOffsetEntrySize;
@@ -37,6 +39,19 @@ std::vector<OffsetEntry> fill(OffsetIndex& index, int n) {
     appended.push_back(e);
   }
   return appended;
+}
+
+TEST(OffsetIndexTest, FloorPositionFindsTheLastEntryAtOrBeforeAPosition) {
+  TempDir dir;
+  auto index = open_writable(dir.file("p.index"));
+  fill(index, 5);  // positions 0, 100, ..., 400
+  EXPECT_EQ(index.floor_position(FilePos{0})->position, FilePos{0});
+  EXPECT_EQ(index.floor_position(FilePos{250})->position, FilePos{200});
+  EXPECT_EQ(index.floor_position(FilePos{250})->offset, Offset{kBase.value + 20});
+  EXPECT_EQ(index.floor_position(FilePos{300})->position, FilePos{300});
+  EXPECT_EQ(index.floor_position(FilePos{1u << 30})->position, FilePos{400});
+  auto empty = open_writable(dir.file("e.index"));
+  EXPECT_FALSE(empty.floor_position(FilePos{10}).has_value());
 }
 
 std::vector<OffsetEntry> all_entries(const OffsetIndex& index) {

@@ -13,10 +13,12 @@
 #include "common/endian.h"
 #include "common/file.h"
 #include "index/errors.h"
-#include "tests/index/temp_dir.h"
+#include "tests/temp_dir.h"
 
 namespace sluice::index {
 namespace {
+
+using sluice::testing::TempDir;
 
 constexpr Offset kBase{5000};
 constexpr int64_t kT0 = 1'700'000'000'000;

@@ -86,6 +86,27 @@ TEST_F(SegmentTest, ReadStopsAtMaxBytesButReturnsAtLeastOneBatch) {
   EXPECT_EQ(all->next_offset, Offset{130});
 }
 
+TEST_F(SegmentTest, ReadTakesTheMostWholeBatchesThatFitMaxBytes) {
+  auto s = make({1 << 16, 300});
+  std::vector<BatchHeader> batches;
+  for (int i = 0; i < 80; ++i) batches.push_back(append(*s, 1 + i % 3, 20 + (i * 37) % 200, kNow));
+  for (size_t first = 0; first < batches.size(); first += 7) {
+    for (uint64_t max_bytes : {1ul, 100ul, 700ul, 2000ul, 5000ul, 100000ul}) {
+      // The reference: whole batches from `first` while they fit, at least one.
+      uint64_t expected = batches[first].size_bytes();
+      size_t next = first + 1;
+      while (next < batches.size() && expected + batches[next].size_bytes() <= max_bytes) {
+        expected += batches[next++].size_bytes();
+      }
+      auto slice = s->read(batches[first].base_offset, max_bytes);
+      ASSERT_TRUE(slice);
+      EXPECT_EQ(slice->length, expected) << first << " " << max_bytes;
+      EXPECT_EQ(slice->next_offset,
+                next < batches.size() ? batches[next].base_offset : s->next_offset());
+    }
+  }
+}
+
 TEST_F(SegmentTest, OffsetIndexGetsAnEntryEveryIntervalBytes) {
   auto s = make({1 << 16, 1000});
   uint64_t last_indexed = 0;
