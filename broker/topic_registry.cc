@@ -11,6 +11,7 @@
 
 #include "broker/errors.h"
 #include "common/file.h"
+#include "recovery/segment_recovery.h"
 
 namespace sluice::broker {
 namespace {
@@ -40,30 +41,6 @@ std::string partition_dir_name(std::string_view topic, int32_t partition) {
 }
 
 }  // namespace
-
-bool is_valid_topic_name(std::string_view name) {
-  if (name.empty() || name.size() > kMaxTopicNameLength || name == "." || name == "..") {
-    return false;
-  }
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-           c == '_' || c == '-';
-  });
-}
-
-std::optional<std::pair<std::string, int32_t>> parse_partition_dir(std::string_view name) {
-  const auto dash = name.rfind('-');
-  if (dash == std::string_view::npos || dash + 1 == name.size()) return std::nullopt;
-  const auto topic = name.substr(0, dash);
-  const auto digits = name.substr(dash + 1);
-  int32_t partition = 0;
-  auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), partition);
-  if (ec != std::errc{} || ptr != digits.data() + digits.size() || partition < 0) {
-    return std::nullopt;
-  }
-  if (!is_valid_topic_name(topic)) return std::nullopt;
-  return std::pair{std::string(topic), partition};
-}
 
 TopicRegistry::TopicRegistry(Options options, GroupCommitter& committer)
     : options_(std::move(options)), committer_(committer) {}
@@ -99,8 +76,8 @@ Result<std::unique_ptr<TopicRegistry>> TopicRegistry::open(Options options,
     if (ec) return ec;
     for (const auto& entry : std::filesystem::directory_iterator(log_dir, ec)) {
       if (!entry.is_directory()) continue;
-      if (auto parsed = parse_partition_dir(entry.path().filename().string())) {
-        found[parsed->first][parsed->second] = entry.path();
+      if (auto parsed = recovery::parse_partition_dir(entry.path())) {
+        found[parsed->topic][parsed->partition] = entry.path();
       }
     }
     if (ec) return ec;

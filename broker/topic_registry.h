@@ -12,19 +12,16 @@
 #include "broker/group_commit.h"
 #include "broker/partition_log.h"
 #include "common/result.h"
+#include "common/topic_name.h"
 #include "config/config.h"
 
 namespace sluice::broker {
 
-inline constexpr size_t kMaxTopicNameLength = 249;
 inline constexpr int32_t kMaxPartitions = 10000;
 inline constexpr std::string_view kTopicConfigFile = "topic.properties";
 
-// Kafka's rule: 1 to 249 of [a-zA-Z0-9._-], and not "." or "..". Such a name can never leave
-// its data directory.
-bool is_valid_topic_name(std::string_view name);
-// "<topic>-<partition>" -> (topic, partition), or nullopt for any other directory name.
-std::optional<std::pair<std::string, int32_t>> parse_partition_dir(std::string_view name);
+using sluice::is_valid_topic_name;
+using sluice::kMaxTopicNameLength;
 
 struct TopicDescription {
   std::string name;

@@ -116,6 +116,19 @@ inline std::span<const std::byte> as_bytes(std::string_view s) noexcept {
   return {reinterpret_cast<const std::byte*>(s.data()), s.size()};
 }
 
+// The whole file, or an error (ENOENT when missing).
+[[nodiscard]] inline Result<std::string> read_file(const std::filesystem::path& path) {
+  auto f = File::open(path, O_RDONLY);
+  if (!f) return f.error();
+  auto size = f->size();
+  if (!size) return size.error();
+  std::string out(*size, '\0');
+  auto n = f->pread_full({reinterpret_cast<std::byte*>(out.data()), out.size()}, 0);
+  if (!n) return n.error();
+  out.resize(*n);
+  return out;
+}
+
 // Makes a directory's entries (creations, renames, removals) durable.
 [[nodiscard]] inline Result<void> fsync_dir(const std::filesystem::path& dir) {
   auto f = File::open(dir, O_RDONLY | O_DIRECTORY);

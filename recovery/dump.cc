@@ -39,18 +39,6 @@ std::string escape(const std::optional<std::string_view>& s) {
   return s ? escape(*s) : std::string("null");
 }
 
-[[nodiscard]] Result<std::string> read_file(const fs::path& path) {
-  auto f = File::open(path, O_RDONLY);
-  if (!f) return f.error();
-  auto size = f->size();
-  if (!size) return size.error();
-  std::string out(*size, '\0');
-  auto n = f->pread_full({reinterpret_cast<std::byte*>(out.data()), out.size()}, 0);
-  if (!n) return n.error();
-  out.resize(*n);
-  return out;
-}
-
 void print_records(std::span<const std::byte> batch, std::string_view ts_label) {
   segment::RecordReader reader(batch);
   std::vector<segment::HeaderView> headers;

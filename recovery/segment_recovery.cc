@@ -9,6 +9,7 @@
 
 #include "common/check.h"
 #include "common/file.h"
+#include "common/topic_name.h"
 #include "recovery/errors.h"
 #include "recovery/quarantine.h"
 #include "segment/errors.h"
@@ -21,27 +22,6 @@ namespace fs = std::filesystem;
 using segment::kIndexSuffix;
 using segment::kLogSuffix;
 using segment::kTimeIndexSuffix;
-
-bool valid_topic(std::string_view t) {
-  if (t.empty() || t.size() > 249 || t == "." || t == "..") return false;
-  return std::all_of(t.begin(), t.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-           c == '_' || c == '-';
-  });
-}
-
-// The whole file, or an error (ENOENT when missing).
-[[nodiscard]] Result<std::string> read_whole(const fs::path& path) {
-  auto f = File::open(path, O_RDONLY);
-  if (!f) return f.error();
-  auto size = f->size();
-  if (!size) return size.error();
-  std::string out(*size, '\0');
-  auto n = f->pread_full({reinterpret_cast<std::byte*>(out.data()), out.size()}, 0);
-  if (!n) return n.error();
-  out.resize(*n);
-  return out;
-}
 
 // Rebuilt entries must increase, start at the segment's first batch and stay inside it.
 bool entries_cover(const SegmentScan& scan) {
@@ -69,7 +49,7 @@ std::optional<PartitionDir> parse_partition_dir(const fs::path& path) {
     return std::nullopt;
   }
   PartitionDir dir{path, name.substr(0, dash), partition};
-  if (!valid_topic(dir.topic)) return std::nullopt;
+  if (!is_valid_topic_name(dir.topic)) return std::nullopt;
   return dir;
 }
 
@@ -290,7 +270,7 @@ Result<void> SegmentRecovery::check_indexes() {
 Result<void> SegmentRecovery::check_index(const SegmentFiles& seg, bool sealed, bool time) {
   const SegmentScan& scan = *seg.scan;
   const fs::path path = file(seg.base, time ? kTimeIndexSuffix : kIndexSuffix);
-  auto existing = read_whole(path);
+  auto existing = read_file(path);
   if (!existing && existing.error() != std::errc::no_such_file_or_directory) {
     return existing.error();
   }
@@ -309,7 +289,7 @@ Result<void> SegmentRecovery::check_index(const SegmentFiles& seg, bool sealed, 
   const std::string bytes =
       time ? time_index_bytes(scan, opts, sealed) : offset_index_bytes(scan, opts, sealed);
   if (auto r = write_file_atomically(path, bytes); !r) return r;
-  auto back = read_whole(path);
+  auto back = read_file(path);
   if (!back) return back.error();
   if (*back != bytes) return std::make_error_code(std::errc::io_error);
   report_.problems.push_back(fmt::format("{}: {}; rebuilt", path.filename().string(), why));

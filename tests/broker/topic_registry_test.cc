@@ -35,14 +35,6 @@ TEST(TopicNameTest, KafkaRulesAreEnforced) {
   EXPECT_FALSE(is_valid_topic_name("a\nb"));
 }
 
-TEST(TopicNameTest, PartitionDirectoriesParseOnTheLastDash) {
-  EXPECT_EQ(parse_partition_dir("my-topic-12"), (std::pair<std::string, int32_t>{"my-topic", 12}));
-  EXPECT_FALSE(parse_partition_dir("quarantine"));
-  EXPECT_FALSE(parse_partition_dir("t-0.123.deleted"));
-  EXPECT_FALSE(parse_partition_dir("t-"));
-  EXPECT_FALSE(parse_partition_dir("-3"));
-}
-
 TEST_F(TopicRegistryTest, CreateListDescribeAndDelete) {
   auto registry = open();
   auto created = registry->create_topic("orders", 3, {{"retention.ms", "1000"}});
