@@ -104,7 +104,7 @@ TEST(CrashTest, EveryAcknowledgedRecordSurvivesKillNine) {
       producers.emplace_back(
           [&, p, port = broker.port()] { produce_until_killed(port, round, p, stop, acked); });
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100 + rng() % 400));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200 + rng() % 400));
     broker.kill9();
     stop.store(true);
     for (auto& t : producers) t.join();
