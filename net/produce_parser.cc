@@ -220,11 +220,24 @@ std::optional<ProduceParseError> parse_timestamp(od::value v, std::string_view f
   return std::nullopt;
 }
 
-std::optional<ProduceParseError> parse_v2_record(od::value element, size_t index,
-                                                 EmbeddedFormat format, ProduceRequest& out) {
-  FieldName name("records", '[', index, "]");
-  od::object obj;
-  if (auto e_ = element.get_object().get(obj)) return bad(e_, name.stem(), "an object");
+// The fields of one record and how errors name them: REST Proxy v2 ("records[3].value",
+// "partition") or v3 ("record 3 value", "partition_id").
+struct RecordDialect {
+  std::string_view partition_field;
+  std::string_view key_suffix, value_suffix, partition_suffix, headers_suffix, timestamp_suffix;
+};
+constexpr RecordDialect kV2Dialect{"partition",  ".key",     ".value",
+                                   ".partition", ".headers", ".timestamp"};
+constexpr RecordDialect kV3Dialect{"partition_id",  " key",     " value",
+                                   " partition_id", " headers", " timestamp"};
+
+// Parses one record object; `parse_data(value, arena, field, out)` reads a key or value in the
+// dialect's encoding.
+template <class ParseData>
+std::optional<ProduceParseError> parse_record_fields(od::object obj, FieldName& name,
+                                                     const RecordDialect& dialect,
+                                                     ParseData parse_data_field,
+                                                     ProduceRequest& out) {
   ProduceRequest::Record record;
   record.input.timestamp_ms = -1;  // none given: the broker's clock
   record.first_header = out.headers.size();
@@ -236,21 +249,35 @@ std::optional<ProduceParseError> parse_v2_record(od::value element, size_t index
     }
     std::optional<ProduceParseError> error;
     if (key == "key") {
-      error = parse_data(value, format, out.arena, name.with(".key"), record.input.key);
+      error = parse_data_field(value, out.arena, name.with(dialect.key_suffix), record.input.key);
     } else if (key == "value") {
-      error = parse_data(value, format, out.arena, name.with(".value"), record.input.value);
-    } else if (key == "partition") {
-      error = parse_partition(value, name.with(".partition"), record.partition);
+      error =
+          parse_data_field(value, out.arena, name.with(dialect.value_suffix), record.input.value);
+    } else if (key == dialect.partition_field) {
+      error = parse_partition(value, name.with(dialect.partition_suffix), record.partition);
     } else if (key == "headers") {
-      error = parse_headers(value, out.arena, name.with(".headers"), out.headers);
+      error = parse_headers(value, out.arena, name.with(dialect.headers_suffix), out.headers);
     } else if (key == "timestamp") {
-      error = parse_timestamp(value, name.with(".timestamp"), record.input.timestamp_ms);
+      error =
+          parse_timestamp(value, name.with(dialect.timestamp_suffix), record.input.timestamp_ms);
     }
     if (error) return error;
   }
   record.header_count = out.headers.size() - record.first_header;
   out.records.push_back(record);
   return std::nullopt;
+}
+
+std::optional<ProduceParseError> parse_v2_record(od::value element, size_t index,
+                                                 EmbeddedFormat format, ProduceRequest& out) {
+  FieldName name("records", '[', index, "]");
+  od::object obj;
+  if (auto e_ = element.get_object().get(obj)) return bad(e_, name.stem(), "an object");
+  auto parse = [format](od::value v, std::string& arena, std::string_view field,
+                        std::optional<std::string_view>& data) {
+    return parse_data(v, format, arena, field, data);
+  };
+  return parse_record_fields(obj, name, kV2Dialect, parse, out);
 }
 
 // Points every record's header span into the finished header vector.
@@ -373,32 +400,11 @@ std::optional<ProduceParseError> parse_v3_data(od::value v, std::string& arena,
 std::optional<ProduceParseError> parse_v3_record(od::object obj, size_t index,
                                                  ProduceRequest& out) {
   FieldName name("record ", '\0', index, "");
-  ProduceRequest::Record record;
-  record.input.timestamp_ms = -1;  // none given: the broker's clock
-  record.first_header = out.headers.size();
-  for (auto member : obj) {
-    std::string_view key;
-    od::value value;
-    if (member.unescaped_key().get(key) || member.value().get(value)) {
-      return ProduceParseError{400, 40001, fmt::format("{}: malformed JSON", name.stem())};
-    }
-    std::optional<ProduceParseError> error;
-    if (key == "key") {
-      error = parse_v3_data(value, out.arena, name.with(" key"), record.input.key);
-    } else if (key == "value") {
-      error = parse_v3_data(value, out.arena, name.with(" value"), record.input.value);
-    } else if (key == "partition_id") {
-      error = parse_partition(value, name.with(" partition_id"), record.partition);
-    } else if (key == "headers") {
-      error = parse_headers(value, out.arena, name.with(" headers"), out.headers);
-    } else if (key == "timestamp") {
-      error = parse_timestamp(value, name.with(" timestamp"), record.input.timestamp_ms);
-    }
-    if (error) return error;
-  }
-  record.header_count = out.headers.size() - record.first_header;
-  out.records.push_back(record);
-  return std::nullopt;
+  auto parse = [](od::value v, std::string& arena, std::string_view field,
+                  std::optional<std::string_view>& data) {
+    return parse_v3_data(v, arena, field, data);
+  };
+  return parse_record_fields(obj, name, kV3Dialect, parse, out);
 }
 
 }  // namespace
