@@ -113,29 +113,24 @@ Result<std::unique_ptr<PartitionLog>> PartitionLog::open(Options options) {
 Result<AppendResult> PartitionLog::append(std::span<const segment::RecordInput> records) {
   if (records.empty()) return Errc::empty_batch;
   const int64_t now = now_ms();
-  Result<AppendResult> result = Errc::empty_batch;
-  {
-    std::lock_guard lock(writer_mu_);
-    builder_.reset(options_.config.message_timestamp_type);
-    for (const auto& record : records) {
-      if (record.timestamp_ms >= 0) {
-        builder_.add(record);
-      } else {
-        segment::RecordInput stamped = record;
-        stamped.timestamp_ms = now;
-        builder_.add(stamped);
-      }
+  std::lock_guard lock(writer_mu_);
+  builder_.reset(options_.config.message_timestamp_type);
+  for (const auto& record : records) {
+    if (record.timestamp_ms >= 0) {
+      builder_.add(record);
+    } else {
+      segment::RecordInput stamped = record;
+      stamped.timestamp_ms = now;
+      builder_.add(stamped);
     }
-    if (builder_.size_bytes() > static_cast<uint64_t>(options_.config.max_message_bytes)) {
-      return Errc::record_too_large;
-    }
-    auto batch = builder_.finish();
-    auto header = segment::parse_header(batch);
-    SLUICE_CHECK(header.has_value(), "built an unparsable batch");
-    result = append_locked(batch, *header, now);
   }
-  if (result && append_listener_) append_listener_(end_offset());
-  return result;
+  if (builder_.size_bytes() > static_cast<uint64_t>(options_.config.max_message_bytes)) {
+    return Errc::record_too_large;
+  }
+  auto batch = builder_.finish();
+  auto header = segment::parse_header(batch);
+  SLUICE_CHECK(header.has_value(), "built an unparsable batch");
+  return append_locked(batch, *header, now);
 }
 
 Result<AppendResult> PartitionLog::append_batch(std::span<std::byte> batch) {
@@ -146,13 +141,8 @@ Result<AppendResult> PartitionLog::append_batch(std::span<std::byte> batch) {
     return Errc::record_too_large;
   }
   const int64_t now = now_ms();
-  Result<AppendResult> result = Errc::empty_batch;
-  {
-    std::lock_guard lock(writer_mu_);
-    result = append_locked(batch, *header, now);
-  }
-  if (result && append_listener_) append_listener_(end_offset());
-  return result;
+  std::lock_guard lock(writer_mu_);
+  return append_locked(batch, *header, now);
 }
 
 Result<AppendResult> PartitionLog::append_locked(std::span<std::byte> batch,
@@ -368,10 +358,6 @@ Result<void> PartitionLog::close() {
   if (auto r = flush(); !r) return r.error();
   std::lock_guard lock(writer_mu_);
   return active_->flush_indexes();
-}
-
-void PartitionLog::set_append_listener(std::function<void(Offset)> listener) {
-  append_listener_ = std::move(listener);
 }
 
 }  // namespace sluice::broker

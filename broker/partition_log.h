@@ -95,10 +95,6 @@ class PartitionLog {
   // Seals nothing, but flushes the log and the indexes' mappings (for a clean stop).
   [[nodiscard]] Result<void> close();
 
-  // Called (on the appending thread, writer lock not held) after each append with the new
-  // end offset; one listener, set before traffic starts.
-  void set_append_listener(std::function<void(Offset)> listener);
-
   explicit PartitionLog(Options options);
 
  private:
@@ -130,7 +126,6 @@ class PartitionLog {
   // Set when an fdatasync fails. Linux may drop the dirty pages of a failed sync, so retrying
   // could report durability that is not there (as PostgreSQL learnt); the log goes offline.
   std::atomic<bool> offline_{false};
-  std::function<void(Offset)> append_listener_;
 };
 
 }  // namespace sluice::broker
