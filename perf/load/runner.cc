@@ -119,6 +119,23 @@ std::string Runner::fetch_target(int partition, int64_t offset, int timeout_ms) 
                      partition, offset, o_.max_bytes, timeout_ms);
 }
 
+// Waits for the slot's send time (open loop) and connects if needed. False: still not
+// connected, after a short pause; the slot is skipped.
+asio::awaitable<bool> Runner::await_slot(Clock::time_point slot, asio::steady_timer& timer,
+                                         beast::tcp_stream& stream, Stats& stats, bool& connected) {
+  if (o_.rate > 0) {
+    timer.expires_at(slot);
+    co_await timer.async_wait(kNoThrow);
+  }
+  if (connected) co_return true;
+  connected = co_await connect(stream, stats);
+  if (!connected) {
+    timer.expires_after(kReconnectDelay);
+    co_await timer.async_wait(kNoThrow);
+  }
+  co_return connected;
+}
+
 asio::awaitable<bool> Runner::connect(beast::tcp_stream& stream, Stats& stats) {
   stream.expires_after(std::chrono::seconds(5));
   auto [ec] = co_await stream.async_connect(endpoint_, kNoThrow);
@@ -174,19 +191,9 @@ asio::awaitable<void> Runner::http_client(int index, Stats& stats) {
   request.prepare_payload();
   bool connected = false;
   while (auto slot = next_slot()) {
-    if (o_.rate > 0) {
-      timer.expires_at(*slot);
-      co_await timer.async_wait(kNoThrow);
-    }
-    if (!connected) {
-      connected = co_await connect(stream, stats);
-      if (!connected) {
-        timer.expires_after(kReconnectDelay);
-        co_await timer.async_wait(kNoThrow);
-        continue;
-      }
-      buffer.clear();
-    }
+    const bool was_connected = connected;
+    if (!co_await await_slot(*slot, timer, stream, stats, connected)) continue;
+    if (!was_connected) buffer.clear();
     if (o_.mode == Mode::e2e) {
       build_produce_body(o_, partition, now_ns(), builder, request.body());
       request.prepare_payload();
@@ -303,19 +310,9 @@ asio::awaitable<void> Runner::resp_client(int index, Stats& stats) {
   std::string in;
   bool connected = false;
   while (auto slot = next_slot()) {
-    if (o_.rate > 0) {
-      timer.expires_at(*slot);
-      co_await timer.async_wait(kNoThrow);
-    }
-    if (!connected) {
-      connected = co_await connect(stream, stats);
-      if (!connected) {
-        timer.expires_after(kReconnectDelay);
-        co_await timer.async_wait(kNoThrow);
-        continue;
-      }
-      in.clear();
-    }
+    const bool was_connected = connected;
+    if (!co_await await_slot(*slot, timer, stream, stats, connected)) continue;
+    if (!was_connected) in.clear();
     if (!xadd) {
       command.clear();
       append_xrange(command, key, last_id.empty() ? "-" : "(" + last_id, o_.records_per_request);

@@ -59,6 +59,8 @@ class Runner {
   asio::awaitable<void> resp_client(int index, Stats& stats);
   asio::awaitable<void> tail_fetcher(int partition, Stats& stats);
   asio::awaitable<bool> connect(beast::tcp_stream& stream, Stats& stats);
+  asio::awaitable<bool> await_slot(Clock::time_point slot, asio::steady_timer& timer,
+                                   beast::tcp_stream& stream, Stats& stats, bool& connected);
   std::optional<Clock::time_point> next_slot();
   bool slot_bounded() const;
   uint64_t now_ns() const;
