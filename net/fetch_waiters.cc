@@ -34,7 +34,7 @@ void FetchWaiters::notify(const broker::PartitionLog* log) {
     woken = it->second;
   }
   for (auto& w : woken) {
-    // The timer belongs to the waiter's strand; cancel it there. The shared_ptr keeps the
+    // The timer belongs to the waiter's I/O thread; cancel it there. The shared_ptr keeps the
     // timer alive even if the fetch already finished.
     asio::post(w->timer.get_executor(), [w] { w->timer.cancel(); });
   }

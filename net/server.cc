@@ -47,6 +47,15 @@ asio::awaitable<beast::error_code> async_sendfile(asio::ip::tcp::socket& socket,
   co_return beast::error_code{};
 }
 
+// One io_context per I/O thread, each told it is run by a single thread (Asio then keeps
+// handlers posted from that thread in a private queue without locking).
+std::vector<std::unique_ptr<asio::io_context>> make_contexts(int threads) {
+  std::vector<std::unique_ptr<asio::io_context>> contexts;
+  for (int i = 0; i < std::max(1, threads); ++i)
+    contexts.push_back(std::make_unique<asio::io_context>(1));
+  return contexts;
+}
+
 Reply limit_reply(http::status status, int code, std::string message) {
   Reply reply = error_reply({status, code, std::move(message)});
   reply.message.keep_alive(false);
@@ -59,8 +68,8 @@ HttpServer::HttpServer(ServerOptions options, RequestHandler handler, StreamHand
     : options_(std::move(options)),
       handler_(std::move(handler)),
       streams_(std::move(streams)),
-      io_(options_.threads),
-      acceptor_(io_) {}
+      ios_(make_contexts(options_.threads)),
+      acceptor_(*ios_.front()) {}
 
 HttpServer::~HttpServer() { stop(std::chrono::milliseconds(0)); }
 
@@ -78,15 +87,16 @@ void HttpServer::start() {
   }
   acceptor_.listen(asio::socket_base::max_listen_connections);
   bound_port_ = acceptor_.local_endpoint().port();
-  asio::co_spawn(io_, accept_loop(), asio::detached);
-  for (int i = 0; i < std::max(1, options_.threads); ++i) {
-    threads_.emplace_back([this] { io_.run(); });
+  asio::co_spawn(*ios_.front(), accept_loop(), asio::detached);
+  for (auto& io : ios_) {
+    work_.push_back(asio::make_work_guard(*io));
+    threads_.emplace_back([&io = *io] { io.run(); });
   }
 }
 
 void HttpServer::stop(std::chrono::milliseconds grace) {
   if (stopping_.exchange(true)) return;
-  asio::post(io_, [this] {
+  asio::post(*ios_.front(), [this] {
     beast::error_code ignored;
     acceptor_.close(ignored);
   });
@@ -94,7 +104,8 @@ void HttpServer::stop(std::chrono::milliseconds grace) {
   while (in_flight_.load() > 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  io_.stop();
+  work_.clear();
+  for (auto& io : ios_) io->stop();
   for (auto& t : threads_) {
     if (t.joinable()) t.join();
   }
@@ -153,7 +164,8 @@ asio::awaitable<bool> HttpServer::serve_stream(beast::tcp_stream& stream,
 
 asio::awaitable<void> HttpServer::accept_loop() {
   while (!stopping_) {
-    auto [ec, socket] = co_await acceptor_.async_accept(asio::make_strand(io_), kNoThrow);
+    auto& io = *ios_[next_io_++ % ios_.size()];
+    auto [ec, socket] = co_await acceptor_.async_accept(io, kNoThrow);
     if (ec) {
       if (ec == asio::error::operation_aborted || stopping_) break;
       spdlog::warn("accept failed: {}", ec.message());

@@ -26,7 +26,7 @@ struct ServerOptions {
   int max_connections = 10000;
 };
 
-// Turns one request into one reply; runs on the connection's strand and may suspend (long
+// Turns one request into one reply; runs on the connection's I/O thread and may suspend (long
 // polls, durable produce). Never throws.
 using RequestHandler = std::function<asio::awaitable<Reply>(Request)>;
 
@@ -47,8 +47,11 @@ class StreamSession {
 using StreamStart = std::variant<Reply, std::unique_ptr<StreamSession>>;
 using StreamHandler = std::function<asio::awaitable<std::optional<StreamStart>>(const Request&)>;
 
-// The HTTP/1.1 listener: one coroutine per connection on its own strand, `threads` I/O
-// threads, keep-alive, and every limit of ServerOptions answered with a JSON error.
+// The HTTP/1.1 listener: `threads` I/O threads, each running its own io_context; accepted
+// connections are dealt to them in turn, and a connection's coroutine lives on its thread
+// from accept to close. No strands, no handler hops between threads: the only cross-thread
+// posts are completions from the flusher (acks=all) and long-poll wake-ups. Keep-alive, and
+// every limit of ServerOptions answered with a JSON error.
 //
 // Lifecycle: start() binds (throws std::system_error naming the address on failure) and runs
 // the I/O threads; stop() closes the listener, lets in-flight requests finish for up to
@@ -76,8 +79,10 @@ class HttpServer {
   ServerOptions options_;
   RequestHandler handler_;
   StreamHandler streams_;
-  asio::io_context io_;
-  asio::ip::tcp::acceptor acceptor_;
+  std::vector<std::unique_ptr<asio::io_context>> ios_;  // one per I/O thread
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work_;
+  asio::ip::tcp::acceptor acceptor_;  // runs on ios_[0]
+  size_t next_io_ = 0;                // the context the next connection goes to
   std::vector<std::thread> threads_;
   uint16_t bound_port_ = 0;
   std::atomic<int> connections_{0};
