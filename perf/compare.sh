@@ -7,7 +7,7 @@
 # stopped by its PID on exit. Scenarios: perf/scenarios/*.properties, run in name order.
 #
 # Environment: OUT (result dir), PERF_SCENARIOS (glob, default all), PERF_SKIP_BUILD=1,
-# PERF_SKIP_FIO=1.
+# PERF_SKIP_FIO=1, PERF_SKIP_RECOVERY=1.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,7 +21,7 @@ build=$root/build/release
 log() { printf '[compare %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 
 install_packages() {
-  local packages=(redis-server nginx-light fio gnuplot-nox python3-minimal curl procps)
+  local packages=(redis-server nginx-light fio gnuplot-nox python3-minimal curl procps jq)
   local missing=()
   for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -93,7 +93,9 @@ start_redis() {  # $1: always | everysec
 start_nginx() {
   local dir=$work/nginx
   mkdir -p "$dir/www" "$dir/tmp" "$dir/logs"
-  head -c $((1 << 20)) /dev/urandom >"$dir/www/file"
+  # 1 GiB, read 1 MiB at a time by ranges: each reply comes from the page cache but not from the
+  # CPU's caches, as a fetch walking a partition does (a single 1 MiB file stays in L2/L3).
+  head -c $((1 << 30)) /dev/urandom >"$dir/www/file"
   cat >"$dir/nginx.conf" <<CONF
 daemon off;
 worker_processes 2;
@@ -174,6 +176,7 @@ run_load() {  # name peer sweep_value rss args...
   fi
   log "run $name ${value:+($value) }: $*"
   local result
+  sync  # start without the previous run's dirty pages being written back under this one
   result=$("$build/sluice-load" "$@" --label "$name" --no-progress) || {
     log "$name failed"; result='{"error_count":1,"errors":{"sluice-load failed":1}}'; }
   if [ -n "$sampler" ]; then kill "$sampler" 2>/dev/null || true; wait "$sampler" 2>/dev/null || true; fi
@@ -232,6 +235,48 @@ run_fio() {
   rm -rf "$dir"
 }
 
+# After the Sluice scenarios: stops the broker and recovers the data they wrote with
+# `sluice recover` (a full scan), cold and then cached, alternating with fio reading the same
+# segment files cold; three rounds, so the report can take medians. Cold runs need root (they
+# drop the page cache) and are skipped otherwise.
+run_recovery() {
+  local data=$work/sluice-data
+  [ -d "$data" ] || return 0
+  stop_peer
+  local files
+  files=$(find "$data" -name '*.log' -size +0 | sort | paste -sd:)
+  [ -n "$files" ] || return 0
+  local cold=true
+  [ -w /proc/sys/vm/drop_caches ] || { cold=false; log "recovery: not root, cold runs skipped"; }
+  drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
+  record() {  # scenario round line-from-sluice-recover
+    local bytes secs
+    bytes=$(sed -n 's/.* \([0-9]*\) bytes scanned.*/\1/p' <<<"$3")
+    secs=$(sed -n 's/.*quarantined, \([0-9.]*\) s,.*/\1/p' <<<"$3")
+    jq -nc --arg s "$1" --arg v "$2" --argjson b "${bytes:-0}" --argjson t "${secs:-0}" \
+      '{scenario: $s, peer: "sluice", sweep_value: $v, bytes: $b, seconds: $t,
+        mb_s: (if $t > 0 then $b / $t / 1e6 else null end)}' >>"$out/results.jsonl"
+  }
+  for round in 1 2 3; do
+    if $cold; then
+      drop_caches
+      log "recovery round $round: sluice recover, cold"
+      record recovery-cold "$round" "$("$build/sluice" recover --log-dir "$data" --threads 2 | tail -1)"
+    fi
+    log "recovery round $round: sluice recover, cached"
+    "$build/sluice" recover --log-dir "$data" --threads 2 >/dev/null  # load the page cache
+    record recovery-cached "$round" "$("$build/sluice" recover --log-dir "$data" --threads 2 | tail -1)"
+    if $cold; then
+      drop_caches
+      log "recovery round $round: fio sequential read of the same files, cold"
+      fio --name=segments-cold-read --rw=read --bs=1M --ioengine=psync --readonly \
+        --file_service_type=sequential --filename="$files" --output-format=json |
+        jq -c --arg v "$round" '{scenario: "fio-cold-read", peer: "fio", sweep_value: $v,
+          mb_s: (.jobs[0].read.bw_bytes / 1e6)}' >>"$out/results.jsonl"
+    fi
+  done
+}
+
 install_packages
 if [ "${PERF_SKIP_BUILD:-0}" != 1 ]; then
   log "building release"
@@ -252,6 +297,7 @@ ulimit -n "$(ulimit -Hn)"
 } >"$out/machine.txt"
 [ "${PERF_SKIP_FIO:-0}" != 1 ] && run_fio
 for file in $scenarios; do run_scenario "$file"; done
+[ "${PERF_SKIP_RECOVERY:-0}" != 1 ] && run_recovery
 stop_peer
 echo "loadavg_after=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/machine.txt"
 python3 "$root/perf/load/report.py" "$out"

@@ -17,7 +17,8 @@ constexpr const char* kUsage =
     "  e2e      produce time-stamped records while one tailing fetcher per partition measures\n"
     "           produce-to-fetch latency (--format json|binary|raw for the producers)\n"
     "  resp     Redis Streams over RESP (--resp-op xadd|xrange, --topic is the stream key)\n"
-    "  http     plain HTTP to --url (GET, or POST with --method POST --body-size N)\n"
+    "  http     plain HTTP to --url (GET, or POST with --method POST --body-size N; GET\n"
+    "           --range-bytes N --range-span S walks S bytes of the resource N at a time)\n"
     "options (defaults in brackets):\n"
     "  --url http://127.0.0.1:8080[/path] | redis://127.0.0.1:6379   loopback only\n"
     "  --topic load  --partitions 1  --record-size 100  --records-per-request 1\n"
@@ -101,6 +102,10 @@ bool apply(Options& o, std::string_view key, std::string_view value) {
     ok = value == "GET" || value == "POST";
   } else if (key == "body-size") {
     ok = to_number(value, o.body_size);
+  } else if (key == "range-bytes") {
+    ok = to_number(value, o.range_bytes) && o.range_bytes > 0;
+  } else if (key == "range-span") {
+    ok = to_number(value, o.range_span) && o.range_span > 0;
   } else if (key == "resp-op") {
     o.resp_op = value;
     ok = value == "xadd" || value == "xrange";
@@ -183,6 +188,11 @@ std::optional<Options> parse_options(int argc, char** argv) {
   }
   if (o.mode == Mode::e2e && o.format == "v3") {
     std::fputs("sluice-load: e2e producers take --format json, binary or raw\n", stderr);
+    return std::nullopt;
+  }
+  if ((o.range_bytes > 0) != (o.range_span > 0) ||
+      (o.range_bytes > 0 && (o.mode != Mode::http || o.method != "GET"))) {
+    std::fputs("sluice-load: --range-bytes and --range-span go together, with http GET\n", stderr);
     return std::nullopt;
   }
   return o;

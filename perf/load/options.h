@@ -32,6 +32,10 @@ struct Options {
   int timeout_ms = 500;
   std::string method = "GET";  // http mode
   size_t body_size = 0;        // http mode POST body
+  // http mode GET: ask for successive ranges of range_bytes, walking the first range_span
+  // bytes of the resource from its start and wrapping; 0 = the whole resource each time.
+  uint64_t range_bytes = 0;
+  uint64_t range_span = 0;
   std::string resp_op = "xadd";
   std::string label;
   bool progress = true;
