@@ -3,7 +3,9 @@
 #include <spdlog/spdlog.h>
 #include <sys/sendfile.h>
 
+#include <array>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <charconv>
 
 namespace sluice::net {
 namespace {
@@ -54,6 +56,27 @@ std::vector<std::unique_ptr<asio::io_context>> make_contexts(int threads) {
   for (int i = 0; i < std::max(1, threads); ++i)
     contexts.push_back(std::make_unique<asio::io_context>(1));
   return contexts;
+}
+
+// Writes the status line and header fields of a reply into `out` as they go on the wire. The
+// server's replies are built by its own handlers, so this plain loop replaces Beast's generic
+// serializer, whose buffer-sequence machinery cost more than the rest of a small reply.
+template <class Fields>
+void serialize_head(const http::response_header<Fields>& head, std::string& out) {
+  out.assign(head.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
+  char code[8];
+  auto [end, ec] = std::to_chars(code, code + sizeof(code), head.result_int());
+  out.append(code, end);
+  out += ' ';
+  out += head.reason();
+  out += "\r\n";
+  for (const auto& field : head) {
+    out += field.name_string();
+    out += ": ";
+    out += field.value();
+    out += "\r\n";
+  }
+  out += "\r\n";
 }
 
 Reply limit_reply(http::status status, int code, std::string message) {
@@ -189,7 +212,8 @@ asio::awaitable<void> HttpServer::session(asio::ip::tcp::socket socket) {
     co_await http::async_write(stream, reply.message, kNoThrow);
   } else {
     beast::flat_buffer buffer;
-    while (!stopping_ && co_await serve_one(stream, buffer)) {
+    std::string head;  // a reply's header bytes, reused from request to request
+    while (!stopping_ && co_await serve_one(stream, buffer, head)) {
     }
   }
   connections_.fetch_sub(1);
@@ -199,7 +223,8 @@ asio::awaitable<void> HttpServer::session(asio::ip::tcp::socket socket) {
 }
 
 // Reads one request, answers it; returns whether the connection stays open.
-asio::awaitable<bool> HttpServer::serve_one(beast::tcp_stream& stream, beast::flat_buffer& buffer) {
+asio::awaitable<bool> HttpServer::serve_one(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                            std::string& head_bytes) {
   if (buffer.size() == 0) {
     // Idle between requests: wait for the first byte of the next one.
     stream.expires_after(options_.idle_timeout);
@@ -295,7 +320,10 @@ asio::awaitable<bool> HttpServer::serve_one(beast::tcp_stream& stream, beast::fl
   }
   if (!reply.file_body) {
     reply.message.prepare_payload();
-    auto [write_ec, m] = co_await http::async_write(stream, reply.message, kNoThrow);
+    serialize_head(reply.message, head_bytes);
+    const std::array buffers{asio::const_buffer(asio::buffer(head_bytes)),
+                             asio::const_buffer(asio::buffer(reply.message.body()))};
+    auto [write_ec, m] = co_await asio::async_write(stream, buffers, kNoThrow);
     co_return !write_ec && keep_alive;
   }
   const auto& slice = *reply.file_body;
@@ -303,8 +331,8 @@ asio::awaitable<bool> HttpServer::serve_one(beast::tcp_stream& stream, beast::fl
   for (const auto& field : reply.message) head.set(field.name_string(), field.value());
   head.keep_alive(keep_alive);
   head.content_length(slice.length);
-  http::response_serializer<http::empty_body> serializer{head};
-  auto [head_ec, m] = co_await http::async_write_header(stream, serializer, kNoThrow);
+  serialize_head(head, head_bytes);
+  auto [head_ec, m] = co_await asio::async_write(stream, asio::buffer(head_bytes), kNoThrow);
   if (head_ec) co_return false;
   auto send_ec = co_await async_sendfile(stream.socket(), slice.fd(), slice.position.value,
                                          slice.length, options_.write_timeout);
