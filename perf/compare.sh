@@ -7,7 +7,7 @@
 # stopped by its PID on exit. Scenarios: perf/scenarios/*.properties, run in name order.
 #
 # Environment: OUT (result dir), PERF_SCENARIOS (glob, default all), PERF_SKIP_BUILD=1,
-# PERF_SKIP_FIO=1, PERF_SKIP_RECOVERY=1.
+# PERF_SKIP_FIO=1, PERF_SKIP_RECOVERY=1, PERF_ROUNDS (default 3).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -69,6 +69,7 @@ wait_http() {
 }
 
 start_sluice() {
+  rm -rf "$work/sluice-data"  # every round starts from an empty broker
   mkdir -p "$work/sluice-data"
   "$build/sluice" serve --set log.dirs="$work/sluice-data" \
     --set listeners=http://127.0.0.1:$sluice_port --set log.flush.policy=interval \
@@ -162,9 +163,9 @@ base_url() {
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
 # Runs sluice-load once and appends its JSON, with scenario fields, to results.jsonl.
-run_load() {  # name peer sweep_value rss args...
-  local name=$1 peer=$2 value=$3 rss=$4
-  shift 4
+run_load() {  # name peer sweep_value rss round args...
+  local name=$1 peer=$2 value=$3 rss=$4 round=$5
+  shift 5
   local rss_file=$work/rss.max
   echo 0 >"$rss_file"
   local sampler=""
@@ -174,7 +175,7 @@ run_load() {  # name peer sweep_value rss args...
        sleep 0.25; done) &
     sampler=$!
   fi
-  log "run $name ${value:+($value) }: $*"
+  log "round $round: run $name ${value:+($value) }: $*"
   local result
   sync  # start without the previous run's dirty pages being written back under this one
   result=$("$build/sluice-load" "$@" --label "$name" --no-progress) || {
@@ -190,16 +191,16 @@ run_load() {  # name peer sweep_value rss args...
   jq -c --arg scenario "$name" --arg peer "$peer" --arg value "$value" \
     --argjson alive "$alive" \
     --argjson rss "$(cat "$rss_file")" --argjson idle_rss "$(rss_kb "$peer_pid")" \
-    --argjson data "$data_bytes" \
-    '. + {scenario: $scenario, peer: $peer, sweep_value: $value, peer_rss_max_kb: $rss,
+    --argjson data "$data_bytes" --argjson round "$round" \
+    '. + {scenario: $scenario, peer: $peer, sweep_value: $value, round: $round, peer_rss_max_kb: $rss,
           peer_rss_after_kb: $idle_rss, peer_data_bytes: $data, peer_alive_after: $alive}' <<<"$result" \
     >>"$out/results.jsonl"
 }
 
 prop() { sed -n "s/^$1=//p" "$2" | head -1; }
 
-run_scenario() {
-  local file=$1
+run_scenario() {  # file round
+  local file=$1 round=$2
   local name peer path args sweep values rss
   name=$(prop name "$file"); peer=$(prop peer "$file"); path=$(prop path "$file")
   args=$(prop args "$file"); sweep=$(prop sweep "$file"); values=$(prop values "$file")
@@ -209,10 +210,10 @@ run_scenario() {
   url="$(base_url "$peer")${path}"
   # shellcheck disable=SC2086
   if [ -z "$sweep" ]; then
-    run_load "$name" "$peer" "" "${rss:-false}" $args --url "$url"
+    run_load "$name" "$peer" "" "${rss:-false}" "$round" $args --url "$url"
   else
     for v in $values; do
-      run_load "$name" "$peer" "$v" "${rss:-false}" $args --url "$url" --"$sweep" "$v"
+      run_load "$name" "$peer" "$v" "${rss:-false}" "$round" $args --url "$url" --"$sweep" "$v"
     done
   fi
 }
@@ -296,7 +297,13 @@ ulimit -n "$(ulimit -Hn)"
   echo "loadavg_before=$(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$out/machine.txt"
 [ "${PERF_SKIP_FIO:-0}" != 1 ] && run_fio
-for file in $scenarios; do run_scenario "$file"; done
+# The whole list runs PERF_ROUNDS times (peers restarted, Sluice from an empty data dir each
+# round); the report takes each figure's median over the rounds, since this machine is shared
+# and single runs of the same scenario differ by tens of percent.
+rounds=${PERF_ROUNDS:-3}
+for round in $(seq 1 "$rounds"); do
+  for file in $scenarios; do run_scenario "$file" "$round"; done
+done
 [ "${PERF_SKIP_RECOVERY:-0}" != 1 ] && run_recovery
 stop_peer
 echo "loadavg_after=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/machine.txt"
