@@ -1,10 +1,15 @@
 #include "recovery/segment_scan.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <limits>
+#include <mutex>
+#include <stop_token>
+#include <thread>
 
 #include "common/file.h"
 #include "recovery/errors.h"
@@ -36,6 +41,48 @@ class Mapping {
  private:
   void* data_ = nullptr;
   size_t size_ = 0;
+};
+
+// Reads a file into the page cache ahead of a sequential scan, on its own thread, staying at
+// most kAhead bytes in front of the position the scan reports. On a cold file the disk then
+// keeps reading while the scan validates, instead of the two taking turns at page faults.
+class Prefetcher {
+ public:
+  static constexpr uint64_t kAhead = 64 << 20;
+  static constexpr uint64_t kStep = 4 << 20;
+
+  Prefetcher(int fd, uint64_t size)
+      : thread_([this, fd, size](std::stop_token stop) { run(stop, fd, size); }) {}
+  ~Prefetcher() { thread_.request_stop(); }
+  Prefetcher(const Prefetcher&) = delete;
+  Prefetcher& operator=(const Prefetcher&) = delete;
+
+  // The scan has reached `pos`.
+  void advance(uint64_t pos) {
+    {
+      std::lock_guard lock(mu_);
+      pos_ = pos;
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  void run(std::stop_token stop, int fd, uint64_t size) {
+    uint64_t done = 0;
+    while (done < size) {
+      {
+        std::unique_lock lock(mu_);
+        if (!cv_.wait(lock, stop, [&] { return done < pos_ + kAhead; })) return;
+      }
+      (void)::readahead(fd, static_cast<off64_t>(done), kStep);
+      done += kStep;
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable_any cv_;
+  uint64_t pos_ = 0;  // guarded by mu_
+  std::jthread thread_;
 };
 
 // segment::Segment's indexing rule (see its class comment, index_batch and
@@ -144,6 +191,7 @@ Result<SegmentScan> scan_segment(const std::filesystem::path& log_path, Offset b
   if (auto r = mapping.map(file->fd(), *size); !r) return r.error();
   const auto bytes = mapping.bytes();
   IndexRule rule(scan, options);
+  Prefetcher prefetcher(file->fd(), *size);
   constexpr uint64_t kProgressStep = 4 << 20;
   uint64_t pos = 0;
   uint64_t reported = 0;
@@ -158,9 +206,10 @@ Result<SegmentScan> scan_segment(const std::filesystem::path& log_path, Offset b
     ++scan.batches;
     scan.records += static_cast<uint64_t>(h->record_count);
     pos += h->size_bytes();
-    if (bytes_done != nullptr && pos - reported >= kProgressStep) {
-      bytes_done->fetch_add(pos - reported, std::memory_order_relaxed);
+    if (pos - reported >= kProgressStep) {
+      if (bytes_done != nullptr) bytes_done->fetch_add(pos - reported, std::memory_order_relaxed);
       reported = pos;
+      prefetcher.advance(pos);
     }
   }
   scan.valid_bytes = pos;
