@@ -1,5 +1,5 @@
 // Server limits and connection behaviour: body and header limits, bad names, max.connections,
-// readiness, Expect: 100-continue, keep-alive, write timeouts and graceful stop.
+// readiness, Expect: 100-continue, keep-alive, idle, read and write timeouts and graceful stop.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <simdjson.h>
@@ -237,6 +237,37 @@ TEST(LimitsTest, SigtermWithAParkedLongPollStopsPromptlyAndKeepsData) {
   broker.restart();
   EXPECT_EQ(http_request(broker.port(), "GET", "/topics/stop/partitions/0/offsets").body,
             R"({"beginning_offset":0,"end_offset":2})");
+}
+
+TEST(LimitsTest, ConnectionThatNeverSendsIsClosedAfterTheIdleTimeout) {
+  BrokerProcess broker(with_sets({"connections.idle.timeout.ms=300"}));
+  RawSocket silent(broker.port());
+  const auto start = steady_clock::now();
+  EXPECT_TRUE(silent.closed_within(10000));
+  EXPECT_GE(steady_clock::now() - start, std::chrono::milliseconds(250));
+  // A keep-alive connection that went quiet after a request is closed the same way.
+  RawSocket quiet(broker.port());
+  quiet.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_NE(quiet.read_until("\r\n\r\n", 10000).find("200 OK"), std::string::npos);
+  EXPECT_TRUE(quiet.closed_within(10000));
+  EXPECT_EQ(http_request(broker.port(), "GET", "/healthz").status, 200);
+}
+
+TEST(LimitsTest, RequestThatNeverFinishesIsClosedAfterTheReadTimeout) {
+  // The idle timeout is long: only the read timeout, which starts with a request's first
+  // byte, can close these connections in time.
+  BrokerProcess broker(
+      with_sets({"http.read.timeout.ms=300", "connections.idle.timeout.ms=600000"}));
+  RawSocket half_header(broker.port());
+  half_header.send("GET /healthz HTTP/1.1\r\nHost: x\r\n");
+  RawSocket half_body(broker.port());
+  half_body.send(
+      "POST /topics/t HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Content-Length: 100\r\n\r\n{\"records\":");
+  EXPECT_TRUE(half_header.closed_within(10000));
+  EXPECT_TRUE(half_body.closed_within(10000));
+  // Nothing of the unfinished produce was stored.
+  EXPECT_EQ(http_request(broker.port(), "GET", "/topics").body, "[]");
 }
 
 TEST(LimitsTest, ClientThatNeverReadsARawFetchIsDropped) {
