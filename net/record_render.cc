@@ -31,7 +31,7 @@ std::optional<ApiError> render_records(const segment::LogSlice& slice, Offset fr
     out += ']';
     return std::nullopt;
   }
-  auto bytes = slice.read();
+  auto bytes = slice.read_bytes();
   if (!bytes) {
     return ApiError{http::status::internal_server_error, 50002,
                     fmt::format("Reading {}-{}: {}", topic, partition, bytes.error().message())};
@@ -41,7 +41,7 @@ std::optional<ApiError> render_records(const segment::LogSlice& slice, Offset fr
   append_json_string(topic_json, topic);
   std::vector<segment::HeaderView> headers;
   bool first = true;
-  auto span = std::as_bytes(std::span(*bytes));
+  auto span = std::span<const std::byte>(bytes->get(), slice.length);
   while (!span.empty()) {
     auto header = segment::validate_batch(span);
     if (!header) {

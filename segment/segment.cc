@@ -6,6 +6,7 @@
 #include <array>
 #include <charconv>
 
+#include "common/check.h"
 #include "segment/errors.h"
 
 namespace sluice::segment {
@@ -68,12 +69,26 @@ std::optional<Offset> parse_segment_file_name(std::string_view name, std::string
 
 int LogSlice::fd() const { return segment->fd(); }
 
+Result<void> LogSlice::read_into(std::span<std::byte> out) const {
+  SLUICE_CHECK(out.size() == length, "buffer of {} bytes for a slice of {}", out.size(), length);
+  auto n = pread_full(segment->fd(), out, position.value);
+  if (!n) return n.error();
+  if (*n != length) return Errc::truncated;
+  return {};
+}
+
+Result<std::unique_ptr<std::byte[]>> LogSlice::read_bytes() const {
+  auto out = std::make_unique_for_overwrite<std::byte[]>(length);
+  if (auto r = read_into({out.get(), length}); !r) return r.error();
+  return out;
+}
+
 Result<std::string> LogSlice::read() const {
   std::string out(length, '\0');
-  auto n = pread_full(segment->fd(), {reinterpret_cast<std::byte*>(out.data()), out.size()},
-                      position.value);
-  return n.has_value() && *n == length ? Result<std::string>(std::move(out))
-                                       : Result<std::string>(Errc::truncated);
+  if (auto r = read_into({reinterpret_cast<std::byte*>(out.data()), out.size()}); !r) {
+    return r.error();
+  }
+  return out;
 }
 
 Segment::Segment(std::filesystem::path dir, Offset base, SegmentOptions options, File log,

@@ -45,7 +45,11 @@ struct LogSlice {
 
   int fd() const;
   bool empty() const { return length == 0; }
-  // Copies the slice's bytes into memory.
+  // Copies the slice's bytes into `out`, which holds exactly `length` bytes.
+  [[nodiscard]] Result<void> read_into(std::span<std::byte> out) const;
+  // Copies the slice's bytes into a new buffer of `length` bytes, not zero-filled first.
+  [[nodiscard]] Result<std::unique_ptr<std::byte[]>> read_bytes() const;
+  // The same, as a string (zero-filled first: for callers off the hot path).
   [[nodiscard]] Result<std::string> read() const;
 };
 
