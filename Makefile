@@ -20,6 +20,7 @@ test: build
 
 bench: build
 	./build/release/perf/sluice-bench --benchmark_counters_tabular=true
+	./build/release/perf/sluice-net-bench --benchmark_counters_tabular=true
 
 # Side-by-side HTTP load runs against Redis, nginx and fio (perf/compare.sh); under 15 minutes.
 perf: deps

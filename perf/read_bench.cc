@@ -1,8 +1,9 @@
 // Cost of reading a partition log from the page cache:
 //   BM_SegmentSequentialRead  walks a ~256 MiB log (batches of 1000 100-byte records) front to
 //                             back in 1 MiB slices: PartitionLog::read (offset index lookup and
-//                             batch header walk) plus LogSlice::read (pread into a string), then
-//                             starts over. Throughput is slice bytes per second.
+//                             batch header walk) plus a pread of the slice, into a zero-filled
+//                             string (uninitialised:0) or an uninitialised buffer (:1, what
+//                             JSON fetches use), then starts over. Throughput: slice bytes/s.
 
 #include <benchmark/benchmark.h>
 
