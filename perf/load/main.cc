@@ -72,7 +72,8 @@ bool prepare_sluice(const Options& o, std::string& cluster_id, std::vector<int64
   auto clusters = sync_request(o, http::verb::get, "/v3/clusters");
   if (!clusters) return false;
   cluster_id = json_text(clusters->body, "cluster_id");
-  if (o.mode != Mode::fetch && !cluster_id.empty()) {
+  const bool reads = o.mode == Mode::fetch || o.mode == Mode::consume;
+  if (!reads && !cluster_id.empty()) {
     sync_request(
         o, http::verb::post, fmt::format("/v3/clusters/{}/topics", cluster_id),
         fmt::format(R"({{"topic_name":"{}","partitions_count":{}}})", o.topic, o.partitions));
@@ -84,7 +85,7 @@ bool prepare_sluice(const Options& o, std::string& cluster_id, std::vector<int64
     if (reply && reply->status == 200) {
       const bool from_end = o.mode == Mode::e2e || o.tail;
       offset = json_int(reply->body, from_end ? "end_offset" : "beginning_offset");
-    } else if (o.mode == Mode::fetch) {
+    } else if (reads) {
       std::fprintf(stderr, "sluice-load: topic %s partition %d not found\n", o.topic.c_str(), p);
       return false;
     }
@@ -100,8 +101,8 @@ int main(int argc, char** argv) {
   if (!options) return 2;
   std::string cluster_id;
   std::vector<int64_t> offsets;
-  const bool sluice_mode =
-      options->mode == Mode::produce || options->mode == Mode::fetch || options->mode == Mode::e2e;
+  const bool sluice_mode = options->mode == Mode::produce || options->mode == Mode::fetch ||
+                           options->mode == Mode::consume || options->mode == Mode::e2e;
   if (sluice_mode && !prepare_sluice(*options, cluster_id, offsets)) return 1;
   sluice::load::Runner runner(*options, cluster_id, offsets);
   runner.run();

@@ -1,5 +1,6 @@
 #include "perf/load/options.h"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -14,6 +15,9 @@ constexpr const char* kUsage =
     "modes:\n"
     "  produce  POST records to Sluice (--format json|binary|v3|raw)\n"
     "  fetch    GET records by offset (--format json|raw; --tail to long-poll at the end)\n"
+    "  consume  one consumer-group instance per connection, subscribed to --topic, fetching\n"
+    "           records (--format json|binary; --group NAME; from the earliest offset, or\n"
+    "           only new records with --tail; records re-delivered after a rebalance count)\n"
     "  e2e      produce time-stamped records while one tailing fetcher per partition measures\n"
     "           produce-to-fetch latency (--format json|binary|raw for the producers)\n"
     "  resp     Redis Streams over RESP (--resp-op xadd|xrange, --topic is the stream key)\n"
@@ -22,7 +26,8 @@ constexpr const char* kUsage =
     "options (defaults in brackets):\n"
     "  --url http://127.0.0.1:8080[/path] | redis://127.0.0.1:6379   loopback only\n"
     "  --topic load  --partitions 1  --record-size 100  --records-per-request 1\n"
-    "  --connections 8  --threads 1  --acks (broker default)  --rate 0 (req/s; 0 closed loop)\n"
+    "  --connections 8  --in-flight 1 (HTTP pipelining depth; produce, http)  --threads 1\n"
+    "  --acks (broker default)  --rate 0 (req/s; 0 closed loop)\n"
     "  --duration 10 (s)  --records 0 (stop after this many records; 0 none)\n"
     "  --max-bytes 1048576  --tail  --timeout-ms 500  --label NAME  --no-progress\n"
     "Prints a JSON result on stdout; a live progress line on stderr when it is a terminal.\n";
@@ -55,7 +60,7 @@ bool parse_url(std::string_view url, Options& o) {
 }
 
 bool parse_mode(std::string_view text, Mode& mode) {
-  for (Mode m : {Mode::produce, Mode::fetch, Mode::e2e, Mode::resp, Mode::http}) {
+  for (Mode m : {Mode::produce, Mode::fetch, Mode::consume, Mode::e2e, Mode::resp, Mode::http}) {
     if (text == mode_name(m)) {
       mode = m;
       return true;
@@ -74,6 +79,11 @@ bool apply(Options& o, std::string_view key, std::string_view value) {
   } else if (key == "format") {
     o.format = value;
     ok = value == "json" || value == "binary" || value == "v3" || value == "raw";
+  } else if (key == "in-flight") {
+    ok = to_number(value, o.in_flight) && o.in_flight >= 1 && o.in_flight <= 1024;
+  } else if (key == "group") {
+    o.group = value;
+    ok = !value.empty();
   } else if (key == "record-size") {
     ok = to_number(value, o.record_size) && o.record_size >= 24;
   } else if (key == "records-per-request") {
@@ -132,6 +142,8 @@ std::string_view mode_name(Mode mode) {
       return "produce";
     case Mode::fetch:
       return "fetch";
+    case Mode::consume:
+      return "consume";
     case Mode::e2e:
       return "e2e";
     case Mode::resp:
@@ -186,8 +198,22 @@ std::optional<Options> parse_options(int argc, char** argv) {
     std::fputs("sluice-load: fetch takes --format json or raw\n", stderr);
     return std::nullopt;
   }
+  if (o.mode == Mode::consume && o.format != "json" && o.format != "binary") {
+    std::fputs("sluice-load: consume takes --format json or binary\n", stderr);
+    return std::nullopt;
+  }
+  if (o.mode == Mode::consume && o.group.empty())
+    o.group = fmt::format("sluice-load-{}", ::getpid());
   if (o.mode == Mode::e2e && o.format == "v3") {
     std::fputs("sluice-load: e2e producers take --format json, binary or raw\n", stderr);
+    return std::nullopt;
+  }
+  if (o.in_flight > 1 && o.mode != Mode::produce && o.mode != Mode::http) {
+    std::fputs("sluice-load: --in-flight applies to produce and http\n", stderr);
+    return std::nullopt;
+  }
+  if (o.in_flight > 1 && o.range_bytes > 0) {
+    std::fputs("sluice-load: --in-flight does not combine with --range-bytes\n", stderr);
     return std::nullopt;
   }
   if ((o.range_bytes > 0) != (o.range_span > 0) ||

@@ -7,7 +7,7 @@
 
 namespace sluice::load {
 
-enum class Mode { produce, fetch, e2e, resp, http };
+enum class Mode { produce, fetch, consume, e2e, resp, http };
 
 // Command-line settings of one run. Every run is bounded: by duration_s always, and by
 // max_records when set.
@@ -17,11 +17,14 @@ struct Options {
   uint16_t port = 8080;
   std::string path = "/";  // http mode: the request target
   std::string topic = "load";
-  std::string format = "binary";  // produce: json|binary|v3|raw; fetch: json|raw
+  std::string format = "binary";  // produce: json|binary|v3|raw; fetch: json|raw;
+                                  // consume: json|binary
+  std::string group;              // consume: the consumer group; empty = sluice-load-<pid>
   int record_size = 100;          // value bytes per record
   int records_per_request = 1;    // produce batch; resp xadd pipeline depth; xrange COUNT
   int partitions = 1;
   int connections = 8;
+  int in_flight = 1;  // produce and http: requests sent on a connection before its replies
   int threads = 1;
   std::string acks;  // empty: the broker's default
   double rate = 0;   // requests/s over all connections; 0 = closed loop

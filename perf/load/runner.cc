@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/experimental/channel.hpp>
 #include <boost/beast/http.hpp>
 #include <charconv>
 #include <cstdio>
@@ -149,23 +151,12 @@ asio::awaitable<bool> Runner::connect(beast::tcp_stream& stream, Stats& stats) {
   co_return true;
 }
 
-asio::awaitable<void> Runner::http_client(int index, Stats& stats) {
-  auto executor = co_await asio::this_coro::executor;
-  beast::tcp_stream stream(executor);
-  beast::flat_buffer buffer;
-  // Beast reads no more than the buffer's free capacity at a time (512 bytes when empty):
-  // reserve enough that a 1 MiB reply takes a few reads, not thousands.
-  buffer.reserve(kReadBufferBytes);
-  asio::steady_timer timer(executor);
-  const int partition = index % o_.partitions;
-  http::request<http::string_body> request;
+Runner::RequestTemplate Runner::make_request(int partition, segment::BatchBuilder& builder) const {
+  RequestTemplate t;
+  auto& request = t.request;
   request.version(11);
   request.set(http::field::host, host_header_);
   request.set(http::field::user_agent, "sluice-load");
-  segment::BatchBuilder builder;
-  int64_t cursor = start_offsets_[static_cast<size_t>(partition)];
-  uint64_t records_per_request = 1;
-  uint64_t payload_per_request = 0;
   if (o_.mode == Mode::produce || o_.mode == Mode::e2e) {
     request.method(http::verb::post);
     request.target(produce_target(o_, partition, cluster_id_));
@@ -173,8 +164,8 @@ asio::awaitable<void> Runner::http_client(int index, Stats& stats) {
     if (o_.mode == Mode::produce) {
       build_produce_body(o_, partition, std::nullopt, builder, request.body());
     }
-    records_per_request = static_cast<uint64_t>(o_.records_per_request);
-    payload_per_request = records_per_request * static_cast<uint64_t>(o_.record_size);
+    t.records_per_request = static_cast<uint64_t>(o_.records_per_request);
+    t.payload_per_request = t.records_per_request * static_cast<uint64_t>(o_.record_size);
   } else if (o_.mode == Mode::fetch) {
     request.method(http::verb::get);
     request.set(http::field::accept, o_.format == "raw" ? "application/vnd.sluice.batch"
@@ -186,9 +177,98 @@ asio::awaitable<void> Runner::http_client(int index, Stats& stats) {
       request.set(http::field::content_type, "application/octet-stream");
       request.body().assign(o_.body_size, 'x');
     }
-    payload_per_request = o_.body_size;
+    t.payload_per_request = o_.body_size;
   }
   request.prepare_payload();
+  return t;
+}
+
+// --in-flight N > 1 (produce and plain http): HTTP/1.1 pipelining. A writer sends requests as
+// their slots come, never more than N unanswered; a reader takes the replies in order. Latency
+// counts from each request's slot (open loop) or its send, so waiting behind earlier requests
+// on the same connection is measured. An I/O error ends this connection (counted); it does not
+// reconnect, since the requests in flight would be lost in an unknown state.
+asio::awaitable<void> Runner::pipelined_client(int index, Stats& stats) {
+  using namespace asio::experimental::awaitable_operators;
+  using Channel = asio::experimental::channel<void(beast::error_code, Clock::time_point)>;
+  auto executor = co_await asio::this_coro::executor;
+  beast::tcp_stream stream(executor);
+  beast::flat_buffer buffer;
+  buffer.reserve(kReadBufferBytes);
+  segment::BatchBuilder builder;
+  auto [request, records_per_request, payload_per_request] =
+      make_request(index % o_.partitions, builder);
+  if (!co_await connect(stream, stats)) co_return;
+  // Holds the send times of requests written and not yet taken by the reader: with the one
+  // the reader is reading, at most in_flight unanswered.
+  Channel sent_times(executor, static_cast<size_t>(o_.in_flight - 1));
+  constexpr auto kEnd = Clock::time_point::max();
+  bool broken = false;
+  auto writer = [&]() -> asio::awaitable<void> {
+    asio::steady_timer timer(executor);
+    while (!broken) {
+      auto slot = next_slot();
+      if (!slot) break;
+      if (o_.rate > 0) {
+        timer.expires_at(*slot);
+        co_await timer.async_wait(kNoThrow);
+      }
+      const auto sent = o_.rate > 0 ? *slot : Clock::now();
+      co_await sent_times.async_send(beast::error_code{}, sent, kNoThrow);
+      if (broken) break;
+      stream.expires_after(kIoTimeout);
+      auto [ec, n] = co_await http::async_write(stream, request, kNoThrow);
+      if (ec) {
+        if (!broken) stats.add_error("write: " + ec.message());
+        broken = true;
+        break;
+      }
+    }
+    co_await sent_times.async_send(beast::error_code{}, kEnd, kNoThrow);
+  };
+  auto reader = [&]() -> asio::awaitable<void> {
+    for (;;) {
+      auto [ec, sent] = co_await sent_times.async_receive(kNoThrow);
+      if (ec || sent == kEnd) break;
+      if (broken) continue;  // drain: the writer may still be waiting to hand over
+      http::response_parser<http::string_body> parser;
+      parser.body_limit(std::numeric_limits<uint64_t>::max());
+      stream.expires_after(kIoTimeout);
+      auto [read_ec, m] = co_await http::async_read(stream, buffer, parser, kNoThrow);
+      if (read_ec) {
+        stats.add_error("read: " + read_ec.message());
+        broken = true;
+        close_stream(stream);
+        continue;
+      }
+      stats.latency.record(to_ns(Clock::now() - sent));
+      stats.requests.fetch_add(1, std::memory_order_relaxed);
+      stats.tx_bytes.fetch_add(request.body().size(), std::memory_order_relaxed);
+      stats.rx_bytes.fetch_add(parser.get().body().size(), std::memory_order_relaxed);
+      if (parser.get().result_int() != 200) {
+        stats.add_error(fmt::format("http {}", parser.get().result_int()));
+        continue;
+      }
+      stats.records.fetch_add(records_per_request, std::memory_order_relaxed);
+      stats.payload_bytes.fetch_add(payload_per_request, std::memory_order_relaxed);
+    }
+  };
+  co_await (writer() && reader());
+  close_stream(stream);
+}
+
+asio::awaitable<void> Runner::http_client(int index, Stats& stats) {
+  auto executor = co_await asio::this_coro::executor;
+  beast::tcp_stream stream(executor);
+  beast::flat_buffer buffer;
+  // Beast reads no more than the buffer's free capacity at a time (512 bytes when empty):
+  // reserve enough that a 1 MiB reply takes a few reads, not thousands.
+  buffer.reserve(kReadBufferBytes);
+  asio::steady_timer timer(executor);
+  const int partition = index % o_.partitions;
+  segment::BatchBuilder builder;
+  auto [request, records_per_request, payload_per_request] = make_request(partition, builder);
+  int64_t cursor = start_offsets_[static_cast<size_t>(partition)];
   // http GET with ranges: every connection walks the span from its start, as every fetch
   // connection of a scenario walks its partition from the log's start.
   const uint64_t range_slots =
@@ -305,6 +385,100 @@ asio::awaitable<void> Runner::tail_fetcher(int partition, Stats& stats) {
   close_stream(stream);
 }
 
+asio::awaitable<std::optional<http::response<http::string_body>>> Runner::exchange(
+    beast::tcp_stream& stream, beast::flat_buffer& buffer,
+    http::request<http::string_body>& request, Stats& stats, std::string_view what) {
+  request.prepare_payload();
+  stream.expires_after(kIoTimeout);
+  auto [write_ec, written] = co_await http::async_write(stream, request, kNoThrow);
+  if (write_ec) {
+    stats.add_error(fmt::format("{}: write: {}", what, write_ec.message()));
+    co_return std::nullopt;
+  }
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(std::numeric_limits<uint64_t>::max());
+  auto [read_ec, read] = co_await http::async_read(stream, buffer, parser, kNoThrow);
+  if (read_ec) {
+    stats.add_error(fmt::format("{}: read: {}", what, read_ec.message()));
+    co_return std::nullopt;
+  }
+  co_return parser.release();
+}
+
+// One instance of the consumer group: joins (create, subscribe), fetches records until the
+// run ends, then leaves (delete). Records in a reply are counted by their "offset" fields;
+// the values this tool produces never contain that text.
+asio::awaitable<void> Runner::consumer_client(int index, Stats& stats) {
+  auto executor = co_await asio::this_coro::executor;
+  beast::tcp_stream stream(executor);
+  beast::flat_buffer buffer;
+  buffer.reserve(kReadBufferBytes);
+  if (!co_await connect(stream, stats)) co_return;
+  const std::string instance = fmt::format("/consumers/{}/instances/c{}", o_.group, index);
+  auto call = [&](http::verb method, std::string target,
+                  std::string body) -> asio::awaitable<std::optional<unsigned>> {
+    http::request<http::string_body> request{method, target, 11};
+    request.set(http::field::host, host_header_);
+    request.set(http::field::content_type, "application/vnd.kafka.v2+json");
+    request.body() = std::move(body);
+    auto reply = co_await exchange(stream, buffer, request, stats, "consumer setup");
+    co_return reply ? std::optional<unsigned>(reply->result_int()) : std::nullopt;
+  };
+  auto created =
+      co_await call(http::verb::post, fmt::format("/consumers/{}", o_.group),
+                    fmt::format(R"({{"name":"c{}","format":"{}","auto.offset.reset":"{}"}})", index,
+                                o_.format, o_.tail ? "latest" : "earliest"));
+  if (created != 200u) {
+    if (created) stats.add_error(fmt::format("create consumer: http {}", *created));
+    close_stream(stream);
+    co_return;
+  }
+  auto subscribed = co_await call(http::verb::post, instance + "/subscription",
+                                  fmt::format(R"({{"topics":["{}"]}})", o_.topic));
+  if (subscribed && *subscribed != 204 && *subscribed != 200) {
+    stats.add_error(fmt::format("subscribe: http {}", *subscribed));
+  }
+  http::request<http::string_body> request{
+      http::verb::get,
+      fmt::format("{}/records?timeout={}&max_bytes={}", instance, o_.timeout_ms, o_.max_bytes), 11};
+  request.set(http::field::host, host_header_);
+  request.set(http::field::accept, o_.format == "json" ? "application/vnd.kafka.json.v2+json"
+                                                       : "application/vnd.kafka.binary.v2+json");
+  asio::steady_timer timer(executor);
+  bool connected = true;
+  while (auto slot = next_slot()) {
+    if (!connected) break;  // the instance lives on its connection's broker state; no retry
+    if (o_.rate > 0) {
+      timer.expires_at(*slot);
+      co_await timer.async_wait(kNoThrow);
+    }
+    const auto sent = o_.rate > 0 ? *slot : Clock::now();
+    auto reply = co_await exchange(stream, buffer, request, stats, "records");
+    if (!reply) {
+      connected = false;
+      break;
+    }
+    stats.latency.record(to_ns(Clock::now() - sent));
+    stats.requests.fetch_add(1, std::memory_order_relaxed);
+    stats.rx_bytes.fetch_add(reply->body().size(), std::memory_order_relaxed);
+    if (reply->result_int() != 200) {
+      stats.add_error(fmt::format("records: http {}", reply->result_int()));
+      continue;
+    }
+    uint64_t got = 0;
+    const std::string_view body = reply->body();
+    for (size_t at = body.find("\"offset\":"); at != std::string_view::npos;
+         at = body.find("\"offset\":", at + 9)) {
+      ++got;
+    }
+    stats.records.fetch_add(got, std::memory_order_relaxed);
+    stats.payload_bytes.fetch_add(body.size(), std::memory_order_relaxed);
+    records_done_.fetch_add(got, std::memory_order_relaxed);
+  }
+  if (connected) co_await call(http::verb::delete_, instance, "");
+  close_stream(stream);
+}
+
 asio::awaitable<void> Runner::resp_client(int index, Stats& stats) {
   auto executor = co_await asio::this_coro::executor;
   beast::tcp_stream stream(executor);
@@ -393,7 +567,10 @@ void Runner::run() {
   if (o_.mode == Mode::e2e) producers_active_ = o_.connections;
   for (int i = 0; i < o_.connections; ++i) {
     const auto t = static_cast<size_t>(i % o_.threads);
-    auto client = o_.mode == Mode::resp ? resp_client(i, *stats_[t]) : http_client(i, *stats_[t]);
+    auto client = o_.mode == Mode::resp      ? resp_client(i, *stats_[t])
+                  : o_.mode == Mode::consume ? consumer_client(i, *stats_[t])
+                  : o_.in_flight > 1         ? pipelined_client(i, *stats_[t])
+                                             : http_client(i, *stats_[t]);
     asio::co_spawn(*contexts[t], std::move(client), rethrow);
   }
   if (o_.mode == Mode::e2e) {
@@ -485,13 +662,13 @@ std::string Runner::result_json() const {
   const double s = elapsed_s_ > 0 ? elapsed_s_ : 1;
   std::string out = fmt::format(
       R"({{"label":{},"mode":"{}","target":"{}:{}","format":"{}","resp_op":"{}",)"
-      R"("record_size":{},"records_per_request":{},"partitions":{},"connections":{},)"
+      R"("record_size":{},"records_per_request":{},"partitions":{},"connections":{},"in_flight":{},)"
       R"("threads":{},"acks":"{}","offered_rate":{},"duration_s":{:.3f},"requests":{},)"
       R"("records":{},"requests_per_s":{:.1f},"records_per_s":{:.1f},"payload_mb_s":{:.2f},)"
       R"("tx_mb_s":{:.2f},"rx_mb_s":{:.2f},"latency_us":{},"errors":{},"error_count":{})",
       json_string(o_.label), mode_name(o_.mode), o_.host, o_.port, o_.format, o_.resp_op,
-      o_.record_size, o_.records_per_request, o_.partitions, o_.connections, o_.threads, o_.acks,
-      o_.rate, s, requests, records, static_cast<double>(requests) / s,
+      o_.record_size, o_.records_per_request, o_.partitions, o_.connections, o_.in_flight,
+      o_.threads, o_.acks, o_.rate, s, requests, records, static_cast<double>(requests) / s,
       static_cast<double>(records) / s, static_cast<double>(payload) / s / 1e6,
       static_cast<double>(tx) / s / 1e6, static_cast<double>(rx) / s / 1e6, latency_json(latency),
       error_json, error_count);

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -14,6 +15,7 @@
 
 #include "perf/load/histogram.h"
 #include "perf/load/options.h"
+#include "segment/batch.h"
 
 namespace sluice::load {
 
@@ -39,8 +41,9 @@ struct Stats {
   std::map<std::string, uint64_t> errors_;  // guarded by mu_
 };
 
-// Drives one run: `connections` clients, one request in flight on each (no HTTP pipelining;
-// RESP pipelines records_per_request commands as one request), spread over `threads` threads
+// Drives one run: `connections` clients, one request in flight on each unless --in-flight
+// asks for HTTP/1.1 pipelining (RESP pipelines records_per_request commands as one request),
+// spread over `threads` threads
 // each with its own io_context. With a rate, request k is due at start + k / rate whichever
 // connection is free to take it, and its latency counts from that due time, so time spent
 // queued behind a slow server is measured rather than omitted.
@@ -55,9 +58,22 @@ class Runner {
   std::string result_json() const;
 
  private:
+  struct RequestTemplate {
+    beast::http::request<beast::http::string_body> request;
+    uint64_t records_per_request = 1;
+    uint64_t payload_per_request = 0;
+  };
+  // The request a client of `partition` sends (fetch and e2e set the target per request).
+  RequestTemplate make_request(int partition, segment::BatchBuilder& builder) const;
   asio::awaitable<void> http_client(int index, Stats& stats);
+  asio::awaitable<void> pipelined_client(int index, Stats& stats);
   asio::awaitable<void> resp_client(int index, Stats& stats);
   asio::awaitable<void> tail_fetcher(int partition, Stats& stats);
+  asio::awaitable<void> consumer_client(int index, Stats& stats);
+  // One request and its reply on `stream`; nullopt (the error counted as `what`) on failure.
+  asio::awaitable<std::optional<beast::http::response<beast::http::string_body>>> exchange(
+      beast::tcp_stream& stream, beast::flat_buffer& buffer,
+      beast::http::request<beast::http::string_body>& request, Stats& stats, std::string_view what);
   asio::awaitable<bool> connect(beast::tcp_stream& stream, Stats& stats);
   asio::awaitable<bool> await_slot(Clock::time_point slot, asio::steady_timer& timer,
                                    beast::tcp_stream& stream, Stats& stats, bool& connected);
