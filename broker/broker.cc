@@ -166,6 +166,13 @@ Result<void> Broker::start_groups() {
 }
 
 void Broker::enforce_retention() {
+  // Offset commits replaced by later ones go once a partition of the topic holds two segments.
+  if (auto r = groups_->compact_offsets(2 * kOffsetsSegmentBytes); !r) {
+    spdlog::error("compaction of {} failed: {}", kOffsetsTopic, r.error().message());
+  } else if (r->partitions > 0) {
+    spdlog::info("compacted {} partitions of {}: {} commits kept, {} bytes deleted", r->partitions,
+                 kOffsetsTopic, r->commits_kept, r->bytes_deleted);
+  }
   for (const auto& log : registry_->all_partitions()) {
     auto r = log->apply_retention();
     if (!r) {

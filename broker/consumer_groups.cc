@@ -408,6 +408,51 @@ Result<std::shared_ptr<PartitionLog>> ConsumerGroups::append_commits(std::string
   return log;
 }
 
+Result<ConsumerGroups::CompactionResult> ConsumerGroups::compact_offsets(uint64_t min_bytes) {
+  constexpr size_t kCommitsPerBatch = 1000;
+  std::lock_guard lock(mu_);
+  CompactionResult result;
+  auto description = registry_.describe(kOffsetsTopic);
+  if (!description) {
+    if (description.error() == Errc::topic_not_found) return result;
+    return description.error();
+  }
+  const int64_t wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+  for (int32_t p = 0; p < description->partitions; ++p) {
+    auto found = registry_.partition(kOffsetsTopic, p);
+    if (!found) return found.error();
+    PartitionLog& log = **found;
+    const uint64_t before = log.size_bytes();
+    if (before < min_bytes || before < 2 * compacted_bytes_[p]) continue;
+    // Every commit below `snapshot` is in groups_ (loaded at start-up or appended since, all
+    // under mu_), so the snapshot replaces all of them.
+    const Offset snapshot = log.end_offset();
+    for (const auto& [name, g] : groups_) {
+      if (offsets_partition_for(name) != p) continue;
+      std::vector<OffsetCommit> commits;
+      for (const auto& [tp, c] : g.committed) {
+        commits.push_back({name, tp.topic, tp.partition, c.offset, c.metadata, wall_ms});
+        if (commits.size() == kCommitsPerBatch) {
+          if (auto r = store_.append(name, commits); !r) return r.error();
+          result.commits_kept += commits.size();
+          commits.clear();
+        }
+      }
+      if (commits.empty()) continue;
+      if (auto r = store_.append(name, commits); !r) return r.error();
+      result.commits_kept += commits.size();
+    }
+    if (auto r = log.flush(); !r) return r.error();
+    if (auto r = log.delete_before(snapshot); !r) return r.error();
+    compacted_bytes_[p] = log.size_bytes();
+    result.bytes_deleted += before > compacted_bytes_[p] ? before - compacted_bytes_[p] : 0;
+    ++result.partitions;
+  }
+  return result;
+}
+
 void ConsumerGroups::auto_commit(std::string_view group, Group& g, Member& m) {
   m.last_auto_commit_ms = now_ms();
   std::vector<Commit> commits;

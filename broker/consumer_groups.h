@@ -166,6 +166,19 @@ class ConsumerGroups {
 
   // Removes instances idle longer than instance_timeout_ms; returns how many.
   size_t expire_idle();
+
+  // Compacts kOffsetsTopic: every partition of it holding at least `min_bytes`, and twice what
+  // it held after its last compaction, gets the latest commit of each of its groups appended
+  // again (a snapshot), made durable, and then its start moved to the snapshot, so that whole
+  // segments of replaced commits are deleted. A crash at any point is safe: until the start
+  // moves, a reload reads the old commits and then the snapshot, and later commits win.
+  // Commits of a compacted partition wait for it (it runs under the coordinator's lock).
+  struct CompactionResult {
+    int partitions = 0;          // partitions compacted
+    size_t commits_kept = 0;     // commits in their snapshots
+    uint64_t bytes_deleted = 0;  // segment bytes the new starts freed
+  };
+  [[nodiscard]] Result<CompactionResult> compact_offsets(uint64_t min_bytes);
   // The group's generation (0 for an unknown group).
   int64_t generation(std::string_view group) const;
 
@@ -202,6 +215,7 @@ class ConsumerGroups {
   OffsetsStore store_;
   mutable std::mutex mu_;
   std::map<std::string, Group, std::less<>> groups_;  // guarded by mu_
+  std::map<int32_t, uint64_t> compacted_bytes_;       // guarded by mu_; per offsets partition
   std::mutex sweep_mu_;
   std::condition_variable sweep_cv_;
   bool stopping_ = false;  // guarded by sweep_mu_

@@ -148,9 +148,13 @@ Result<std::shared_ptr<PartitionLog>> OffsetsStore::append(std::string_view grou
   const int32_t partition = offsets_partition_for(group);
   auto log = registry_.partition(kOffsetsTopic, partition);
   if (!log && log.error() == Errc::topic_not_found) {
-    // Commits must never be deleted by time or size; compaction is the intent (not yet acted on).
+    // Commits must never be deleted by time or size: ConsumerGroups::compact_offsets drops
+    // only commits that a later one of the same group and partition replaced.
     const std::map<std::string, std::string> overrides = {
-        {"cleanup.policy", "compact"}, {"retention.ms", "-1"}, {"retention.bytes", "-1"}};
+        {"cleanup.policy", "compact"},
+        {"retention.ms", "-1"},
+        {"retention.bytes", "-1"},
+        {"segment.bytes", std::to_string(kOffsetsSegmentBytes)}};
     auto created = registry_.create_topic(kOffsetsTopic, kOffsetsTopicPartitions, overrides);
     if (!created && created.error() != Errc::topic_exists) return created.error();
     if (created) spdlog::info("created {} with {} partitions", kOffsetsTopic, created->partitions);

@@ -18,6 +18,9 @@ namespace sluice::broker {
 // offsets"). Never listed by GET /topics (the "__" prefix).
 inline constexpr std::string_view kOffsetsTopic = "__consumer_offsets";
 inline constexpr int32_t kOffsetsTopicPartitions = 8;
+// Its segments are small, so that compaction (ConsumerGroups::compact_offsets) frees space
+// soon after moving a partition's start past old commits.
+inline constexpr int64_t kOffsetsSegmentBytes = 16 << 20;
 // Longest group name and commit metadata stored (both are length-prefixed with a u16).
 inline constexpr size_t kMaxGroupNameLength = 255;
 inline constexpr size_t kMaxCommitMetadataBytes = 4096;

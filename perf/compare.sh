@@ -79,6 +79,9 @@ start_sluice() {
 }
 
 start_redis() {  # $1: always | everysec
+  # Fresh every round: restarted on an AOF of the previous rounds' gigabytes, Redis answers
+  # -LOADING to every command until it has replayed it.
+  rm -rf "$work/redis-$1"
   mkdir -p "$work/redis-$1"
   redis-server --bind 127.0.0.1 --port $redis_port --dir "$work/redis-$1" --daemonize no \
     --save '' --appendonly yes --appendfsync "$1" --maxclients 10000 \

@@ -42,9 +42,11 @@ for r in all_runs:
 runs = []
 rounds_of = {}
 for key, group in groups.items():
-    ok = sorted((r for r in group if primary(r) is not None), key=primary)
+    # Runs with errors rank only when no round ran clean.
+    clean = [r for r in group if primary(r) is not None and not r.get("error_count")]
+    ok = sorted(clean or [r for r in group if primary(r) is not None], key=primary)
     median = ok[(len(ok) - 1) // 2] if ok else group[0]
-    if len(ok) < len(group):
+    if not ok:
         median = dict(median, error_count=median.get("error_count", 0) or 1)
     runs.append(median)
     rounds_of[key] = group

@@ -288,6 +288,55 @@ TEST_F(ConsumerGroupsTest, CommitsSurviveAReopenThroughTheOffsetsTopic) {
   EXPECT_NE(std::ranges::find(topics, kOffsetsTopic), topics.end());
 }
 
+TEST_F(ConsumerGroupsTest, CompactionKeepsTheLatestCommitsAndDeletesReplacedSegments) {
+  make_topic("t", 3, 1000);
+  join("a");
+  std::string why;
+  // ~20 MiB of commits (500 a call, 1 KiB of metadata each): more than one 16 MiB segment.
+  const std::string metadata(1024, 'm');
+  int64_t next = 0;
+  for (int call = 0; call < 40; ++call) {
+    std::vector<ConsumerGroups::Commit> commits;
+    for (int i = 0; i < 500; ++i, ++next) {
+      auto c = commit_of("t", static_cast<int32_t>(next % 3), next % 1000, metadata);
+      commits.push_back(std::move(c[0]));
+    }
+    ASSERT_TRUE(groups_->commit("g", "a", std::move(commits), why)) << why;
+  }
+  auto last = groups_->committed("g", "a", {});
+  ASSERT_TRUE(last);
+  ASSERT_EQ(last->size(), 3u);
+  auto log = registry_->partition(kOffsetsTopic, offsets_partition_for("g"));
+  ASSERT_TRUE(log);
+  const uint64_t before = (*log)->size_bytes();
+  ASSERT_GT(before, static_cast<uint64_t>(kOffsetsSegmentBytes));
+
+  auto compacted = groups_->compact_offsets(1 << 20);
+  ASSERT_TRUE(compacted) << compacted.error().message();
+  EXPECT_EQ(compacted->partitions, 1);
+  EXPECT_EQ(compacted->commits_kept, 3u);
+  // The first segment went: a segment's bytes, less the batch that did not fit and rolled it.
+  EXPECT_GE(compacted->bytes_deleted, static_cast<uint64_t>(kOffsetsSegmentBytes - (1 << 20)));
+  EXPECT_LT((*log)->size_bytes(), before);
+  EXPECT_GT((*log)->start_offset(), Offset{0});
+  // Nothing new since: the next pass leaves the partition alone.
+  auto again = groups_->compact_offsets(1 << 20);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->partitions, 0);
+
+  // The same offsets come back from the compacted topic.
+  reopen_registry();
+  join("fresh");
+  auto reloaded = groups_->committed("g", "fresh", {});
+  ASSERT_TRUE(reloaded);
+  ASSERT_EQ(reloaded->size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ((*reloaded)[i].first, (*last)[i].first);
+    EXPECT_EQ((*reloaded)[i].second.offset, (*last)[i].second.offset);
+    EXPECT_EQ((*reloaded)[i].second.metadata, metadata);
+  }
+}
+
 TEST_F(ConsumerGroupsTest, AutoCommitCommitsPositionsOnceTheIntervalHasPassed) {
   make_topic("t", 1, 10);
   InstanceConfig c;
