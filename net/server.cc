@@ -4,8 +4,9 @@
 #include <sys/sendfile.h>
 
 #include <array>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <charconv>
+
+#include "net/connection.h"
 
 namespace sluice::net {
 namespace {
@@ -19,13 +20,13 @@ std::string peer_name(const asio::ip::tcp::socket& socket) {
             : endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
 }
 
-// Sends [offset, offset + length) of fd on the socket with sendfile(2): the kernel copies from
-// the page cache to the socket, never through user space. A peer that accepts nothing for
-// `write_timeout` gets beast::error::timeout, as the stream's own writes would.
-asio::awaitable<beast::error_code> async_sendfile(asio::ip::tcp::socket& socket, int fd,
-                                                  uint64_t offset, uint64_t length,
+// Sends [offset, offset + length) of fd on the connection with sendfile(2): the kernel copies
+// from the page cache to the socket, never through user space. A peer that accepts nothing for
+// `write_timeout` is cut off by the connection's deadline, as with its other writes.
+asio::awaitable<beast::error_code> async_sendfile(Connection& conn, int fd, uint64_t offset,
+                                                  uint64_t length,
                                                   std::chrono::milliseconds write_timeout) {
-  using namespace asio::experimental::awaitable_operators;
+  auto& socket = conn.socket();
   beast::error_code ec;
   socket.native_non_blocking(true, ec);
   if (ec) co_return ec;
@@ -35,16 +36,15 @@ asio::awaitable<beast::error_code> async_sendfile(asio::ip::tcp::socket& socket,
     const ssize_t n = ::sendfile(socket.native_handle(), fd, &off, remaining);
     if (n > 0) {
       remaining -= static_cast<uint64_t>(n);
+      conn.expires_after(write_timeout);  // progress: the timeout counts from here
       continue;
     }
     if (n == 0) co_return beast::error_code(asio::error::eof);  // the file shrank under us
     if (errno == EINTR) continue;
     if (errno != EAGAIN) co_return beast::error_code(errno, beast::system_category());
-    asio::steady_timer timer(socket.get_executor(), write_timeout);
-    auto waited = co_await (socket.async_wait(asio::socket_base::wait_write, kNoThrow) ||
-                            timer.async_wait(kNoThrow));
-    if (waited.index() == 1) co_return beast::error_code(beast::error::timeout);
-    if (auto [wait_ec] = std::get<0>(waited); wait_ec) co_return wait_ec;
+    auto [wait_ec] = co_await socket.async_wait(asio::socket_base::wait_write, kNoThrow);
+    if (conn.timed_out()) co_return beast::error_code(beast::error::timeout);
+    if (wait_ec) co_return wait_ec;
   }
   co_return beast::error_code{};
 }
@@ -136,8 +136,7 @@ void HttpServer::stop(std::chrono::milliseconds grace) {
 
 // Reads the chunked body piece by piece, handing each to the session and writing what it
 // returns as a chunk of the reply, until the body ends or the client goes.
-asio::awaitable<bool> HttpServer::serve_stream(beast::tcp_stream& stream,
-                                               beast::flat_buffer& buffer,
+asio::awaitable<bool> HttpServer::serve_stream(Connection& stream, beast::flat_buffer& buffer,
                                                http::request_parser<http::string_body>& parser,
                                                StreamSession& session) {
   const auto& header = parser.get();
@@ -203,7 +202,11 @@ asio::awaitable<void> HttpServer::accept_loop() {
 
 asio::awaitable<void> HttpServer::session(asio::ip::tcp::socket socket) {
   const std::string peer = peer_name(socket);
-  beast::tcp_stream stream(std::move(socket));
+  // The watchdog wakes at least once per shortest timeout, so no deadline is checked late.
+  const auto step =
+      std::max(std::chrono::milliseconds(1),
+               std::min({options_.idle_timeout, options_.read_timeout, options_.write_timeout}));
+  Connection stream(std::move(socket), step);
   if (connections_.fetch_add(1) >= options_.max_connections) {
     Reply reply = limit_reply(http::status::service_unavailable, 50301,
                               "Too many connections (max.connections = " +
@@ -223,7 +226,7 @@ asio::awaitable<void> HttpServer::session(asio::ip::tcp::socket socket) {
 }
 
 // Reads one request, answers it; returns whether the connection stays open.
-asio::awaitable<bool> HttpServer::serve_one(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+asio::awaitable<bool> HttpServer::serve_one(Connection& stream, beast::flat_buffer& buffer,
                                             std::string& head_bytes) {
   if (buffer.size() == 0) {
     // Idle between requests: wait for the first byte of the next one.
@@ -248,7 +251,7 @@ asio::awaitable<bool> HttpServer::serve_one(beast::tcp_stream& stream, beast::fl
                           "Request header larger than http.max.header.bytes = " +
                               std::to_string(options_.max_header_bytes));
   } else if (ec) {
-    if (ec != beast::error::timeout && ec != http::error::end_of_stream) {
+    if (!stream.timed_out() && ec != http::error::end_of_stream) {
       refusal =
           limit_reply(http::status::bad_request, 400, "Malformed HTTP request: " + ec.message());
     } else {
@@ -334,8 +337,8 @@ asio::awaitable<bool> HttpServer::serve_one(beast::tcp_stream& stream, beast::fl
   serialize_head(head, head_bytes);
   auto [head_ec, m] = co_await asio::async_write(stream, asio::buffer(head_bytes), kNoThrow);
   if (head_ec) co_return false;
-  auto send_ec = co_await async_sendfile(stream.socket(), slice.fd(), slice.position.value,
-                                         slice.length, options_.write_timeout);
+  auto send_ec = co_await async_sendfile(stream, slice.fd(), slice.position.value, slice.length,
+                                         options_.write_timeout);
   co_return !send_ec && keep_alive;
 }
 

@@ -14,6 +14,8 @@
 
 namespace sluice::net {
 
+class Connection;
+
 struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 8080;
@@ -71,9 +73,9 @@ class HttpServer {
  private:
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> session(asio::ip::tcp::socket socket);
-  asio::awaitable<bool> serve_one(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+  asio::awaitable<bool> serve_one(Connection& stream, beast::flat_buffer& buffer,
                                   std::string& head_bytes);
-  asio::awaitable<bool> serve_stream(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+  asio::awaitable<bool> serve_stream(Connection& stream, beast::flat_buffer& buffer,
                                      http::request_parser<http::string_body>& parser,
                                      StreamSession& session);
 
