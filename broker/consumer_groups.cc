@@ -12,6 +12,13 @@
 namespace sluice::broker {
 namespace {
 
+// The wall clock in ms since the epoch: a commit's commit_time.
+int64_t wall_clock_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 class ConsumerCategory final : public std::error_category {
  public:
   const char* name() const noexcept override { return "consumer"; }
@@ -394,9 +401,7 @@ Result<std::shared_ptr<PartitionLog>> ConsumerGroups::commit(std::string_view gr
 Result<std::shared_ptr<PartitionLog>> ConsumerGroups::append_commits(std::string_view group,
                                                                      Group& g,
                                                                      std::vector<Commit> commits) {
-  const int64_t wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                              std::chrono::system_clock::now().time_since_epoch())
-                              .count();
+  const int64_t wall_ms = wall_clock_ms();
   std::vector<OffsetCommit> records;
   for (const auto& c : commits) {
     records.push_back(
@@ -417,9 +422,7 @@ Result<ConsumerGroups::CompactionResult> ConsumerGroups::compact_offsets(uint64_
     if (description.error() == Errc::topic_not_found) return result;
     return description.error();
   }
-  const int64_t wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                              std::chrono::system_clock::now().time_since_epoch())
-                              .count();
+  const int64_t wall_ms = wall_clock_ms();
   for (int32_t p = 0; p < description->partitions; ++p) {
     auto found = registry_.partition(kOffsetsTopic, p);
     if (!found) return found.error();

@@ -317,8 +317,8 @@ asio::awaitable<bool> HttpServer::serve_one(Connection& stream, beast::flat_buff
   if (head_only) {
     reply.message.prepare_payload();
     if (reply.file_body) reply.message.content_length(reply.file_body->length);
-    http::response_serializer<http::string_body> serializer{reply.message};
-    auto [head_ec, m] = co_await http::async_write_header(stream, serializer, kNoThrow);
+    serialize_head(reply.message, head_bytes);
+    auto [head_ec, m] = co_await asio::async_write(stream, asio::buffer(head_bytes), kNoThrow);
     co_return !head_ec && keep_alive;
   }
   if (!reply.file_body) {

@@ -37,7 +37,7 @@ def primary_text(r):
 # for it (a whole run, so its p50 and p99 belong together), and the table lists every round.
 groups = {}
 for r in all_runs:
-    if "round" in r or "latency_us" in r or "error_count" in r:
+    if "mb_s" not in r:  # recovery and fio lines (mb_s) are reported on their own
         groups.setdefault((r.get("scenario"), str(r.get("sweep_value", ""))), []).append(r)
 runs = []
 rounds_of = {}

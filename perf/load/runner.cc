@@ -151,6 +151,20 @@ asio::awaitable<bool> Runner::connect(beast::tcp_stream& stream, Stats& stats) {
   co_return true;
 }
 
+// Counts one answered request: its latency from `sent`, the bytes each way, and an error for
+// a status other than `ok_status`. Returns whether the status was `ok_status`.
+bool Runner::count_reply(Stats& stats, Clock::time_point sent, size_t request_body_bytes,
+                         const http::response<http::string_body>& response,
+                         unsigned ok_status) const {
+  stats.latency.record(to_ns(Clock::now() - sent));
+  stats.requests.fetch_add(1, std::memory_order_relaxed);
+  stats.tx_bytes.fetch_add(request_body_bytes, std::memory_order_relaxed);
+  stats.rx_bytes.fetch_add(response.body().size(), std::memory_order_relaxed);
+  if (response.result_int() == ok_status) return true;
+  stats.add_error(fmt::format("http {}", response.result_int()));
+  return false;
+}
+
 Runner::RequestTemplate Runner::make_request(int partition, segment::BatchBuilder& builder) const {
   RequestTemplate t;
   auto& request = t.request;
@@ -206,13 +220,11 @@ asio::awaitable<void> Runner::pipelined_client(int index, Stats& stats) {
   bool broken = false;
   auto writer = [&]() -> asio::awaitable<void> {
     asio::steady_timer timer(executor);
+    bool connected = true;
     while (!broken) {
       auto slot = next_slot();
       if (!slot) break;
-      if (o_.rate > 0) {
-        timer.expires_at(*slot);
-        co_await timer.async_wait(kNoThrow);
-      }
+      co_await await_slot(*slot, timer, stream, stats, connected);
       const auto sent = o_.rate > 0 ? *slot : Clock::now();
       co_await sent_times.async_send(beast::error_code{}, sent, kNoThrow);
       if (broken) break;
@@ -241,14 +253,7 @@ asio::awaitable<void> Runner::pipelined_client(int index, Stats& stats) {
         close_stream(stream);
         continue;
       }
-      stats.latency.record(to_ns(Clock::now() - sent));
-      stats.requests.fetch_add(1, std::memory_order_relaxed);
-      stats.tx_bytes.fetch_add(request.body().size(), std::memory_order_relaxed);
-      stats.rx_bytes.fetch_add(parser.get().body().size(), std::memory_order_relaxed);
-      if (parser.get().result_int() != 200) {
-        stats.add_error(fmt::format("http {}", parser.get().result_int()));
-        continue;
-      }
+      if (!count_reply(stats, sent, request.body().size(), parser.get(), 200)) continue;
       stats.records.fetch_add(records_per_request, std::memory_order_relaxed);
       stats.payload_bytes.fetch_add(payload_per_request, std::memory_order_relaxed);
     }
@@ -308,15 +313,10 @@ asio::awaitable<void> Runner::http_client(int index, Stats& stats) {
       connected = false;
       continue;
     }
-    stats.latency.record(to_ns(Clock::now() - sent));
     const auto& response = parser.get();
-    stats.requests.fetch_add(1, std::memory_order_relaxed);
-    stats.tx_bytes.fetch_add(request.body().size(), std::memory_order_relaxed);
-    stats.rx_bytes.fetch_add(response.body().size(), std::memory_order_relaxed);
-    const unsigned ok_status = range_slots > 0 ? 206 : 200;
-    if (response.result_int() != ok_status) {
-      stats.add_error(fmt::format("http {}", response.result_int()));
-    } else if (o_.mode == Mode::fetch) {
+    const bool ok =
+        count_reply(stats, sent, request.body().size(), response, range_slots > 0 ? 206 : 200);
+    if (ok && o_.mode == Mode::fetch) {
       const int64_t next = header_int(response, "X-Sluice-Next-Offset");
       const auto got = static_cast<uint64_t>(next > cursor ? next - cursor : 0);
       stats.records.fetch_add(got, std::memory_order_relaxed);
@@ -324,7 +324,7 @@ asio::awaitable<void> Runner::http_client(int index, Stats& stats) {
       records_done_.fetch_add(got, std::memory_order_relaxed);
       // From the beginning: wrap at the end and read the stored records again.
       cursor = got == 0 && !o_.tail ? start_offsets_[static_cast<size_t>(partition)] : next;
-    } else {
+    } else if (ok) {
       stats.records.fetch_add(records_per_request, std::memory_order_relaxed);
       stats.payload_bytes.fetch_add(payload_per_request, std::memory_order_relaxed);
       if (o_.mode == Mode::e2e) produced_records_.fetch_add(records_per_request);
@@ -445,26 +445,16 @@ asio::awaitable<void> Runner::consumer_client(int index, Stats& stats) {
   request.set(http::field::accept, o_.format == "json" ? "application/vnd.kafka.json.v2+json"
                                                        : "application/vnd.kafka.binary.v2+json");
   asio::steady_timer timer(executor);
-  bool connected = true;
+  bool connected = true;  // the instance is this connection's; a broken one is not retried
   while (auto slot = next_slot()) {
-    if (!connected) break;  // the instance lives on its connection's broker state; no retry
-    if (o_.rate > 0) {
-      timer.expires_at(*slot);
-      co_await timer.async_wait(kNoThrow);
-    }
+    co_await await_slot(*slot, timer, stream, stats, connected);
     const auto sent = o_.rate > 0 ? *slot : Clock::now();
     auto reply = co_await exchange(stream, buffer, request, stats, "records");
     if (!reply) {
       connected = false;
       break;
     }
-    stats.latency.record(to_ns(Clock::now() - sent));
-    stats.requests.fetch_add(1, std::memory_order_relaxed);
-    stats.rx_bytes.fetch_add(reply->body().size(), std::memory_order_relaxed);
-    if (reply->result_int() != 200) {
-      stats.add_error(fmt::format("records: http {}", reply->result_int()));
-      continue;
-    }
+    if (!count_reply(stats, sent, 0, *reply, 200)) continue;
     uint64_t got = 0;
     const std::string_view body = reply->body();
     for (size_t at = body.find("\"offset\":"); at != std::string_view::npos;

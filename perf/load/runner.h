@@ -65,6 +65,9 @@ class Runner {
   };
   // The request a client of `partition` sends (fetch and e2e set the target per request).
   RequestTemplate make_request(int partition, segment::BatchBuilder& builder) const;
+  bool count_reply(Stats& stats, Clock::time_point sent, size_t request_body_bytes,
+                   const beast::http::response<beast::http::string_body>& response,
+                   unsigned ok_status) const;
   asio::awaitable<void> http_client(int index, Stats& stats);
   asio::awaitable<void> pipelined_client(int index, Stats& stats);
   asio::awaitable<void> resp_client(int index, Stats& stats);
