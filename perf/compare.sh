@@ -4,7 +4,9 @@
 # (results.jsonl), a Markdown table of figures, ratios and targets (table.md) and gnuplot PNGs.
 #
 # Every server is started here, on loopback ports, with its own directory under a temp dir, and
-# stopped by its PID on exit. Scenarios: perf/scenarios/*.properties, run in name order.
+# stopped by its PID on exit. Scenarios: perf/scenarios/*.properties, run in name order;
+# each peer's run is named to come right before the Sluice runs it is compared with, so that
+# the pair sees the same state of this shared machine.
 #
 # Environment: OUT (result dir), PERF_SCENARIOS (glob, default all), PERF_SKIP_BUILD=1,
 # PERF_SKIP_FIO=1, PERF_SKIP_RECOVERY=1, PERF_ROUNDS (default 3).
@@ -39,6 +41,7 @@ work=$(mktemp -d /tmp/sluice-perf.XXXXXX)
 chmod 755 "$work"  # nginx's workers run as www-data and must reach the served file
 current_peer=""
 peer_pid=""
+fresh_sluice=true
 
 stop_peer() {
   [ -z "$peer_pid" ] && return
@@ -69,7 +72,9 @@ wait_http() {
 }
 
 start_sluice() {
-  rm -rf "$work/sluice-data"  # every round starts from an empty broker
+  # Every round starts from an empty broker; a restart within a round (after a peer's run) keeps
+  # the data, since later scenarios read what earlier ones wrote.
+  if $fresh_sluice; then rm -rf "$work/sluice-data"; fresh_sluice=false; fi
   mkdir -p "$work/sluice-data"
   "$build/sluice" serve --set log.dirs="$work/sluice-data" \
     --set listeners=http://127.0.0.1:$sluice_port --set log.flush.policy=interval \
@@ -99,7 +104,7 @@ start_nginx() {
   mkdir -p "$dir/www" "$dir/tmp" "$dir/logs"
   # 1 GiB, read 1 MiB at a time by ranges: each reply comes from the page cache but not from the
   # CPU's caches, as a fetch walking a partition does (a single 1 MiB file stays in L2/L3).
-  head -c $((1 << 30)) /dev/urandom >"$dir/www/file"
+  [ -s "$dir/www/file" ] || head -c $((1 << 30)) /dev/urandom >"$dir/www/file"
   cat >"$dir/nginx.conf" <<CONF
 daemon off;
 worker_processes 2;
@@ -202,6 +207,22 @@ run_load() {  # name peer sweep_value rss round args...
 
 prop() { sed -n "s/^$1=//p" "$2" | head -1; }
 
+# Reads the files a "from the page cache" scenario serves, right before it runs. This machine's
+# kernel runs a DAMON pageout scheme that evicts page-cache pages left idle for about 6 s, so the
+# raw produce runs' data is partly gone by the time the fetch runs, while nginx's file may be hot:
+# without this the two sides would not both be reading from the page cache.
+warm_files() {  # peer glob (relative to the peer's data dir; empty: nothing)
+  [ -n "$2" ] || return 0
+  local dir
+  case $1 in
+    sluice) dir=$work/sluice-data ;;
+    nginx) dir=$work/nginx/www ;;
+    *) return 0 ;;
+  esac
+  # shellcheck disable=SC2086
+  (cd "$dir" && cat $2 >/dev/null)
+}
+
 run_scenario() {  # file round
   local file=$1 round=$2
   local name peer path args sweep values rss
@@ -209,6 +230,7 @@ run_scenario() {  # file round
   args=$(prop args "$file"); sweep=$(prop sweep "$file"); values=$(prop values "$file")
   rss=$(prop rss "$file")
   use_peer "$peer"
+  warm_files "$peer" "$(prop warm "$file")"
   local url
   url="$(base_url "$peer")${path}"
   # shellcheck disable=SC2086
@@ -305,6 +327,8 @@ ulimit -n "$(ulimit -Hn)"
 # and single runs of the same scenario differ by tens of percent.
 rounds=${PERF_ROUNDS:-3}
 for round in $(seq 1 "$rounds"); do
+  fresh_sluice=true
+  [ "$current_peer" = sluice ] && stop_peer
   for file in $scenarios; do run_scenario "$file" "$round"; done
 done
 [ "${PERF_SKIP_RECOVERY:-0}" != 1 ] && run_recovery
