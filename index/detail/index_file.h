@@ -123,6 +123,14 @@ class IndexFile {
     if (n > 0 && !Layout::ordered(at(n - 1), e)) return Errc::not_increasing;
     if (auto ec = Layout::check_fits(e, base_)) return ec;
     if (sealed_ || n >= capacity_) return Errc::index_full;
+    if (const size_t end = (n + 1) * kEntrySize; end > file_.reserved_bytes()) {
+      // Allocate the file's blocks a step ahead: the file is sparse, and a store into a hole on
+      // a full disk would raise SIGBUS. A full disk fails this append (an index entry is only a
+      // hint) and leaves the log as it is.
+      if (auto r = file_.reserve(std::min(capacity_ * kEntrySize, end + kReserveStep)); !r) {
+        return r.error();
+      }
+    }
     Layout::encode(file_.data() + n * kEntrySize, e, base_);
     count_.store(n + 1, std::memory_order_release);
     return {};
@@ -164,6 +172,8 @@ class IndexFile {
   }
 
  private:
+  static constexpr size_t kReserveStep = 64 * 1024;
+
   static size_t round_down(uint64_t bytes) noexcept {
     return static_cast<size_t>(bytes / kEntrySize * kEntrySize);
   }

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <utility>
 
@@ -13,6 +14,7 @@ MappedFile::MappedFile(MappedFile&& other) noexcept
       data_(std::exchange(other.data_, nullptr)),
       length_(std::exchange(other.length_, 0)),
       file_bytes_(std::exchange(other.file_bytes_, 0)),
+      reserved_bytes_(std::exchange(other.reserved_bytes_, 0)),
       writable_(std::exchange(other.writable_, false)),
       path_(std::move(other.path_)) {
   other.path_.clear();
@@ -25,6 +27,7 @@ MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
     data_ = std::exchange(other.data_, nullptr);
     length_ = std::exchange(other.length_, 0);
     file_bytes_ = std::exchange(other.file_bytes_, 0);
+    reserved_bytes_ = std::exchange(other.reserved_bytes_, 0);
     writable_ = std::exchange(other.writable_, false);
     path_ = std::move(other.path_);
     other.path_.clear();
@@ -70,6 +73,19 @@ Result<void> MappedFile::map(size_t length) {
 Result<void> MappedFile::resize(uint64_t bytes) {
   if (auto r = file_.truncate(bytes); !r) return r.error();
   file_bytes_ = bytes;
+  reserved_bytes_ = std::min(reserved_bytes_, bytes);
+  return {};
+}
+
+Result<void> MappedFile::reserve(uint64_t bytes) {
+  bytes = std::min(bytes, file_bytes_);
+  if (bytes <= reserved_bytes_) return {};
+  const auto from = static_cast<off_t>(reserved_bytes_);
+  const auto length = static_cast<off_t>(bytes - reserved_bytes_);
+  if (::fallocate(file_.fd(), 0, from, length) != 0 && errno != EOPNOTSUPP) {
+    return errno_code(errno);
+  }
+  reserved_bytes_ = bytes;
   return {};
 }
 

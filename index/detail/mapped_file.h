@@ -34,8 +34,14 @@ class MappedFile {
   // than `length` is extended with zeros first. A read-only `length` must not pass the file's end.
   [[nodiscard]] Result<void> map(size_t length);
 
-  // Sets the file's size (ftruncate) without remapping. Growing fills with zeros.
+  // Sets the file's size (ftruncate) without remapping. Growing fills with zeros, as a hole.
   [[nodiscard]] Result<void> resize(uint64_t bytes);
+
+  // Allocates the file's blocks below `bytes` (at most its size). A store through the mapping
+  // into a hole needs a block, and on a full filesystem that store raises SIGBUS; below
+  // reserved_bytes() it cannot, and a full filesystem shows here as ENOSPC instead. Where the
+  // filesystem cannot allocate ahead (EOPNOTSUPP), the bytes count as reserved.
+  [[nodiscard]] Result<void> reserve(uint64_t bytes);
 
   // Writes the first `bytes` mapped bytes back (msync) and fdatasyncs the file.
   [[nodiscard]] Result<void> sync(size_t bytes) const;
@@ -43,6 +49,7 @@ class MappedFile {
   std::byte* data() const noexcept { return data_; }
   size_t mapped_bytes() const noexcept { return length_; }
   uint64_t file_bytes() const noexcept { return file_bytes_; }
+  uint64_t reserved_bytes() const noexcept { return reserved_bytes_; }
   bool writable() const noexcept { return writable_; }
   const std::filesystem::path& path() const noexcept { return path_; }
 
@@ -53,6 +60,7 @@ class MappedFile {
   std::byte* data_ = nullptr;
   size_t length_ = 0;
   uint64_t file_bytes_ = 0;
+  uint64_t reserved_bytes_ = 0;  // blocks below this are allocated (see reserve)
   bool writable_ = false;
   std::filesystem::path path_;
 };

@@ -13,6 +13,7 @@
 #include "common/endian.h"
 #include "common/file.h"
 #include "index/errors.h"
+#include "tests/small_fs.h"
 #include "tests/temp_dir.h"
 
 namespace sluice::index {
@@ -404,6 +405,32 @@ TEST(OffsetIndexTest, ConcurrentReaderSeesOnlyAppendedEntries) {
   EXPECT_GT(found.load(), 0);
   EXPECT_EQ(index.entries(), static_cast<size_t>(kEntries));
   EXPECT_TRUE(index.full());
+}
+
+// The index file is sparse; a store into one of its holes on a full filesystem would raise
+// SIGBUS and kill the broker. Appends must fail with ENOSPC instead, and work again once there
+// is room.
+TEST(OffsetIndexTest, AppendOnAFullFilesystemFailsWithNoSpaceInsteadOfFaulting) {
+  sluice::testing::SmallFs fs("256k");
+  if (!fs.mounted()) GTEST_SKIP() << fs.why_not();
+  auto index = open_writable(fs.path() / "full.index", 1024 * 1024);
+  // Fill the filesystem.
+  auto filler = File::open(fs.path() / "filler", O_RDWR | O_CREAT);
+  ASSERT_TRUE(filler);
+  const std::vector<std::byte> chunk(4096);
+  uint64_t written = 0;
+  while (filler->pwrite_all(chunk, written)) written += chunk.size();
+  ASSERT_GT(written, 0u);
+
+  auto r = index.append(kBase, FilePos{0});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), std::errc::no_space_on_device) << r.error().message();
+  EXPECT_EQ(index.entries(), 0u);
+
+  ASSERT_TRUE(filler->truncate(0));
+  const auto appended = fill(index, 40);
+  ASSERT_EQ(index.entries(), appended.size());
+  EXPECT_EQ(index.last()->offset, appended.back().offset);
 }
 
 }  // namespace
