@@ -137,18 +137,33 @@ inline std::span<const std::byte> as_bytes(std::string_view s) noexcept {
 }
 
 // Replaces `path` with `content` so that a crash leaves either the old or the new file:
-// write to a temporary name, fsync, rename over, fsync the directory.
+// write to a temporary name, fsync, rename over, fsync the directory. Trailing zeros are not
+// written but left as a hole (an index preallocated to its maximum size is mostly zeros), and a
+// failed write removes its temporary file, so that a full disk is left no fuller.
 [[nodiscard]] inline Result<void> write_file_atomically(const std::filesystem::path& path,
                                                         std::span<const std::byte> content) {
   auto tmp = path;
   tmp += ".tmp";
-  {
+  auto write = [&]() -> Result<void> {
     auto f = File::open(tmp, O_WRONLY | O_CREAT | O_TRUNC);
     if (!f) return f.error();
-    if (auto r = f->pwrite_all(content, 0); !r) return r.error();
-    if (auto r = f->sync(); !r) return r.error();
+    size_t data = content.size();
+    while (data > 0 && content[data - 1] == std::byte{0}) --data;
+    if (auto r = f->pwrite_all(content.first(data), 0); !r) return r.error();
+    if (data < content.size()) {
+      if (auto r = f->truncate(content.size()); !r) return r.error();
+    }
+    return f->sync();
+  };
+  if (auto r = write(); !r) {
+    ::unlink(tmp.c_str());
+    return r.error();
   }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return errno_code(errno);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int error = errno;
+    ::unlink(tmp.c_str());
+    return errno_code(error);
+  }
   return fsync_dir(path.parent_path().empty() ? "." : path.parent_path());
 }
 

@@ -233,7 +233,11 @@ Result<RecoveryReport> LogRecovery::run() {
       report.partitions.size(), report.total_bytes_scanned(), report.total_bytes_quarantined(),
       report.duration_s, report.mb_per_s(), report.failed() ? "; SOME FAILED" : "");
   if (!options_.read_only) {
-    if (auto r = write_reports(report); !r) return r.error();
+    // The report documents the recovery; failing to write it (a full disk) must not keep the
+    // broker from starting on logs that were recovered.
+    if (auto r = write_reports(report); !r) {
+      log_->error("could not write recovery-report.json: {}", r.error().message());
+    }
   }
   return report;
 }

@@ -288,7 +288,15 @@ Result<void> SegmentRecovery::check_index(const SegmentFiles& seg, bool sealed, 
   SLUICE_CHECK(entries_cover(scan), "rebuilt index of {} does not cover the log", path.string());
   const std::string bytes =
       time ? time_index_bytes(scan, opts, sealed) : offset_index_bytes(scan, opts, sealed);
-  if (auto r = write_file_atomically(path, bytes); !r) return r;
+  if (auto r = write_file_atomically(path, bytes); !r) {
+    // A full disk may have no room for the new index beside the old one. The old one is wrong
+    // or missing anyway and is derived from the log: remove it and write the new one in its
+    // room (a crash in between leaves it missing, which the next recovery rebuilds again).
+    if (r.error() != std::errc::no_space_on_device || !existing) return r;
+    std::error_code ec;
+    if (!fs::remove(path, ec) && ec) return ec;
+    if (auto again = write_file_atomically(path, bytes); !again) return again;
+  }
   auto back = read_file(path);
   if (!back) return back.error();
   if (*back != bytes) return std::make_error_code(std::errc::io_error);
