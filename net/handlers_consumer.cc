@@ -378,7 +378,11 @@ asio::awaitable<Reply> commit(Call& call) {
   }
   std::string why;
   auto log = call.broker->groups().commit(call.params[0], call.params[1], std::move(commits), why);
-  if (!log) co_return error_reply(consumer_error(log.error(), why));
+  if (!log) {
+    // Errors of the group itself come with their reason; the rest are writes to the offsets
+    // topic (a full disk).
+    co_return error_reply(consumer_error(log.error(), why.empty() ? broker::kOffsetsTopic : why));
+  }
   if (*log) {
     if (auto ec = co_await await_durable(call.broker->committer(), **log)) {
       co_return error_reply(to_api_error(ec, broker::kOffsetsTopic));

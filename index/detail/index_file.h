@@ -67,8 +67,10 @@ class IndexFile {
     const size_t limit = round_down(max_bytes);
     const size_t mapped = writable ? std::max(limit, existing) : existing;
     if (auto r = f.map(mapped); !r) return r.error();
-    // Only bytes the file held before this open can be entries: a new file is empty.
-    const size_t count = index.scan(existing / kEntrySize);
+    // Only bytes the file held before this open can be entries: a new file is empty. Entries
+    // are written from the start, so none lie past the first hole (a preallocated index is
+    // sparse), and the scan must not read holes (see leading_data_bytes).
+    const size_t count = index.scan(round_down(f.leading_data_bytes()) / kEntrySize);
     index.capacity_ = count;
     if (writable) {
       // Cut whatever follows the last entry (stale bytes, a partial entry, room beyond

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -75,6 +76,12 @@ Result<void> MappedFile::resize(uint64_t bytes) {
   file_bytes_ = bytes;
   reserved_bytes_ = std::min(reserved_bytes_, bytes);
   return {};
+}
+
+uint64_t MappedFile::leading_data_bytes() const noexcept {
+  const off_t hole = ::lseek(file_.fd(), 0, SEEK_HOLE);
+  if (hole < 0) return file_bytes_;  // no SEEK_HOLE here: the whole file counts as data
+  return std::min(static_cast<uint64_t>(hole), file_bytes_);
 }
 
 Result<void> MappedFile::reserve(uint64_t bytes) {

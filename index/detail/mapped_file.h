@@ -49,6 +49,10 @@ class MappedFile {
   std::byte* data() const noexcept { return data_; }
   size_t mapped_bytes() const noexcept { return length_; }
   uint64_t file_bytes() const noexcept { return file_bytes_; }
+  // Where the file's first hole starts (lseek SEEK_HOLE), or its size. Reading a hole through
+  // the mapping is not free everywhere: on tmpfs it allocates a page, and raises SIGBUS when
+  // the filesystem is full.
+  uint64_t leading_data_bytes() const noexcept;
   uint64_t reserved_bytes() const noexcept { return reserved_bytes_; }
   bool writable() const noexcept { return writable_; }
   const std::filesystem::path& path() const noexcept { return path_; }

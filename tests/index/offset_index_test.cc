@@ -433,5 +433,30 @@ TEST(OffsetIndexTest, AppendOnAFullFilesystemFailsWithNoSpaceInsteadOfFaulting) 
   EXPECT_EQ(index.last()->offset, appended.back().offset);
 }
 
+// An index left preallocated (sparse) and reopened on a full filesystem: reading its holes
+// through the mapping would need pages (tmpfs allocates them on a read fault) and raise SIGBUS.
+TEST(OffsetIndexTest, ReopenOnAFullFilesystemReadsNoHoles) {
+  sluice::testing::SmallFs fs("256k");
+  if (!fs.mounted()) GTEST_SKIP() << fs.why_not();
+  const auto path = fs.path() / "sparse.index";
+  { auto empty = open_writable(fs.path() / "empty.index", 1024 * 1024); }
+  std::vector<OffsetEntry> appended;
+  {
+    auto index = open_writable(path, 1024 * 1024);
+    appended = fill(index, 10);
+  }
+  auto filler = File::open(fs.path() / "filler", O_RDWR | O_CREAT);
+  ASSERT_TRUE(filler);
+  const std::vector<std::byte> chunk(4096);
+  uint64_t written = 0;
+  while (filler->pwrite_all(chunk, written)) written += chunk.size();
+
+  auto reopened = open_writable(path, 1024 * 1024);
+  EXPECT_EQ(reopened.entries(), appended.size());
+  EXPECT_EQ(reopened.last()->offset, appended.back().offset);
+  auto empty = open_writable(fs.path() / "empty.index", 1024 * 1024);
+  EXPECT_EQ(empty.entries(), 0u);
+}
+
 }  // namespace
 }  // namespace sluice::index

@@ -124,6 +124,24 @@ TEST_F(FullDiskTest, ProduceIsRefusedWithoutLosingDataAndResumesWhenSpaceIsFreed
   }
   EXPECT_EQ(refused.status, 507) << refused.body;
   EXPECT_EQ(http_request(port(), "GET", "/healthz").status, 200);
+
+  // Down to the last page: one small record at a time until even that is refused.
+  for (int i = 0; i < 1000; ++i) {
+    auto batch = batch_bytes(static_cast<int>(next), 1, 10);
+    if (produce("keep", batch).status != 200) break;
+    kept += stored(batch, next);
+    next += 1;
+  }
+
+  // A consumer's offset commit is a write too, and is refused the same way.
+  const std::map<std::string, std::string> v2 = {{"Content-Type", "application/vnd.kafka.v2+json"}};
+  auto created =
+      http_request(port(), "POST", "/consumers/g", R"({"name":"c","format":"binary"})", v2);
+  ASSERT_EQ(created.status, 200) << created.body;
+  auto commit = http_request(port(), "POST", "/consumers/g/instances/c/offsets",
+                             R"({"offsets":[{"topic":"keep","partition":0,"offset":5}]})", v2);
+  EXPECT_EQ(commit.status, 507) << commit.body;
+  EXPECT_NE(commit.body.find("__consumer_offsets"), std::string::npos) << commit.body;
   EXPECT_TRUE(fetch_all("keep") == kept) << "partition keep-0 changed on a full disk";
 
   // Space freed: the refused partition takes writes again at the next offset.
@@ -170,6 +188,8 @@ TEST_F(FullDiskTest, CrashOnAFullDiskKeepsEveryAcknowledgedRecord) {
   EXPECT_TRUE(fetch_all("full") == kept) << "acknowledged records lost on a full disk";
   EXPECT_TRUE(fill());
   EXPECT_TRUE(fetch_all("full") == kept);
+  // A topic created on the full disk has index files with no blocks at all.
+  EXPECT_EQ(produce("late", batch_bytes(0, 100, 500)).status, 507);
   // A clean stop on the full disk, whose checkpoint may find no room: the next start must
   // still come up with everything.
   broker_->terminate();
