@@ -2,7 +2,7 @@
 JOBS ?= $(shell nproc)
 CTEST_FLAGS ?= --output-on-failure -j $(JOBS) --timeout 600
 
-.PHONY: deps build run test bench perf asan tsan format clean
+.PHONY: deps build run test bench perf docker-test asan tsan format clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -25,6 +25,9 @@ bench: build
 # Side-by-side HTTP load runs against Redis, nginx and fio (perf/compare.sh); under 15 minutes.
 perf: deps
 	bash perf/compare.sh
+
+docker-test:
+	bash docker/smoke-test.sh
 
 asan: deps
 	cmake --preset asan >/dev/null
