@@ -357,7 +357,7 @@ Result<Offset> PartitionLog::flush() {
 Result<void> PartitionLog::close() {
   if (auto r = flush(); !r) return r.error();
   std::lock_guard lock(writer_mu_);
-  return active_->flush_indexes();
+  return active_->close_indexes();
 }
 
 }  // namespace sluice::broker

@@ -334,4 +334,10 @@ Result<void> Segment::flush_indexes() {
   return time_index_.flush();
 }
 
+Result<void> Segment::close_indexes() {
+  if (auto r = flush_indexes(); !r) return r;
+  if (auto r = offset_index_.trim(); !r) return r;
+  return time_index_.trim();
+}
+
 }  // namespace sluice::segment

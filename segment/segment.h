@@ -109,6 +109,10 @@ class Segment : public std::enable_shared_from_this<Segment> {
   [[nodiscard]] Result<void> flush() const;
   // Flushes the indexes' mappings (for a clean stop).
   [[nodiscard]] Result<void> flush_indexes();
+  // For a clean stop of the active segment: flushes the indexes and trims them to their
+  // entries, without seal()'s final time entry (the segment stays the active one when the
+  // broker starts again, which extends them back). Index entries are not added after this.
+  [[nodiscard]] Result<void> close_indexes();
 
   Offset base_offset() const { return base_; }
   Offset next_offset() const { return {next_offset_.load(std::memory_order_acquire)}; }

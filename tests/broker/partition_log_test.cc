@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -142,6 +143,36 @@ TEST_F(PartitionLogTest, ReopenRestoresEveryRecord) {
   ASSERT_FALSE(records.empty());
   EXPECT_EQ(records.front().value, "v37");
   EXPECT_EQ(append(*log, 1).base_offset, Offset{100});
+}
+
+// A clean stop leaves the active segment's indexes trimmed to their entries (their room is
+// preallocated while the segment takes appends), and a reopen extends them and goes on.
+TEST_F(PartitionLogTest, CloseTrimsTheActiveSegmentsIndexesAndReopenExtendsThem) {
+  namespace fs = std::filesystem;
+  const fs::path dir = dir_.path() / "t-0";
+  auto index_sizes = [&] {
+    std::vector<uintmax_t> sizes;
+    for (const auto& e : fs::directory_iterator(dir)) {
+      const auto ext = e.path().extension();
+      if (ext == ".index" || ext == ".timeindex") sizes.push_back(fs::file_size(e.path()));
+    }
+    return sizes;
+  };
+  {
+    auto log = open();
+    append(*log, 3);  // one segment, one batch: one entry in each index
+    ASSERT_EQ(log->segment_count(), 1u);
+    for (auto size : index_sizes()) EXPECT_GE(size, 1000u) << "preallocated while active";
+    ASSERT_TRUE(log->close());
+  }
+  auto sizes = index_sizes();
+  ASSERT_EQ(sizes.size(), 2u);
+  for (auto size : sizes) EXPECT_TRUE(size == 8 || size == 12) << size;
+  auto log = open();
+  for (auto size : index_sizes()) EXPECT_GE(size, 1000u) << "extended again when reopened";
+  EXPECT_EQ(append(*log, 1).base_offset, Offset{3});
+  std::string storage;
+  EXPECT_EQ(records_from(*log, Offset{0}, storage).size(), 4u);
 }
 
 TEST_F(PartitionLogTest, TruncateThenReappendContinuesFromTheCut) {
