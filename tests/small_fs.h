@@ -1,5 +1,6 @@
 #pragma once
 
+#include <fcntl.h>
 #include <sys/mount.h>
 #include <unistd.h>
 
@@ -39,6 +40,19 @@ class SmallFs {
   bool mounted() const { return mounted_; }
   const std::string& why_not() const { return why_not_; }
   const std::filesystem::path& path() const { return dir_.path(); }
+
+  // Writes the file `filler` until the filesystem is full; returns the bytes it took.
+  // Removing that file frees them again.
+  uint64_t fill() const {
+    const int fd = ::open((dir_.path() / "filler").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd < 0) return 0;
+    const std::string chunk(4096, '\0');
+    uint64_t written = 0;
+    ssize_t n = 0;
+    while ((n = ::write(fd, chunk.data(), chunk.size())) > 0) written += static_cast<uint64_t>(n);
+    ::close(fd);
+    return written;
+  }
 
  private:
   TempDir dir_;

@@ -414,20 +414,14 @@ TEST(OffsetIndexTest, AppendOnAFullFilesystemFailsWithNoSpaceInsteadOfFaulting) 
   sluice::testing::SmallFs fs("256k");
   if (!fs.mounted()) GTEST_SKIP() << fs.why_not();
   auto index = open_writable(fs.path() / "full.index", 1024 * 1024);
-  // Fill the filesystem.
-  auto filler = File::open(fs.path() / "filler", O_RDWR | O_CREAT);
-  ASSERT_TRUE(filler);
-  const std::vector<std::byte> chunk(4096);
-  uint64_t written = 0;
-  while (filler->pwrite_all(chunk, written)) written += chunk.size();
-  ASSERT_GT(written, 0u);
+  ASSERT_GT(fs.fill(), 0u);
 
   auto r = index.append(kBase, FilePos{0});
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error(), std::errc::no_space_on_device) << r.error().message();
   EXPECT_EQ(index.entries(), 0u);
 
-  ASSERT_TRUE(filler->truncate(0));
+  std::filesystem::remove(fs.path() / "filler");
   const auto appended = fill(index, 40);
   ASSERT_EQ(index.entries(), appended.size());
   EXPECT_EQ(index.last()->offset, appended.back().offset);
@@ -445,11 +439,7 @@ TEST(OffsetIndexTest, ReopenOnAFullFilesystemReadsNoHoles) {
     auto index = open_writable(path, 1024 * 1024);
     appended = fill(index, 10);
   }
-  auto filler = File::open(fs.path() / "filler", O_RDWR | O_CREAT);
-  ASSERT_TRUE(filler);
-  const std::vector<std::byte> chunk(4096);
-  uint64_t written = 0;
-  while (filler->pwrite_all(chunk, written)) written += chunk.size();
+  fs.fill();
 
   auto reopened = open_writable(path, 1024 * 1024);
   EXPECT_EQ(reopened.entries(), appended.size());
