@@ -77,6 +77,7 @@ Result<void> Broker::start() {
   TopicRegistry::Options options;
   for (const auto& dir : config_.log_dirs) options.log_dirs.emplace_back(dir);
   options.defaults = config_.topic_defaults;
+  options.cache_retain_bytes = config_.log_cache_retain_bytes;
   options.sync = [this](int fd) {
     const auto start = std::chrono::steady_clock::now();
     auto r = fdatasync_fd(fd);

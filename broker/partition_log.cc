@@ -342,7 +342,11 @@ Result<Offset> PartitionLog::flush() {
   const int64_t messages = appended_messages_.load(std::memory_order_relaxed);
   const Offset flushed = flushed_offset();
   if (end <= flushed) return end;
-  for (const auto& s : snapshot()) {
+  const auto segments = snapshot();
+  // Every byte counted here was written before the syncs below began, so is durable after.
+  std::vector<uint64_t> sizes(segments.size());
+  for (size_t i = 0; i < segments.size(); ++i) sizes[i] = segments[i]->size_bytes();
+  for (const auto& s : segments) {
     if (s->next_offset() <= flushed || s->base_offset() > end) continue;
     if (auto r = options_.sync(s->fd()); !r) {
       offline_.store(true);
@@ -351,7 +355,29 @@ Result<Offset> PartitionLog::flush() {
   }
   flushed_offset_.store(end.value, std::memory_order_release);
   flushed_messages_.store(messages, std::memory_order_relaxed);
+  if (options_.cache_retain_bytes >= 0) drop_cached_pages(segments, sizes);
   return end;
+}
+
+void PartitionLog::drop_cached_pages(std::span<const SegmentPtr> segments,
+                                     std::span<const uint64_t> sizes) {
+  auto keep = static_cast<uint64_t>(options_.cache_retain_bytes);
+  // Newest first: skip the retained window, then drop up to its start. Each segment remembers
+  // how far it was dropped, and the walk stops at the first segment wholly behind the window
+  // with nothing new to drop: the walk that dropped it went on through every older one.
+  for (size_t i = segments.size(); i-- > 0;) {
+    if (sizes[i] == 0) continue;
+    if (keep >= sizes[i]) {
+      keep -= sizes[i];
+      continue;
+    }
+    // A segment with a newer one after it is sealed: it can go whole once behind the window.
+    const bool whole = keep == 0 && i + 1 < segments.size();
+    const bool dropped =
+        segments[i]->drop_cached_pages(whole ? segment::Segment::kWholeFile : sizes[i] - keep);
+    if (!dropped && keep == 0) break;
+    keep = 0;
+  }
 }
 
 Result<void> PartitionLog::close() {

@@ -43,7 +43,9 @@ struct RetentionResult {
 // reading, so they never see a partial batch. Segments are shared_ptr: a reader keeps the
 // segment it reads from alive even if retention deletes it meanwhile.
 // Durability: append() leaves bytes in the page cache; flush() makes everything appended
-// before it was called durable (GroupCommitter batches these calls).
+// before it was called durable (GroupCommitter batches these calls). With cache_retain_bytes
+// set, flush() then drops the pages of older flushed bytes, so the partition's page-cache
+// footprint stays near that window and new writes reuse freed pages instead of growing it.
 class PartitionLog {
  public:
   struct Options {
@@ -53,6 +55,9 @@ class PartitionLog {
     config::TopicConfig config;
     SyncFn sync = fdatasync_fd;
     std::function<int64_t()> clock_ms;  // wall clock in ms unless a test sets one
+    // log.cache.retain.bytes: after a flush, pages more than this far behind the flushed end
+    // are dropped from the page cache (-1: never).
+    int64_t cache_retain_bytes = -1;
   };
 
   // Opens the partition directory (creating it and a first segment when empty). Expects the
@@ -106,6 +111,9 @@ class PartitionLog {
   [[nodiscard]] Result<void> roll(Offset next_base, int64_t now_ms);
   [[nodiscard]] Result<void> delete_oldest(const SegmentPtr& segment);
   [[nodiscard]] Result<void> write_start_offset(Offset offset);
+  // Drops the cached pages of flushed bytes more than cache_retain_bytes behind `sizes`, the
+  // segments' sizes before the flush that made them durable.
+  void drop_cached_pages(std::span<const SegmentPtr> segments, std::span<const uint64_t> sizes);
   SegmentPtr segment_for(Offset offset) const;
   std::vector<SegmentPtr> snapshot() const;
   segment::SegmentOptions segment_options() const;

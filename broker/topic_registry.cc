@@ -59,6 +59,7 @@ Result<std::shared_ptr<PartitionLog>> TopicRegistry::open_partition(
   o.config = config;
   o.sync = options_.sync;
   o.clock_ms = options_.clock_ms;
+  o.cache_retain_bytes = options_.cache_retain_bytes;
   auto log = PartitionLog::open(std::move(o));
   if (!log) return log.error();
   std::shared_ptr<PartitionLog> shared = std::move(*log);

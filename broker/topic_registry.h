@@ -43,6 +43,7 @@ class TopicRegistry {
     config::TopicConfig defaults;
     SyncFn sync = fdatasync_fd;
     std::function<int64_t()> clock_ms;
+    int64_t cache_retain_bytes = -1;  // PartitionLog::Options::cache_retain_bytes
   };
 
   // Loads every partition directory under the log dirs (after recovery).

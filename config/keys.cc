@@ -158,6 +158,11 @@ std::vector<Key<BrokerConfig>> make_broker_keys() {
          b.topic_defaults.flush_ms = b.log_flush_interval_ms;
        },
        {}},
+      int_key("log.cache.retain.bytes", &B::log_cache_retain_bytes, {-1, INT64_MAX, kUnlimited},
+              "268435456",
+              "Flushed bytes at the end of each partition kept in the page cache; older ones are "
+              "dropped from it after each flush, so new writes reuse their pages (-1 = keep all; "
+              "the kernel decides)."),
       int_key("num.recovery.threads", &B::num_recovery_threads, kThreads, "number of CPU threads",
               "Threads recovering partitions at start-up."),
       enum_key("recovery.mode", &B::recovery_mode, parse_recovery_mode, "full",

@@ -1,6 +1,8 @@
 #include "segment/segment.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -11,6 +13,11 @@
 
 namespace sluice::segment {
 namespace {
+
+uint64_t page_size() {
+  static const auto page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  return page;
+}
 
 // Reads batch headers for a forward scan through a window of the file, so that walking many
 // small batches costs one pread per window rather than one per batch.
@@ -315,6 +322,11 @@ Result<void> Segment::truncate_to(Offset offset) {
     next_offset_.store((*r)->next_offset().value, std::memory_order_release);
   }
   size_.store(pos, std::memory_order_release);
+  // Appends overwrite from pos on; their pages are new and the flusher drops them in turn.
+  const uint64_t kept_page = pos / page_size() * page_size();
+  uint64_t dropped = cache_dropped_.load(std::memory_order_relaxed);
+  while (dropped > kept_page && !cache_dropped_.compare_exchange_weak(dropped, kept_page)) {
+  }
   return {};
 }
 
@@ -328,6 +340,20 @@ Result<void> Segment::seal() {
 }
 
 Result<void> Segment::flush() const { return log_.datasync(); }
+
+bool Segment::drop_cached_pages(uint64_t position) {
+  const uint64_t page = page_size();
+  // Whole pages only: the partial page at the end of an active segment is where the next
+  // append writes, and dropping it would make that append read it back from the disk.
+  const uint64_t end = position == kWholeFile ? (size_bytes() + page - 1) / page * page
+                                              : std::min(position, size_bytes()) / page * page;
+  const uint64_t from = cache_dropped_.load(std::memory_order_relaxed);
+  if (end <= from) return false;
+  ::posix_fadvise(log_.fd(), static_cast<off_t>(from), static_cast<off_t>(end - from),
+                  POSIX_FADV_DONTNEED);
+  cache_dropped_.store(end, std::memory_order_relaxed);
+  return true;
+}
 
 Result<void> Segment::flush_indexes() {
   if (auto r = offset_index_.flush(); !r) return r;

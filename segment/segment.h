@@ -107,6 +107,13 @@ class Segment : public std::enable_shared_from_this<Segment> {
   [[nodiscard]] Result<void> seal();
   // fdatasync of the .log file.
   [[nodiscard]] Result<void> flush() const;
+  // Drops the page-cache pages of the .log before `position`, rounded down to a page, that
+  // earlier calls have not dropped; kWholeFile (for a sealed segment) drops its last partial
+  // page too. Those bytes must be durable: dirty pages are not dropped, only queued for
+  // writeback. A hint to the kernel; the data stays readable. Returns whether the range was
+  // new. Called by the flusher only.
+  static constexpr uint64_t kWholeFile = UINT64_MAX;
+  bool drop_cached_pages(uint64_t position);
   // Flushes the indexes' mappings (for a clean stop).
   [[nodiscard]] Result<void> flush_indexes();
   // For a clean stop of the active segment: flushes the indexes and trims them to their
@@ -144,8 +151,9 @@ class Segment : public std::enable_shared_from_this<Segment> {
   std::atomic<uint64_t> size_{0};
   std::atomic<int64_t> next_offset_;
   std::atomic<int64_t> max_timestamp_{-1};
-  Offset offset_of_max_timestamp_;  // writer only
-  bool sealed_ = false;             // writer only
+  std::atomic<uint64_t> cache_dropped_{0};  // .log bytes [0, this) dropped from the page cache
+  Offset offset_of_max_timestamp_;          // writer only
+  bool sealed_ = false;                     // writer only
 };
 
 }  // namespace sluice::segment

@@ -1,12 +1,18 @@
 #include "broker/partition_log.h"
 
 #include <gtest/gtest.h>
+#include <linux/magic.h>
+#include <sys/mman.h>
+#include <sys/vfs.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
 #include <vector>
 
 #include "broker/errors.h"
+#include "common/file.h"
 #include "segment/errors.h"
 #include "tests/temp_dir.h"
 
@@ -14,6 +20,26 @@ namespace sluice::broker {
 namespace {
 
 constexpr int64_t kNow = 1'700'000'000'000;
+
+// Which of a file's pages are in the page cache (mincore over a read-only mapping).
+std::vector<bool> cached_pages(const std::filesystem::path& path) {
+  auto file = File::open(path, O_RDONLY).value();
+  const auto size = static_cast<size_t>(std::filesystem::file_size(path));
+  const auto page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  if (size == 0) return {};
+  void* map = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, file.fd(), 0);
+  EXPECT_NE(map, MAP_FAILED);
+  std::vector<unsigned char> in_core((size + page - 1) / page);
+  EXPECT_EQ(::mincore(map, size, in_core.data()), 0);
+  ::munmap(map, size);
+  std::vector<bool> out;
+  for (unsigned char c : in_core) out.push_back((c & 1) != 0);
+  return out;
+}
+
+size_t count_cached(const std::vector<bool>& pages) {
+  return static_cast<size_t>(std::count(pages.begin(), pages.end(), true));
+}
 
 class PartitionLogTest : public ::testing::Test {
  protected:
@@ -29,6 +55,7 @@ class PartitionLogTest : public ::testing::Test {
     o.dir = dir_.path() / "t-0";
     o.config = config_;
     o.clock_ms = [this] { return now_; };
+    o.cache_retain_bytes = cache_retain_bytes_;
     auto log = PartitionLog::open(std::move(o));
     EXPECT_TRUE(log) << log.error().message();
     return std::move(*log);
@@ -71,9 +98,34 @@ class PartitionLogTest : public ::testing::Test {
     return out;
   }
 
+  // Appends `count` one-record batches of `value_bytes` each.
+  void append_large(PartitionLog& log, int count, size_t value_bytes) {
+    const std::string value(value_bytes, 'x');
+    for (int i = 0; i < count; ++i) {
+      std::vector<segment::RecordInput> records = {{"", value, {}, kNow}};
+      ASSERT_TRUE(log.append(records));
+    }
+  }
+
+  // posix_fadvise(DONTNEED) is a no-op on tmpfs, where the page cache is the storage.
+  bool page_cache_is_droppable() const {
+    struct statfs fs = {};
+    return ::statfs(dir_.path().c_str(), &fs) == 0 && fs.f_type != TMPFS_MAGIC;
+  }
+
+  std::vector<std::filesystem::path> log_files() const {
+    std::vector<std::filesystem::path> files;
+    for (const auto& e : std::filesystem::directory_iterator(dir_.path() / "t-0")) {
+      if (e.path().extension() == ".log") files.push_back(e.path());
+    }
+    std::sort(files.begin(), files.end());
+    return files;
+  }
+
   testing::TempDir dir_;
   config::TopicConfig config_;
   int64_t now_ = kNow;
+  int64_t cache_retain_bytes_ = -1;
 };
 
 TEST_F(PartitionLogTest, OffsetsAreDenseAcrossRolls) {
@@ -315,6 +367,73 @@ TEST_F(PartitionLogTest, FailedSyncTakesTheLogOffline) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error(), Errc::log_offline);
   EXPECT_EQ(log->flush().error(), Errc::log_offline);
+}
+
+TEST_F(PartitionLogTest, FlushDropsCachedPagesBehindTheRetainedWindow) {
+  if (!page_cache_is_droppable()) GTEST_SKIP() << "the temp dir is on tmpfs";
+  config_.segment_bytes = 1 << 20;
+  config_.segment_index_bytes = 1 << 20;
+  cache_retain_bytes_ = 16 << 10;
+  auto log = open();
+  append_large(*log, 200, 1000);
+  ASSERT_EQ(log_files().size(), 1u);  // ~200 KiB in one segment
+  const auto file = log_files().at(0);
+  const size_t size = std::filesystem::file_size(file);
+  ASSERT_EQ(count_cached(cached_pages(file)), cached_pages(file).size());
+
+  ASSERT_TRUE(log->flush());
+  const auto pages = cached_pages(file);
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  const size_t window_start = (size - (16 << 10)) / page;  // the page holding the window's start
+  EXPECT_EQ(count_cached({pages.begin(), pages.begin() + static_cast<ptrdiff_t>(window_start)}),
+            0u);
+  EXPECT_EQ(count_cached({pages.begin() + static_cast<ptrdiff_t>(window_start), pages.end()}),
+            pages.size() - window_start);
+
+  // Dropping is only a hint: every record still reads back, and appends go on.
+  std::string storage;
+  EXPECT_EQ(records_from(*log, Offset{0}, storage).size(), 200u);
+  append_large(*log, 1, 1000);
+  EXPECT_EQ(records_from(*log, Offset{200}, storage).size(), 1u);
+}
+
+TEST_F(PartitionLogTest, FlushDropsSealedSegmentsWhollyOnceTheWindowPassesThem) {
+  if (!page_cache_is_droppable()) GTEST_SKIP() << "the temp dir is on tmpfs";
+  config_.segment_bytes = 8 << 10;
+  cache_retain_bytes_ = 0;
+  auto log = open();
+  append_large(*log, 40, 1000);  // five or six segments, each ending in a partial page
+  ASSERT_TRUE(log->flush());
+  const auto files = log_files();
+  ASSERT_GE(files.size(), 4u);
+  for (size_t i = 0; i + 1 < files.size(); ++i) {
+    EXPECT_EQ(count_cached(cached_pages(files[i])), 0u) << files[i].filename();
+  }
+  // The active segment keeps the partial page the next append writes into.
+  const auto active = cached_pages(files.back());
+  ASSERT_FALSE(active.empty());
+  EXPECT_TRUE(active.back());
+  EXPECT_EQ(count_cached(active), 1u);
+  // Every record still reads back, segment after segment.
+  int64_t next = 0;
+  while (next < 40) {
+    std::string storage;
+    const auto records = records_from(*log, Offset{next}, storage);
+    ASSERT_FALSE(records.empty());
+    EXPECT_EQ(records.front().offset, Offset{next});
+    EXPECT_EQ(records.front().value->size(), 1000u);
+    next = records.back().offset.value + 1;
+  }
+}
+
+TEST_F(PartitionLogTest, FlushKeepsCachedPagesWhenTheWindowIsUnlimited) {
+  config_.segment_bytes = 1 << 20;
+  cache_retain_bytes_ = -1;
+  auto log = open();
+  append_large(*log, 100, 1000);
+  ASSERT_TRUE(log->flush());
+  const auto pages = cached_pages(log_files().at(0));
+  EXPECT_EQ(count_cached(pages), pages.size());
 }
 
 }  // namespace
