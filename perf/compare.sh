@@ -9,12 +9,15 @@
 # the pair sees the same state of this shared machine.
 #
 # Environment: OUT (result dir), PERF_SCENARIOS (glob, default all), PERF_SKIP_BUILD=1,
-# PERF_SKIP_FIO=1, PERF_SKIP_RECOVERY=1, PERF_ROUNDS (default 3).
+# PERF_SKIP_FIO=1, PERF_SKIP_RECOVERY=1, PERF_ROUNDS (default 3), PERF_SLUICE_SETS (more
+# "key=value" broker settings, space-separated, e.g. log.cache.retain.bytes=-1).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${OUT:-$root/perf/results/$(date -u +%Y-%m-%d)}
 scenarios=${PERF_SCENARIOS:-$root/perf/scenarios/*.properties}
+extra_sets=()
+for kv in ${PERF_SLUICE_SETS:-}; do extra_sets+=(--set "$kv"); done
 sluice_port=18080
 nginx_port=18081
 redis_port=18082
@@ -78,7 +81,7 @@ start_sluice() {
   mkdir -p "$work/sluice-data"
   "$build/sluice" serve --set log.dirs="$work/sluice-data" \
     --set listeners=http://127.0.0.1:$sluice_port --set log.flush.policy=interval \
-    --set log.level=warn >"$work/sluice.log" 2>&1 &
+    --set log.level=warn "${extra_sets[@]}" >"$work/sluice.log" 2>&1 &
   peer_pid=$!
   wait_http "http://127.0.0.1:$sluice_port/readyz"
 }
@@ -168,6 +171,13 @@ base_url() {
   esac
 }
 
+# Sluice's fdatasync count and seconds so far, as a JSON pair (null if /metrics did not answer).
+fsync_stats() {
+  curl -fsS "http://127.0.0.1:$sluice_port/metrics" 2>/dev/null | awk '
+    $1 == "sluice_fsyncs_total" {n = $2} $1 == "sluice_fsync_seconds_total" {s = $2}
+    END {if (n == "") print "null"; else printf "[%s,%s]\n", n, s}'
+}
+
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
 # Runs sluice-load once and appends its JSON, with scenario fields, to results.jsonl.
@@ -184,10 +194,12 @@ run_load() {  # name peer sweep_value rss round args...
     sampler=$!
   fi
   log "round $round: run $name ${value:+($value) }: $*"
-  local result
+  local result syncs_before=null syncs_after=null
   sync  # start without the previous run's dirty pages being written back under this one
+  [ "$peer" = sluice ] && syncs_before=$(fsync_stats)
   result=$("$build/sluice-load" "$@" --label "$name" --no-progress) || {
     log "$name failed"; result='{"error_count":1,"errors":{"sluice-load failed":1}}'; }
+  [ "$peer" = sluice ] && syncs_after=$(fsync_stats)
   if [ -n "$sampler" ]; then kill "$sampler" 2>/dev/null || true; wait "$sampler" 2>/dev/null || true; fi
   local data_bytes=0 alive=true
   [ "$peer" = sluice ] && data_bytes=$(du -sb "$work/sluice-data" | cut -f1)
@@ -200,8 +212,11 @@ run_load() {  # name peer sweep_value rss round args...
     --argjson alive "$alive" \
     --argjson rss "$(cat "$rss_file")" --argjson idle_rss "$(rss_kb "$peer_pid")" \
     --argjson data "$data_bytes" --argjson round "$round" \
+    --argjson s0 "${syncs_before:-null}" --argjson s1 "${syncs_after:-null}" \
     '. + {scenario: $scenario, peer: $peer, sweep_value: $value, round: $round, peer_rss_max_kb: $rss,
-          peer_rss_after_kb: $idle_rss, peer_data_bytes: $data, peer_alive_after: $alive}' <<<"$result" \
+          peer_rss_after_kb: $idle_rss, peer_data_bytes: $data, peer_alive_after: $alive}
+     + (if $s0 != null and $s1 != null then
+          {fsyncs: ($s1[0] - $s0[0]), fsync_seconds: ($s1[1] - $s0[1])} else {} end)' <<<"$result" \
     >>"$out/results.jsonl"
 }
 
