@@ -1,9 +1,6 @@
 #include "broker/partition_log.h"
 
 #include <gtest/gtest.h>
-#include <linux/magic.h>
-#include <sys/mman.h>
-#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,8 +9,8 @@
 #include <vector>
 
 #include "broker/errors.h"
-#include "common/file.h"
 #include "segment/errors.h"
+#include "tests/page_cache.h"
 #include "tests/temp_dir.h"
 
 namespace sluice::broker {
@@ -21,25 +18,8 @@ namespace {
 
 constexpr int64_t kNow = 1'700'000'000'000;
 
-// Which of a file's pages are in the page cache (mincore over a read-only mapping).
-std::vector<bool> cached_pages(const std::filesystem::path& path) {
-  auto file = File::open(path, O_RDONLY).value();
-  const auto size = static_cast<size_t>(std::filesystem::file_size(path));
-  const auto page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-  if (size == 0) return {};
-  void* map = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, file.fd(), 0);
-  EXPECT_NE(map, MAP_FAILED);
-  std::vector<unsigned char> in_core((size + page - 1) / page);
-  EXPECT_EQ(::mincore(map, size, in_core.data()), 0);
-  ::munmap(map, size);
-  std::vector<bool> out;
-  for (unsigned char c : in_core) out.push_back((c & 1) != 0);
-  return out;
-}
-
-size_t count_cached(const std::vector<bool>& pages) {
-  return static_cast<size_t>(std::count(pages.begin(), pages.end(), true));
-}
+using testing::cached_pages;
+using testing::count_cached;
 
 class PartitionLogTest : public ::testing::Test {
  protected:
@@ -107,11 +87,7 @@ class PartitionLogTest : public ::testing::Test {
     }
   }
 
-  // posix_fadvise(DONTNEED) is a no-op on tmpfs, where the page cache is the storage.
-  bool page_cache_is_droppable() const {
-    struct statfs fs = {};
-    return ::statfs(dir_.path().c_str(), &fs) == 0 && fs.f_type != TMPFS_MAGIC;
-  }
+  bool page_cache_is_droppable() const { return testing::page_cache_is_droppable(dir_.path()); }
 
   std::vector<std::filesystem::path> log_files() const {
     std::vector<std::filesystem::path> files;

@@ -145,6 +145,14 @@ TEST_F(BrokerConfigTest, OutOfRangeNamesAllowedRange) {
               HasSubstr("'-2' is out of range (allowed: integer >= -1, -1 = unlimited)"));
 }
 
+TEST_F(BrokerConfigTest, CacheRetainBytesTakesMinusOneForKeepAllAndRejectsBelow) {
+  EXPECT_EQ(BrokerConfig{}.log_cache_retain_bytes, int64_t{256} << 20);
+  EXPECT_EQ(load(std::nullopt, {"log.cache.retain.bytes=-1"}).log_cache_retain_bytes, -1);
+  EXPECT_EQ(load(std::nullopt, {"log.cache.retain.bytes=0"}).log_cache_retain_bytes, 0);
+  EXPECT_THAT(set_error("log.cache.retain.bytes=-2"),
+              HasSubstr("log.cache.retain.bytes: '-2' is out of range (allowed: integer >= -1"));
+}
+
 TEST_F(BrokerConfigTest, IntegerOverflowIsOutOfRange) {
   EXPECT_THAT(set_error("max.request.size=99999999999999999999"),
               HasSubstr("max.request.size: '99999999999999999999' is out of range (allowed: "

@@ -10,6 +10,7 @@
 #include "segment/batch.h"
 #include "tests/net/api_test_util.h"
 #include "tests/net/broker_process.h"
+#include "tests/page_cache.h"
 
 namespace sluice::testing {
 namespace {
@@ -380,6 +381,42 @@ TEST_F(ProduceApiTest, V2ErrorsCarryTheirCodes) {
   auto plain_json = http_request(port(), "POST", "/topics/e", R"({"records":[{"value":1}]})",
                                  {{"Content-Type", "application/json"}});
   EXPECT_EQ(plain_json.status, 200) << plain_json.body;
+}
+
+// log.cache.retain.bytes reaches the partitions: with a window of 0, what acks=all produce made
+// durable leaves the page cache, and every batch still fetches back.
+TEST(ProducePageCacheTest, DurableBytesBehindTheWindowLeaveThePageCacheAndStillFetch) {
+  BrokerProcess::Options options;
+  options.sets = {"log.cache.retain.bytes=0"};
+  BrokerProcess broker(options);
+  if (!page_cache_is_droppable(broker.data_dir())) GTEST_SKIP() << "the data dir is on tmpfs";
+  const std::string value(1000, 'x');
+  std::string body;
+  for (int i = 0; i < 100; ++i) body += batch_bytes({{std::nullopt, value, {}, 1700000000000 + i}});
+  for (int request = 0; request < 3; ++request) {
+    auto r = http_request(broker.port(), "POST", "/topics/cache/partitions/0/records?acks=all",
+                          body, kRawContent);
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+  const auto pages = cached_pages(broker.data_dir() / "cache-0" / "00000000000000000000.log");
+  ASSERT_GT(pages.size(), 64u);        // ~300 KB
+  EXPECT_LE(count_cached(pages), 1u);  // at most the partial page the next append writes into
+
+  int64_t offset = 0;
+  size_t batches = 0;
+  while (offset < 300) {
+    auto raw = http_request(
+        broker.port(), "GET",
+        "/topics/cache/partitions/0/records?timeout=0&offset=" + std::to_string(offset), "",
+        kAcceptRaw);
+    ASSERT_EQ(raw.status, 200) << raw.body;
+    const auto fetched = batches_of(raw.body);
+    ASSERT_FALSE(fetched.empty());
+    EXPECT_EQ(fetched.front().base_offset.value, offset);
+    batches += fetched.size();
+    offset = fetched.back().next_offset().value;
+  }
+  EXPECT_EQ(batches, 300u);
 }
 
 }  // namespace
