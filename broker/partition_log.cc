@@ -133,16 +133,20 @@ Result<AppendResult> PartitionLog::append(std::span<const segment::RecordInput> 
   return append_locked(batch, *header, now);
 }
 
-Result<AppendResult> PartitionLog::append_batch(std::span<std::byte> batch) {
-  auto header = segment::validate_batch(batch);
-  if (!header) return header.error();
-  if (header->size_bytes() != batch.size()) return segment::Errc::bad_length;
-  if (batch.size() > static_cast<uint64_t>(options_.config.max_message_bytes)) {
+Result<AppendResult> PartitionLog::append_batch(segment::ValidBatch batch) {
+  if (batch.bytes().size() > static_cast<uint64_t>(options_.config.max_message_bytes)) {
     return Errc::record_too_large;
   }
   const int64_t now = now_ms();
   std::lock_guard lock(writer_mu_);
-  return append_locked(batch, *header, now);
+  return append_locked(batch.bytes(), batch.header(), now);
+}
+
+Result<AppendResult> PartitionLog::append_batch(std::span<std::byte> batch) {
+  auto valid = segment::ValidBatch::check(batch);
+  if (!valid) return valid.error();
+  if (valid->bytes().size() != batch.size()) return segment::Errc::bad_length;
+  return append_batch(*valid);
 }
 
 Result<AppendResult> PartitionLog::append_locked(std::span<std::byte> batch,

@@ -66,7 +66,9 @@ class PartitionLog {
 
   // Encodes the records as one batch and appends it. A record timestamp < 0 means "now".
   [[nodiscard]] Result<AppendResult> append(std::span<const segment::RecordInput> records);
-  // Validates a client-built batch, stamps its offsets (and LogAppendTime) in place, appends.
+  // Stamps a client-built batch's offsets (and LogAppendTime) in place and appends it.
+  [[nodiscard]] Result<AppendResult> append_batch(segment::ValidBatch batch);
+  // Validates `batch`, which must be one whole batch, then as above.
   [[nodiscard]] Result<AppendResult> append_batch(std::span<std::byte> batch);
 
   // Whole batches from the one holding `offset`, up to max_bytes (at least one batch).

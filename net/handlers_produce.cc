@@ -255,16 +255,16 @@ asio::awaitable<Reply> produce_raw(Call& call) {
   if (auto e = parse_acks(call, acks)) co_return error_reply(*e);
   auto body = std::as_writable_bytes(std::span(call.request.body()));
   if (body.empty()) co_return error_reply({http::status::unprocessable_entity, 422, "Empty body"});
-  std::vector<std::span<std::byte>> batches;
+  std::vector<segment::ValidBatch> batches;
   for (size_t pos = 0; pos < body.size();) {
-    auto header = segment::validate_batch(body.subspan(pos));
-    if (!header) {
+    auto batch = segment::ValidBatch::check(body.subspan(pos));
+    if (!batch) {
       co_return error_reply(
           {http::status::unprocessable_entity, 42206,
-           fmt::format("Invalid record batch at byte {}: {}", pos, header.error().message())});
+           fmt::format("Invalid record batch at byte {}: {}", pos, batch.error().message())});
     }
-    batches.push_back(body.subspan(pos, header->size_bytes()));
-    pos += header->size_bytes();
+    pos += batch->bytes().size();
+    batches.push_back(*batch);
   }
   // Only a request that is valid creates the topic, as on the JSON produce paths.
   if (!ref.log) {

@@ -231,6 +231,12 @@ Result<BatchHeader> validate_batch(std::span<const std::byte> bytes) {
   return h;
 }
 
+Result<ValidBatch> ValidBatch::check(std::span<std::byte> bytes) {
+  auto header = validate_batch(bytes);
+  if (!header) return header.error();
+  return ValidBatch(bytes.first(header->size_bytes()), *header);
+}
+
 void stamp_batch(std::span<std::byte> batch, Offset base_offset, int32_t leader_epoch) {
   SLUICE_CHECK(batch.size() >= kBatchHeaderSize, "stamping a {}-byte batch", batch.size());
   std::byte* b = batch.data();

@@ -103,6 +103,24 @@ class BatchBuilder {
 // checksum, and every record's framing, offset delta and count. Never reads outside `bytes`.
 [[nodiscard]] Result<BatchHeader> validate_batch(std::span<const std::byte> bytes);
 
+// A batch that validate_batch accepted: exactly its bytes, and its header. check() is the only
+// way to make one, so whoever takes a ValidBatch need not walk the records again.
+class ValidBatch {
+ public:
+  // Validates the batch at the start of `bytes`; the result spans that batch alone.
+  [[nodiscard]] static Result<ValidBatch> check(std::span<std::byte> bytes);
+
+  std::span<std::byte> bytes() const { return bytes_; }
+  const BatchHeader& header() const { return header_; }
+
+ private:
+  ValidBatch(std::span<std::byte> bytes, const BatchHeader& header)
+      : bytes_(bytes), header_(header) {}
+
+  std::span<std::byte> bytes_;
+  BatchHeader header_;
+};
+
 // Writes base offset and leader epoch into a batch and recomputes the header checksum; the
 // payload checksum is untouched.
 void stamp_batch(std::span<std::byte> batch, Offset base_offset, int32_t leader_epoch);

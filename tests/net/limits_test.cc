@@ -1,6 +1,7 @@
 // Server limits and connection behaviour: body and header limits, bad names, max.connections,
 // readiness, Expect: 100-continue, keep-alive, idle, read and write timeouts and graceful stop.
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <simdjson.h>
 #include <sys/socket.h>
@@ -131,6 +132,72 @@ TEST(LimitsTest, KeepAliveServesManyRequestsOnOneConnection) {
   EXPECT_EQ(connection.request("GET", "/nowhere").status, 404);
   EXPECT_EQ(connection.request("GET", "/topics/ka/partitions/0/offsets").body,
             R"({"beginning_offset":0,"end_offset":5})");
+}
+
+std::string post_request(std::string_view topic, std::string_view body) {
+  return fmt::format(
+      "POST /topics/{} HTTP/1.1\r\nHost: x\r\nContent-Type: {}\r\nContent-Length: {}\r\n\r\n{}",
+      topic, kJson.at("Content-Type"), body.size(), body);
+}
+
+TEST(LimitsTest, PipelinedRequestsWithBodiesAreAnsweredInOrder) {
+  BrokerProcess broker;
+  RawSocket socket(broker.port());
+  // Three requests in one write: each body ends where the next request starts.
+  socket.send(post_request("pipe", R"({"records":[{"value":"a"}]})") +
+              post_request("pipe", R"({"records":[{"value":"b"},{"value":"c"}]})") +
+              "GET /topics/pipe/partitions/0/offsets HTTP/1.1\r\nHost: x\r\n\r\n");
+  const auto replies = socket.read_until(R"("end_offset":3})", 10000);
+  const auto first = replies.find(R"("offset":0)");
+  const auto second = replies.find(R"("offset":1)");
+  const auto offsets = replies.find(R"({"beginning_offset":0,"end_offset":3})");
+  ASSERT_NE(first, std::string::npos) << replies;
+  ASSERT_NE(second, std::string::npos) << replies;
+  ASSERT_NE(offsets, std::string::npos) << replies;
+  EXPECT_LT(first, second);
+  EXPECT_LT(second, offsets);
+}
+
+TEST(LimitsTest, BodyArrivingInPiecesIsStoredWhole) {
+  BrokerProcess broker;
+  std::string body = R"({"records":[)";
+  for (int i = 0; i < 2000; ++i) {
+    body += fmt::format(R"({}{{"value":"{:0>100}"}})", i == 0 ? "" : ",", i);
+  }
+  body += "]}";
+  const auto request = post_request("pieces", body);
+  RawSocket socket(broker.port());
+  // The header with the body's first bytes, then the rest in uneven pieces with pauses.
+  const size_t head = request.size() - body.size() + 10;
+  socket.send(request.substr(0, head));
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  for (size_t pos = head, step = 1; pos < request.size(); pos += step, step = step * 7 + 3) {
+    socket.send(request.substr(pos, step));
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  const auto reply = socket.read_until("]}", 10000);
+  EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply.substr(0, 300);
+  auto r = http_request(broker.port(), "GET", "/topics/pieces/partitions/0/offsets");
+  EXPECT_EQ(r.body, R"({"beginning_offset":0,"end_offset":2000})");
+  auto last =
+      http_request(broker.port(), "GET",
+                   "/topics/pieces/partitions/0/records?offset=1999&timeout=0", {}, kAcceptJson);
+  EXPECT_NE(last.body.find(fmt::format(R"("value":"{:0>100}")", 1999)), std::string::npos)
+      << last.body;
+}
+
+TEST(LimitsTest, ClientThatClosesInsideABodyStoresNothing) {
+  BrokerProcess broker;
+  {
+    RawSocket socket(broker.port());
+    const auto request = post_request("cut", R"({"records":[{"value":"never"}]})");
+    socket.send(request.substr(0, request.size() - 5));
+  }
+  // The broker stays up, and the cut request left no topic behind.
+  EXPECT_TRUE(eventually([&] {
+    return http_request(broker.port(), "GET", "/healthz").status == 200 &&
+           http_request(broker.port(), "GET", "/topics").body == "[]";
+  }));
 }
 
 TEST(LimitsTest, ExpectContinueLikeCurl) {

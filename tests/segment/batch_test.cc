@@ -102,6 +102,27 @@ TEST(BatchTest, EverySingleByteCorruptionIsDetected) {
   }
 }
 
+TEST(BatchTest, ValidBatchSpansTheLeadingBatchAloneAndKeepsItsHeader) {
+  auto two = build({{"a", "1", {}, 10}, {"b", "2", {}, 11}}, {5});
+  const auto first_size = two.size();
+  const auto second = build({{"c", "3", {}, 12}}, {7});
+  two.insert(two.end(), second.begin(), second.end());
+  auto valid = ValidBatch::check(two);
+  ASSERT_TRUE(valid);
+  EXPECT_EQ(valid->bytes().data(), two.data());
+  EXPECT_EQ(valid->bytes().size(), first_size);
+  EXPECT_EQ(valid->header().base_offset, Offset{5});
+  EXPECT_EQ(valid->header().record_count, 2);
+  auto next = ValidBatch::check(std::span(two).subspan(first_size));
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->header().base_offset, Offset{7});
+
+  two[first_size - 1] ^= std::byte{1};
+  auto damaged = ValidBatch::check(two);
+  ASSERT_FALSE(damaged);
+  EXPECT_EQ(damaged.error(), Errc::checksum_mismatch);
+}
+
 TEST(BatchTest, DamageInHeaderIsToldApartFromDamageInPayload) {
   const auto original = build({{"key", "value", {}, 10}});
   for (size_t pos = 0; pos < original.size(); ++pos) {
