@@ -50,13 +50,15 @@ struct TopicConfig {
   CleanupPolicy cleanup_policy = CleanupPolicy::del;                  // cleanup.policy
   int64_t flush_messages = INT64_MAX;                                 // flush.messages >= 1
   int64_t flush_ms = INT64_MAX;                                       // flush.ms >= 0
+  bool preallocate = true;                                            // preallocate
   bool operator==(const TopicConfig&) const = default;
 };
 
 // Everything the broker reads at start-up. topic_defaults comes from the log.* keys:
 // log.segment.bytes, log.roll.ms, log.index.size.max.bytes, log.index.interval.bytes,
 // log.retention.{ms,minutes,hours}, log.retention.bytes, message.max.bytes,
-// log.message.timestamp.type, log.cleanup.policy, log.flush.interval.{messages,ms}.
+// log.message.timestamp.type, log.cleanup.policy, log.preallocate,
+// log.flush.interval.{messages,ms}.
 // As in Kafka, log.retention.ms beats log.retention.minutes beats log.retention.hours
 // whatever their sources. log.flush.interval.{messages,ms} set both the broker field and
 // the topic default; left unset, flush_ms stays unlimited and the flusher runs every 1000 ms.

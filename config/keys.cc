@@ -29,6 +29,13 @@ Key<C> int_key(std::string_view name, T C::*field, IntRange range, std::string_v
       [field](const C& c) { return std::to_string(c.*field); }};
 }
 
+template <class C>
+Key<C> bool_key(std::string_view name, bool C::*field, std::string_view default_value,
+                std::string_view doc) {
+  return {name, default_value, doc, [field](C& c, std::string_view v) { c.*field = parse_bool(v); },
+          [field](const C& c) { return std::string(c.*field ? "true" : "false"); }};
+}
+
 template <class C, class T>
 Key<C> enum_key(std::string_view name, T C::*field, T (*parse)(std::string_view),
                 std::string_view default_value, std::string_view doc) {
@@ -85,6 +92,9 @@ std::vector<Key<TopicConfig>> make_topic_keys() {
               "Force an fdatasync after this many unflushed messages."),
       int_key("flush.ms", &T::flush_ms, {0}, "9223372036854775807",
               "Force an fdatasync once the oldest unflushed message is this old."),
+      bool_key("preallocate", &T::preallocate, "true",
+               "Reserve disk blocks 8 MiB ahead of the active segment's end (the file size stays "
+               "that of its batches); released when the segment is closed."),
   };
 }
 
@@ -140,6 +150,7 @@ std::vector<Key<BrokerConfig>> make_broker_keys() {
       topic_default("message.max.bytes", "max.message.bytes"),
       topic_default("log.message.timestamp.type", "message.timestamp.type"),
       topic_default("log.cleanup.policy", "cleanup.policy"),
+      topic_default("log.preallocate", "preallocate"),
       enum_key("log.flush.policy", &B::log_flush_policy, parse_flush_policy, "always",
                "always: fdatasync before acknowledging; interval: the flusher syncs periodically."),
       {"log.flush.interval.messages",

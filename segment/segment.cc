@@ -143,6 +143,8 @@ Result<std::shared_ptr<Segment>> Segment::open(const std::filesystem::path& dir,
   auto segment = std::make_shared<Segment>(dir, base, options, std::move(*log), std::move(*oi),
                                            std::move(*ti), now_ms);
   segment->sealed_ = !active;
+  // A crash may have left blocks reserved past the end of the active segment.
+  segment->maybe_reserved_ = active;
   if (auto r = segment->load_tail(); !r) return r.error();
   return segment;
 }
@@ -204,13 +206,38 @@ void Segment::index_batch(uint64_t pos, const BatchHeader& header) {
   (void)maybe_append_time_entry();
 }
 
+void Segment::reserve_for(uint64_t end) {
+  if (options_.reserve_ahead_bytes == 0 || end <= reserved_to_) return;
+  const uint64_t from = size_.load(std::memory_order_relaxed);
+  const uint64_t to = end + options_.reserve_ahead_bytes;
+  // Best effort: without the reservation (a full disk, a file system without fallocate) the
+  // append allocates its blocks itself, and a full disk fails it there with ENOSPC.
+  if (::fallocate(log_.fd(), FALLOC_FL_KEEP_SIZE, static_cast<off_t>(from),
+                  static_cast<off_t>(to - from)) == 0) {
+    reserved_to_ = to;
+    maybe_reserved_ = true;
+  }
+}
+
+Result<void> Segment::release_reserved() {
+  if (!maybe_reserved_) return {};
+  // ext4 and xfs free the blocks past the end even when the size does not change.
+  if (auto r = log_.truncate(size_.load(std::memory_order_relaxed)); !r) return r;
+  reserved_to_ = 0;
+  maybe_reserved_ = false;
+  return {};
+}
+
 Result<void> Segment::append(std::span<const std::byte> batch, const BatchHeader& header) {
   if (sealed_) return Errc::segment_full;
   const uint64_t pos = size_.load(std::memory_order_relaxed);
+  reserve_for(pos + batch.size());
   if (auto r = log_.pwrite_all(batch, pos); !r) {
     // Cut off whatever part of the batch reached the file, so that the file ends with whole
     // batches again; a crash before this is handled by recovery.
     (void)log_.truncate(pos);
+    reserved_to_ = 0;  // the truncate freed the reserved blocks too
+    maybe_reserved_ = false;
     return r.error();
   }
   index_batch(pos, header);
@@ -303,6 +330,8 @@ Result<void> Segment::truncate_to(Offset offset) {
   }
   if (pos >= limit) return {};
   if (auto r = log_.truncate(pos); !r) return r;
+  reserved_to_ = 0;  // the truncate freed the reserved blocks too
+  maybe_reserved_ = false;
   // Rebuild the in-memory state from scratch: truncation is rare and this keeps the indexing
   // rule in one place.
   offset_index_.truncate_to(base_);
@@ -335,6 +364,7 @@ Result<void> Segment::seal() {
   if (auto r = maybe_append_time_entry(); !r) return r;
   if (auto r = offset_index_.trim(); !r) return r;
   if (auto r = time_index_.trim(); !r) return r;
+  if (auto r = release_reserved(); !r) return r;
   sealed_ = true;
   return {};
 }
@@ -363,7 +393,8 @@ Result<void> Segment::flush_indexes() {
 Result<void> Segment::close_indexes() {
   if (auto r = flush_indexes(); !r) return r;
   if (auto r = offset_index_.trim(); !r) return r;
-  return time_index_.trim();
+  if (auto r = time_index_.trim(); !r) return r;
+  return release_reserved();
 }
 
 }  // namespace sluice::segment

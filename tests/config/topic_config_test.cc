@@ -35,6 +35,7 @@ TopicConfig non_default_topic() {
   c.cleanup_policy = CleanupPolicy::compact;
   c.flush_messages = 1;
   c.flush_ms = 0;
+  c.preallocate = false;
   return c;
 }
 
@@ -95,7 +96,7 @@ TEST(TopicConfigTest, MapHasEveryTopicKey) {
   std::set<std::string> map_names;
   for (const auto& [name, value] : topic_config_to_map(TopicConfig{})) map_names.insert(name);
   EXPECT_EQ(map_names, doc_names);
-  EXPECT_EQ(map_names.size(), 11u);
+  EXPECT_EQ(map_names.size(), 12u);
 }
 
 TEST(TopicConfigTest, MapRendersKafkaSpellings) {
@@ -104,6 +105,7 @@ TEST(TopicConfigTest, MapRendersKafkaSpellings) {
   EXPECT_EQ(m.at("retention.ms"), "-1");
   EXPECT_EQ(m.at("message.timestamp.type"), "LogAppendTime");
   EXPECT_EQ(m.at("cleanup.policy"), "compact");
+  EXPECT_EQ(m.at("preallocate"), "false");
 }
 
 TEST(TopicConfigTest, MapRoundTripsThroughOverrides) {

@@ -2,8 +2,10 @@
 // and batch splitting, with their documented errors.
 #include <gtest/gtest.h>
 #include <simdjson.h>
+#include <sys/stat.h>
 #include <xxhash.h>
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -420,6 +422,53 @@ TEST(ProducePageCacheTest, DurableBytesBehindTheWindowLeaveThePageCacheAndStillF
     offset = fetched.back().next_offset().value;
   }
   EXPECT_EQ(batches, 300u);
+}
+
+// Disk bytes a file holds (st_blocks), which counts blocks reserved past its end.
+uint64_t allocated_bytes(const std::filesystem::path& path) {
+  struct stat st {};
+  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+  return static_cast<uint64_t>(st.st_blocks) * 512;
+}
+
+// log.preallocate reaches the active segment: blocks are reserved ahead of its end while the
+// broker runs, the file size is always that of its batches, and a clean stop gives the rest
+// back; the records are all there after the restart, and appends reserve again.
+TEST(ProducePreallocateTest, ActiveSegmentReservesAheadAndACleanStopGivesItBack) {
+  BrokerProcess broker;
+  const auto log = broker.data_dir() / "pre-0" / "00000000000000000000.log";
+  const std::string body = batch_bytes({{std::nullopt, std::string(1000, 'x'), {}, 1700000000000}});
+  for (int i = 0; i < 3; ++i) {
+    auto r =
+        http_request(broker.port(), "POST", "/topics/pre/partitions/0/records", body, kRawContent);
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+  if (allocated_bytes(log) < (4u << 20)) GTEST_SKIP() << "no fallocate on the data dir";
+  EXPECT_EQ(std::filesystem::file_size(log), 3 * body.size());
+  EXPECT_EQ(broker.terminate(), 0);
+  EXPECT_EQ(std::filesystem::file_size(log), 3 * body.size());
+  EXPECT_LT(allocated_bytes(log), 3 * body.size() + 64 * 1024);
+
+  broker.restart();
+  EXPECT_EQ(http_request(broker.port(), "GET", "/topics/pre/partitions/0/offsets").body,
+            R"({"beginning_offset":0,"end_offset":3})");
+  auto r =
+      http_request(broker.port(), "POST", "/topics/pre/partitions/0/records", body, kRawContent);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(std::filesystem::file_size(log), 4 * body.size());
+  EXPECT_GE(allocated_bytes(log), 4u << 20);
+}
+
+TEST(ProducePreallocateTest, OffKeepsTheFileToItsBatches) {
+  BrokerProcess::Options options;
+  options.sets = {"log.preallocate=false"};
+  BrokerProcess broker(options);
+  const std::string body = batch_bytes({{std::nullopt, std::string(1000, 'x'), {}, 1700000000000}});
+  auto r =
+      http_request(broker.port(), "POST", "/topics/nopre/partitions/0/records", body, kRawContent);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_LT(allocated_bytes(broker.data_dir() / "nopre-0" / "00000000000000000000.log"),
+            body.size() + 64 * 1024);
 }
 
 }  // namespace

@@ -1,7 +1,9 @@
 #include "segment/segment.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -198,6 +200,67 @@ TEST_F(SegmentTest, SealTrimsIndexesAndRefusesAppends) {
   auto r = s->append(batch, *parse_header(batch));
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error(), Errc::segment_full);
+}
+
+// Bytes of disk the file holds, from st_blocks.
+uint64_t allocated_bytes(const std::filesystem::path& path) {
+  struct stat st {};
+  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+  return static_cast<uint64_t>(st.st_blocks) * 512;
+}
+
+constexpr uint64_t kReserve = 1 << 20;
+
+TEST_F(SegmentTest, ReservedBlocksKeepTheFileSizeThatOfItsBatchesAndAreFreedBySeal) {
+  auto s = make({1 << 16, 4096, kReserve});
+  append(*s, 3, 100, kNow);
+  if (allocated_bytes(s->log_path()) < kReserve) GTEST_SKIP() << "no fallocate here";
+  EXPECT_EQ(std::filesystem::file_size(s->log_path()), s->size_bytes());
+  for (int i = 0; i < 40; ++i) append(*s, 10, 1000, kNow + i);  // past the first reservation
+  EXPECT_EQ(std::filesystem::file_size(s->log_path()), s->size_bytes());
+  EXPECT_GE(allocated_bytes(s->log_path()), s->size_bytes() + kReserve / 2);
+  // Reads and a reopen see the batches alone.
+  auto slice = s->read(Offset{100}, UINT64_MAX);
+  ASSERT_TRUE(slice);
+  EXPECT_EQ(slice->length, s->size_bytes());
+  EXPECT_EQ(slice->next_offset, Offset{503});
+
+  ASSERT_TRUE(s->seal());
+  EXPECT_EQ(std::filesystem::file_size(s->log_path()), s->size_bytes());
+  EXPECT_LT(allocated_bytes(s->log_path()), s->size_bytes() + 64 * 1024);
+}
+
+TEST_F(SegmentTest, BlocksReservedBeforeACrashAreFreedWhenTheReopenedSegmentCloses) {
+  uint64_t size = 0;
+  {
+    auto s = make({1 << 16, 4096, kReserve});
+    append(*s, 3, 100, kNow);
+    if (allocated_bytes(s->log_path()) < kReserve) GTEST_SKIP() << "no fallocate here";
+    size = s->size_bytes();
+    // Dropped without close_indexes(), as a crash would.
+  }
+  auto s = Segment::open(dir_.path(), Offset{100}, {1 << 16, 4096, kReserve}, true, kNow);
+  ASSERT_TRUE(s) << s.error().message();
+  EXPECT_EQ((*s)->size_bytes(), size);
+  EXPECT_EQ((*s)->next_offset(), Offset{103});
+  EXPECT_GE(allocated_bytes((*s)->log_path()), kReserve);
+  ASSERT_TRUE((*s)->close_indexes());
+  EXPECT_EQ(std::filesystem::file_size((*s)->log_path()), size);
+  EXPECT_LT(allocated_bytes((*s)->log_path()), size + 64 * 1024);
+}
+
+TEST_F(SegmentTest, TruncationFreesReservedBlocksAndAppendsReserveAgain) {
+  auto s = make({1 << 16, 4096, kReserve});
+  append(*s, 3, 100, kNow);
+  if (allocated_bytes(s->log_path()) < kReserve) GTEST_SKIP() << "no fallocate here";
+  append(*s, 3, 100, kNow);
+  ASSERT_TRUE(s->truncate_to(Offset{103}));
+  EXPECT_EQ(std::filesystem::file_size(s->log_path()), s->size_bytes());
+  EXPECT_LT(allocated_bytes(s->log_path()), s->size_bytes() + 64 * 1024);
+  append(*s, 3, 100, kNow);
+  EXPECT_EQ(s->next_offset(), Offset{106});
+  EXPECT_EQ(std::filesystem::file_size(s->log_path()), s->size_bytes());
+  EXPECT_GE(allocated_bytes(s->log_path()), kReserve);
 }
 
 }  // namespace
