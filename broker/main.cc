@@ -1,6 +1,7 @@
 // The sluice command: `sluice serve` runs the broker; later subcommands inspect and repair
 // data directories.
 #include <fmt/ranges.h>
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -128,7 +129,19 @@ std::optional<ServeArgs> parse_serve_args(int argc, char** argv) {
   return args;
 }
 
+// Request bodies (100 KB for a 1000-record produce) are freed as soon as they are answered,
+// which left free space at the top of a thread's malloc arena each time: glibc gave it back
+// with madvise(MADV_DONTNEED) on every tenth request, and each call flushed the TLBs of both
+// CPUs (4.4% of the broker's time under raw produce) before the next body faulted the pages in
+// again. Keeping up to 16 MiB free per arena stops that; setting the trim threshold fixes the
+// mmap threshold too, so it is set to what glibc's dynamic rule would reach for 4 MiB bodies.
+void tune_malloc() {
+  mallopt(M_MMAP_THRESHOLD, 4 << 20);
+  mallopt(M_TRIM_THRESHOLD, 16 << 20);
+}
+
 int serve(int argc, char** argv) {
+  tune_malloc();
   auto args = parse_serve_args(argc, argv);
   if (!args) return 2;
   if (args->help) {
