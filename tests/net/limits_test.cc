@@ -11,6 +11,7 @@
 #include <chrono>
 #include <fstream>
 #include <future>
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -198,6 +199,37 @@ TEST(LimitsTest, ClientThatClosesInsideABodyStoresNothing) {
     return http_request(broker.port(), "GET", "/healthz").status == 200 &&
            http_request(broker.port(), "GET", "/topics").body == "[]";
   }));
+}
+
+// Resident memory of a process, from /proc.
+size_t resident_bytes(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoul(line.substr(6)) * 1024;  // in kB
+  }
+  return 0;
+}
+
+TEST(LimitsTest, AnnouncedBodiesThatNeverArriveTakeNoMemory) {
+  BrokerProcess broker;
+  const size_t before = resident_bytes(broker.pid());
+  ASSERT_GT(before, 0u);
+  // 20 requests announce 60 MB bodies, under max.request.size, and send one byte of them.
+  std::vector<std::unique_ptr<RawSocket>> sockets;
+  for (int i = 0; i < 20; ++i) {
+    sockets.push_back(std::make_unique<RawSocket>(broker.port()));
+    sockets.back()->send(
+        "POST /topics/big HTTP/1.1\r\nHost: x\r\nContent-Type: application/vnd.kafka.json.v2+json"
+        "\r\nContent-Length: 60000000\r\n\r\n{");
+  }
+  // Every connection has been read by the time /healthz answers on all of them twice over.
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(http_request(broker.port(), "GET", "/healthz").status, 200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const size_t during = resident_bytes(broker.pid());
+  // Zero-filling each announced body would take 1.2 GB.
+  EXPECT_LT(during, before + (300u << 20)) << before << " -> " << during;
+  sockets.clear();
+  EXPECT_EQ(http_request(broker.port(), "GET", "/topics").body, "[]");
 }
 
 TEST(LimitsTest, ExpectContinueLikeCurl) {
