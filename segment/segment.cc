@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -210,11 +211,18 @@ void Segment::reserve_for(uint64_t end) {
   if (options_.reserve_ahead_bytes == 0 || end <= reserved_to_) return;
   const uint64_t from = size_.load(std::memory_order_relaxed);
   const uint64_t to = end + options_.reserve_ahead_bytes;
-  // Best effort: without the reservation (a full disk, a file system without fallocate) the
-  // append allocates its blocks itself, and a full disk fails it there with ENOSPC.
+  // Whether it is done or not, the next try is a step further on.
+  reserved_to_ = to;
+  // Best effort: without the reservation the append allocates its blocks itself, and a full
+  // disk fails it there with ENOSPC. On a nearly full disk nothing is reserved, so that
+  // reservations never hold the last free space another partition's append needs.
+  struct statvfs fs {};
+  if (::fstatvfs(log_.fd(), &fs) == 0 && static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize <
+                                             kReserveHeadroom * options_.reserve_ahead_bytes) {
+    return;
+  }
   if (::fallocate(log_.fd(), FALLOC_FL_KEEP_SIZE, static_cast<off_t>(from),
                   static_cast<off_t>(to - from)) == 0) {
-    reserved_to_ = to;
     maybe_reserved_ = true;
   }
 }

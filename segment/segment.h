@@ -73,8 +73,9 @@ struct LogSlice {
 // allocated (fallocate, FALLOC_FL_KEEP_SIZE) up to that far past its end, so an append writes
 // into blocks that exist instead of reserving and mapping each 4 KiB block itself, which took
 // most of a large buffered write's kernel time. The file size stays that of its batches, so
-// readers, recovery and the on-disk format are unaffected; seal() and close() give the unused
-// blocks back. A crash leaves them allocated until the segment is next sealed or closed.
+// readers, recovery and the on-disk format are unaffected; seal() and close_indexes() give the
+// unused blocks back. A crash leaves them allocated until the segment is next sealed or closed.
+// Nothing is reserved while the file system has less than 16 steps free.
 class Segment : public std::enable_shared_from_this<Segment> {
  public:
   // Creates a new, empty segment; fails if its files exist with content.
@@ -150,7 +151,9 @@ class Segment : public std::enable_shared_from_this<Segment> {
   [[nodiscard]] Result<void> load_tail();
   void index_batch(uint64_t pos, const BatchHeader& header);
   [[nodiscard]] Result<void> maybe_append_time_entry();
-  // Reserves blocks to reserve_ahead_bytes past `end` once `end` passes the reserved range.
+  // Reserves blocks to reserve_ahead_bytes past `end` once `end` passes the reserved range,
+  // unless less than kReserveHeadroom such steps are free on the file system.
+  static constexpr uint64_t kReserveHeadroom = 16;
   void reserve_for(uint64_t end);
   // Frees the blocks reserved past the end of the .log.
   [[nodiscard]] Result<void> release_reserved();
@@ -167,7 +170,7 @@ class Segment : public std::enable_shared_from_this<Segment> {
   std::atomic<int64_t> max_timestamp_{-1};
   std::atomic<uint64_t> cache_dropped_{0};  // .log bytes [0, this) dropped from the page cache
   Offset offset_of_max_timestamp_;          // writer only
-  uint64_t reserved_to_ = 0;                // writer only: .log blocks are allocated below this
+  uint64_t reserved_to_ = 0;                // writer only: reserved (or tried) up to here
   bool maybe_reserved_ = false;             // writer only: blocks may be allocated past the end
   bool sealed_ = false;                     // writer only
 };

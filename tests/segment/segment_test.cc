@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "segment/errors.h"
+#include "tests/small_fs.h"
 #include "tests/temp_dir.h"
 
 namespace sluice::segment {
@@ -261,6 +262,26 @@ TEST_F(SegmentTest, TruncationFreesReservedBlocksAndAppendsReserveAgain) {
   EXPECT_EQ(s->next_offset(), Offset{106});
   EXPECT_EQ(std::filesystem::file_size(s->log_path()), s->size_bytes());
   EXPECT_GE(allocated_bytes(s->log_path()), kReserve);
+}
+
+TEST_F(SegmentTest, NothingIsReservedOnANearlyFullFileSystem) {
+  // 1 MiB steps: a 64 MiB file system has room for 16 of them, an 8 MiB one has not.
+  testing::SmallFs roomy("64m");
+  if (!roomy.mounted()) GTEST_SKIP() << roomy.why_not();
+  testing::SmallFs tight("8m");
+  ASSERT_TRUE(tight.mounted());
+  for (const auto* fs : {&roomy, &tight}) {
+    auto s = Segment::create(fs->path(), Offset{100}, {1 << 16, 4096, kReserve}, kNow);
+    ASSERT_TRUE(s) << s.error().message();
+    append(**s, 3, 100, kNow);
+    append(**s, 3, 100, kNow);
+    EXPECT_EQ(std::filesystem::file_size((*s)->log_path()), (*s)->size_bytes());
+    if (fs == &roomy) {
+      EXPECT_GE(allocated_bytes((*s)->log_path()), kReserve);
+    } else {
+      EXPECT_LT(allocated_bytes((*s)->log_path()), 64 * 1024);
+    }
+  }
 }
 
 }  // namespace
