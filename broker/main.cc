@@ -133,8 +133,9 @@ std::optional<ServeArgs> parse_serve_args(int argc, char** argv) {
 // which left free space at the top of a thread's malloc arena each time: glibc gave it back
 // with madvise(MADV_DONTNEED) on every tenth request, and each call flushed the TLBs of both
 // CPUs (4.4% of the broker's time under raw produce) before the next body faulted the pages in
-// again. Keeping up to 16 MiB free per arena stops that; setting the trim threshold fixes the
-// mmap threshold too, so it is set to what glibc's dynamic rule would reach for 4 MiB bodies.
+// again. Keeping up to 16 MiB free per arena stops that. Setting the trim threshold also turns
+// off glibc's moving mmap threshold, so that one is set too: bodies above 4 MiB get their own
+// mapping, which is returned when they are freed.
 void tune_malloc() {
   mallopt(M_MMAP_THRESHOLD, 4 << 20);
   mallopt(M_TRIM_THRESHOLD, 16 << 20);

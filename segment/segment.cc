@@ -231,8 +231,7 @@ Result<void> Segment::release_reserved() {
   if (!maybe_reserved_) return {};
   // ext4 and xfs free the blocks past the end even when the size does not change.
   if (auto r = log_.truncate(size_.load(std::memory_order_relaxed)); !r) return r;
-  reserved_to_ = 0;
-  maybe_reserved_ = false;
+  reservation_freed();
   return {};
 }
 
@@ -244,8 +243,7 @@ Result<void> Segment::append(std::span<const std::byte> batch, const BatchHeader
     // Cut off whatever part of the batch reached the file, so that the file ends with whole
     // batches again; a crash before this is handled by recovery.
     (void)log_.truncate(pos);
-    reserved_to_ = 0;  // the truncate freed the reserved blocks too
-    maybe_reserved_ = false;
+    reservation_freed();  // the truncate freed the reserved blocks too
     return r.error();
   }
   index_batch(pos, header);
@@ -338,8 +336,7 @@ Result<void> Segment::truncate_to(Offset offset) {
   }
   if (pos >= limit) return {};
   if (auto r = log_.truncate(pos); !r) return r;
-  reserved_to_ = 0;  // the truncate freed the reserved blocks too
-  maybe_reserved_ = false;
+  reservation_freed();  // the truncate freed the reserved blocks too
   // Rebuild the in-memory state from scratch: truncation is rare and this keeps the indexing
   // rule in one place.
   offset_index_.truncate_to(base_);

@@ -157,6 +157,11 @@ class Segment : public std::enable_shared_from_this<Segment> {
   void reserve_for(uint64_t end);
   // Frees the blocks reserved past the end of the .log.
   [[nodiscard]] Result<void> release_reserved();
+  // After a truncate of the .log, which frees what was reserved past the new end.
+  void reservation_freed() {
+    reserved_to_ = 0;
+    maybe_reserved_ = false;
+  }
 
   std::filesystem::path dir_;
   Offset base_;
