@@ -314,7 +314,8 @@ asio::awaitable<bool> HttpServer::serve_one(Connection& stream, beast::flat_buff
         co_return keep;
       }
     }
-    if (!refusal && !parser.is_done() && !header.chunked() && parser.content_length()) {
+    // A chunked body has no Content-Length; Beast reads it.
+    if (!refusal && !parser.is_done() && parser.content_length()) {
       if (!co_await read_sized_body(stream, buffer, parser)) co_return false;
     } else if (!refusal && !parser.is_done()) {
       auto [body_ec, m] = co_await http::async_read(stream, buffer, parser, kNoThrow);

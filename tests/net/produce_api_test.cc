@@ -2,7 +2,6 @@
 // and batch splitting, with their documented errors.
 #include <gtest/gtest.h>
 #include <simdjson.h>
-#include <sys/stat.h>
 #include <xxhash.h>
 
 #include <filesystem>
@@ -10,6 +9,7 @@
 #include <vector>
 
 #include "segment/batch.h"
+#include "tests/disk_blocks.h"
 #include "tests/net/api_test_util.h"
 #include "tests/net/broker_process.h"
 #include "tests/page_cache.h"
@@ -422,13 +422,6 @@ TEST(ProducePageCacheTest, DurableBytesBehindTheWindowLeaveThePageCacheAndStillF
     offset = fetched.back().next_offset().value;
   }
   EXPECT_EQ(batches, 300u);
-}
-
-// Disk bytes a file holds (st_blocks), which counts blocks reserved past its end.
-uint64_t allocated_bytes(const std::filesystem::path& path) {
-  struct stat st {};
-  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
-  return static_cast<uint64_t>(st.st_blocks) * 512;
 }
 
 // log.preallocate reaches the active segment: blocks are reserved ahead of its end while the

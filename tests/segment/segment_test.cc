@@ -1,13 +1,13 @@
 #include "segment/segment.h"
 
 #include <gtest/gtest.h>
-#include <sys/stat.h>
 
 #include <filesystem>
 #include <string>
 #include <vector>
 
 #include "segment/errors.h"
+#include "tests/disk_blocks.h"
 #include "tests/small_fs.h"
 #include "tests/temp_dir.h"
 
@@ -203,12 +203,7 @@ TEST_F(SegmentTest, SealTrimsIndexesAndRefusesAppends) {
   EXPECT_EQ(r.error(), Errc::segment_full);
 }
 
-// Bytes of disk the file holds, from st_blocks.
-uint64_t allocated_bytes(const std::filesystem::path& path) {
-  struct stat st {};
-  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
-  return static_cast<uint64_t>(st.st_blocks) * 512;
-}
+using testing::allocated_bytes;
 
 constexpr uint64_t kReserve = 1 << 20;
 
