@@ -29,15 +29,18 @@ void GroupCommitter::track(PartitionLog* log) {
 
 void GroupCommitter::untrack(PartitionLog* log) {
   std::vector<Pending> mine;
-  std::lock_guard round(round_mu_);
   {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
     std::erase(tracked_, log);
     std::erase(urgent_, log);
     auto it = std::stable_partition(pending_.begin(), pending_.end(),
                                     [&](const Pending& p) { return p.log != log; });
     std::move(it, pending_.end(), std::back_inserter(mine));
     pending_.erase(it, pending_.end());
+    // A round that is running may be flushing `log`: wait for it. Later rounds cannot touch
+    // it: it is no longer tracked, and its requests are now ours.
+    const uint64_t round = rounds_;
+    round_done_.wait(lock, [&] { return !in_round_ || rounds_ != round; });
   }
   std::error_code ec;
   if (!mine.empty()) {
@@ -107,13 +110,13 @@ void GroupCommitter::run() {
     }
     const bool done = stopping_;
     ++rounds_;
-    // Take the round lock before releasing mu_, so untrack() cannot slip in between.
-    std::unique_lock round(round_mu_);
+    in_round_ = true;
     lock.unlock();
     flush_round(std::move(pending), std::move(extra));
-    round.unlock();
-    if (done) return;
     lock.lock();
+    in_round_ = false;
+    round_done_.notify_all();
+    if (done) return;
   }
 }
 

@@ -72,8 +72,9 @@ class GroupCommitter {
   std::vector<PartitionLog*> urgent_;   // guarded by mu_
   std::vector<PartitionLog*> tracked_;  // guarded by mu_
   bool stopping_ = false;               // guarded by mu_
-  uint64_t rounds_ = 0;                 // guarded by mu_
-  std::mutex round_mu_;                 // held for the length of one flush round
+  uint64_t rounds_ = 0;                 // guarded by mu_; counts rounds started
+  bool in_round_ = false;               // guarded by mu_; a round is flushing
+  std::condition_variable round_done_;  // signalled when a round ends (untrack waits on it)
   std::thread thread_;
 };
 
