@@ -5,6 +5,13 @@
 
 namespace sluice {
 
+// Two's-complement addition. Offsets and timestamps decoded from a client's or a damaged
+// file's bytes can be anything; adding to them must not be undefined behaviour (the checks
+// that follow reject what wrapped).
+constexpr int64_t wrapping_add(int64_t a, int64_t b) {
+  return static_cast<int64_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
+}
+
 // A logical record number within a partition.
 struct Offset {
   int64_t value = 0;

@@ -9,7 +9,8 @@ namespace sluice::index {
 namespace detail {
 
 OffsetEntry OffsetLayout::decode(const std::byte* p, Offset base) noexcept {
-  return {Offset{base.value + load_le<uint32_t>(p)}, FilePos{load_le<uint32_t>(p + 4)}};
+  return {Offset{wrapping_add(base.value, load_le<uint32_t>(p))},
+          FilePos{load_le<uint32_t>(p + 4)}};
 }
 
 void OffsetLayout::encode(std::byte* p, const Entry& e, Offset base) noexcept {

@@ -9,7 +9,7 @@ namespace sluice::index {
 namespace detail {
 
 TimeEntry TimeLayout::decode(const std::byte* p, Offset base) noexcept {
-  return {load_le<int64_t>(p), Offset{base.value + load_le<uint32_t>(p + 8)}};
+  return {load_le<int64_t>(p), Offset{wrapping_add(base.value, load_le<uint32_t>(p + 8))}};
 }
 
 void TimeLayout::encode(std::byte* p, const Entry& e, Offset base) noexcept {

@@ -73,10 +73,9 @@ bool parse_record(const std::byte*& p, const std::byte* end, int64_t first_times
     if (!read_bytes_field(p, rec_end, value)) return false;
   }
   if (p != rec_end) return false;
-  out.offset = {base.value + offset_delta};
-  // Wrapping arithmetic: a hostile delta must not be undefined behaviour.
-  out.timestamp_ms = static_cast<int64_t>(static_cast<uint64_t>(first_timestamp) +
-                                          static_cast<uint64_t>(ts_delta));
+  // A client's base offset is arbitrary until the broker stamps the batch.
+  out.offset = {wrapping_add(base.value, offset_delta)};
+  out.timestamp_ms = wrapping_add(first_timestamp, ts_delta);
   out.header_count = static_cast<int32_t>(header_count);
   out.headers_raw = {reinterpret_cast<const char*>(headers_begin),
                      static_cast<size_t>(rec_end - headers_begin)};

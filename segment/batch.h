@@ -47,8 +47,8 @@ struct BatchHeader {
   int32_t record_count = 0;
 
   size_t size_bytes() const { return kLogOverhead + static_cast<size_t>(batch_length); }
-  Offset last_offset() const { return {base_offset.value + last_offset_delta}; }
-  Offset next_offset() const { return {base_offset.value + last_offset_delta + 1}; }
+  Offset last_offset() const { return {wrapping_add(base_offset.value, last_offset_delta)}; }
+  Offset next_offset() const { return {wrapping_add(last_offset().value, 1)}; }
   TimestampType timestamp_type() const {
     return (attributes & kLogAppendTimeFlag) ? TimestampType::log_append_time
                                              : TimestampType::create_time;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -233,6 +234,24 @@ TEST(BatchTest, KeyLengthPastTheRecordIsRejected) {
   auto r = validate_batch(b);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error(), Errc::bad_record);
+}
+
+// A producer's base offset is arbitrary until the broker stamps the batch (found by
+// tests/fuzz/batch_fuzz.cc: INT64_MIN + a negative delta was signed overflow in the walk).
+TEST(BatchTest, ExtremeClientBaseOffsetsAndTimestampsValidateAndStampNormally) {
+  for (int64_t base : {INT64_MIN, INT64_MAX, int64_t{-1}}) {
+    auto b = build({{"k", "v", {}, INT64_MAX}, {"k2", "v2", {}, INT64_MIN}}, Offset{base});
+    auto header = validate_batch(b);
+    ASSERT_TRUE(header.has_value()) << base;
+    stamp_batch(b, Offset{42}, 0);
+    ASSERT_TRUE(validate_batch(b).has_value()) << base;
+    auto records = decode_all(b);
+    ASSERT_EQ(records.size(), 2u);
+    EXPECT_EQ(records[0].offset, Offset{42});
+    EXPECT_EQ(records[1].offset, Offset{43});
+    EXPECT_EQ(records[0].timestamp_ms, INT64_MAX);
+    EXPECT_EQ(records[1].timestamp_ms, INT64_MIN);
+  }
 }
 
 TEST(BatchTest, ErrorCodesHaveReadableMessages) {
