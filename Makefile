@@ -2,7 +2,7 @@
 JOBS ?= $(shell nproc)
 CTEST_FLAGS ?= --output-on-failure -j $(JOBS) --timeout 600
 
-.PHONY: deps build run test bench perf docker-test asan tsan format clean
+.PHONY: deps build run test bench perf docker-test asan tsan fuzz format clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -38,6 +38,10 @@ tsan: deps
 	cmake --preset tsan >/dev/null
 	cmake --build build/tsan -j $(JOBS)
 	cd build/tsan && ctest $(CTEST_FLAGS)
+
+# libFuzzer runs (clang) of the parsers that read client bytes, FUZZ_SECONDS each (default 60).
+fuzz: deps
+	bash scripts/fuzz.sh
 
 format:
 	git ls-files '*.h' '*.cc' | xargs clang-format -i

@@ -343,7 +343,6 @@ std::optional<ProduceParseError> parse_v3_data(od::value v, std::string& arena,
   od::object obj;
   if (auto e_ = v.get_object().get(obj)) return bad(e_, field, "an object {type, data}");
   std::string type = "JSON";
-  std::optional<od::value> data;
   std::string_view data_text;
   bool data_null = true;
   for (auto member : obj) {

@@ -1,0 +1,101 @@
+// libFuzzer target: recovery's scan of a damaged .log file. Every input is a file that
+// recovery must describe without crashing: the valid prefix, the first bad batch, and index
+// bytes it would write for that prefix that it then also accepts.
+//
+// The first input byte picks the segment's base offset and whether each batch's length and
+// checksums are fixed up first (so that the fuzzer reaches the offset, timestamp and index
+// rules behind the checksums); the rest is the file.
+#include <stdlib.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/check.h"
+#include "common/file.h"
+#include "recovery/segment_scan.h"
+#include "segment/format.h"
+
+namespace {
+
+using namespace sluice;
+using namespace sluice::segment;
+
+// Seals each batch in turn: its length clamped to what is left, then both checksums.
+void fix_up(std::vector<std::byte>& bytes) {
+  size_t pos = 0;
+  while (bytes.size() - pos >= kBatchHeaderSize) {
+    std::byte* b = bytes.data() + pos;
+    uint32_t length = 0;
+    std::memcpy(&length, b + kBatchLengthPos, sizeof(length));
+    const size_t room = bytes.size() - pos - kLogOverhead;
+    if (length > room || length < kBatchHeaderSize - kLogOverhead) {
+      length = static_cast<uint32_t>(room);
+    }
+    std::memcpy(b + kBatchLengthPos, &length, sizeof(length));
+    b[kMagicPos] = std::byte{kMagic};
+    const size_t end = kLogOverhead + length;
+    const uint64_t sum = XXH3_64bits(b + kChecksummedFrom, end - kChecksummedFrom);
+    std::memcpy(b + kChecksumPos, &sum, sizeof(sum));
+    const auto header = static_cast<uint32_t>(XXH3_64bits(b, kHeaderChecksumPos));
+    std::memcpy(b + kHeaderChecksumPos, &header, sizeof(header));
+    pos += end;
+  }
+}
+
+// A file of `bytes` in the temp directory, removed when this goes out of scope.
+class ScratchFile {
+ public:
+  explicit ScratchFile(std::span<const std::byte> bytes) {
+    std::string pattern = (std::filesystem::temp_directory_path() / "sluice-fuzz-XXXXXX").string();
+    const int fd = ::mkstemp(pattern.data());
+    SLUICE_CHECK(fd >= 0, "cannot make a scratch file");
+    path_ = pattern;
+    File f(fd);
+    SLUICE_CHECK(f.pwrite_all(bytes, 0).has_value(), "cannot write the scratch file");
+  }
+  ~ScratchFile() { ::unlink(path_.c_str()); }
+  ScratchFile(const ScratchFile&) = delete;
+  ScratchFile& operator=(const ScratchFile&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size == 0) return 0;
+  constexpr int64_t kBases[] = {0, 1000, INT64_MAX - 100, INT64_MAX};
+  const Offset base{kBases[(data[0] >> 1) % 4]};
+  std::vector<std::byte> bytes(size - 1);
+  if (!bytes.empty()) std::memcpy(bytes.data(), data + 1, bytes.size());
+  if (data[0] & 1) fix_up(bytes);
+
+  const ScratchFile file(bytes);
+  recovery::RecoveryOptions options;
+  options.index_max_bytes = 4096;
+  options.index_interval_bytes = 128;
+  options.max_message_bytes = 1 << 20;
+  auto scan = recovery::scan_segment(file.path(), base, options);
+  SLUICE_CHECK(scan.has_value(), "a scan fails only on I/O errors");
+  SLUICE_CHECK(scan->file_bytes == bytes.size(), "the scan sees the whole file");
+  SLUICE_CHECK(scan->valid_bytes <= scan->file_bytes, "the valid prefix lies in the file");
+  SLUICE_CHECK(scan->clean() == (scan->valid_bytes == scan->file_bytes),
+               "a scan is clean exactly when every byte is valid");
+  if (!scan->clean()) SLUICE_CHECK(!scan->describe_error().empty(), "damage is described");
+  for (bool sealed : {false, true}) {
+    const auto index = recovery::offset_index_bytes(*scan, options, sealed);
+    SLUICE_CHECK(recovery::offset_index_matches(index, *scan, options, sealed),
+                 "recovery accepts the index it writes");
+    (void)recovery::time_index_bytes(*scan, options, sealed);
+  }
+  return 0;
+}
