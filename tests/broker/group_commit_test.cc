@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
+#include <future>
 #include <thread>
 #include <vector>
 
@@ -65,6 +67,48 @@ TEST_F(GroupCommitTest, ConcurrentDurableAppendersShareFdatasyncs) {
   EXPECT_GT(syncs_.load(), 0);
   EXPECT_LE(syncs_.load() * 2, kThreads * kAppendsPerThread)
       << syncs_.load() << " syncs for " << kThreads * kAppendsPerThread << " appends";
+}
+
+// untrack() used to take the round lock and then mu_, while the flusher took mu_ and then the
+// round lock: removing a partition while another one had durable producers could deadlock.
+TEST_F(GroupCommitTest, UntrackWhileAnotherLogIsFlushedKeepsGoing) {
+  auto busy = open();
+  PartitionLog::Options o;
+  o.topic = "other";
+  o.dir = dir_.path() / "other-0";
+  auto other = PartitionLog::open(std::move(o)).value();
+  GroupCommitter committer({});
+  committer.track(busy.get());
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> producers;
+  for (int t = 0; t < 8; ++t) {
+    producers.emplace_back([&] {
+      while (!stop.load()) {
+        append_one(*busy);
+        ASSERT_TRUE(committer.wait_durable(*busy));
+      }
+    });
+  }
+  std::atomic<int> completed{0};
+  auto churn = std::async(std::launch::async, [&] {
+    for (int i = 0; i < 1000; ++i) {
+      committer.track(other.get());
+      append_one(*other);
+      committer.request(*other, [&](std::error_code ec) {
+        if (!ec) completed.fetch_add(1);
+      });
+      committer.untrack(other.get());  // completes the request if no round took it
+    }
+  });
+  if (churn.wait_for(std::chrono::seconds(60)) != std::future_status::ready) {
+    ADD_FAILURE() << "untrack() made no progress for 60 s: deadlocked with the flusher";
+    std::_Exit(1);  // the threads cannot be joined
+  }
+  stop.store(true);
+  for (auto& t : producers) t.join();
+  committer.untrack(busy.get());
+  EXPECT_EQ(completed.load(), 1000);
+  EXPECT_EQ(other->flushed_offset(), other->end_offset());
 }
 
 TEST_F(GroupCommitTest, RequestWithNothingNewCompletesWithoutSyncing) {
