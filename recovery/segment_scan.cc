@@ -170,7 +170,16 @@ Result<segment::BatchHeader> check_batch(std::span<const std::byte> rest, Offset
   if (!v) return v;
   if (v->base_offset != expected) return Errc::non_contiguous_offset;
   if (v->first_timestamp < 0 || v->max_timestamp < 0) return Errc::negative_timestamp;
-  if (v->last_offset().value - segment_base.value > std::numeric_limits<uint32_t>::max()) {
+  // The next offset must exist: the last one stays below INT64_MAX (the delta is >= 0, as the
+  // record count is at least 1). Then the last offset cannot have wrapped, and it must lie
+  // within 32 bits above the segment's base.
+  if (v->base_offset.value >= std::numeric_limits<int64_t>::max() - v->last_offset_delta) {
+    return Errc::offset_overflow;
+  }
+  const int64_t last = v->last_offset().value;
+  if (last < segment_base.value ||
+      static_cast<uint64_t>(last) - static_cast<uint64_t>(segment_base.value) >
+          std::numeric_limits<uint32_t>::max()) {
     return Errc::offset_overflow;
   }
   return v;

@@ -183,7 +183,9 @@ bool Segment::needs_roll(size_t batch_bytes, Offset last_offset, int64_t segment
   if (size + batch_bytes > static_cast<uint64_t>(segment_bytes)) return true;
   if (now_ms - created_ms_ >= segment_ms) return true;
   if (offset_index_.full() || time_index_.full()) return true;
-  if (last_offset.value - base_.value > static_cast<int64_t>(UINT32_MAX)) return true;
+  if (static_cast<uint64_t>(last_offset.value) - static_cast<uint64_t>(base_.value) > UINT32_MAX) {
+    return true;
+  }
   // Positions are u32 in the offset index.
   return size + batch_bytes > UINT32_MAX;
 }

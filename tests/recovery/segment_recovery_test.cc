@@ -372,6 +372,18 @@ TEST_F(SegmentRecoveryTest, EachBatchCheckHasItsError) {
             segment::Errc::truncated);
   EXPECT_EQ(check_batch(bytes, Offset{10}, Offset{10 - (1LL << 33)}, 1 << 20).error(),
             Errc::offset_overflow);
+  // A batch whose last offset would pass INT64_MAX (found by tests/fuzz/recovery_fuzz.cc: the
+  // range check itself overflowed).
+  segment::BatchBuilder two;
+  two.add({"k", "a", {}, 5});
+  two.add({"k", "b", {}, 5});
+  auto tbytes = two.finish();
+  const Offset top{INT64_MAX};
+  segment::stamp_batch(tbytes, top, 0);
+  EXPECT_EQ(check_batch(tbytes, top, top, 1 << 20).error(), Errc::offset_overflow);
+  // Nor may a batch end at INT64_MAX: there would be no next offset for the segment to have.
+  segment::stamp_batch(bytes, top, 0);
+  EXPECT_EQ(check_batch(bytes, top, top, 1 << 20).error(), Errc::offset_overflow);
   segment::BatchBuilder neg;
   neg.add({"k", "value", {}, -5});
   auto nbytes = neg.finish();
