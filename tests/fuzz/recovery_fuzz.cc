@@ -2,24 +2,29 @@
 // recovery must describe without crashing: the valid prefix, the first bad batch, and index
 // bytes it would write for that prefix that it then also accepts.
 //
-// The first input byte picks the segment's base offset and whether each batch's length and
-// checksums are fixed up first (so that the fuzzer reaches the offset, timestamp and index
-// rules behind the checksums); the rest is the file.
+// The first input byte picks the segment's base offset and how the rest becomes the file: as
+// it is; with each batch's length and checksums fixed up; or as the description of a run of
+// well-formed batches (record counts, values, timestamps, and base offsets that follow on or
+// do not), optionally cut short. The last two reach the rules behind the checksums: offsets
+// that must follow on, timestamps, the index entries.
 #include <stdlib.h>
 #include <unistd.h>
 #include <xxhash.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/check.h"
 #include "common/file.h"
 #include "recovery/segment_scan.h"
+#include "segment/batch.h"
 #include "segment/format.h"
 
 namespace {
@@ -50,6 +55,49 @@ void fix_up(std::vector<std::byte>& bytes) {
 }
 
 // A file of `bytes` in the temp directory, removed when this goes out of scope.
+// Batches built from the input: per batch a record count, an offset twist and a timestamp
+// byte, then per record a value length and value.
+std::vector<std::byte> build_batches(const uint8_t* p, const uint8_t* end, Offset base) {
+  std::vector<std::byte> out;
+  BatchBuilder builder;
+  Offset next = base;
+  while (end - p >= 3) {
+    const int count = p[0] % 8 + 1;
+    const uint8_t twist = p[1];
+    const uint8_t time = p[2];
+    p += 3;
+    builder.reset(time & 1 ? TimestampType::log_append_time : TimestampType::create_time);
+    for (int i = 0; i < count && p < end; ++i) {
+      const size_t wanted = *p++ % 64;
+      const size_t length = std::min(wanted, static_cast<size_t>(end - p));
+      const std::string_view value(reinterpret_cast<const char*>(p), length);
+      p += length;
+      const int64_t timestamp = time == 255 ? -1 : int64_t{time} * 1000 + i;
+      builder.add({std::nullopt, value, {}, timestamp});
+    }
+    if (builder.record_count() == 0) break;
+    auto batch = builder.finish();
+    Offset at = next;
+    switch (twist % 8) {
+      case 0:
+        at = Offset{wrapping_add(next.value, 1)};
+        break;  // a gap
+      case 1:
+        at = Offset{wrapping_add(next.value, -1)};
+        break;  // an overlap
+      case 2:
+        at = Offset{static_cast<int64_t>(twist) << 40};
+        break;  // far away
+      default:
+        break;
+    }
+    stamp_batch(batch, at, 0);
+    out.insert(out.end(), batch.begin(), batch.end());
+    next = Offset{wrapping_add(at.value, builder.record_count())};
+  }
+  return out;
+}
+
 class ScratchFile {
  public:
   explicit ScratchFile(std::span<const std::byte> bytes) {
@@ -74,10 +122,23 @@ class ScratchFile {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   constexpr int64_t kBases[] = {0, 1000, INT64_MAX - 100, INT64_MAX};
-  const Offset base{kBases[(data[0] >> 1) % 4]};
-  std::vector<std::byte> bytes(size - 1);
-  if (!bytes.empty()) std::memcpy(bytes.data(), data + 1, bytes.size());
-  if (data[0] & 1) fix_up(bytes);
+  const Offset base{kBases[(data[0] >> 2) % 4]};
+  std::vector<std::byte> bytes;
+  switch (data[0] % 4) {
+    case 0:
+    case 1:
+      bytes.resize(size - 1);
+      if (!bytes.empty()) std::memcpy(bytes.data(), data + 1, bytes.size());
+      if (data[0] % 4 == 1) fix_up(bytes);
+      break;
+    case 2:
+      bytes = build_batches(data + 1, data + size, base);
+      break;
+    default:  // built, then cut: a torn last write
+      bytes = build_batches(data + 1, data + size, base);
+      bytes.resize(bytes.size() - std::min<size_t>(bytes.size(), data[0] >> 4));
+      break;
+  }
 
   const ScratchFile file(bytes);
   recovery::RecoveryOptions options;
