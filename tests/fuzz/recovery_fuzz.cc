@@ -54,7 +54,6 @@ void fix_up(std::vector<std::byte>& bytes) {
   }
 }
 
-// A file of `bytes` in the temp directory, removed when this goes out of scope.
 // Batches built from the input: per batch a record count, an offset twist and a timestamp
 // byte, then per record a value length and value.
 std::vector<std::byte> build_batches(const uint8_t* p, const uint8_t* end, Offset base) {
@@ -98,22 +97,22 @@ std::vector<std::byte> build_batches(const uint8_t* p, const uint8_t* end, Offse
   return out;
 }
 
+// A file of `bytes` with no name: unlinked as soon as it is made, and reached through
+// /proc/self/fd, so that not even a crash leaves it behind.
 class ScratchFile {
  public:
   explicit ScratchFile(std::span<const std::byte> bytes) {
     std::string pattern = (std::filesystem::temp_directory_path() / "sluice-fuzz-XXXXXX").string();
-    const int fd = ::mkstemp(pattern.data());
-    SLUICE_CHECK(fd >= 0, "cannot make a scratch file");
-    path_ = pattern;
-    File f(fd);
-    SLUICE_CHECK(f.pwrite_all(bytes, 0).has_value(), "cannot write the scratch file");
+    file_ = File(::mkstemp(pattern.data()));
+    SLUICE_CHECK(file_.fd() >= 0, "cannot make a scratch file");
+    ::unlink(pattern.c_str());
+    SLUICE_CHECK(file_.pwrite_all(bytes, 0).has_value(), "cannot write the scratch file");
+    path_ = "/proc/self/fd/" + std::to_string(file_.fd());
   }
-  ~ScratchFile() { ::unlink(path_.c_str()); }
-  ScratchFile(const ScratchFile&) = delete;
-  ScratchFile& operator=(const ScratchFile&) = delete;
   const std::filesystem::path& path() const { return path_; }
 
  private:
+  File file_;
   std::filesystem::path path_;
 };
 
