@@ -4,8 +4,6 @@
 // batch length and checksums fixed up, so that the fuzzer reaches the record walk behind the
 // checksums. Whatever validation accepts must then be readable record by record, and must stay
 // valid after the broker stamps it.
-#include <xxhash.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -15,14 +13,12 @@
 #include "common/check.h"
 #include "segment/batch.h"
 #include "segment/format.h"
+#include "tests/fuzz/seal.h"
 
 namespace {
 
 using namespace sluice;
 using namespace sluice::segment;
-
-void store_u32(std::byte* at, uint32_t v) { std::memcpy(at, &v, sizeof(v)); }
-void store_u64(std::byte* at, uint64_t v) { std::memcpy(at, &v, sizeof(v)); }
 
 // Checks what every accepted batch must satisfy.
 void exercise(std::span<std::byte> bytes) {
@@ -60,11 +56,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   if (size < kBatchHeaderSize) return 0;
   std::memcpy(bytes.data(), data, size);
-  std::byte* b = bytes.data();
-  b[kMagicPos] = std::byte{kMagic};
-  store_u32(b + kBatchLengthPos, static_cast<uint32_t>(size - kLogOverhead));
-  store_u64(b + kChecksumPos, XXH3_64bits(b + kChecksummedFrom, size - kChecksummedFrom));
-  store_u32(b + kHeaderChecksumPos, static_cast<uint32_t>(XXH3_64bits(b, kHeaderChecksumPos)));
+  fuzz::seal_batch(bytes);
   exercise(bytes);
   return 0;
 }

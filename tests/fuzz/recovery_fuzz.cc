@@ -9,7 +9,6 @@
 // that must follow on, timestamps, the index entries.
 #include <stdlib.h>
 #include <unistd.h>
-#include <xxhash.h>
 
 #include <algorithm>
 #include <cstddef>
@@ -26,6 +25,7 @@
 #include "recovery/segment_scan.h"
 #include "segment/batch.h"
 #include "segment/format.h"
+#include "tests/fuzz/seal.h"
 
 namespace {
 
@@ -36,20 +36,13 @@ using namespace sluice::segment;
 void fix_up(std::vector<std::byte>& bytes) {
   size_t pos = 0;
   while (bytes.size() - pos >= kBatchHeaderSize) {
-    std::byte* b = bytes.data() + pos;
-    uint32_t length = 0;
-    std::memcpy(&length, b + kBatchLengthPos, sizeof(length));
+    uint32_t length = load_le<uint32_t>(bytes.data() + pos + kBatchLengthPos);
     const size_t room = bytes.size() - pos - kLogOverhead;
     if (length > room || length < kBatchHeaderSize - kLogOverhead) {
       length = static_cast<uint32_t>(room);
     }
-    std::memcpy(b + kBatchLengthPos, &length, sizeof(length));
-    b[kMagicPos] = std::byte{kMagic};
     const size_t end = kLogOverhead + length;
-    const uint64_t sum = XXH3_64bits(b + kChecksummedFrom, end - kChecksummedFrom);
-    std::memcpy(b + kChecksumPos, &sum, sizeof(sum));
-    const auto header = static_cast<uint32_t>(XXH3_64bits(b, kHeaderChecksumPos));
-    std::memcpy(b + kHeaderChecksumPos, &header, sizeof(header));
+    fuzz::seal_batch(std::span(bytes).subspan(pos, end));
     pos += end;
   }
 }
