@@ -233,6 +233,8 @@ Result<BatchHeader> validate_batch(std::span<const std::byte> bytes) {
 Result<ValidBatch> ValidBatch::check(std::span<std::byte> bytes) {
   auto header = validate_batch(bytes);
   if (!header) return header.error();
+  // Recovery takes such a batch for damage and cuts the log there, so it is never stored.
+  if (header->first_timestamp < 0 || header->max_timestamp < 0) return Errc::negative_timestamp;
   return ValidBatch(bytes.first(header->size_bytes()), *header);
 }
 

@@ -107,7 +107,8 @@ class BatchBuilder {
 // way to make one, so whoever takes a ValidBatch need not walk the records again.
 class ValidBatch {
  public:
-  // Validates the batch at the start of `bytes`; the result spans that batch alone.
+  // Validates the batch at the start of `bytes`, and that its first and max timestamps are not
+  // negative (as recovery requires); the result spans that batch alone.
   [[nodiscard]] static Result<ValidBatch> check(std::span<std::byte> bytes);
 
   std::span<std::byte> bytes() const { return bytes_; }

@@ -32,6 +32,8 @@ class Category final : public std::error_category {
         return "segment full";
       case Errc::batch_too_large:
         return "batch larger than max.message.bytes";
+      case Errc::negative_timestamp:
+        return "batch timestamp is negative";
     }
     return "unknown segment error";
   }

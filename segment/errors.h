@@ -17,6 +17,7 @@ enum class Errc {
   offset_out_of_range,       // an offset before the log start or after its end
   segment_full,              // the batch does not fit this segment; roll first
   batch_too_large,           // larger than max.message.bytes
+  negative_timestamp,        // a batch's first or max timestamp is below zero
 };
 
 const std::error_category& error_category() noexcept;

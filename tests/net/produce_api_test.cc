@@ -238,6 +238,12 @@ TEST_F(ProduceApiTest, RawBatchErrors) {
   EXPECT_EQ(error_code_of(r), 42206);
   auto empty = http_request(port(), "POST", "/topics/rawbad/partitions/0/records", "", kRawContent);
   EXPECT_EQ(empty.status, 422);
+  // No timestamp (-1): recovery would take the batch for damage, so it is never stored.
+  auto untimed = http_request(port(), "POST", "/topics/rawbad/partitions/0/records",
+                              batch_bytes({{"k", "v", {}, -1}}), kRawContent);
+  EXPECT_EQ(untimed.status, 422);
+  EXPECT_EQ(error_code_of(untimed), 42206);
+  EXPECT_NE(untimed.body.find("batch timestamp is negative"), std::string::npos) << untimed.body;
   auto media = http_request(port(), "POST", "/topics/rawbad/partitions/0/records",
                             batch_bytes({{"k", "v", {}, 1}}), kJson);
   EXPECT_EQ(media.status, 415);

@@ -238,6 +238,20 @@ TEST(BatchTest, KeyLengthPastTheRecordIsRejected) {
 
 // A producer's base offset is arbitrary until the broker stamps the batch (found by
 // tests/fuzz/batch_fuzz.cc: INT64_MIN + a negative delta was signed overflow in the walk).
+// Recovery cuts a log at a batch whose first or max timestamp is negative (as damage), so a
+// client batch with one is refused before it can be stored and acknowledged.
+TEST(BatchTest, ValidBatchRefusesNegativeFirstOrMaxTimestamps) {
+  auto none = build({{"k", "v", {}, -1}});
+  EXPECT_TRUE(validate_batch(none).has_value());
+  auto refused = ValidBatch::check(none);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error(), Errc::negative_timestamp);
+  auto first_only = build({{"k", "v", {}, -5}, {"k", "v", {}, 10}});  // first < 0, max >= 0
+  EXPECT_EQ(ValidBatch::check(first_only).error(), Errc::negative_timestamp);
+  auto fine = build({{"k", "v", {}, 0}, {"k", "v", {}, 10}});
+  EXPECT_TRUE(ValidBatch::check(fine).has_value());
+}
+
 TEST(BatchTest, ExtremeClientBaseOffsetsAndTimestampsValidateAndStampNormally) {
   for (int64_t base : {INT64_MIN, INT64_MAX, int64_t{-1}}) {
     auto b = build({{"k", "v", {}, INT64_MAX}, {"k2", "v2", {}, INT64_MIN}}, Offset{base});
@@ -255,7 +269,7 @@ TEST(BatchTest, ExtremeClientBaseOffsetsAndTimestampsValidateAndStampNormally) {
 }
 
 TEST(BatchTest, ErrorCodesHaveReadableMessages) {
-  for (int e = 1; e <= static_cast<int>(Errc::batch_too_large); ++e) {
+  for (int e = 1; e <= static_cast<int>(Errc::negative_timestamp); ++e) {
     std::error_code ec = static_cast<Errc>(e);
     EXPECT_EQ(ec.category().name(), std::string("segment"));
     EXPECT_NE(ec.message(), "unknown segment error") << e;
