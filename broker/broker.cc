@@ -73,6 +73,7 @@ Result<void> Broker::start() {
   if (config_.log_flush_policy == config::FlushPolicy::interval) {
     commit_options.interval = std::chrono::milliseconds(config_.log_flush_interval_ms);
   }
+  commit_options.direct_writes = config_.log_direct_io;
   committer_ = std::make_unique<GroupCommitter>(commit_options);
   TopicRegistry::Options options;
   for (const auto& dir : config_.log_dirs) options.log_dirs.emplace_back(dir);

@@ -8,7 +8,10 @@
 
 namespace sluice::broker {
 
-GroupCommitter::GroupCommitter(Options options) : options_(options), thread_([this] { run(); }) {}
+GroupCommitter::GroupCommitter(Options options)
+    : options_(options),
+      direct_(options.direct_writes ? std::make_unique<segment::DirectBuffer>() : nullptr),
+      thread_([this] { run(); }) {}
 
 GroupCommitter::~GroupCommitter() { stop(); }
 
@@ -29,6 +32,7 @@ void GroupCommitter::track(PartitionLog* log) {
 
 void GroupCommitter::untrack(PartitionLog* log) {
   std::vector<Pending> mine;
+  std::vector<PendingAppend> my_appends;
   {
     std::unique_lock lock(mu_);
     std::erase(tracked_, log);
@@ -37,17 +41,17 @@ void GroupCommitter::untrack(PartitionLog* log) {
                                     [&](const Pending& p) { return p.log != log; });
     std::move(it, pending_.end(), std::back_inserter(mine));
     pending_.erase(it, pending_.end());
+    auto at = std::stable_partition(appends_.begin(), appends_.end(),
+                                    [&](const PendingAppend& p) { return p.log != log; });
+    std::move(at, appends_.end(), std::back_inserter(my_appends));
+    appends_.erase(at, appends_.end());
     // A round that is running may be flushing `log`: wait for it. Later rounds cannot touch
     // it: it is no longer tracked, and its requests are now ours.
     const uint64_t round = rounds_;
     round_done_.wait(lock, [&] { return !in_round_ || rounds_ != round; });
   }
-  std::error_code ec;
-  if (!mine.empty()) {
-    auto r = log->flush();
-    if (!r) ec = r.error();
-  }
-  for (auto& p : mine) p.done(ec);
+  // The flusher's direct buffer is its own: these go through the page cache.
+  flush_round(std::move(mine), std::move(my_appends), {}, nullptr);
 }
 
 void GroupCommitter::request(PartitionLog& log, Callback done) {
@@ -58,6 +62,21 @@ void GroupCommitter::request(PartitionLog& log, Callback done) {
       return;
     }
     pending_.push_back({&log, std::move(done)});
+  }
+  cv_.notify_one();
+}
+
+void GroupCommitter::append_durable(PartitionLog& log, std::span<const segment::ValidBatch> batches,
+                                    AppendCallback done) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) {
+      done(Errc::shutting_down, {});
+      return;
+    }
+    auto job = std::make_unique<PartitionLog::AppendJob>();
+    job->batches = batches;
+    appends_.push_back({&log, std::move(job), std::move(done)});
   }
   cv_.notify_one();
 }
@@ -91,7 +110,9 @@ void GroupCommitter::run() {
   auto next_tick = Clock::now() + options_.interval;
   std::unique_lock lock(mu_);
   while (true) {
-    auto ready = [&] { return stopping_ || !pending_.empty() || !urgent_.empty(); };
+    auto ready = [&] {
+      return stopping_ || !pending_.empty() || !appends_.empty() || !urgent_.empty();
+    };
     if (options_.interval.count() > 0) {
       cv_.wait_until(lock, next_tick, ready);
     } else {
@@ -99,6 +120,8 @@ void GroupCommitter::run() {
     }
     std::vector<Pending> pending = std::move(pending_);
     pending_.clear();
+    std::vector<PendingAppend> appends = std::move(appends_);
+    appends_.clear();
     std::vector<PartitionLog*> extra = std::move(urgent_);
     urgent_.clear();
     const bool tick = options_.interval.count() > 0 && Clock::now() >= next_tick;
@@ -112,7 +135,7 @@ void GroupCommitter::run() {
     ++rounds_;
     in_round_ = true;
     lock.unlock();
-    flush_round(std::move(pending), std::move(extra));
+    flush_round(std::move(pending), std::move(appends), std::move(extra), direct_.get());
     lock.lock();
     in_round_ = false;
     round_done_.notify_all();
@@ -120,13 +143,24 @@ void GroupCommitter::run() {
   }
 }
 
-void GroupCommitter::flush_round(std::vector<Pending> pending, std::vector<PartitionLog*> extra) {
+void GroupCommitter::flush_round(std::vector<Pending> pending, std::vector<PendingAppend> appends,
+                                 std::vector<PartitionLog*> extra, segment::DirectBuffer* direct) {
   std::map<PartitionLog*, std::error_code> results;
+  std::map<PartitionLog*, std::vector<PartitionLog::AppendJob*>> jobs;
+  for (const auto& a : appends) jobs[a.log].push_back(a.job.get());
+  for (auto& [log, its_jobs] : jobs) {
+    log->append_jobs(its_jobs, direct);
+    results.emplace(log, std::error_code{});
+  }
   for (const auto& p : pending) results.emplace(p.log, std::error_code{});
   for (auto* log : extra) results.emplace(log, std::error_code{});
   for (auto& [log, ec] : results) {
     auto r = log->flush();
     if (!r) ec = r.error();
+  }
+  for (auto& a : appends) {
+    const auto ec = a.job->error ? a.job->error : results[a.log];
+    a.done(ec, ec ? std::vector<AppendResult>{} : std::move(a.job->results));
   }
   for (auto& p : pending) p.done(results[p.log]);
 }

@@ -4,7 +4,9 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
+#include <span>
 #include <system_error>
 #include <thread>
 #include <vector>
@@ -33,6 +35,8 @@ class GroupCommitter {
 
   struct Options {
     std::chrono::milliseconds interval{0};  // 0: flush only on request
+    // log.direct.io: append_durable() writes whole blocks with O_DIRECT (Segment::append).
+    bool direct_writes = false;
   };
 
   explicit GroupCommitter(Options options);
@@ -46,6 +50,15 @@ class GroupCommitter {
   // Calls done once every byte of `log` appended before this call is durable (or with the
   // error that prevented it).
   void request(PartitionLog& log, Callback done);
+  // Appends `batches` on the flusher thread, with one write for all the batches queued for
+  // `log` meanwhile (direct, with direct_writes), and calls done once they are durable: with
+  // their offsets, or with the error that stopped them (the batches before it may have been
+  // appended). The batches' bytes must stay valid, and untouched, until done runs. Producers
+  // that wait for durability anyway lose nothing by not writing themselves.
+  using AppendCallback = std::function<void(std::error_code, std::vector<AppendResult>)>;
+  void append_durable(PartitionLog& log, std::span<const segment::ValidBatch> batches,
+                      AppendCallback done);
+  bool direct_writes() const { return options_.direct_writes; }
   // Blocks until request()'s callback has run; for callers without an event loop.
   [[nodiscard]] Result<void> wait_durable(PartitionLog& log);
   // Interval mode: tells the flusher a log may have reached its flush.messages.
@@ -61,20 +74,28 @@ class GroupCommitter {
     PartitionLog* log;
     Callback done;
   };
+  struct PendingAppend {
+    PartitionLog* log;
+    std::unique_ptr<PartitionLog::AppendJob> job;
+    AppendCallback done;
+  };
 
   void run();
-  void flush_round(std::vector<Pending> pending, std::vector<PartitionLog*> extra);
+  static void flush_round(std::vector<Pending> pending, std::vector<PendingAppend> appends,
+                          std::vector<PartitionLog*> extra, segment::DirectBuffer* direct);
 
   Options options_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::vector<Pending> pending_;        // guarded by mu_
+  std::vector<PendingAppend> appends_;  // guarded by mu_
   std::vector<PartitionLog*> urgent_;   // guarded by mu_
   std::vector<PartitionLog*> tracked_;  // guarded by mu_
   bool stopping_ = false;               // guarded by mu_
   uint64_t rounds_ = 0;                 // guarded by mu_; counts rounds started
   bool in_round_ = false;               // guarded by mu_; a round is flushing
   std::condition_variable round_done_;  // signalled when a round ends (untrack waits on it)
+  std::unique_ptr<segment::DirectBuffer> direct_;  // the flusher thread's, with direct_writes
   std::thread thread_;
 };
 

@@ -155,11 +155,9 @@ Result<AppendResult> PartitionLog::append_batch(std::span<std::byte> batch) {
   return append_batch(*valid);
 }
 
-Result<AppendResult> PartitionLog::append_locked(std::span<std::byte> batch,
-                                                 const segment::BatchHeader& unstamped,
-                                                 int64_t now_ms) {
-  if (offline_.load(std::memory_order_relaxed)) return Errc::log_offline;
-  const Offset base{end_offset_.load(std::memory_order_relaxed)};
+AppendResult PartitionLog::stamp_locked(std::span<std::byte> batch,
+                                        const segment::BatchHeader& unstamped, Offset base,
+                                        int64_t now_ms, segment::BatchHeader& stamped) {
   segment::stamp_batch(batch, base, 0);
   AppendResult result{base, {base.value + unstamped.last_offset_delta}, -1};
   if (options_.config.message_timestamp_type == TimestampType::log_append_time) {
@@ -168,14 +166,100 @@ Result<AppendResult> PartitionLog::append_locked(std::span<std::byte> batch,
   }
   auto header = segment::parse_header(batch);
   SLUICE_CHECK(header.has_value(), "stamping broke the header");
-  if (active_->needs_roll(batch.size(), header->last_offset(), options_.config.segment_bytes,
+  stamped = *header;
+  return result;
+}
+
+Result<AppendResult> PartitionLog::append_locked(std::span<std::byte> batch,
+                                                 const segment::BatchHeader& unstamped,
+                                                 int64_t now_ms) {
+  if (offline_.load(std::memory_order_relaxed)) return Errc::log_offline;
+  const Offset base{end_offset_.load(std::memory_order_relaxed)};
+  segment::BatchHeader header;
+  const AppendResult result = stamp_locked(batch, unstamped, base, now_ms, header);
+  if (active_->needs_roll(batch.size(), header.last_offset(), options_.config.segment_bytes,
                           options_.config.segment_ms, now_ms)) {
     if (auto r = roll(base, now_ms); !r) return r.error();
   }
-  if (auto r = active_->append(batch, *header); !r) return r.error();
-  appended_messages_.fetch_add(header->record_count, std::memory_order_relaxed);
-  end_offset_.store(header->next_offset().value, std::memory_order_release);
+  if (auto r = active_->append(batch, header); !r) return r.error();
+  appended_messages_.fetch_add(header.record_count, std::memory_order_relaxed);
+  end_offset_.store(header.next_offset().value, std::memory_order_release);
   return result;
+}
+
+void PartitionLog::append_jobs(std::span<AppendJob* const> jobs, segment::DirectBuffer* direct) {
+  const int64_t now = now_ms();
+  const auto& config = options_.config;
+  std::lock_guard lock(writer_mu_);
+  // The run: stamped batches for the active segment, not yet written, and whose they are.
+  std::vector<segment::StampedBatch> run;
+  std::vector<std::pair<AppendJob*, AppendResult>> owners;
+  uint64_t run_bytes = 0;
+  int64_t run_messages = 0;
+  Offset next{end_offset_.load(std::memory_order_relaxed)};
+  auto write_run = [&]() -> std::error_code {
+    if (run.empty()) return {};
+    if (auto r = active_->append(run, direct); !r) return r.error();
+    appended_messages_.fetch_add(run_messages, std::memory_order_relaxed);
+    end_offset_.store(next.value, std::memory_order_release);
+    for (auto& [job, result] : owners) job->results.push_back(result);
+    run.clear();
+    owners.clear();
+    run_bytes = 0;
+    run_messages = 0;
+    return {};
+  };
+  size_t failed_from = jobs.size();  // jobs from here on fail with `failure`
+  std::error_code failure;
+  for (size_t j = 0; j < jobs.size() && !failure; ++j) {
+    AppendJob& job = *jobs[j];
+    for (const auto& batch : job.batches) {
+      if (offline_.load(std::memory_order_relaxed)) {
+        job.error = Errc::log_offline;
+        break;
+      }
+      const auto size = batch.bytes().size();
+      if (size > static_cast<uint64_t>(config.max_message_bytes)) {
+        job.error = Errc::record_too_large;
+        break;
+      }
+      segment::BatchHeader header;
+      const Offset base = next;
+      const AppendResult result = stamp_locked(batch.bytes(), batch.header(), base, now, header);
+      auto roll_due = [&](uint64_t bytes) {
+        return active_->needs_roll(bytes, header.last_offset(), config.segment_bytes,
+                                   config.segment_ms, now) ||
+               active_->size_bytes() + bytes > static_cast<uint64_t>(config.segment_bytes);
+      };
+      std::error_code ec;
+      if (!run.empty() && roll_due(run_bytes + size)) ec = write_run();
+      if (!ec && run.empty() && active_->size_bytes() > 0 &&
+          active_->needs_roll(size, header.last_offset(), config.segment_bytes, config.segment_ms,
+                              now)) {
+        if (auto r = roll(base, now); !r) ec = r.error();
+      }
+      if (ec) {
+        failure = ec;
+        failed_from = j;
+        break;
+      }
+      run.push_back({batch.bytes(), header});
+      owners.emplace_back(&job, result);
+      run_bytes += size;
+      run_messages += header.record_count;
+      next = header.next_offset();
+    }
+  }
+  if (!failure) failure = write_run();
+  if (!failure) return;
+  // Whatever is still in the run was not written: its jobs, and every later one, fail.
+  if (!owners.empty()) {
+    const auto first = std::find(jobs.begin(), jobs.end(), owners.front().first);
+    failed_from = std::min(failed_from, static_cast<size_t>(first - jobs.begin()));
+  }
+  for (size_t j = failed_from; j < jobs.size(); ++j) {
+    if (!jobs[j]->error) jobs[j]->error = failure;
+  }
 }
 
 Result<void> PartitionLog::roll(Offset next_base, int64_t now_ms) {

@@ -71,6 +71,18 @@ class PartitionLog {
   // Validates `batch`, which must be one whole batch, then as above.
   [[nodiscard]] Result<AppendResult> append_batch(std::span<std::byte> batch);
 
+  // One request's client-built batches, for append_jobs().
+  struct AppendJob {
+    std::span<const segment::ValidBatch> batches;
+    std::vector<AppendResult> results;  // one per batch appended, in order
+    std::error_code error;  // why batch results.size() was not appended (those before it were)
+  };
+  // Appends the jobs' batches in order, as append_batch() would one by one, but writes the
+  // batches that go to the same segment with one write, direct through `direct` when given
+  // (Segment::append): the group-commit flusher hands it every batch queued during a flush.
+  // A failed write fails its batches and all after them.
+  void append_jobs(std::span<AppendJob* const> jobs, segment::DirectBuffer* direct);
+
   // Whole batches from the one holding `offset`, up to max_bytes (at least one batch).
   // offset_out_of_range outside [start_offset, end_offset]; empty at end_offset.
   [[nodiscard]] Result<segment::LogSlice> read(Offset offset, uint64_t max_bytes) const;
@@ -110,6 +122,9 @@ class PartitionLog {
   [[nodiscard]] Result<AppendResult> append_locked(std::span<std::byte> batch,
                                                    const segment::BatchHeader& header,
                                                    int64_t now_ms);
+  // Stamps `batch` with base offset `base` (and LogAppendTime); `stamped` gets its new header.
+  AppendResult stamp_locked(std::span<std::byte> batch, const segment::BatchHeader& unstamped,
+                            Offset base, int64_t now_ms, segment::BatchHeader& stamped);
   [[nodiscard]] Result<void> roll(Offset next_base, int64_t now_ms);
   [[nodiscard]] Result<void> delete_oldest(const SegmentPtr& segment);
   [[nodiscard]] Result<void> write_start_offset(Offset offset);

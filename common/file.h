@@ -1,9 +1,12 @@
 #pragma once
 
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
@@ -12,6 +15,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "common/result.h"
 
@@ -71,6 +75,38 @@ class File {
       done += static_cast<size_t>(n);
     }
     return {};
+  }
+
+  // Writes every byte of `parts`, in order, from `pos`: one pwritev for up to IOV_MAX parts.
+  [[nodiscard]] Result<void> pwritev_all(std::span<const std::span<const std::byte>> parts,
+                                         uint64_t pos) const {
+    std::vector<iovec> iov;
+    iov.reserve(std::min<size_t>(parts.size(), IOV_MAX));
+    size_t next = 0;  // first part not yet in iov
+    while (true) {
+      while (iov.size() < IOV_MAX && next < parts.size()) {
+        auto part = parts[next++];
+        if (part.empty()) continue;
+        iov.push_back({const_cast<std::byte*>(part.data()), part.size()});
+      }
+      if (iov.empty()) return {};
+      ssize_t n = ::pwritev(fd_, iov.data(), static_cast<int>(iov.size()), static_cast<off_t>(pos));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return errno_code(errno);
+      }
+      if (n == 0) return errno_code(EIO);  // a regular file never takes nothing
+      pos += static_cast<uint64_t>(n);
+      // Drop what was written: whole parts, then the front of a partly written one.
+      size_t done = 0;
+      auto left = static_cast<size_t>(n);
+      while (done < iov.size() && left >= iov[done].iov_len) left -= iov[done++].iov_len;
+      iov.erase(iov.begin(), iov.begin() + static_cast<ptrdiff_t>(done));
+      if (left > 0) {
+        iov.front().iov_base = static_cast<std::byte*>(iov.front().iov_base) + left;
+        iov.front().iov_len -= left;
+      }
+    }
   }
 
   [[nodiscard]] Result<void> truncate(uint64_t size) const {

@@ -71,6 +71,7 @@ struct BrokerConfig {
   int64_t log_flush_interval_ms = 1000;                   // log.flush.interval.ms (flusher period)
   int64_t log_retention_check_interval_ms = 300000;       // log.retention.check.interval.ms
   int64_t log_cache_retain_bytes = 256 << 20;             // log.cache.retain.bytes (-1 = all)
+  bool log_direct_io = true;                              // log.direct.io
   int32_t num_recovery_threads = default_thread_count();  // num.recovery.threads >= 1
   RecoveryMode recovery_mode = RecoveryMode::full;        // recovery.mode full|checkpoint
   int32_t num_network_threads = default_thread_count();   // num.network.threads >= 1

@@ -2,7 +2,10 @@
 
 #include <memory>
 #include <optional>
+#include <span>
 #include <system_error>
+#include <utility>
+#include <vector>
 
 #include "broker/group_commit.h"
 #include "net/http.h"
@@ -30,6 +33,31 @@ inline asio::awaitable<std::error_code> await_durable(broker::GroupCommitter& co
         });
       },
       asio::use_awaitable);
+}
+
+// Suspends the calling coroutine while the flusher appends `batches` to `log` and makes them
+// durable (GroupCommitter::append_durable); resumes on the coroutine's own executor with the
+// batches' offsets, or the error that stopped them. The batches must outlive the call.
+inline asio::awaitable<std::pair<std::error_code, std::vector<broker::AppendResult>>>
+await_append_durable(broker::GroupCommitter& committer, broker::PartitionLog& log,
+                     std::span<const segment::ValidBatch> batches) {
+  using Results = std::vector<broker::AppendResult>;
+  auto [error, appended] =
+      co_await asio::async_initiate<decltype(asio::use_awaitable), void(std::error_code, Results)>(
+          [&committer, &log, batches](auto handler) {
+            using Handler = decltype(handler);
+            auto holder = std::make_shared<std::optional<Handler>>(std::move(handler));
+            committer.append_durable(log, batches, [holder](std::error_code ec, Results results) {
+              Handler h = std::move(**holder);
+              holder->reset();
+              auto executor = asio::get_associated_executor(h);
+              asio::post(executor, [h = std::move(h), ec, results = std::move(results)]() mutable {
+                std::move(h)(ec, std::move(results));
+              });
+            });
+          },
+          asio::use_awaitable);
+  co_return std::pair{error, std::move(appended)};
 }
 
 }  // namespace sluice::net

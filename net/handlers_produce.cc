@@ -274,30 +274,43 @@ asio::awaitable<Reply> produce_raw(Call& call) {
     ref.log = std::move(*created);
   }
   auto& log = *ref.log;
+  auto failed = [&](std::error_code ec) {
+    return error_reply(to_api_error(ec, fmt::format("{}-{}", log.topic(), log.partition())));
+  };
+  auto& committer = call.broker->committer();
+  std::vector<broker::AppendResult> results;
+  if (acks == Acks::all && committer.direct_writes()) {
+    // The flusher writes these with every batch queued during its current fdatasync, straight
+    // to the disk, then syncs them all (log.direct.io).
+    auto [ec, appended] = co_await await_append_durable(committer, log, batches);
+    if (ec) co_return failed(ec);
+    results = std::move(appended);
+    call.ctx.waiters.notify(&log);
+  } else {
+    results.reserve(batches.size());
+    for (auto batch : batches) {
+      auto r = log.append_batch(batch);
+      if (!r) co_return failed(r.error());
+      results.push_back(*r);
+    }
+    call.ctx.waiters.notify(&log);
+    if (acks == Acks::all) {
+      if (auto ec = co_await await_durable(committer, log)) co_return failed(ec);
+    } else {
+      committer.notify_appended(log);
+    }
+  }
   std::string reply;
   JsonWriter w(reply);
   w.begin_object().key("partition").value(log.partition()).key("batches").begin_array();
   uint64_t records = 0;
-  for (auto batch : batches) {
-    auto r = log.append_batch(batch);
-    if (!r) {
-      co_return error_reply(
-          to_api_error(r.error(), fmt::format("{}-{}", log.topic(), log.partition())));
-    }
-    records += static_cast<uint64_t>(r->last_offset.value - r->base_offset.value + 1);
-    w.begin_object().key("base_offset").value(r->base_offset.value);
-    w.key("last_offset").value(r->last_offset.value).end_object();
+  for (const auto& r : results) {
+    records += static_cast<uint64_t>(r.last_offset.value - r.base_offset.value + 1);
+    w.begin_object().key("base_offset").value(r.base_offset.value);
+    w.key("last_offset").value(r.last_offset.value).end_object();
   }
   w.end_array().end_object();
   call.ctx.metrics.add_records_appended(records);
-  call.ctx.waiters.notify(&log);
-  if (acks == Acks::all) {
-    if (auto ec = co_await await_durable(call.broker->committer(), log)) {
-      co_return error_reply(to_api_error(ec, fmt::format("{}-{}", log.topic(), log.partition())));
-    }
-  } else {
-    call.broker->committer().notify_appended(log);
-  }
   co_return json_reply(http::status::ok, std::move(reply));
 }
 

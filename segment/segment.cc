@@ -8,6 +8,9 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
 
 #include "common/check.h"
 #include "segment/errors.h"
@@ -54,6 +57,57 @@ class HeaderReader {
   uint64_t window_pos_ = 0;
   size_t window_len_ = 0;
 };
+
+}  // namespace
+
+// The bytes of a run of batches laid end to end from file position `pos`, by file position.
+class Segment::RunBytes {
+ public:
+  RunBytes(std::span<const StampedBatch> batches, uint64_t pos) : batches_(batches), pos_(pos) {}
+
+  // Adds the pieces of the batches that cover [from, to) to `out`.
+  void spans(uint64_t from, uint64_t to, std::vector<std::span<const std::byte>>& out) const {
+    uint64_t at = pos_;
+    for (const auto& b : batches_) {
+      const uint64_t b_end = at + b.bytes.size();
+      if (b_end > from && at < to) {
+        const uint64_t lo = std::max(at, from);
+        const uint64_t hi = std::min(b_end, to);
+        out.push_back(b.bytes.subspan(lo - at, hi - lo));
+      }
+      if (b_end >= to) break;
+      at = b_end;
+    }
+  }
+
+  // Copies [from, to) to dst.
+  void copy(uint64_t from, uint64_t to, std::byte* dst) const {
+    uint64_t at = pos_;
+    for (const auto& b : batches_) {
+      const uint64_t b_end = at + b.bytes.size();
+      if (b_end > from && at < to) {
+        const uint64_t lo = std::max(at, from);
+        const uint64_t hi = std::min(b_end, to);
+        std::memcpy(dst + (lo - from), b.bytes.data() + (lo - at), hi - lo);
+      }
+      if (b_end >= to) break;
+      at = b_end;
+    }
+  }
+
+ private:
+  std::span<const StampedBatch> batches_;
+  uint64_t pos_;
+};
+
+DirectBuffer::DirectBuffer(size_t capacity)
+    : data_(static_cast<std::byte*>(std::aligned_alloc(kAlignment, capacity))),
+      capacity_(capacity) {
+  SLUICE_CHECK(capacity > 0 && capacity % kAlignment == 0, "direct buffer of {} bytes", capacity);
+  SLUICE_CHECK(data_ != nullptr, "cannot allocate a direct buffer of {} bytes", capacity);
+}
+
+namespace {
 
 std::filesystem::path file_path(const std::filesystem::path& dir, Offset base,
                                 std::string_view suffix) {
@@ -238,20 +292,76 @@ Result<void> Segment::release_reserved() {
 }
 
 Result<void> Segment::append(std::span<const std::byte> batch, const BatchHeader& header) {
+  const StampedBatch one{batch, header};
+  return append(std::span(&one, 1), nullptr);
+}
+
+Result<void> Segment::append(std::span<const StampedBatch> batches, DirectBuffer* direct) {
   if (sealed_) return Errc::segment_full;
+  if (batches.empty()) return {};
   const uint64_t pos = size_.load(std::memory_order_relaxed);
-  reserve_for(pos + batch.size());
-  if (auto r = log_.pwrite_all(batch, pos); !r) {
-    // Cut off whatever part of the batch reached the file, so that the file ends with whole
+  uint64_t end = pos;
+  for (const auto& b : batches) end += b.bytes.size();
+  reserve_for(end);
+  if (auto r = write_run(batches, pos, end, direct); !r) {
+    // Cut off whatever part of the batches reached the file, so that the file ends with whole
     // batches again; a crash before this is handled by recovery.
     (void)log_.truncate(pos);
     reservation_freed();  // the truncate freed the reserved blocks too
     return r.error();
   }
-  index_batch(pos, header);
-  size_.store(pos + batch.size(), std::memory_order_release);
-  next_offset_.store(header.next_offset().value, std::memory_order_release);
+  uint64_t at = pos;
+  for (const auto& b : batches) {
+    index_batch(at, b.header);
+    at += b.bytes.size();
+  }
+  size_.store(end, std::memory_order_release);
+  next_offset_.store(batches.back().header.next_offset().value, std::memory_order_release);
   return {};
+}
+
+Result<void> Segment::write_run(std::span<const StampedBatch> batches, uint64_t pos, uint64_t end,
+                                DirectBuffer* direct) {
+  const RunBytes run(batches, pos);
+  std::vector<std::span<const std::byte>> parts;
+  auto buffered = [&](uint64_t from, uint64_t to) -> Result<void> {
+    if (from >= to) return {};
+    parts.clear();
+    run.spans(from, to, parts);
+    return log_.pwritev_all(parts, from);
+  };
+  constexpr uint64_t kBlock = DirectBuffer::kAlignment;
+  const uint64_t blocks_from = std::min(end, (pos + kBlock - 1) / kBlock * kBlock);
+  const uint64_t blocks_to = end / kBlock * kBlock;
+  if (direct == nullptr || direct_refused_ || blocks_to <= blocks_from) return buffered(pos, end);
+  if (!direct_log_.is_open()) {
+    auto f = File::open(log_path(), O_WRONLY | O_DIRECT);
+    if (!f) {
+      if (f.error() != std::errc::invalid_argument) return f.error();
+      direct_refused_ = true;  // the file system does not do O_DIRECT
+      return buffered(pos, end);
+    }
+    direct_log_ = std::move(*f);
+  }
+  // The partial block at the start goes through the page cache, where the last run left its
+  // partial block: a direct write over a cached page would make the kernel write that page back
+  // and evict it first. Only whole blocks past it go direct.
+  if (auto r = buffered(pos, blocks_from); !r) return r;
+  const std::span<std::byte> scratch = direct->bytes();
+  for (uint64_t at = blocks_from; at < blocks_to;) {
+    const uint64_t n = std::min<uint64_t>(scratch.size(), blocks_to - at);
+    run.copy(at, at + n, scratch.data());
+    if (auto r = direct_log_.pwrite_all(scratch.first(n), at); !r) {
+      if (r.error() != std::errc::invalid_argument) return r;
+      // The file system refused this write (or a short write left the rest unaligned): the
+      // page cache takes the rest, now and from now on.
+      direct_refused_ = true;
+      direct_log_.close();
+      return buffered(at, end);
+    }
+    at += n;
+  }
+  return buffered(blocks_to, end);
 }
 
 Result<LogSlice> Segment::read(Offset start, uint64_t max_bytes, uint64_t max_position) const {
@@ -372,6 +482,7 @@ Result<void> Segment::seal() {
   if (auto r = offset_index_.trim(); !r) return r;
   if (auto r = time_index_.trim(); !r) return r;
   if (auto r = release_reserved(); !r) return r;
+  direct_log_.close();
   sealed_ = true;
   return {};
 }

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -36,6 +37,29 @@ struct SegmentOptions {
 
 class Segment;
 
+// A batch stamped for the segment it is appended to.
+struct StampedBatch {
+  std::span<const std::byte> bytes;
+  BatchHeader header;
+};
+
+// Aligned memory through which Segment::append copies what it writes with O_DIRECT; used by one
+// thread at a time.
+class DirectBuffer {
+ public:
+  static constexpr size_t kAlignment = 4096;  // file offsets, lengths and addresses
+  explicit DirectBuffer(size_t capacity = size_t{1} << 20);
+
+  std::span<std::byte> bytes() const { return {data_.get(), capacity_}; }
+
+ private:
+  struct Free {
+    void operator()(std::byte* p) const { std::free(p); }
+  };
+  std::unique_ptr<std::byte[], Free> data_;
+  size_t capacity_;
+};
+
 // Whole batches of one segment, [position, position + length), for sending without copying.
 // Holds the segment, so the file stays open even if retention deletes it meanwhile.
 struct LogSlice {
@@ -67,7 +91,7 @@ struct LogSlice {
 // readers call read/offset_for_timestamp concurrently. append() writes the bytes and index
 // entries before publishing the new size (release), and readers never look past the size
 // they loaded (acquire), so they never see a partial batch. Durability: bytes are in the page
-// cache after append(); durable after flush().
+// cache (or, written directly, on the device) after append(); durable after flush().
 //
 // Block reservation: with reserve_ahead_bytes, the active segment's .log has disk blocks
 // allocated (fallocate, FALLOC_FL_KEEP_SIZE) up to that far past its end, so an append writes
@@ -93,6 +117,13 @@ class Segment : public std::enable_shared_from_this<Segment> {
 
   // Appends one stamped, validated batch whose base offset is next_offset().
   [[nodiscard]] Result<void> append(std::span<const std::byte> batch, const BatchHeader& header);
+  // Appends stamped, validated batches that follow each other from next_offset(); all of them,
+  // or (after a failed write) none. The whole 4 KiB blocks of the run are written with O_DIRECT
+  // through `direct` when it is given and the file system takes it, bypassing the page cache:
+  // for a writer that syncs right after (the group-commit flusher), the page cache would only
+  // cost new pages and their writeback. The partial blocks at either end go through it, so no
+  // direct write ever covers a cached page. Readers read those blocks back from the disk.
+  [[nodiscard]] Result<void> append(std::span<const StampedBatch> batches, DirectBuffer* direct);
 
   // Whether a batch of `batch_bytes` ending at `last_offset` needs a new segment first. Age
   // counts from when the segment was created or, after a restart, reopened.
@@ -149,6 +180,9 @@ class Segment : public std::enable_shared_from_this<Segment> {
  private:
   // Replays the batches from the last indexed one to the end, restoring the in-memory state.
   [[nodiscard]] Result<void> load_tail();
+  class RunBytes;
+  [[nodiscard]] Result<void> write_run(std::span<const StampedBatch> batches, uint64_t pos,
+                                       uint64_t end, DirectBuffer* direct);
   void index_batch(uint64_t pos, const BatchHeader& header);
   [[nodiscard]] Result<void> maybe_append_time_entry();
   // Reserves blocks to reserve_ahead_bytes past `end` once `end` passes the reserved range,
@@ -178,6 +212,8 @@ class Segment : public std::enable_shared_from_this<Segment> {
   uint64_t reserved_to_ = 0;                // writer only: reserved (or tried) up to here
   bool maybe_reserved_ = false;             // writer only: blocks may be allocated past the end
   bool sealed_ = false;                     // writer only
+  File direct_log_;                         // writer only: the .log opened with O_DIRECT, once used
+  bool direct_refused_ = false;             // writer only: the file system refused O_DIRECT
 };
 
 }  // namespace sluice::segment

@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <future>
+#include <map>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -166,6 +168,105 @@ TEST_F(GroupCommitTest, SyncFailureIsReportedToEveryWaiter) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error(), std::errc::no_space_on_device);
   committer.untrack(log.get());
+}
+
+// Producers that hand their batches to the flusher (append_durable), through the page cache or
+// direct: each answer comes after a sync that covers its batch, syncs are shared, and every
+// record is stored once, where its answer says.
+class GroupCommitAppendTest : public GroupCommitTest, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(GroupCommitAppendTest, AppendDurableStoresEachBatchOnceAndSyncsBeforeAnswering) {
+  auto log = open();
+  GroupCommitter committer({std::chrono::milliseconds(0), GetParam()});
+  committer.track(log.get());
+  constexpr int kThreads = 12;
+  constexpr int kAppendsPerThread = 20;
+  constexpr int kRecords = 5;
+  std::atomic<int> uncovered{0};
+  std::vector<std::vector<AppendResult>> answers(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      segment::BatchBuilder builder;
+      for (int i = 0; i < kAppendsPerThread; ++i) {
+        builder.reset();
+        const std::string prefix = std::to_string(t) + "-" + std::to_string(i) + ":";
+        for (int r = 0; r < kRecords; ++r) {
+          builder.add(
+              {"", prefix + std::string(500, static_cast<char>('a' + r)), {}, 1'700'000'000'000});
+        }
+        auto built = builder.finish();
+        std::vector<std::byte> bytes(built.begin(), built.end());
+        const auto batch = segment::ValidBatch::check(bytes).value();
+        std::promise<std::pair<std::error_code, std::vector<AppendResult>>> answer;
+        committer.append_durable(*log, std::span(&batch, 1),
+                                 [&](std::error_code ec, std::vector<AppendResult> results) {
+                                   if (!ec && log->flushed_offset() <= results.back().last_offset) {
+                                     uncovered.fetch_add(1);
+                                   }
+                                   answer.set_value({ec, std::move(results)});
+                                 });
+        auto [ec, results] = answer.get_future().get();
+        ASSERT_FALSE(ec) << ec.message();
+        ASSERT_EQ(results.size(), 1u);
+        answers[static_cast<size_t>(t)].push_back(results[0]);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  committer.untrack(log.get());
+  constexpr int kBatches = kThreads * kAppendsPerThread;
+  EXPECT_EQ(uncovered.load(), 0);
+  EXPECT_EQ(log->end_offset(), Offset{kBatches * kRecords});
+  EXPECT_LE(syncs_.load() * 2, kBatches) << syncs_.load() << " syncs for " << kBatches;
+  // Read everything back: each answer's base offset holds that batch's first record.
+  std::map<int64_t, std::string> first_values;
+  for (Offset at{0}; at < log->end_offset();) {
+    auto slice = log->read(at, 1 << 20);
+    ASSERT_TRUE(slice);
+    const auto bytes = slice->read().value();
+    auto rest = std::as_bytes(std::span(bytes));
+    while (!rest.empty()) {
+      auto h = segment::validate_batch(rest);
+      ASSERT_TRUE(h);
+      segment::RecordReader reader(rest.first(h->size_bytes()));
+      auto first = reader.next();
+      ASSERT_TRUE(first);
+      first_values[first->offset.value] = std::string(first->value->substr(0, 8));
+      rest = rest.subspan(h->size_bytes());
+    }
+    at = slice->next_offset;
+  }
+  EXPECT_EQ(first_values.size(), static_cast<size_t>(kBatches));
+  for (int t = 0; t < kThreads; ++t) {
+    for (int i = 0; i < kAppendsPerThread; ++i) {
+      const auto& r = answers[static_cast<size_t>(t)][static_cast<size_t>(i)];
+      EXPECT_EQ(r.last_offset.value - r.base_offset.value, kRecords - 1);
+      const std::string prefix = std::to_string(t) + "-" + std::to_string(i) + ":";
+      EXPECT_EQ(first_values[r.base_offset.value].substr(0, prefix.size()), prefix);
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Writes, GroupCommitAppendTest, ::testing::Values(false, true),
+                         [](const auto& p) { return p.param ? "Direct" : "PageCache"; });
+
+TEST_F(GroupCommitTest, AppendDurableAfterStopIsRefused) {
+  auto log = open();
+  GroupCommitter committer({std::chrono::milliseconds(0), true});
+  committer.track(log.get());
+  committer.stop();
+  segment::BatchBuilder builder;
+  builder.reset();
+  builder.add({"k", "v", {}, 1'700'000'000'000});
+  auto built = builder.finish();
+  std::vector<std::byte> bytes(built.begin(), built.end());
+  const auto batch = segment::ValidBatch::check(bytes).value();
+  std::error_code result;
+  committer.append_durable(*log, std::span(&batch, 1),
+                           [&](std::error_code ec, std::vector<AppendResult>) { result = ec; });
+  EXPECT_EQ(result, Errc::shutting_down);
+  EXPECT_EQ(log->end_offset(), Offset{0});
 }
 
 }  // namespace

@@ -412,5 +412,104 @@ TEST_F(PartitionLogTest, FlushKeepsCachedPagesWhenTheWindowIsUnlimited) {
   EXPECT_EQ(count_cached(pages), pages.size());
 }
 
+// Client batches for append_jobs: each `count` records valued "j<job>-<i>" and `pad` bytes more.
+std::vector<std::vector<std::byte>> client_batches(int job, int batches, int count,
+                                                   size_t pad = 0) {
+  std::vector<std::vector<std::byte>> out;
+  segment::BatchBuilder builder;
+  for (int b = 0; b < batches; ++b) {
+    builder.reset();
+    std::vector<std::string> values;
+    for (int i = 0; i < count; ++i) {
+      values.push_back("j" + std::to_string(job) + "-" + std::to_string(b * count + i) + "." +
+                       std::string(pad, 'x'));
+    }
+    for (const auto& v : values) builder.add({"k", v, {}, kNow});
+    auto bytes = builder.finish();
+    out.emplace_back(bytes.begin(), bytes.end());
+  }
+  return out;
+}
+
+std::vector<segment::ValidBatch> check_all(std::vector<std::vector<std::byte>>& batches) {
+  std::vector<segment::ValidBatch> out;
+  for (auto& b : batches) out.push_back(segment::ValidBatch::check(b).value());
+  return out;
+}
+
+// The flusher hands append_jobs() every batch queued during a sync: offsets follow the jobs'
+// order, segments roll inside a run as they would between single appends, and each record
+// reads back where its job's results put it, direct or not.
+TEST_F(PartitionLogTest, AppendJobsStampInJobOrderAndRollInsideARun) {
+  config_.segment_bytes = 8192;  // runs of several 4 KiB blocks, and rolls inside them
+  config_.segment_index_bytes = 4096;
+  for (const bool direct : {false, true}) {
+    SCOPED_TRACE(direct ? "direct" : "buffered");
+    std::filesystem::remove_all(dir_.path() / "t-0");
+    auto log = open();
+    append(*log, 2);
+    std::vector<std::vector<std::vector<std::byte>>> bytes;
+    std::vector<std::vector<segment::ValidBatch>> batches;
+    for (int j = 0; j < 6; ++j) bytes.push_back(client_batches(j, 1 + j % 3, 4 + j, 300));
+    for (auto& b : bytes) batches.push_back(check_all(b));
+    std::vector<PartitionLog::AppendJob> jobs(bytes.size());
+    std::vector<PartitionLog::AppendJob*> job_ptrs;
+    for (size_t j = 0; j < jobs.size(); ++j) {
+      jobs[j].batches = batches[j];
+      job_ptrs.push_back(&jobs[j]);
+    }
+    segment::DirectBuffer scratch;
+    log->append_jobs(job_ptrs, direct ? &scratch : nullptr);
+    Offset expected{2};
+    for (size_t j = 0; j < jobs.size(); ++j) {
+      ASSERT_FALSE(jobs[j].error) << j << ": " << jobs[j].error.message();
+      ASSERT_EQ(jobs[j].results.size(), batches[j].size()) << j;
+      for (size_t b = 0; b < jobs[j].results.size(); ++b) {
+        const auto& r = jobs[j].results[b];
+        EXPECT_EQ(r.base_offset, expected) << j << "/" << b;
+        const auto count = static_cast<int64_t>(4 + j);
+        EXPECT_EQ(r.last_offset, Offset{expected.value + count - 1});
+        std::string storage;
+        const auto records = records_from(*log, r.base_offset, storage);
+        ASSERT_GE(records.size(), static_cast<size_t>(count));
+        EXPECT_EQ(records[0].offset, r.base_offset);
+        EXPECT_TRUE(records[0].value->starts_with("j" + std::to_string(j) + "-" +
+                                                  std::to_string(b * count) + "."));
+        expected = Offset{r.last_offset.value + 1};
+      }
+    }
+    EXPECT_EQ(log->end_offset(), expected);
+    EXPECT_GT(log->segment_count(), 2u);
+    log.reset();
+    auto reopened = open();
+    EXPECT_EQ(reopened->end_offset(), expected);
+  }
+}
+
+TEST_F(PartitionLogTest, AppendJobsFailOnlyTheJobWithABatchTooLarge) {
+  config_.max_message_bytes = 400;
+  auto log = open();
+  auto small = client_batches(0, 2, 3);
+  auto large = client_batches(1, 1, 60);
+  auto after = client_batches(2, 1, 3);
+  auto small_valid = check_all(small);
+  auto large_valid = check_all(large);
+  auto after_valid = check_all(after);
+  ASSERT_GT(large.front().size(), 400u);
+  PartitionLog::AppendJob a{small_valid, {}, {}};
+  PartitionLog::AppendJob b{large_valid, {}, {}};
+  PartitionLog::AppendJob c{after_valid, {}, {}};
+  std::vector<PartitionLog::AppendJob*> jobs = {&a, &b, &c};
+  log->append_jobs(jobs, nullptr);
+  EXPECT_FALSE(a.error);
+  EXPECT_EQ(a.results.size(), 2u);
+  EXPECT_EQ(b.error, Errc::record_too_large);
+  EXPECT_TRUE(b.results.empty());
+  EXPECT_FALSE(c.error);
+  ASSERT_EQ(c.results.size(), 1u);
+  EXPECT_EQ(c.results[0].base_offset, Offset{6});
+  EXPECT_EQ(log->end_offset(), Offset{9});
+}
+
 }  // namespace
 }  // namespace sluice::broker

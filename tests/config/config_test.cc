@@ -153,6 +153,13 @@ TEST_F(BrokerConfigTest, CacheRetainBytesTakesMinusOneForKeepAllAndRejectsBelow)
               HasSubstr("log.cache.retain.bytes: '-2' is out of range (allowed: integer >= -1"));
 }
 
+TEST_F(BrokerConfigTest, DirectIoIsOnByDefaultAndTakesBooleans) {
+  EXPECT_TRUE(BrokerConfig{}.log_direct_io);
+  EXPECT_FALSE(load(std::nullopt, {"log.direct.io=false"}).log_direct_io);
+  EXPECT_TRUE(load(std::nullopt, {"log.direct.io=true"}).log_direct_io);
+  EXPECT_THAT(set_error("log.direct.io=maybe"), HasSubstr("log.direct.io: 'maybe'"));
+}
+
 TEST_F(BrokerConfigTest, IntegerOverflowIsOutOfRange) {
   EXPECT_THAT(set_error("max.request.size=99999999999999999999"),
               HasSubstr("max.request.size: '99999999999999999999' is out of range (allowed: "

@@ -1,5 +1,7 @@
-// kill -9 at random moments while producers with acks=all run; after each restart (and its
-// recovery) every acknowledged record must be there, at its offset, with its exact content.
+// kill -9 at random moments while producers run: JSON records and raw batches with acks=all
+// (the raw ones written by the flusher, directly), and raw batches with acks=1, all into one
+// partition. After each restart (and its recovery) every acknowledged record must be there, at
+// its offset, with its exact content.
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
@@ -11,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "segment/batch.h"
 #include "tests/net/api_test_util.h"
 #include "tests/net/broker_process.h"
 #include "tests/net/http_client.h"
@@ -37,6 +40,41 @@ class Acknowledged {
   mutable std::mutex mu_;
   std::map<int64_t, std::string> records_;
 };
+
+const std::map<std::string, std::string> kRawContent = {
+    {"Content-Type", "application/vnd.sluice.batch"}};
+
+// Produces raw batches of three records (whose values are JSON strings) until `stop`, with
+// `acks`, recording what was acknowledged. Errors (the broker was killed) end the loop.
+void produce_raw_until_killed(uint16_t port, int round, int producer, const std::string& acks,
+                              std::atomic<bool>& stop, Acknowledged& acked) {
+  simdjson::dom::parser parser;
+  segment::BatchBuilder builder;
+  for (int i = 0; !stop.load(); ++i) {
+    std::vector<std::string> values;
+    for (int k = 0; k < 3; ++k) {
+      values.push_back("\"r" + std::to_string(round) + "-p" + std::to_string(producer) + "-" +
+                       std::to_string(i) + "." + std::to_string(k) + "\"");
+    }
+    builder.reset();
+    for (const auto& v : values) builder.add({std::nullopt, v, {}, 1'700'000'000'000 + i});
+    const auto bytes = builder.finish();
+    HttpResponse r;
+    try {
+      r = http_request(port, "POST", "/topics/crash/partitions/0/records?acks=" + acks,
+                       std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size()),
+                       kRawContent);
+    } catch (const std::exception&) {
+      return;
+    }
+    if (r.status != 200) return;
+    simdjson::dom::element doc;
+    if (parser.parse(r.body).get(doc) != simdjson::SUCCESS) return;
+    int64_t base = -1;
+    if (doc["batches"].at(0)["base_offset"].get(base) != simdjson::SUCCESS) return;
+    for (int k = 0; k < 3; ++k) acked.add(base + k, values[static_cast<size_t>(k)]);
+  }
+}
 
 // Produces single records with acks=all until `stop`, recording what was acknowledged. Errors
 // (the broker was killed) end the loop.
@@ -101,8 +139,13 @@ TEST(CrashTest, EveryAcknowledgedRecordSurvivesKillNine) {
     std::atomic<bool> stop{false};
     std::vector<std::thread> producers;
     for (int p = 0; p < kProducers; ++p) {
-      producers.emplace_back(
-          [&, p, port = broker.port()] { produce_until_killed(port, round, p, stop, acked); });
+      producers.emplace_back([&, p, port = broker.port()] {
+        if (p == 1 || p == 2) {
+          produce_raw_until_killed(port, round, p, p == 1 ? "all" : "1", stop, acked);
+        } else {
+          produce_until_killed(port, round, p, stop, acked);
+        }
+      });
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200 + rng() % 400));
     broker.kill9();

@@ -392,10 +392,14 @@ TEST_F(ProduceApiTest, V2ErrorsCarryTheirCodes) {
 }
 
 // log.cache.retain.bytes reaches the partitions: with a window of 0, what acks=all produce made
-// durable leaves the page cache, and every batch still fetches back.
-TEST(ProducePageCacheTest, DurableBytesBehindTheWindowLeaveThePageCacheAndStillFetch) {
+// durable leaves the page cache (written through it, or direct with log.direct.io), and every
+// batch still fetches back.
+class ProducePageCacheTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(ProducePageCacheTest, DurableBytesBehindTheWindowLeaveThePageCacheAndStillFetch) {
   BrokerProcess::Options options;
-  options.sets = {"log.cache.retain.bytes=0"};
+  options.sets = {"log.cache.retain.bytes=0",
+                  std::string("log.direct.io=") + (GetParam() ? "true" : "false")};
   BrokerProcess broker(options);
   if (!page_cache_is_droppable(broker.data_dir())) GTEST_SKIP() << "the data dir is on tmpfs";
   const std::string value(1000, 'x');
@@ -429,6 +433,9 @@ TEST(ProducePageCacheTest, DurableBytesBehindTheWindowLeaveThePageCacheAndStillF
   }
   EXPECT_EQ(batches, 300u);
 }
+
+INSTANTIATE_TEST_SUITE_P(Writes, ProducePageCacheTest, ::testing::Values(false, true),
+                         [](const auto& p) { return p.param ? "Direct" : "PageCache"; });
 
 // log.preallocate reaches the active segment: blocks are reserved ahead of its end while the
 // broker runs, the file size is always that of its batches, and a clean stop gives the rest

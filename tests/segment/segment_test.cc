@@ -1,13 +1,19 @@
 #include "segment/segment.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <deque>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
 #include "segment/errors.h"
 #include "tests/disk_blocks.h"
+#include "tests/page_cache.h"
 #include "tests/small_fs.h"
 #include "tests/temp_dir.h"
 
@@ -277,6 +283,139 @@ TEST_F(SegmentTest, NothingIsReservedOnANearlyFullFileSystem) {
       EXPECT_LT(allocated_bytes((*s)->log_path()), 64 * 1024);
     }
   }
+}
+
+// Whole batches built and stamped for runs of Segment::append(batches, direct).
+class RunBuilder {
+ public:
+  // A one-record batch of exactly `bytes` bytes (at least 80), stamped from `next`.
+  void add_sized(size_t bytes, Offset& next) {
+    size_t value = bytes - 70;
+    for (int i = 0; i < 4; ++i) {
+      const auto built = build(value);
+      if (built == bytes) break;
+      value = value + bytes - built;
+    }
+    add(value, next);
+    EXPECT_EQ(storage_.back().size(), bytes);
+  }
+
+  // A one-record batch with a `value`-byte value, stamped from `next`.
+  void add(size_t value, Offset& next) {
+    build(value);
+    auto batch = builder_.finish();
+    storage_.emplace_back(batch.begin(), batch.end());
+    stamp_batch(storage_.back(), next, 0);
+    auto h = parse_header(storage_.back());
+    EXPECT_TRUE(h);
+    headers_.push_back(*h);
+    next = h->next_offset();
+  }
+
+  // The batches added since the last call, as a run.
+  std::vector<StampedBatch> take() {
+    std::vector<StampedBatch> run;
+    for (size_t i = taken_; i < storage_.size(); ++i) run.push_back({storage_[i], headers_[i]});
+    taken_ = storage_.size();
+    return run;
+  }
+
+ private:
+  size_t build(size_t value) {
+    builder_.reset();
+    builder_.add({"", std::string(value, static_cast<char>('a' + storage_.size() % 26)), {}, kNow});
+    return builder_.size_bytes();
+  }
+
+  BatchBuilder builder_;
+  std::deque<std::vector<std::byte>> storage_;
+  std::vector<BatchHeader> headers_;
+  size_t taken_ = 0;
+};
+
+std::string file_bytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+bool direct_io_works(const std::filesystem::path& dir) {
+  const auto probe = dir / "direct-probe";
+  const int fd = ::open(probe.c_str(), O_CREAT | O_WRONLY | O_DIRECT | O_CLOEXEC, 0644);
+  if (fd >= 0) ::close(fd);
+  std::filesystem::remove(probe);
+  return fd >= 0;
+}
+
+// Runs that start and end inside a block, at its edges, and span more than the direct buffer:
+// the file and the segment's state come out as from buffered appends, and survive a reopen.
+TEST_F(SegmentTest, DirectRunsStoreWhatBufferedRunsStore) {
+  constexpr uint64_t kBlock = DirectBuffer::kAlignment;
+  std::filesystem::create_directories(dir_.path() / "direct");
+  std::filesystem::create_directories(dir_.path() / "buffered");
+  const SegmentOptions options{1 << 16, 4096};
+  auto direct = Segment::create(dir_.path() / "direct", Offset{100}, options, kNow).value();
+  auto buffered = Segment::create(dir_.path() / "buffered", Offset{100}, options, kNow).value();
+  DirectBuffer scratch(2 * kBlock);  // small, so that long runs take several writes
+  RunBuilder runs;
+  Offset next{100};
+  uint64_t size = 0;
+  auto append_run = [&](const char* what) {
+    const auto run = runs.take();
+    for (const auto& b : run) size += b.bytes.size();
+    ASSERT_TRUE(direct->append(run, &scratch)) << what;
+    ASSERT_TRUE(buffered->append(run, nullptr)) << what;
+    ASSERT_EQ(direct->size_bytes(), size) << what;
+    ASSERT_EQ(file_bytes(direct->log_path()), file_bytes(buffered->log_path())) << what;
+  };
+  runs.add_sized(2 * kBlock, next);  // from 0 to a block edge
+  append_run("aligned to aligned");
+  runs.add(100, next);  // inside one block
+  runs.add(200, next);
+  append_run("inside a block");
+  runs.add_sized(3 * kBlock - size % kBlock, next);  // from inside a block to an edge
+  append_run("inside to an edge");
+  runs.add(5000, next);  // from an edge to inside a block
+  runs.add(9000, next);
+  append_run("edge to inside");
+  for (int i = 0; i < 8; ++i) runs.add(3000 + 1000 * i, next);  // longer than the buffer
+  append_run("longer than the buffer");
+  for (size_t value : {1u, 4000u, 4096u, 8191u, 70000u}) {
+    runs.add(value, next);
+    append_run("one batch");
+  }
+  EXPECT_EQ(direct->next_offset(), next);
+  const auto reopened =
+      Segment::open(dir_.path() / "direct", Offset{100}, options, true, kNow).value();
+  EXPECT_EQ(reopened->next_offset(), next);
+  EXPECT_EQ(reopened->size_bytes(), size);
+  for (int64_t o = 100; o < next.value; ++o) {
+    auto slice = reopened->read(Offset{o}, 1);
+    ASSERT_TRUE(slice);
+    auto bytes = slice->read();
+    ASSERT_TRUE(bytes);
+    auto h = validate_batch(std::as_bytes(std::span(*bytes)));
+    ASSERT_TRUE(h) << o;
+    EXPECT_EQ(h->base_offset, Offset{o});
+  }
+}
+
+TEST_F(SegmentTest, DirectRunsKeepOnlyTheirPartialBlocksInThePageCache) {
+  if (!direct_io_works(dir_.path())) GTEST_SKIP() << "no O_DIRECT on this file system";
+  constexpr uint64_t kBlock = DirectBuffer::kAlignment;
+  auto s = make();
+  DirectBuffer scratch;
+  RunBuilder runs;
+  Offset next{100};
+  runs.add(100, next);  // the first block, partly
+  ASSERT_TRUE(s->append(runs.take(), &scratch));
+  for (int i = 0; i < 4; ++i) runs.add(3 * kBlock, next);
+  ASSERT_TRUE(s->append(runs.take(), &scratch));
+  const auto cached = testing::cached_pages(s->log_path());
+  ASSERT_EQ(cached.size(), (s->size_bytes() + kBlock - 1) / kBlock);
+  // The first block was partial, so it went through the page cache, as does the last one.
+  EXPECT_TRUE(cached.front());
+  EXPECT_TRUE(cached.back());
+  EXPECT_EQ(testing::count_cached(cached), 2u);
 }
 
 }  // namespace
