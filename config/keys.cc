@@ -175,7 +175,7 @@ std::vector<Key<BrokerConfig>> make_broker_keys() {
               "dropped from it after each flush, so new writes reuse their pages (-1 = keep all; "
               "the kernel decides)."),
       bool_key("log.direct.io", &B::log_direct_io, "true",
-               "Raw batches produced with acks=all are written by the flusher, all those queued "
+               "Records produced with acks=all are written by the flusher, all those queued "
                "meanwhile in one write, whole 4 KiB blocks with O_DIRECT, bypassing the page "
                "cache; false: producers write them into the page cache and the flusher syncs."),
       int_key("num.recovery.threads", &B::num_recovery_threads, kThreads, "number of CPU threads",

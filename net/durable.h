@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <span>
@@ -35,29 +36,46 @@ inline asio::awaitable<std::error_code> await_durable(broker::GroupCommitter& co
       asio::use_awaitable);
 }
 
-// Suspends the calling coroutine while the flusher appends `batches` to `log` and makes them
-// durable (GroupCommitter::append_durable); resumes on the coroutine's own executor with the
-// batches' offsets, or the error that stopped them. The batches must outlive the call.
-inline asio::awaitable<std::pair<std::error_code, std::vector<broker::AppendResult>>>
-await_append_durable(broker::GroupCommitter& committer, broker::PartitionLog& log,
-                     std::span<const segment::ValidBatch> batches) {
-  using Results = std::vector<broker::AppendResult>;
-  auto [error, appended] =
-      co_await asio::async_initiate<decltype(asio::use_awaitable), void(std::error_code, Results)>(
-          [&committer, &log, batches](auto handler) {
-            using Handler = decltype(handler);
-            auto holder = std::make_shared<std::optional<Handler>>(std::move(handler));
-            committer.append_durable(log, batches, [holder](std::error_code ec, Results results) {
-              Handler h = std::move(**holder);
-              holder->reset();
-              auto executor = asio::get_associated_executor(h);
-              asio::post(executor, [h = std::move(h), ec, results = std::move(results)]() mutable {
-                std::move(h)(ec, std::move(results));
+// Batches for one partition, handed to the flusher by await_append_durable, and what became of
+// them: `error`, or one result per batch.
+struct DurableAppend {
+  broker::PartitionLog* log = nullptr;
+  std::span<const segment::ValidBatch> batches;
+  std::error_code error;
+  std::vector<broker::AppendResult> results;
+};
+
+// Suspends the calling coroutine while the flusher appends each entry's batches to its log and
+// makes them durable (GroupCommitter::append_durable), all handed over at once so that one
+// round can take them together; resumes on the coroutine's own executor once every entry has
+// its outcome. The batches must outlive the call.
+inline asio::awaitable<void> await_append_durable(broker::GroupCommitter& committer,
+                                                  std::span<DurableAppend> appends) {
+  if (appends.empty()) co_return;
+  co_await asio::async_initiate<decltype(asio::use_awaitable), void()>(
+      [&committer, appends](auto handler) {
+        using Handler = decltype(handler);
+        struct State {
+          explicit State(Handler h, size_t n) : handler(std::move(h)), left(n) {}
+          Handler handler;
+          std::atomic<size_t> left;
+        };
+        auto state = std::make_shared<State>(std::move(handler), appends.size());
+        for (auto& append : appends) {
+          committer.append_durable(
+              *append.log, append.batches,
+              [state, &append](std::error_code ec, std::vector<broker::AppendResult> results) {
+                append.error = ec;
+                append.results = std::move(results);
+                // The last outcome resumes the coroutine; the decrement orders every write to
+                // `appends` before it.
+                if (state->left.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+                auto executor = asio::get_associated_executor(state->handler);
+                asio::post(executor, [h = std::move(state->handler)]() mutable { std::move(h)(); });
               });
-            });
-          },
-          asio::use_awaitable);
-  co_return std::pair{error, std::move(appended)};
+        }
+      },
+      asio::use_awaitable);
 }
 
 }  // namespace sluice::net

@@ -70,50 +70,100 @@ size_t estimated_size(const segment::RecordInput& r) {
   return size;
 }
 
-// Appends one partition's records in order, as few batches as max.message.bytes allows.
-void append_partition(broker::PartitionLog& log, const ProduceRequest& request,
-                      const std::vector<size_t>& indexes, std::vector<RecordOutcome>& outcomes,
-                      ApiContext& ctx) {
+// Records of one partition that go into one batch, and where they are in the request.
+struct Chunk {
+  std::vector<segment::RecordInput> records;
+  std::vector<size_t> indexes;
+};
+
+// Splits one partition's records, in order, into as few batches as max.message.bytes allows.
+// Records without a timestamp get "now" here rather than in the log, so the reply can report
+// it.
+std::vector<Chunk> chunk_partition(const broker::PartitionLog& log, const ProduceRequest& request,
+                                   const std::vector<size_t>& indexes) {
   const auto limit = static_cast<size_t>(log.config().max_message_bytes);
   const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();
-  std::vector<segment::RecordInput> chunk;
-  std::vector<size_t> chunk_indexes;
-  size_t chunk_bytes = segment::kBatchHeaderSize;
-  auto flush_chunk = [&] {
-    if (chunk.empty()) return;
-    auto result = log.append(chunk);
-    for (size_t i = 0; i < chunk.size(); ++i) {
-      auto& outcome = outcomes[chunk_indexes[i]];
-      if (result) {
-        outcome.offset = result->base_offset.value + static_cast<int64_t>(i);
-        outcome.timestamp_ms =
-            result->log_append_time_ms >= 0 ? result->log_append_time_ms : chunk[i].timestamp_ms;
-      } else {
-        const auto error =
-            to_api_error(result.error(), fmt::format("{}-{}", log.topic(), log.partition()));
-        outcome.error = error.message;
-        outcome.retriable = result.error() == std::errc::no_space_on_device ||
-                            result.error() == broker::Errc::shutting_down;
-      }
-    }
-    if (result) ctx.metrics.add_records_appended(chunk.size());
-    chunk.clear();
-    chunk_indexes.clear();
-    chunk_bytes = segment::kBatchHeaderSize;
-  };
+  std::vector<Chunk> chunks;
+  size_t chunk_bytes = 0;
   for (size_t index : indexes) {
     const auto& input = request.records[index].input;
     const size_t size = estimated_size(input);
-    if (!chunk.empty() && chunk_bytes + size > limit) flush_chunk();
-    chunk.push_back(input);
-    // Stamp "now" here rather than in the log, so the reply can report the timestamp.
-    if (input.timestamp_ms < 0) chunk.back().timestamp_ms = now_ms;
-    chunk_indexes.push_back(index);
+    if (chunks.empty() || chunk_bytes + size > limit) {
+      chunks.emplace_back();
+      chunk_bytes = segment::kBatchHeaderSize;
+    }
+    auto& chunk = chunks.back();
+    chunk.records.push_back(input);
+    if (input.timestamp_ms < 0) chunk.records.back().timestamp_ms = now_ms;
+    chunk.indexes.push_back(index);
     chunk_bytes += size;
   }
-  flush_chunk();
+  return chunks;
+}
+
+// Fills the outcomes of a chunk's records from its append.
+void record_outcomes(const broker::PartitionLog& log, const Chunk& chunk,
+                     const Result<broker::AppendResult>& result,
+                     std::vector<RecordOutcome>& outcomes, ApiContext& ctx) {
+  for (size_t i = 0; i < chunk.records.size(); ++i) {
+    auto& outcome = outcomes[chunk.indexes[i]];
+    if (result) {
+      outcome.offset = result->base_offset.value + static_cast<int64_t>(i);
+      outcome.timestamp_ms = result->log_append_time_ms >= 0 ? result->log_append_time_ms
+                                                             : chunk.records[i].timestamp_ms;
+    } else {
+      const auto error =
+          to_api_error(result.error(), fmt::format("{}-{}", log.topic(), log.partition()));
+      outcome.error = error.message;
+      outcome.retriable = result.error() == std::errc::no_space_on_device ||
+                          result.error() == broker::Errc::shutting_down;
+    }
+  }
+  if (result) ctx.metrics.add_records_appended(chunk.records.size());
+}
+
+// Appends one partition's records in order from this thread.
+void append_partition(broker::PartitionLog& log, const ProduceRequest& request,
+                      const std::vector<size_t>& indexes, std::vector<RecordOutcome>& outcomes,
+                      ApiContext& ctx) {
+  for (const auto& chunk : chunk_partition(log, request, indexes)) {
+    record_outcomes(log, chunk, log.append(chunk.records), outcomes, ctx);
+  }
+}
+
+// One partition's batches, built here for the flusher to write (log.direct.io).
+struct DurableBatches {
+  std::shared_ptr<broker::PartitionLog> log;
+  std::vector<Chunk> chunks;
+  std::vector<std::vector<std::byte>> storage;
+  std::vector<segment::ValidBatch> batches;
+  std::vector<size_t> queued;  // the chunk of each batch
+};
+
+// Builds a partition's batches; a chunk over max.message.bytes fails its records here.
+DurableBatches build_batches(std::shared_ptr<broker::PartitionLog> log,
+                             const ProduceRequest& request, const std::vector<size_t>& indexes,
+                             std::vector<RecordOutcome>& outcomes, ApiContext& ctx) {
+  DurableBatches out{std::move(log), {}, {}, {}, {}};
+  const auto& config = out.log->config();
+  out.chunks = chunk_partition(*out.log, request, indexes);
+  out.storage.reserve(out.chunks.size());
+  segment::BatchBuilder builder;
+  for (size_t c = 0; c < out.chunks.size(); ++c) {
+    builder.reset(config.message_timestamp_type);
+    for (const auto& record : out.chunks[c].records) builder.add(record);
+    if (builder.size_bytes() > static_cast<uint64_t>(config.max_message_bytes)) {
+      record_outcomes(*out.log, out.chunks[c], broker::Errc::record_too_large, outcomes, ctx);
+      continue;
+    }
+    const auto bytes = builder.finish();
+    out.storage.emplace_back(bytes.begin(), bytes.end());
+    out.batches.push_back(segment::ValidBatch::built(out.storage.back()));
+    out.queued.push_back(c);
+  }
+  return out;
 }
 
 // Appends every record to its partition, then waits for durability as `acks` asks.
@@ -153,6 +203,31 @@ asio::awaitable<std::optional<ApiError>> store_records(Call& call, std::string_v
     groups[p].push_back(i);
   }
   std::vector<std::shared_ptr<broker::PartitionLog>> touched;
+  if (acks == Acks::all && broker.committer().direct_writes()) {
+    // Every partition's batches go to the flusher at once, to be written and synced together.
+    std::vector<DurableBatches> built;
+    for (const auto& [p, indexes] : groups) {
+      auto log = broker.topics().partition(topic, p);
+      if (!log) co_return to_api_error(log.error(), topic);
+      built.push_back(build_batches(std::move(*log), request, indexes, outcomes, call.ctx));
+    }
+    std::vector<DurableAppend> appends;
+    for (const auto& b : built) appends.push_back({b.log.get(), b.batches, {}, {}});
+    co_await await_append_durable(broker.committer(), appends);
+    for (size_t i = 0; i < built.size(); ++i) {
+      const auto& b = built[i];
+      const auto& a = appends[i];
+      for (size_t q = 0; q < b.queued.size(); ++q) {
+        // A failure fails all of the partition's records: some may be stored, none durable.
+        record_outcomes(*b.log, b.chunks[b.queued[q]],
+                        a.error ? Result<broker::AppendResult>(a.error)
+                                : Result<broker::AppendResult>(a.results[q]),
+                        outcomes, call.ctx);
+      }
+      call.ctx.waiters.notify(b.log.get());
+    }
+    co_return std::nullopt;
+  }
   for (const auto& [p, indexes] : groups) {
     auto log = broker.topics().partition(topic, p);
     if (!log) co_return to_api_error(log.error(), topic);
@@ -282,9 +357,10 @@ asio::awaitable<Reply> produce_raw(Call& call) {
   if (acks == Acks::all && committer.direct_writes()) {
     // The flusher writes these with every batch queued during its current fdatasync, straight
     // to the disk, then syncs them all (log.direct.io).
-    auto [ec, appended] = co_await await_append_durable(committer, log, batches);
-    if (ec) co_return failed(ec);
-    results = std::move(appended);
+    DurableAppend append{&log, batches, {}, {}};
+    co_await await_append_durable(committer, std::span(&append, 1));
+    if (append.error) co_return failed(append.error);
+    results = std::move(append.results);
     call.ctx.waiters.notify(&log);
   } else {
     results.reserve(batches.size());

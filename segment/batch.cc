@@ -238,6 +238,13 @@ Result<ValidBatch> ValidBatch::check(std::span<std::byte> bytes) {
   return ValidBatch(bytes.first(header->size_bytes()), *header);
 }
 
+ValidBatch ValidBatch::built(std::span<std::byte> bytes) {
+  auto header = parse_header(bytes);
+  SLUICE_CHECK(header.has_value() && header->size_bytes() == bytes.size(),
+               "a built batch of {} bytes does not parse", bytes.size());
+  return ValidBatch(bytes, *header);
+}
+
 void stamp_batch(std::span<std::byte> batch, Offset base_offset, int32_t leader_epoch) {
   SLUICE_CHECK(batch.size() >= kBatchHeaderSize, "stamping a {}-byte batch", batch.size());
   std::byte* b = batch.data();

@@ -110,6 +110,9 @@ class ValidBatch {
   // Validates the batch at the start of `bytes`, and that its first and max timestamps are not
   // negative (as recovery requires); the result spans that batch alone.
   [[nodiscard]] static Result<ValidBatch> check(std::span<std::byte> bytes);
+  // A batch BatchBuilder::finish() just returned, valid by construction: only its header is
+  // read.
+  static ValidBatch built(std::span<std::byte> bytes);
 
   std::span<std::byte> bytes() const { return bytes_; }
   const BatchHeader& header() const { return header_; }

@@ -322,6 +322,7 @@ Result<void> Segment::append(std::span<const StampedBatch> batches, DirectBuffer
 
 Result<void> Segment::write_run(std::span<const StampedBatch> batches, uint64_t pos, uint64_t end,
                                 DirectBuffer* direct) {
+  if (direct == nullptr && batches.size() == 1) return log_.pwrite_all(batches.front().bytes, pos);
   const RunBytes run(batches, pos);
   std::vector<std::span<const std::byte>> parts;
   auto buffered = [&](uint64_t from, uint64_t to) -> Result<void> {

@@ -42,8 +42,16 @@ std::vector<segment::BatchHeader> batches_of(const std::string& body) {
   return out;
 }
 
-class ProduceApiTest : public ::testing::Test {
+// Every produce test runs with acks=all batches written from the network threads into the page
+// cache, and handed to the flusher to write directly (log.direct.io).
+class ProduceApiTest : public ::testing::TestWithParam<bool> {
  protected:
+  static BrokerProcess::Options options() {
+    BrokerProcess::Options o;
+    o.sets = {std::string("log.direct.io=") + (GetParam() ? "true" : "false")};
+    return o;
+  }
+
   void SetUp() override { cluster_ = cluster_id(port()); }
   uint16_t port() const { return broker_.port(); }
   std::string v3(std::string_view rest) const {
@@ -66,12 +74,12 @@ class ProduceApiTest : public ::testing::Test {
                         {}, headers);
   }
 
-  BrokerProcess broker_;
+  BrokerProcess broker_{options()};
   std::string cluster_;
   simdjson::dom::parser parser_;
 };
 
-TEST_F(ProduceApiTest, V3SingleRecordWithEveryDataTypeAndHeaders) {
+TEST_P(ProduceApiTest, V3SingleRecordWithEveryDataTypeAndHeaders) {
   auto r = http_request(port(), "POST", v3("/topics/v3/records"),
                         R"({"partition_id":0,"headers":[{"name":"h1","value":"AQI="}],)"
                         R"("key":{"type":"BINARY","data":"AP8="},)"
@@ -106,7 +114,7 @@ TEST_F(ProduceApiTest, V3SingleRecordWithEveryDataTypeAndHeaders) {
   EXPECT_EQ(std::string_view(records.at(1)["value"]), "dgo=");
 }
 
-TEST_F(ProduceApiTest, V3ConcatenatedRecordsGetOneReportEachInOrder) {
+TEST_P(ProduceApiTest, V3ConcatenatedRecordsGetOneReportEachInOrder) {
   auto r = http_request(port(), "POST", v3("/topics/many/records"),
                         R"({"value":{"type":"JSON","data":1}}{"value":{"type":"JSON","data":2}})"
                         "\n"
@@ -125,7 +133,7 @@ TEST_F(ProduceApiTest, V3ConcatenatedRecordsGetOneReportEachInOrder) {
   EXPECT_EQ(offsets, (std::vector<int64_t>{0, 1, 2}));
 }
 
-TEST_F(ProduceApiTest, V3ChunkedStreamIsAnsweredPerRecord) {
+TEST_P(ProduceApiTest, V3ChunkedStreamIsAnsweredPerRecord) {
   RawSocket socket(port());
   const std::string records[] = {R"({"value":{"type":"JSON","data":"a"}})",
                                  R"({"value":{"type":"JSON","data":"b"}})"};
@@ -146,7 +154,7 @@ TEST_F(ProduceApiTest, V3ChunkedStreamIsAnsweredPerRecord) {
   EXPECT_NE(reply.find(R"("offset":1)"), std::string::npos) << reply;
 }
 
-TEST_F(ProduceApiTest, V3StreamReportsEachRecordBeforeTheStreamEnds) {
+TEST_P(ProduceApiTest, V3StreamReportsEachRecordBeforeTheStreamEnds) {
   RawSocket socket(port());
   auto chunk = [](std::string_view data) {
     char size[16];
@@ -180,7 +188,7 @@ TEST_F(ProduceApiTest, V3StreamReportsEachRecordBeforeTheStreamEnds) {
   EXPECT_EQ(std::string_view(records.at(1)["value"]), "dHt3Im99");  // base64 of t{w"o}
 }
 
-TEST_F(ProduceApiTest, V3RejectsBadInput) {
+TEST_P(ProduceApiTest, V3RejectsBadInput) {
   auto wrong_type = http_request(port(), "POST", v3("/topics/bad/records"),
                                  R"({"partition_id":"zero","value":null})", kV3Json);
   EXPECT_EQ(wrong_type.status, 422);
@@ -196,7 +204,7 @@ TEST_F(ProduceApiTest, V3RejectsBadInput) {
   EXPECT_EQ(http_request(port(), "GET", "/topics").body, "[]");
 }
 
-TEST_F(ProduceApiTest, RawBatchRoundTripsByteForByte) {
+TEST_P(ProduceApiTest, RawBatchRoundTripsByteForByte) {
   const segment::HeaderView headers[] = {{"h", std::string_view("\x00\x01", 2)}};
   const std::string first =
       batch_bytes({{"k1", "v1", headers, 1700000000001},
@@ -229,7 +237,7 @@ TEST_F(ProduceApiTest, RawBatchRoundTripsByteForByte) {
   EXPECT_TRUE(records.at(1)["value"].is_null());
 }
 
-TEST_F(ProduceApiTest, RawBatchErrors) {
+TEST_P(ProduceApiTest, RawBatchErrors) {
   auto corrupt = batch_bytes({{"k", "v", {}, 1}});
   corrupt[corrupt.size() - 1] ^= 0x5a;
   auto r =
@@ -251,7 +259,7 @@ TEST_F(ProduceApiTest, RawBatchErrors) {
   EXPECT_EQ(http_request(port(), "GET", "/topics").body, "[]");
 }
 
-TEST_F(ProduceApiTest, KeyedRecordsHashAndNullKeysRoundRobin) {
+TEST_P(ProduceApiTest, KeyedRecordsHashAndNullKeysRoundRobin) {
   create_topic("hashed", 4);
   const std::string keys[] = {"alpha", "beta", "gamma", "delta", "epsilon"};
   std::string body = R"({"records":[)";
@@ -288,7 +296,7 @@ TEST_F(ProduceApiTest, KeyedRecordsHashAndNullKeysRoundRobin) {
   for (int p = 0; p < 4; ++p) EXPECT_EQ(per_partition[p], 2) << "partition " << p;
 }
 
-TEST_F(ProduceApiTest, OneRequestForSeveralPartitions) {
+TEST_P(ProduceApiTest, OneRequestForSeveralPartitions) {
   create_topic("multi", 3);
   auto r = http_request(port(), "POST", "/topics/multi",
                         R"({"records":[{"value":"a","partition":0},{"value":"b","partition":2},)"
@@ -309,7 +317,7 @@ TEST_F(ProduceApiTest, OneRequestForSeveralPartitions) {
   EXPECT_EQ(batches_of(fetch("multi", 0, 0, kAcceptRaw).body).size(), 1u);
 }
 
-TEST_F(ProduceApiTest, RecordsBeyondMaxMessageBytesAreSplitIntoDenseBatches) {
+TEST_P(ProduceApiTest, RecordsBeyondMaxMessageBytesAreSplitIntoDenseBatches) {
   create_topic("split", 1, R"([{"name":"max.message.bytes","value":"1024"}])");
   std::string body = R"({"records":[)";
   const std::string value(300, 'x');
@@ -334,7 +342,29 @@ TEST_F(ProduceApiTest, RecordsBeyondMaxMessageBytesAreSplitIntoDenseBatches) {
   EXPECT_EQ(next, 10);
 }
 
-TEST_F(ProduceApiTest, ExplicitTimestampsComeBack) {
+TEST_P(ProduceApiTest, ARecordOverMaxMessageBytesFailsAloneAndTheOthersAreStored) {
+  create_topic("big", 2, R"([{"name":"max.message.bytes","value":"1024"}])");
+  const std::string huge(3000, 'x');
+  auto r = http_request(port(), "POST", "/topics/big",
+                        R"({"records":[{"value":"a","partition":0},{"value":")" + huge +
+                            R"(","partition":0},{"value":"b","partition":0},)"
+                            R"({"value":"c","partition":1}]})",
+                        kJson);
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto offsets = parse(parser_, r.body)["offsets"].get_array();
+  ASSERT_EQ(offsets.size(), 4u);
+  EXPECT_EQ(int64_t(offsets.at(0)["offset"]), 0);
+  EXPECT_TRUE(offsets.at(1)["offset"].is_null()) << r.body;
+  EXPECT_FALSE(offsets.at(1)["error_code"].is_null()) << r.body;
+  EXPECT_EQ(int64_t(offsets.at(2)["offset"]), 1);
+  EXPECT_EQ(int64_t(offsets.at(3)["partition"]), 1);
+  EXPECT_EQ(int64_t(offsets.at(3)["offset"]), 0);
+  auto p0 = parse(parser_, fetch("big", 0, 0, kAcceptJson).body).get_array();
+  ASSERT_EQ(p0.size(), 2u);
+  EXPECT_EQ(std::string_view(p0.at(1)["value"]), "b");
+}
+
+TEST_P(ProduceApiTest, ExplicitTimestampsComeBack) {
   auto r = http_request(port(), "POST", "/topics/ts",
                         R"({"records":[{"value":1,"timestamp":1600000000000},)"
                         R"({"value":2,"timestamp":"2021-01-01T00:00:00.500Z"}]})",
@@ -346,7 +376,7 @@ TEST_F(ProduceApiTest, ExplicitTimestampsComeBack) {
   EXPECT_EQ(int64_t(records.at(1)["timestamp"]), 1609459200500);
 }
 
-TEST_F(ProduceApiTest, EveryAcksLevelStoresTheRecords) {
+TEST_P(ProduceApiTest, EveryAcksLevelStoresTheRecords) {
   int64_t expected = 0;
   for (const char* acks : {"0", "1", "all", "-1"}) {
     auto r = http_request(port(), "POST", std::string("/topics/acks?acks=") + acks,
@@ -362,7 +392,7 @@ TEST_F(ProduceApiTest, EveryAcksLevelStoresTheRecords) {
             R"({"beginning_offset":0,"end_offset":4})");
 }
 
-TEST_F(ProduceApiTest, V2ErrorsCarryTheirCodes) {
+TEST_P(ProduceApiTest, V2ErrorsCarryTheirCodes) {
   auto wrong_type =
       http_request(port(), "POST", "/topics/e", R"({"records":[{"headers":5}]})", kBinary);
   EXPECT_EQ(wrong_type.status, 422);
@@ -390,6 +420,9 @@ TEST_F(ProduceApiTest, V2ErrorsCarryTheirCodes) {
                                  {{"Content-Type", "application/json"}});
   EXPECT_EQ(plain_json.status, 200) << plain_json.body;
 }
+
+INSTANTIATE_TEST_SUITE_P(Writes, ProduceApiTest, ::testing::Values(false, true),
+                         [](const auto& p) { return p.param ? "Direct" : "PageCache"; });
 
 // log.cache.retain.bytes reaches the partitions: with a window of 0, what acks=all produce made
 // durable leaves the page cache (written through it, or direct with log.direct.io), and every

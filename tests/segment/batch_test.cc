@@ -238,6 +238,22 @@ TEST(BatchTest, KeyLengthPastTheRecordIsRejected) {
 
 // A producer's base offset is arbitrary until the broker stamps the batch (found by
 // tests/fuzz/batch_fuzz.cc: INT64_MIN + a negative delta was signed overflow in the walk).
+TEST(BatchTest, BuiltBatchCarriesTheHeaderValidationWouldGive) {
+  BatchBuilder builder;
+  builder.reset();
+  builder.add({"a", "1", {}, 10});
+  builder.add({"b", "2", {}, 12});
+  auto bytes = builder.finish();
+  const auto built = ValidBatch::built(bytes);
+  const auto checked = ValidBatch::check(bytes);
+  ASSERT_TRUE(checked);
+  EXPECT_EQ(built.bytes().data(), bytes.data());
+  EXPECT_EQ(built.bytes().size(), bytes.size());
+  EXPECT_EQ(built.header().record_count, checked->header().record_count);
+  EXPECT_EQ(built.header().max_timestamp, checked->header().max_timestamp);
+  EXPECT_EQ(built.header().checksum, checked->header().checksum);
+}
+
 // Recovery cuts a log at a batch whose first or max timestamp is negative (as damage), so a
 // client batch with one is refused before it can be stored and acknowledged.
 TEST(BatchTest, ValidBatchRefusesNegativeFirstOrMaxTimestamps) {
