@@ -60,7 +60,7 @@ std::shared_ptr<spdlog::logger> recovery_logger() {
 
 RecoveryOptions recovery_options(const config::TopicConfig& topic) {
   return {static_cast<size_t>(topic.segment_index_bytes),
-          static_cast<size_t>(topic.index_interval_bytes), topic.max_message_bytes};
+          static_cast<size_t>(topic.index_interval_bytes)};
 }
 
 Result<RecoveryOptions> partition_options(const config::TopicConfig& defaults,

@@ -158,13 +158,10 @@ std::string SegmentScan::describe_error() const {
 }
 
 Result<segment::BatchHeader> check_batch(std::span<const std::byte> rest, Offset expected,
-                                         Offset segment_base, int64_t max_message_bytes) {
+                                         Offset segment_base) {
   if (rest.size() < segment::kBatchHeaderSize) return segment::Errc::truncated;
   auto h = segment::parse_header(rest);
   if (!h) return h;
-  if (h->size_bytes() > static_cast<uint64_t>(std::max<int64_t>(max_message_bytes, 0))) {
-    return segment::Errc::batch_too_large;
-  }
   if (h->size_bytes() > rest.size()) return segment::Errc::truncated;
   auto v = segment::validate_batch(rest.first(h->size_bytes()));
   if (!v) return v;
@@ -205,7 +202,7 @@ Result<SegmentScan> scan_segment(const std::filesystem::path& log_path, Offset b
   uint64_t pos = 0;
   uint64_t reported = 0;
   while (pos < bytes.size()) {
-    auto h = check_batch(bytes.subspan(pos), scan.next_offset, base, options.max_message_bytes);
+    auto h = check_batch(bytes.subspan(pos), scan.next_offset, base);
     if (!h) {
       scan.error = h.error();
       break;

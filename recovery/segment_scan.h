@@ -18,9 +18,8 @@ namespace sluice::recovery {
 
 // The per-partition topic settings recovery needs (topic-level names).
 struct RecoveryOptions {
-  size_t index_max_bytes = 10 << 20;    // segment.index.bytes
-  size_t index_interval_bytes = 4096;   // index.interval.bytes
-  int64_t max_message_bytes = 1048588;  // max.message.bytes
+  size_t index_max_bytes = 10 << 20;   // segment.index.bytes
+  size_t index_interval_bytes = 4096;  // index.interval.bytes
 };
 
 // What one pass over a segment's .log found: the valid prefix, the first bad batch (if any) and
@@ -43,12 +42,12 @@ struct SegmentScan {
   std::string describe_error() const;
 };
 
-// Checks one batch at the start of `rest`: whole header and body within `rest`, at most
-// max_message_bytes, magic, both checksums, records (segment::validate_batch), base offset
-// `expected`, non-negative timestamps, offsets within 32 bits of `segment_base`.
+// Checks one batch at the start of `rest`: whole header and body within `rest`, magic, both
+// checksums, records (segment::validate_batch), base offset `expected`, non-negative
+// timestamps, offsets within 32 bits of `segment_base`. Not max.message.bytes: that limits what
+// producers may send now, and a batch stored under a larger limit is no less valid.
 [[nodiscard]] Result<segment::BatchHeader> check_batch(std::span<const std::byte> rest,
-                                                       Offset expected, Offset segment_base,
-                                                       int64_t max_message_bytes);
+                                                       Offset expected, Offset segment_base);
 
 // Scans `log_path` (read-only, memory-mapped) batch by batch and stops at the first batch
 // check_batch rejects. I/O failures are the only errors; bad bytes are reported in the scan.

@@ -2,8 +2,8 @@
 //
 // The input is used twice: as it is (header parsing and the checksum checks), and with its
 // batch length and checksums fixed up, so that the fuzzer reaches the record walk behind the
-// checksums. Whatever validation accepts must then be readable record by record, and must stay
-// valid after the broker stamps it.
+// checksums. Whatever validation accepts must then be readable record by record, must stay
+// valid after the broker stamps it, and must pass recovery's checks as stored.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/check.h"
+#include "recovery/segment_scan.h"
 #include "segment/batch.h"
 #include "segment/format.h"
 #include "tests/fuzz/seal.h"
@@ -43,8 +44,14 @@ void exercise(std::span<std::byte> bytes) {
   auto stamped = validate_batch(batch->bytes());
   SLUICE_CHECK(stamped.has_value(), "stamping keeps a batch valid");
   SLUICE_CHECK(stamped->base_offset == Offset{1234}, "stamping sets the base offset");
+  // What the broker accepts and stores, recovery must keep: it cuts the log at a batch it
+  // rejects, and everything after it.
+  SLUICE_CHECK(recovery::check_batch(batch->bytes(), Offset{1234}, Offset{1234}).has_value(),
+               "recovery keeps an accepted batch");
   set_log_append_time(batch->bytes(), 1'700'000'000'000);
   SLUICE_CHECK(validate_batch(batch->bytes()).has_value(), "log-append time keeps it valid");
+  SLUICE_CHECK(recovery::check_batch(batch->bytes(), Offset{1234}, Offset{1234}).has_value(),
+               "recovery keeps an accepted batch under log-append time");
 }
 
 }  // namespace

@@ -136,7 +136,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   recovery::RecoveryOptions options;
   options.index_max_bytes = 4096;
   options.index_interval_bytes = 128;
-  options.max_message_bytes = 1 << 20;
   auto scan = recovery::scan_segment(file.path(), base, options);
   SLUICE_CHECK(scan.has_value(), "a scan fails only on I/O errors");
   SLUICE_CHECK(scan->file_bytes == bytes.size(), "the scan sees the whole file");

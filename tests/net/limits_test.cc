@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "segment/batch.h"
 #include "tests/net/api_test_util.h"
@@ -402,6 +403,38 @@ TEST(LimitsTest, ClientThatNeverReadsARawFetchIsDropped) {
   EXPECT_TRUE(
       eventually([&] { return http_request(broker.port(), "GET", "/healthz").status == 200; },
                  std::chrono::seconds(15)));
+}
+
+// max.message.bytes limits what producers may send now. A batch stored under a larger limit
+// stays valid: lowering the limit and restarting keeps every record (recovery used to cut the
+// log at the first batch above the new limit).
+TEST(LimitsTest, LoweringMaxMessageBytesKeepsLargerBatchesAlreadyStored) {
+  TempDir dir;
+  const std::string big(300000, 'x');
+  {
+    BrokerProcess::Options options;
+    options.data_dir = dir.path();
+    options.sets = {"message.max.bytes=1000000"};
+    BrokerProcess broker(options);
+    for (const std::string& value : std::vector<std::string>{"\"a\"", "\"" + big + "\"", "\"b\""}) {
+      auto r = http_request(broker.port(), "POST", "/topics/shrink",
+                            R"({"records":[{"value":)" + value + "}]}", kJson);
+      ASSERT_EQ(r.status, 200) << r.body;
+    }
+    ASSERT_EQ(broker.terminate(), 0);
+  }
+  BrokerProcess::Options options;
+  options.data_dir = dir.path();
+  options.sets = {"message.max.bytes=100000"};
+  BrokerProcess broker(options);
+  auto offsets = http_request(broker.port(), "GET", "/topics/shrink/partitions/0/offsets");
+  EXPECT_EQ(offsets.body, R"({"beginning_offset":0,"end_offset":3})");
+  // The new limit holds for new records.
+  auto refused = http_request(broker.port(), "POST", "/topics/shrink",
+                              R"({"records":[{"value":")" + big + "\"}]}", kJson);
+  simdjson::dom::parser parser;
+  EXPECT_FALSE(parse(parser, refused.body)["offsets"].at(0)["error_code"].is_null())
+      << refused.body;
 }
 
 }  // namespace

@@ -24,7 +24,7 @@ inline constexpr int64_t kNow = 1'700'000'000'000;
 
 // Small indexes and intervals, so that a few KiB of log give many index entries.
 inline segment::SegmentOptions segment_options() { return {600, 256}; }
-inline RecoveryOptions recovery_options() { return {600, 256, 1 << 20}; }
+inline RecoveryOptions recovery_options() { return {600, 256}; }
 inline config::TopicConfig topic_config() {
   config::TopicConfig c;
   c.segment_index_bytes = 600;

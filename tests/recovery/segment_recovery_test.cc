@@ -230,7 +230,7 @@ TEST_F(SegmentRecoveryTest, IndexesStayByteIdenticalWhenTheyFillUp) {
     pristine_ = snapshot(part());
   }
   SegmentRecoverySettings s;
-  s.options = {600, 0, 1 << 20};
+  s.options = {600, 0};
   s.quarantine_dir = qdir();
   for (const auto& [name, bytes] : pristine_) {
     if (name.ends_with("index")) fs::remove(part() / name);
@@ -362,15 +362,12 @@ TEST_F(SegmentRecoveryTest, EachBatchCheckHasItsError) {
   b.add({"k", "value", {}, 5});
   auto bytes = b.finish();
   segment::stamp_batch(bytes, Offset{10}, 0);
-  auto ok = check_batch(bytes, Offset{10}, Offset{10}, 1 << 20);
+  auto ok = check_batch(bytes, Offset{10}, Offset{10});
   ASSERT_TRUE(ok);
-  EXPECT_EQ(check_batch(bytes, Offset{11}, Offset{10}, 1 << 20).error(),
-            Errc::non_contiguous_offset);
-  EXPECT_EQ(check_batch(bytes, Offset{10}, Offset{10}, 20).error(), segment::Errc::batch_too_large);
-  EXPECT_EQ(check_batch(std::span(bytes).first(bytes.size() - 1), Offset{10}, Offset{10}, 1 << 20)
-                .error(),
+  EXPECT_EQ(check_batch(bytes, Offset{11}, Offset{10}).error(), Errc::non_contiguous_offset);
+  EXPECT_EQ(check_batch(std::span(bytes).first(bytes.size() - 1), Offset{10}, Offset{10}).error(),
             segment::Errc::truncated);
-  EXPECT_EQ(check_batch(bytes, Offset{10}, Offset{10 - (1LL << 33)}, 1 << 20).error(),
+  EXPECT_EQ(check_batch(bytes, Offset{10}, Offset{10 - (1LL << 33)}).error(),
             Errc::offset_overflow);
   // A batch whose last offset would pass INT64_MAX (found by tests/fuzz/recovery_fuzz.cc: the
   // range check itself overflowed).
@@ -380,15 +377,15 @@ TEST_F(SegmentRecoveryTest, EachBatchCheckHasItsError) {
   auto tbytes = two.finish();
   const Offset top{INT64_MAX};
   segment::stamp_batch(tbytes, top, 0);
-  EXPECT_EQ(check_batch(tbytes, top, top, 1 << 20).error(), Errc::offset_overflow);
+  EXPECT_EQ(check_batch(tbytes, top, top).error(), Errc::offset_overflow);
   // Nor may a batch end at INT64_MAX: there would be no next offset for the segment to have.
   segment::stamp_batch(bytes, top, 0);
-  EXPECT_EQ(check_batch(bytes, top, top, 1 << 20).error(), Errc::offset_overflow);
+  EXPECT_EQ(check_batch(bytes, top, top).error(), Errc::offset_overflow);
   segment::BatchBuilder neg;
   neg.add({"k", "value", {}, -5});
   auto nbytes = neg.finish();
   segment::stamp_batch(nbytes, Offset{10}, 0);
-  EXPECT_EQ(check_batch(nbytes, Offset{10}, Offset{10}, 1 << 20).error(), Errc::negative_timestamp);
+  EXPECT_EQ(check_batch(nbytes, Offset{10}, Offset{10}).error(), Errc::negative_timestamp);
 }
 
 }  // namespace
