@@ -67,35 +67,33 @@ class Segment::RunBytes {
 
   // Adds the pieces of the batches that cover [from, to) to `out`.
   void spans(uint64_t from, uint64_t to, std::vector<std::span<const std::byte>>& out) const {
-    uint64_t at = pos_;
-    for (const auto& b : batches_) {
-      const uint64_t b_end = at + b.bytes.size();
-      if (b_end > from && at < to) {
-        const uint64_t lo = std::max(at, from);
-        const uint64_t hi = std::min(b_end, to);
-        out.push_back(b.bytes.subspan(lo - at, hi - lo));
-      }
-      if (b_end >= to) break;
-      at = b_end;
-    }
+    pieces(from, to, [&](uint64_t, std::span<const std::byte> piece) { out.push_back(piece); });
   }
 
   // Copies [from, to) to dst.
   void copy(uint64_t from, uint64_t to, std::byte* dst) const {
+    pieces(from, to, [&](uint64_t at, std::span<const std::byte> piece) {
+      std::memcpy(dst + (at - from), piece.data(), piece.size());
+    });
+  }
+
+ private:
+  // Calls f(position, bytes) for each batch's part of [from, to), in order.
+  template <class F>
+  void pieces(uint64_t from, uint64_t to, F f) const {
     uint64_t at = pos_;
     for (const auto& b : batches_) {
       const uint64_t b_end = at + b.bytes.size();
       if (b_end > from && at < to) {
         const uint64_t lo = std::max(at, from);
         const uint64_t hi = std::min(b_end, to);
-        std::memcpy(dst + (lo - from), b.bytes.data() + (lo - at), hi - lo);
+        f(lo, b.bytes.subspan(lo - at, hi - lo));
       }
       if (b_end >= to) break;
       at = b_end;
     }
   }
 
- private:
   std::span<const StampedBatch> batches_;
   uint64_t pos_;
 };

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -44,6 +45,21 @@ class Acknowledged {
 const std::map<std::string, std::string> kRawContent = {
     {"Content-Type", "application/vnd.sluice.batch"}};
 
+// POSTs `body` and parses a 200 reply; nullopt once the broker is gone (killed) or refuses.
+std::optional<simdjson::dom::element> post(simdjson::dom::parser& parser, uint16_t port,
+                                           const std::string& path, const std::string& body,
+                                           const std::map<std::string, std::string>& headers) {
+  HttpResponse r;
+  try {
+    r = http_request(port, "POST", path, body, headers);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  simdjson::dom::element doc;
+  if (r.status != 200 || parser.parse(r.body).get(doc) != simdjson::SUCCESS) return std::nullopt;
+  return doc;
+}
+
 // Produces raw batches of three records (whose values are JSON strings) until `stop`, with
 // `acks`, recording what was acknowledged. Errors (the broker was killed) end the loop.
 void produce_raw_until_killed(uint16_t port, int round, int producer, const std::string& acks,
@@ -59,19 +75,11 @@ void produce_raw_until_killed(uint16_t port, int round, int producer, const std:
     builder.reset();
     for (const auto& v : values) builder.add({std::nullopt, v, {}, 1'700'000'000'000 + i});
     const auto bytes = builder.finish();
-    HttpResponse r;
-    try {
-      r = http_request(port, "POST", "/topics/crash/partitions/0/records?acks=" + acks,
-                       std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size()),
-                       kRawContent);
-    } catch (const std::exception&) {
-      return;
-    }
-    if (r.status != 200) return;
-    simdjson::dom::element doc;
-    if (parser.parse(r.body).get(doc) != simdjson::SUCCESS) return;
+    auto doc =
+        post(parser, port, "/topics/crash/partitions/0/records?acks=" + acks,
+             std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size()), kRawContent);
     int64_t base = -1;
-    if (doc["batches"].at(0)["base_offset"].get(base) != simdjson::SUCCESS) return;
+    if (!doc || (*doc)["batches"].at(0)["base_offset"].get(base) != simdjson::SUCCESS) return;
     for (int k = 0; k < 3; ++k) acked.add(base + k, values[static_cast<size_t>(k)]);
   }
 }
@@ -84,18 +92,10 @@ void produce_until_killed(uint16_t port, int round, int producer, std::atomic<bo
   for (int i = 0; !stop.load(); ++i) {
     const std::string value = "\"r" + std::to_string(round) + "-p" + std::to_string(producer) +
                               "-" + std::to_string(i) + "\"";
-    HttpResponse r;
-    try {
-      r = http_request(port, "POST", "/topics/crash/partitions/0?acks=all",
-                       R"({"records":[{"value":)" + value + "}]}", kJson);
-    } catch (const std::exception&) {
-      return;
-    }
-    if (r.status != 200) return;
-    simdjson::dom::element doc;
-    if (parser.parse(r.body).get(doc) != simdjson::SUCCESS) return;
+    auto doc = post(parser, port, "/topics/crash/partitions/0?acks=all",
+                    R"({"records":[{"value":)" + value + "}]}", kJson);
     int64_t offset = -1;
-    if (doc["offsets"].at(0)["offset"].get(offset) != simdjson::SUCCESS) return;
+    if (!doc || (*doc)["offsets"].at(0)["offset"].get(offset) != simdjson::SUCCESS) return;
     acked.add(offset, value);
   }
 }
