@@ -13,20 +13,21 @@
 
 namespace sluice::testing {
 
-// A tmpfs of a few megabytes mounted on a fresh temp directory, for tests of a full disk;
-// unmounted on destruction. Mounting needs root and is refused in many containers: tests check
-// mounted() and skip with why_not() otherwise.
+// A tmpfs of a few megabytes mounted on a fresh temp directory, for tests of a full disk (or
+// another in-memory file system, such as ramfs, which refuses O_DIRECT); unmounted on
+// destruction. Mounting needs root and is refused in many containers: tests check mounted()
+// and skip with why_not() otherwise.
 class SmallFs {
  public:
-  explicit SmallFs(const std::string& size) {
+  explicit SmallFs(const std::string& size, const std::string& type = "tmpfs") {
     if (::geteuid() != 0) {
-      why_not_ = "mounting a tmpfs needs root";
+      why_not_ = "mounting a " + type + " needs root";
       return;
     }
     const std::string options = "size=" + size;
-    if (::mount("sluice-small-fs", dir_.path().c_str(), "tmpfs", MS_NOSUID | MS_NODEV,
+    if (::mount("sluice-small-fs", dir_.path().c_str(), type.c_str(), MS_NOSUID | MS_NODEV,
                 options.c_str()) != 0) {
-      why_not_ = std::string("cannot mount a tmpfs here: ") + std::strerror(errno);
+      why_not_ = "cannot mount a " + type + " here: " + std::strerror(errno);
       return;
     }
     mounted_ = true;

@@ -399,6 +399,30 @@ TEST_F(SegmentTest, DirectRunsStoreWhatBufferedRunsStore) {
   }
 }
 
+// Where the file system refuses O_DIRECT (ramfs), direct runs go through the page cache instead
+// and store the same bytes.
+TEST_F(SegmentTest, DirectRunsFallBackToThePageCacheWhereODirectIsRefused) {
+  testing::SmallFs fs("16m", "ramfs");
+  if (!fs.mounted()) GTEST_SKIP() << fs.why_not();
+  ASSERT_FALSE(direct_io_works(fs.path()));
+  const SegmentOptions options{1 << 16, 4096};
+  auto s = Segment::create(fs.path(), Offset{0}, options, kNow).value();
+  DirectBuffer scratch;
+  RunBuilder runs;
+  Offset next{0};
+  std::string expected;
+  for (int i = 0; i < 3; ++i) {
+    for (int b = 0; b < 3; ++b) runs.add(5000 + 1000 * b, next);
+    const auto run = runs.take();
+    for (const auto& b : run) {
+      expected.append(reinterpret_cast<const char*>(b.bytes.data()), b.bytes.size());
+    }
+    ASSERT_TRUE(s->append(run, &scratch));
+  }
+  EXPECT_EQ(s->next_offset(), next);
+  EXPECT_EQ(file_bytes(s->log_path()), expected);
+}
+
 TEST_F(SegmentTest, DirectRunsKeepOnlyTheirPartialBlocksInThePageCache) {
   if (!direct_io_works(dir_.path())) GTEST_SKIP() << "no O_DIRECT on this file system";
   constexpr uint64_t kBlock = DirectBuffer::kAlignment;
