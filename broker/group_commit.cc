@@ -8,9 +8,78 @@
 
 namespace sluice::broker {
 
+namespace {
+
+// Helper threads besides the flusher: fdatasyncs of different files overlap on the device.
+constexpr size_t kHelperThreads = 3;
+
+}  // namespace
+
+GroupCommitter::Helpers::Helpers(size_t threads, bool direct_writes) {
+  for (size_t i = 0; i < threads; ++i) {
+    buffers_.push_back(direct_writes ? std::make_unique<segment::DirectBuffer>() : nullptr);
+  }
+  for (size_t i = 0; i < threads; ++i) {
+    threads_.emplace_back([this, direct = buffers_[i].get()] { loop(direct); });
+  }
+}
+
+GroupCommitter::Helpers::~Helpers() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  for (auto& t : threads_) t.join();
+}
+
+void GroupCommitter::Helpers::run(std::span<LogWork> items, segment::DirectBuffer* own) {
+  {
+    std::lock_guard lock(mu_);
+    items_ = items;
+    next_.store(0, std::memory_order_relaxed);
+    open_ = true;
+    ++generation_;
+  }
+  wake_.notify_all();
+  drain(items, own);
+  std::unique_lock lock(mu_);
+  open_ = false;  // every item is taken; helpers that have not joined stay out
+  idle_.wait(lock, [&] { return active_ == 0; });
+  items_ = {};
+}
+
+void GroupCommitter::Helpers::loop(segment::DirectBuffer* direct) {
+  uint64_t seen = 0;
+  std::unique_lock lock(mu_);
+  while (true) {
+    wake_.wait(lock, [&] { return stop_ || (open_ && generation_ != seen); });
+    if (stop_) return;
+    seen = generation_;
+    ++active_;
+    const auto items = items_;
+    lock.unlock();
+    drain(items, direct);
+    lock.lock();
+    if (--active_ == 0) idle_.notify_all();
+  }
+}
+
+void GroupCommitter::Helpers::drain(std::span<LogWork> items, segment::DirectBuffer* direct) {
+  for (size_t i; (i = next_.fetch_add(1, std::memory_order_relaxed)) < items.size();) {
+    work_on(items[i], direct);
+  }
+}
+
+void GroupCommitter::work_on(LogWork& work, segment::DirectBuffer* direct) {
+  if (!work.jobs.empty()) work.log->append_jobs(work.jobs, direct);
+  if (auto r = work.log->flush(); !r) work.error = r.error();
+}
+
 GroupCommitter::GroupCommitter(Options options)
     : options_(options),
       direct_(options.direct_writes ? std::make_unique<segment::DirectBuffer>() : nullptr),
+      helpers_(kHelperThreads, options.direct_writes),
       thread_([this] { run(); }) {}
 
 GroupCommitter::~GroupCommitter() { stop(); }
@@ -51,7 +120,7 @@ void GroupCommitter::untrack(PartitionLog* log) {
     round_done_.wait(lock, [&] { return !in_round_ || rounds_ != round; });
   }
   // The flusher's direct buffer is its own: these go through the page cache.
-  flush_round(std::move(mine), std::move(my_appends), {}, nullptr);
+  flush_round(std::move(mine), std::move(my_appends), {}, nullptr, nullptr);
 }
 
 void GroupCommitter::request(PartitionLog& log, Callback done) {
@@ -135,7 +204,7 @@ void GroupCommitter::run() {
     ++rounds_;
     in_round_ = true;
     lock.unlock();
-    flush_round(std::move(pending), std::move(appends), std::move(extra), direct_.get());
+    flush_round(std::move(pending), std::move(appends), std::move(extra), direct_.get(), &helpers_);
     lock.lock();
     in_round_ = false;
     round_done_.notify_all();
@@ -144,25 +213,28 @@ void GroupCommitter::run() {
 }
 
 void GroupCommitter::flush_round(std::vector<Pending> pending, std::vector<PendingAppend> appends,
-                                 std::vector<PartitionLog*> extra, segment::DirectBuffer* direct) {
-  std::map<PartitionLog*, std::error_code> results;
-  std::map<PartitionLog*, std::vector<PartitionLog::AppendJob*>> jobs;
-  for (const auto& a : appends) jobs[a.log].push_back(a.job.get());
-  for (auto& [log, its_jobs] : jobs) {
-    log->append_jobs(its_jobs, direct);
-    results.emplace(log, std::error_code{});
-  }
-  for (const auto& p : pending) results.emplace(p.log, std::error_code{});
-  for (auto* log : extra) results.emplace(log, std::error_code{});
-  for (auto& [log, ec] : results) {
-    auto r = log->flush();
-    if (!r) ec = r.error();
+                                 std::vector<PartitionLog*> extra, segment::DirectBuffer* direct,
+                                 Helpers* helpers) {
+  std::map<PartitionLog*, size_t> slot;
+  std::vector<LogWork> work;
+  auto work_for = [&](PartitionLog* log) -> LogWork& {
+    auto [it, added] = slot.emplace(log, work.size());
+    if (added) work.push_back({log, {}, {}});
+    return work[it->second];
+  };
+  for (const auto& a : appends) work_for(a.log).jobs.push_back(a.job.get());
+  for (const auto& p : pending) work_for(p.log);
+  for (auto* log : extra) work_for(log);
+  if (helpers != nullptr && work.size() > 1) {
+    helpers->run(work, direct);
+  } else {
+    for (auto& w : work) work_on(w, direct);
   }
   for (auto& a : appends) {
-    const auto ec = a.job->error ? a.job->error : results[a.log];
+    const auto ec = a.job->error ? a.job->error : work[slot[a.log]].error;
     a.done(ec, ec ? std::vector<AppendResult>{} : std::move(a.job->results));
   }
-  for (auto& p : pending) p.done(results[p.log]);
+  for (auto& p : pending) p.done(work[slot[p.log]].error);
 }
 
 }  // namespace sluice::broker

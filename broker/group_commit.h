@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -80,9 +81,49 @@ class GroupCommitter {
     AppendCallback done;
   };
 
+  // One log's share of a round: its queued appends, then a flush.
+  struct LogWork {
+    PartitionLog* log = nullptr;
+    std::vector<PartitionLog::AppendJob*> jobs;
+    std::error_code error;  // of the flush
+  };
+
+  static void work_on(LogWork& work, segment::DirectBuffer* direct);
+
+  // Threads that take a round's logs alongside the flusher, so that a round over several
+  // partitions takes about as long as its slowest one instead of their sum.
+  class Helpers {
+   public:
+    Helpers(size_t threads, bool direct_writes);
+    ~Helpers();
+    Helpers(const Helpers&) = delete;
+    Helpers& operator=(const Helpers&) = delete;
+    // Does every item, on the calling thread (writing through `own`) and the helpers; returns
+    // when all are done.
+    void run(std::span<LogWork> items, segment::DirectBuffer* own);
+
+   private:
+    void loop(segment::DirectBuffer* direct);
+    void drain(std::span<LogWork> items, segment::DirectBuffer* direct);
+
+    std::mutex mu_;
+    std::condition_variable wake_;  // a round has items, or stop
+    std::condition_variable idle_;  // no helper is working on the round
+    std::span<LogWork> items_;      // guarded by mu_
+    bool open_ = false;             // guarded by mu_; helpers may join the round
+    uint64_t generation_ = 0;       // guarded by mu_; counts rounds
+    size_t active_ = 0;             // guarded by mu_; helpers working on the round
+    bool stop_ = false;             // guarded by mu_
+    std::atomic<size_t> next_{0};   // the round's next item to take
+    std::vector<std::unique_ptr<segment::DirectBuffer>> buffers_;  // one per helper
+    std::vector<std::thread> threads_;
+  };
+
   void run();
+  // Appends, flushes and answers one round's work; with `helpers`, several logs at once.
   static void flush_round(std::vector<Pending> pending, std::vector<PendingAppend> appends,
-                          std::vector<PartitionLog*> extra, segment::DirectBuffer* direct);
+                          std::vector<PartitionLog*> extra, segment::DirectBuffer* direct,
+                          Helpers* helpers);
 
   Options options_;
   mutable std::mutex mu_;
@@ -96,6 +137,7 @@ class GroupCommitter {
   bool in_round_ = false;               // guarded by mu_; a round is flushing
   std::condition_variable round_done_;  // signalled when a round ends (untrack waits on it)
   std::unique_ptr<segment::DirectBuffer> direct_;  // the flusher thread's, with direct_writes
+  Helpers helpers_;                                // used by the flusher thread only
   std::thread thread_;
 };
 

@@ -170,6 +170,53 @@ TEST_F(GroupCommitTest, SyncFailureIsReportedToEveryWaiter) {
   committer.untrack(log.get());
 }
 
+// A round over several partitions flushes them at once (the flusher and its helpers), and
+// each waiter hears its own partition's outcome.
+TEST_F(GroupCommitTest, ARoundFlushesSeveralLogsAtOnceAndAnswersEachWithItsOwnOutcome) {
+  std::atomic<int> syncing{0};
+  std::atomic<int> most{0};
+  std::vector<std::unique_ptr<PartitionLog>> logs;
+  for (int i = 0; i < 4; ++i) {
+    PartitionLog::Options o;
+    o.topic = "t";
+    o.partition = i;
+    o.dir = dir_.path() / ("t-" + std::to_string(i));
+    o.sync = [&, failing = i == 3](int fd) -> Result<void> {
+      const int now = syncing.fetch_add(1) + 1;
+      for (int seen = most.load(); now > seen && !most.compare_exchange_weak(seen, now);) {
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      syncing.fetch_sub(1);
+      if (failing) return errno_code(EIO);
+      return fdatasync_fd(fd);
+    };
+    logs.push_back(PartitionLog::open(std::move(o)).value());
+  }
+  GroupCommitter committer({});
+  for (auto& log : logs) committer.track(log.get());
+  // A first round keeps the flusher busy while the next requests queue up for the second.
+  append_one(*logs[0]);
+  std::promise<std::error_code> first;
+  committer.request(*logs[0], [&](std::error_code ec) { first.set_value(ec); });
+  std::vector<std::promise<std::error_code>> answers(logs.size());
+  for (size_t i = 0; i < logs.size(); ++i) {
+    append_one(*logs[i]);
+    committer.request(*logs[i], [&, i](std::error_code ec) { answers[i].set_value(ec); });
+  }
+  EXPECT_FALSE(first.get_future().get());
+  for (size_t i = 0; i < logs.size(); ++i) {
+    const auto ec = answers[i].get_future().get();
+    if (i == 3) {
+      EXPECT_EQ(ec, std::errc::io_error);
+    } else {
+      EXPECT_FALSE(ec) << i << ": " << ec.message();
+      EXPECT_EQ(logs[i]->flushed_offset(), logs[i]->end_offset());
+    }
+  }
+  EXPECT_GE(most.load(), 2);
+  for (auto& log : logs) committer.untrack(log.get());
+}
+
 // Producers that hand their batches to the flusher (append_durable), through the page cache or
 // direct: each answer comes after a sync that covers its batch, syncs are shared, and every
 // record is stored once, where its answer says.
