@@ -42,8 +42,9 @@ struct RetentionResult {
 // after its bytes and index entries are written, and readers load it (acquire) before
 // reading, so they never see a partial batch. Segments are shared_ptr: a reader keeps the
 // segment it reads from alive even if retention deletes it meanwhile.
-// Durability: append() leaves bytes in the page cache; flush() makes everything appended
-// before it was called durable (GroupCommitter batches these calls). With cache_retain_bytes
+// Durability: append() leaves bytes in the page cache (append_jobs() with a direct buffer puts
+// whole blocks on the device instead); flush() makes everything appended before it was called
+// durable (GroupCommitter batches these calls). With cache_retain_bytes
 // set, flush() then drops the pages of older flushed bytes, so the partition's page-cache
 // footprint stays near that window and new writes reuse freed pages instead of growing it.
 class PartitionLog {
