@@ -226,6 +226,7 @@ void PartitionLog::append_jobs(std::span<AppendJob* const> jobs, segment::Direct
       segment::BatchHeader header;
       const Offset base = next;
       const AppendResult result = stamp_locked(batch.bytes(), batch.header(), base, now, header);
+      // needs_roll lets an empty segment take any batch; a run of several must still fit.
       auto roll_due = [&](uint64_t bytes) {
         return active_->needs_roll(bytes, header.last_offset(), config.segment_bytes,
                                    config.segment_ms, now) ||

@@ -137,7 +137,7 @@ void append_partition(broker::PartitionLog& log, const ProduceRequest& request,
 struct DurableBatches {
   std::shared_ptr<broker::PartitionLog> log;
   std::vector<Chunk> chunks;
-  std::vector<std::vector<std::byte>> storage;
+  std::vector<segment::BatchBuilder> builders;  // one per batch, holding its bytes
   std::vector<segment::ValidBatch> batches;
   std::vector<size_t> queued;  // the chunk of each batch
 };
@@ -149,18 +149,18 @@ DurableBatches build_batches(std::shared_ptr<broker::PartitionLog> log,
   DurableBatches out{std::move(log), {}, {}, {}, {}};
   const auto& config = out.log->config();
   out.chunks = chunk_partition(*out.log, request, indexes);
-  out.storage.reserve(out.chunks.size());
-  segment::BatchBuilder builder;
+  // Each batch keeps its own builder, whose buffer the flusher writes from: no copy here.
+  out.builders.reserve(out.chunks.size());
   for (size_t c = 0; c < out.chunks.size(); ++c) {
+    auto& builder = out.builders.emplace_back();
     builder.reset(config.message_timestamp_type);
     for (const auto& record : out.chunks[c].records) builder.add(record);
     if (builder.size_bytes() > static_cast<uint64_t>(config.max_message_bytes)) {
       record_outcomes(*out.log, out.chunks[c], broker::Errc::record_too_large, outcomes, ctx);
+      out.builders.pop_back();
       continue;
     }
-    const auto bytes = builder.finish();
-    out.storage.emplace_back(bytes.begin(), bytes.end());
-    out.batches.push_back(segment::ValidBatch::built(out.storage.back()));
+    out.batches.push_back(segment::ValidBatch::built(builder.finish()));
     out.queued.push_back(c);
   }
   return out;

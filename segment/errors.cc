@@ -30,8 +30,6 @@ class Category final : public std::error_category {
         return "offset out of range";
       case Errc::segment_full:
         return "segment full";
-      case Errc::batch_too_large:
-        return "batch larger than max.message.bytes";
       case Errc::negative_timestamp:
         return "batch timestamp is negative";
     }

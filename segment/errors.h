@@ -16,7 +16,6 @@ enum class Errc {
   unsupported_attributes,    // compression or flags this broker does not implement
   offset_out_of_range,       // an offset before the log start or after its end
   segment_full,              // the batch does not fit this segment; roll first
-  batch_too_large,           // larger than max.message.bytes
   negative_timestamp,        // a batch's first or max timestamp is below zero
 };
 
