@@ -13,9 +13,10 @@
 
 namespace sluice::net {
 
-// The initiation lambdas below capture only references and spans. GCC 12 destroys a lambda
-// temporary inside a co_await expression twice, so a capture that owns something (a
-// shared_ptr, a string) would be released twice: seen as a use-after-free under ASan.
+// The initiation lambdas below capture only references and spans. GCC 12 destroys the members
+// of an aggregate temporary in a co_await expression twice, and a lambda's captures are such
+// members: a capture that owns something (a shared_ptr, a string) would be released twice,
+// seen as a use-after-free under ASan. Temporaries of classes with constructors are not hit.
 
 // Suspends the calling coroutine until the group-commit flusher has made every byte of `log`
 // appended so far durable; resumes on the coroutine's own executor with the flush's error.
