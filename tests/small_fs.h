@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <string>
@@ -14,14 +16,20 @@
 namespace sluice::testing {
 
 // A tmpfs of a few megabytes mounted on a fresh temp directory, for tests of a full disk (or
-// another in-memory file system, such as ramfs, which refuses O_DIRECT); unmounted on
-// destruction. Mounting needs root and is refused in many containers: tests check mounted()
-// and skip with why_not() otherwise.
+// another in-memory file system, such as ramfs, which refuses O_DIRECT; or "ext4", made by
+// mkfs.ext4 in an image file and mounted through a loop device); unmounted on destruction.
+// Mounting needs root and is refused in many containers: tests check mounted() and skip with
+// why_not() otherwise.
 class SmallFs {
  public:
+  // `size`: a number of bytes with a k or m suffix ("6m").
   explicit SmallFs(const std::string& size, const std::string& type = "tmpfs") {
     if (::geteuid() != 0) {
       why_not_ = "mounting a " + type + " needs root";
+      return;
+    }
+    if (type == "ext4") {
+      mount_image(size);
       return;
     }
     const std::string options = "size=" + size;
@@ -56,6 +64,46 @@ class SmallFs {
   }
 
  private:
+  // No root-reserved blocks, so that the broker (root in tests) sees the same full disk as
+  // everyone; the loop device goes with the unmount (autoclear).
+  void mount_image(const std::string& size) {
+    const auto image = image_dir_.path() / "fs.img";
+    {
+      const int fd = ::open(image.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      const bool sized = fd >= 0 && ::ftruncate(fd, static_cast<off_t>(bytes(size))) == 0;
+      if (fd >= 0) ::close(fd);
+      if (!sized) {
+        why_not_ = "cannot create an ext4 image: " + std::string(std::strerror(errno));
+        return;
+      }
+    }
+    const std::string quiet = " >/dev/null 2>&1";
+    if (std::system(("mkfs.ext4 -q -F -m 0 " + image.string() + quiet).c_str()) != 0) {
+      why_not_ = "mkfs.ext4 failed or is missing";
+      return;
+    }
+    const std::string mount =
+        "mount -o loop,nosuid,nodev " + image.string() + " " + dir_.path().string() + quiet;
+    if (std::system(mount.c_str()) != 0) {
+      why_not_ = "cannot mount an ext4 image through a loop device here";
+      return;
+    }
+    mounted_ = true;
+  }
+
+  static uint64_t bytes(const std::string& size) {
+    const uint64_t n = std::stoull(size);
+    switch (size.back()) {
+      case 'k':
+        return n << 10;
+      case 'm':
+        return n << 20;
+      default:
+        return n;
+    }
+  }
+
+  TempDir image_dir_;  // destroyed after dir_'s file system is unmounted
   TempDir dir_;
   bool mounted_ = false;
   std::string why_not_;

@@ -36,7 +36,15 @@ std::string batch_bytes(int first, int count, size_t value_bytes) {
   return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
 }
 
-class FullDiskTest : public ::testing::Test {
+// Run on a tmpfs and on ext4 (a loop-mounted image), each with acks=1, written by the network
+// threads through the page cache, and with acks=all, written by the group-commit flusher with
+// O_DIRECT (log.direct.io).
+struct FullDiskCase {
+  std::string fs;
+  std::string acks;
+};
+
+class FullDiskTest : public ::testing::TestWithParam<FullDiskCase> {
  protected:
   void SetUp() override {
     if (!fs_.mounted()) GTEST_SKIP() << fs_.why_not();
@@ -49,8 +57,10 @@ class FullDiskTest : public ::testing::Test {
   uint16_t port() const { return broker_->port(); }
 
   HttpResponse produce(std::string_view topic, const std::string& batch) {
-    return http_request(port(), "POST", "/topics/" + std::string(topic) + "/partitions/0/records",
-                        batch, kRawContent);
+    return http_request(
+        port(), "POST",
+        "/topics/" + std::string(topic) + "/partitions/0/records?acks=" + GetParam().acks, batch,
+        kRawContent);
   }
 
   // Every byte of the partition, read by raw fetches from offset 0 to the end.
@@ -77,11 +87,11 @@ class FullDiskTest : public ::testing::Test {
     return batch;
   }
 
-  SmallFs fs_{"6m"};
+  SmallFs fs_{GetParam().fs == "ext4" ? "8m" : "6m", GetParam().fs};
   std::unique_ptr<BrokerProcess> broker_;
 };
 
-TEST_F(FullDiskTest, ProduceIsRefusedWithoutLosingDataAndResumesWhenSpaceIsFreed) {
+TEST_P(FullDiskTest, ProduceIsRefusedWithoutLosingDataAndResumesWhenSpaceIsFreed) {
   constexpr int kPerBatch = 50;
   std::string kept;  // what partition keep-0 must hold, byte for byte
   int64_t next = 0;
@@ -162,7 +172,7 @@ TEST_F(FullDiskTest, ProduceIsRefusedWithoutLosingDataAndResumesWhenSpaceIsFreed
   EXPECT_TRUE(fetch_all("keep") == kept) << "partition keep-0 changed across a restart";
 }
 
-TEST_F(FullDiskTest, CrashOnAFullDiskKeepsEveryAcknowledgedRecord) {
+TEST_P(FullDiskTest, CrashOnAFullDiskKeepsEveryAcknowledgedRecord) {
   std::string kept;
   int64_t next = 0;
   // Writes until refused, keeping what was acknowledged; returns whether it was refused.
@@ -196,6 +206,13 @@ TEST_F(FullDiskTest, CrashOnAFullDiskKeepsEveryAcknowledgedRecord) {
   broker_->restart();
   EXPECT_TRUE(fetch_all("full") == kept) << "acknowledged records lost after a stop on a full disk";
 }
+
+INSTANTIATE_TEST_SUITE_P(Disks, FullDiskTest,
+                         ::testing::Values(FullDiskCase{"tmpfs", "1"}, FullDiskCase{"tmpfs", "all"},
+                                           FullDiskCase{"ext4", "1"}, FullDiskCase{"ext4", "all"}),
+                         [](const auto& p) {
+                           return p.param.fs + (p.param.acks == "1" ? "Leader" : "All");
+                         });
 
 }  // namespace
 }  // namespace sluice::testing
