@@ -509,4 +509,27 @@ int64_t ConsumerGroups::generation(std::string_view group) const {
   return g == groups_.end() ? 0 : g->second.generation;
 }
 
+std::vector<std::string> ConsumerGroups::group_names() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& [name, g] : groups_) {
+    if (!g.members.empty() || !g.committed.empty()) out.push_back(name);
+  }
+  return out;
+}
+
+std::optional<ConsumerGroups::GroupDescription> ConsumerGroups::describe(std::string_view group) {
+  std::lock_guard lock(mu_);
+  auto it = groups_.find(group);
+  if (it == groups_.end()) return std::nullopt;
+  auto& g = it->second;
+  if (g.members.empty() && g.committed.empty()) return std::nullopt;
+  // As a member's next call would: a topic created since may match a subscription.
+  rebalance(g, false);
+  GroupDescription d{it->first, g.generation, options_.strategy, {}, {}};
+  for (const auto& [name, m] : g.members) d.members.emplace_back(name, m.assigned);
+  for (const auto& [tp, c] : g.committed) d.committed.emplace(tp, c.offset);
+  return d;
+}
+
 }  // namespace sluice::broker

@@ -182,6 +182,20 @@ class ConsumerGroups {
   // The group's generation (0 for an unknown group).
   int64_t generation(std::string_view group) const;
 
+  // A group as the admin API shows it: its members (by name) with what each is assigned now,
+  // and its committed offsets. Looking does not touch a member's idle clock.
+  struct GroupDescription {
+    std::string group;
+    int64_t generation = 0;
+    AssignmentStrategy strategy = AssignmentStrategy::range;
+    std::vector<std::pair<std::string, std::vector<TopicPartition>>> members;
+    std::map<TopicPartition, int64_t> committed;
+  };
+  // The groups that have a member or a committed offset, by name.
+  std::vector<std::string> group_names() const;
+  // nullopt for a group with neither.
+  std::optional<GroupDescription> describe(std::string_view group);
+
  private:
   struct Member {
     InstanceConfig config;

@@ -1,7 +1,14 @@
-// Topic metadata (REST Proxy v2) and cluster/topic admin (REST Proxy v3).
+// Topic metadata (REST Proxy v2); cluster, topic and consumer-group admin (REST Proxy v3).
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include <algorithm>
+#include <map>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "broker/consumer_groups.h"
 #include "broker/errors.h"
 #include "net/handler_util.h"
 #include "net/json_writer.h"
@@ -303,6 +310,193 @@ asio::awaitable<Reply> topic_partitions_v3(Call& call) {
   co_return json_reply(http::status::ok, std::move(body));
 }
 
+// --- v3 consumer groups (read-only: members, assignments, lag) -----------------------------
+
+struct GroupView {
+  broker::ConsumerGroups::GroupDescription d;
+  std::string url;  // the group's own URL
+};
+
+// The group named by params[1], or the error to reply with.
+std::variant<GroupView, ApiError> find_group(Call& call) {
+  if (auto e = check_cluster(call)) return *e;
+  auto d = call.broker->groups().describe(call.params[1]);
+  if (!d) {
+    return ApiError{http::status::not_found, 40403,
+                    fmt::format("Consumer group '{}' not found", call.params[1])};
+  }
+  auto url = fmt::format("{}/consumer-groups/{}", cluster_url(call), d->group);
+  return GroupView{std::move(*d), std::move(url)};
+}
+
+void write_metadata(JsonWriter& w, const Call& call, const std::string& self,
+                    std::string_view resource) {
+  w.key("metadata").begin_object().key("self").value(self);
+  w.key("resource_name")
+      .value(fmt::format("crn:///kafka={}/{}", call.broker->cluster_id(), resource));
+  w.end_object();
+}
+
+void write_group(JsonWriter& w, const Call& call, const GroupView& g) {
+  w.begin_object().key("kind").value("KafkaConsumerGroup");
+  write_metadata(w, call, g.url, fmt::format("consumer-group={}", g.d.group));
+  w.key("cluster_id").value(call.broker->cluster_id()).key("consumer_group_id").value(g.d.group);
+  w.key("is_simple").value(false);
+  w.key("partition_assignor")
+      .value(g.d.strategy == broker::AssignmentStrategy::range ? "range" : "roundrobin");
+  w.key("state").value(g.d.members.empty() ? "EMPTY" : "STABLE");
+  write_related(w, "coordinator",
+                fmt::format("{}/brokers/{}", cluster_url(call), call.broker->config().broker_id));
+  write_related(w, "consumers", g.url + "/consumers");
+  write_related(w, "lag_summary", g.url + "/lag-summary");
+  w.end_object();
+}
+
+asio::awaitable<Reply> list_groups_v3(Call& call) {
+  if (auto e = check_cluster(call)) co_return error_reply(*e);
+  std::string body;
+  JsonWriter w(body);
+  w.begin_object().key("kind").value("KafkaConsumerGroupList");
+  w.key("metadata").begin_object().key("self").value(cluster_url(call) + "/consumer-groups");
+  w.key("next").null().end_object().key("data").begin_array();
+  for (const auto& name : call.broker->groups().group_names()) {
+    auto d = call.broker->groups().describe(name);
+    if (!d) continue;  // emptied meanwhile
+    auto url = fmt::format("{}/consumer-groups/{}", cluster_url(call), d->group);
+    write_group(w, call, GroupView{std::move(*d), std::move(url)});
+  }
+  w.end_array().end_object();
+  co_return json_reply(http::status::ok, std::move(body));
+}
+
+asio::awaitable<Reply> get_group_v3(Call& call) {
+  auto found = find_group(call);
+  if (auto* e = std::get_if<ApiError>(&found)) co_return error_reply(*e);
+  std::string body;
+  JsonWriter w(body);
+  write_group(w, call, std::get<GroupView>(found));
+  co_return json_reply(http::status::ok, std::move(body));
+}
+
+// A REST Proxy consumer instance is the group member: its name is the consumer and client id.
+asio::awaitable<Reply> group_consumers_v3(Call& call) {
+  auto found = find_group(call);
+  if (auto* e = std::get_if<ApiError>(&found)) co_return error_reply(*e);
+  const auto& g = std::get<GroupView>(found);
+  std::string body;
+  JsonWriter w(body);
+  w.begin_object().key("kind").value("KafkaConsumerList");
+  w.key("metadata").begin_object().key("self").value(g.url + "/consumers");
+  w.key("next").null().end_object().key("data").begin_array();
+  for (const auto& [name, assigned] : g.d.members) {
+    const auto self = fmt::format("{}/consumers/{}", g.url, name);
+    w.begin_object().key("kind").value("KafkaConsumer");
+    write_metadata(w, call, self, fmt::format("consumer-group={}/consumer={}", g.d.group, name));
+    w.key("cluster_id").value(call.broker->cluster_id()).key("consumer_group_id").value(g.d.group);
+    w.key("consumer_id").value(name).key("instance_id").null().key("client_id").value(name);
+    w.key("assignments").begin_array();
+    for (const auto& tp : assigned) {
+      w.begin_object().key("topic_name").value(tp.topic);
+      w.key("partition_id").value(tp.partition).end_object();
+    }
+    w.end_array().end_object();
+  }
+  w.end_array().end_object();
+  co_return json_reply(http::status::ok, std::move(body));
+}
+
+// One committed partition's lag: the log end offset less the committed offset (never below
+// zero, as after a truncation), and the member it is assigned to, if any.
+struct Lag {
+  broker::TopicPartition tp;
+  int64_t committed = 0;
+  int64_t end = 0;
+  std::string consumer;  // empty when no member holds the partition
+  int64_t lag() const { return std::max<int64_t>(0, end - committed); }
+};
+
+// Kafka's lag covers the partitions with a committed offset; those of deleted topics are left
+// out.
+std::vector<Lag> group_lags(Call& call, const broker::ConsumerGroups::GroupDescription& d) {
+  std::map<broker::TopicPartition, std::string> owner;
+  for (const auto& [name, assigned] : d.members) {
+    for (const auto& tp : assigned) owner[tp] = name;
+  }
+  std::vector<Lag> lags;
+  for (const auto& [tp, offset] : d.committed) {
+    auto log = call.broker->topics().partition(tp.topic, tp.partition);
+    if (!log) continue;
+    auto o = owner.find(tp);
+    lags.push_back({tp, offset, (*log)->end_offset().value, o == owner.end() ? "" : o->second});
+  }
+  return lags;
+}
+
+asio::awaitable<Reply> group_lags_v3(Call& call) {
+  auto found = find_group(call);
+  if (auto* e = std::get_if<ApiError>(&found)) co_return error_reply(*e);
+  const auto& g = std::get<GroupView>(found);
+  std::string body;
+  JsonWriter w(body);
+  w.begin_object().key("kind").value("KafkaConsumerLagList");
+  w.key("metadata").begin_object().key("self").value(g.url + "/lags");
+  w.key("next").null().end_object().key("data").begin_array();
+  for (const auto& lag : group_lags(call, g.d)) {
+    w.begin_object().key("kind").value("KafkaConsumerLag");
+    write_metadata(w, call,
+                   fmt::format("{}/lags/{}/partitions/{}", g.url, lag.tp.topic, lag.tp.partition),
+                   fmt::format("consumer-group={}/lag={}/partition={}", g.d.group, lag.tp.topic,
+                               lag.tp.partition));
+    w.key("cluster_id").value(call.broker->cluster_id()).key("consumer_group_id").value(g.d.group);
+    w.key("topic_name").value(lag.tp.topic).key("partition_id").value(lag.tp.partition);
+    w.key("current_offset").value(lag.committed).key("log_end_offset").value(lag.end);
+    w.key("lag").value(lag.lag()).key("consumer_id").value(lag.consumer);
+    w.key("instance_id").null().key("client_id").value(lag.consumer).end_object();
+  }
+  w.end_array().end_object();
+  co_return json_reply(http::status::ok, std::move(body));
+}
+
+asio::awaitable<Reply> group_lag_summary_v3(Call& call) {
+  auto found = find_group(call);
+  if (auto* e = std::get_if<ApiError>(&found)) co_return error_reply(*e);
+  const auto& g = std::get<GroupView>(found);
+  const auto lags = group_lags(call, g.d);
+  const Lag* max = nullptr;
+  int64_t total = 0;
+  for (const auto& lag : lags) {
+    total += lag.lag();
+    if (max == nullptr || lag.lag() > max->lag()) max = &lag;
+  }
+  std::string body;
+  JsonWriter w(body);
+  w.begin_object().key("kind").value("KafkaConsumerGroupLagSummary");
+  write_metadata(w, call, g.url + "/lag-summary",
+                 fmt::format("consumer-group={}/lag-summary", g.d.group));
+  w.key("cluster_id").value(call.broker->cluster_id()).key("consumer_group_id").value(g.d.group);
+  if (max == nullptr) {  // nothing committed yet
+    w.key("max_lag_consumer_id").null().key("max_lag_instance_id").null();
+    w.key("max_lag_client_id").null().key("max_lag_topic_name").null();
+    w.key("max_lag_partition_id").null();
+  } else {
+    w.key("max_lag_consumer_id").value(max->consumer).key("max_lag_instance_id").null();
+    w.key("max_lag_client_id").value(max->consumer);
+    w.key("max_lag_topic_name").value(max->tp.topic);
+    w.key("max_lag_partition_id").value(max->tp.partition);
+  }
+  w.key("max_lag").value(max == nullptr ? int64_t{0} : max->lag()).key("total_lag").value(total);
+  if (max != nullptr) {
+    if (!max->consumer.empty()) {
+      write_related(w, "max_lag_consumer", g.url + "/consumers/" + max->consumer);
+    }
+    write_related(w, "max_lag_partition",
+                  fmt::format("{}/topics/{}/partitions/{}", cluster_url(call), max->tp.topic,
+                              max->tp.partition));
+  }
+  w.end_object();
+  co_return json_reply(http::status::ok, std::move(body));
+}
+
 }  // namespace
 
 void add_admin_routes(std::vector<Route>& routes) {
@@ -320,6 +514,13 @@ void add_admin_routes(std::vector<Route>& routes) {
   routes.push_back({http::verb::delete_, "/v3/clusters/{}/topics/{}", delete_topic_v3});
   routes.push_back({http::verb::get, "/v3/clusters/{}/topics/{}/configs", topic_configs_v3});
   routes.push_back({http::verb::get, "/v3/clusters/{}/topics/{}/partitions", topic_partitions_v3});
+  routes.push_back({http::verb::get, "/v3/clusters/{}/consumer-groups", list_groups_v3});
+  routes.push_back({http::verb::get, "/v3/clusters/{}/consumer-groups/{}", get_group_v3});
+  routes.push_back(
+      {http::verb::get, "/v3/clusters/{}/consumer-groups/{}/consumers", group_consumers_v3});
+  routes.push_back({http::verb::get, "/v3/clusters/{}/consumer-groups/{}/lags", group_lags_v3});
+  routes.push_back(
+      {http::verb::get, "/v3/clusters/{}/consumer-groups/{}/lag-summary", group_lag_summary_v3});
 }
 
 }  // namespace sluice::net

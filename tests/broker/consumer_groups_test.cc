@@ -201,6 +201,44 @@ TEST_F(ConsumerGroupsTest, JoinLeaveAndExpiryRebalanceAndBumpTheGeneration) {
   EXPECT_EQ(assigned("a").size(), static_cast<size_t>(kPartitions));
 }
 
+TEST_F(ConsumerGroupsTest, DescribeShowsMembersAndCommitsWithoutKeepingMembersAlive) {
+  make_topic("t", kPartitions, 5);
+  EXPECT_FALSE(groups_->describe("g"));
+  EXPECT_TRUE(groups_->group_names().empty());
+  join("a");
+  join("b");
+  std::string why;
+  ASSERT_TRUE(groups_->commit("g", "a", commit_of("t", 0, 3), why)) << why;
+
+  auto d = groups_->describe("g");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->group, "g");
+  EXPECT_EQ(d->generation, groups_->generation("g"));
+  ASSERT_EQ(d->members.size(), 2u);
+  EXPECT_EQ(d->members[0].first, "a");
+  EXPECT_EQ(d->members[0].second, assigned("a"));
+  EXPECT_EQ(d->members[1].second, assigned("b"));
+  EXPECT_EQ(d->committed, (std::map<TopicPartition, int64_t>{{{"t", 0}, 3}}));
+  EXPECT_EQ(groups_->group_names(), std::vector<std::string>{"g"});
+
+  // Looking is not a member's call: idle members still expire.
+  now_ms_ += kTimeoutMs + 1;
+  ASSERT_TRUE(groups_->describe("g"));
+  EXPECT_EQ(groups_->expire_idle(), 2u);
+  d = groups_->describe("g");
+  ASSERT_TRUE(d);  // its commits keep the group
+  EXPECT_TRUE(d->members.empty());
+  EXPECT_EQ(d->committed.size(), 1u);
+
+  // A group with no member and no commit is not there.
+  InstanceConfig c;
+  c.name = "x";
+  ASSERT_TRUE(groups_->create("empty", c));
+  ASSERT_TRUE(groups_->remove("empty", "x"));
+  EXPECT_FALSE(groups_->describe("empty"));
+  EXPECT_EQ(groups_->group_names(), std::vector<std::string>{"g"});
+}
+
 TEST_F(ConsumerGroupsTest, NewPartitionsMatchingAPatternAreAssigned) {
   InstanceConfig c;
   c.name = "a";

@@ -390,6 +390,90 @@ TEST_F(ConsumerApiTest, PositionsSeekAndRecordsRespectMaxBytes) {
   EXPECT_EQ(parser.parse(small.body).get_array().size(), 10u);  // one whole batch at least
 }
 
+// The v3 consumer-group view: members and their assignments, and per partition the log end
+// offset less the committed offset.
+TEST_F(ConsumerApiTest, V3GroupsShowMembersAssignmentsAndLag) {
+  produce("lagged", 10);
+  create("lg", "c1");
+  create("lg", "c2");
+  subscribe("lg", "c1", "lagged");
+  subscribe("lg", "c2", "lagged");
+  size_t dups = 0;
+  ASSERT_EQ(as_set_once(consume_all("lg", {"c1", "c2"}, 10 * kPartitions), &dups).size(),
+            static_cast<size_t>(10 * kPartitions));
+  commit_positions("lg", "c1");
+  commit_positions("lg", "c2");
+  produce("lagged", 3);  // every partition now ends at 13, committed at 10
+
+  simdjson::dom::parser parser;
+  auto get = [&](const std::string& path) {
+    auto r = http_request(port(), "GET", path);
+    EXPECT_EQ(r.status, 200) << path << ": " << r.body;
+    return r.body;
+  };
+  const std::string cluster(
+      std::string_view(parser.parse(get("/v3/clusters"))["data"].at(0)["cluster_id"]));
+  const std::string groups = "/v3/clusters/" + cluster + "/consumer-groups";
+
+  auto listed = parser.parse(get(groups));
+  ASSERT_EQ(listed["data"].get_array().size(), 1u);
+  EXPECT_EQ(std::string_view(listed["data"].at(0)["consumer_group_id"]), "lg");
+  EXPECT_EQ(std::string_view(listed["data"].at(0)["state"]), "STABLE");
+
+  // Each member holds its own partitions, and together all of them.
+  std::map<int64_t, std::string> owner;
+  for (auto c : parser.parse(get(groups + "/lg/consumers"))["data"].get_array()) {
+    const std::string id{std::string_view(c["consumer_id"])};
+    for (auto a : c["assignments"].get_array()) {
+      EXPECT_EQ(std::string_view(a["topic_name"]), "lagged");
+      EXPECT_TRUE(owner.emplace(int64_t(a["partition_id"]), id).second) << "assigned twice";
+    }
+  }
+  ASSERT_EQ(owner.size(), static_cast<size_t>(kPartitions));
+  EXPECT_EQ(owner, (std::map<int64_t, std::string>{
+                       {0, "c1"}, {1, "c1"}, {2, "c1"}, {3, "c2"}, {4, "c2"}, {5, "c2"}}));
+
+  auto lags = parser.parse(get(groups + "/lg/lags"))["data"].get_array();
+  ASSERT_EQ(lags.size(), static_cast<size_t>(kPartitions));
+  for (auto lag : lags) {
+    const int64_t p = int64_t(lag["partition_id"]);
+    EXPECT_EQ(std::string_view(lag["topic_name"]), "lagged");
+    EXPECT_EQ(int64_t(lag["current_offset"]), 10) << p;
+    EXPECT_EQ(int64_t(lag["log_end_offset"]), 13) << p;
+    EXPECT_EQ(int64_t(lag["lag"]), 3) << p;
+    EXPECT_EQ(std::string_view(lag["consumer_id"]), owner[p]) << p;
+  }
+  auto summary = parser.parse(get(groups + "/lg/lag-summary"));
+  EXPECT_EQ(int64_t(summary["total_lag"]), 3 * kPartitions);
+  EXPECT_EQ(int64_t(summary["max_lag"]), 3);
+  EXPECT_EQ(std::string_view(summary["max_lag_topic_name"]), "lagged");
+
+  // With its members gone the group keeps its commits, and its lag, with nobody holding them.
+  for (const char* name : {"c1", "c2"}) {
+    EXPECT_EQ(http_request(port(), "DELETE", instance_path("lg", name)).status, 204);
+  }
+  EXPECT_EQ(std::string_view(parser.parse(get(groups + "/lg"))["state"]), "EMPTY");
+  EXPECT_EQ(parser.parse(get(groups + "/lg/consumers"))["data"].get_array().size(), 0u);
+  for (auto lag : parser.parse(get(groups + "/lg/lags"))["data"].get_array()) {
+    EXPECT_EQ(std::string_view(lag["consumer_id"]), "");
+    EXPECT_EQ(int64_t(lag["lag"]), 3);
+  }
+
+  // A group that has committed nothing has no lag, and no partition to name.
+  create("fresh", "f1");
+  auto none = parser.parse(get(groups + "/fresh/lag-summary"));
+  EXPECT_EQ(int64_t(none["total_lag"]), 0);
+  EXPECT_TRUE(none["max_lag_topic_name"].is_null());
+  EXPECT_EQ(parser.parse(get(groups + "/fresh/lags"))["data"].get_array().size(), 0u);
+
+  auto unknown = http_request(port(), "GET", groups + "/nope/lags");
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_EQ(error_code(unknown), 40403);
+  auto other_cluster = http_request(port(), "GET", "/v3/clusters/other/consumer-groups");
+  EXPECT_EQ(other_cluster.status, 404);
+  EXPECT_EQ(error_code(other_cluster), 40404);
+}
+
 TEST_F(ConsumerApiTest, EveryDocumentedErrorHasItsCode) {
   produce("err", 2);
   const auto expect = [&](const HttpResponse& r, int status, int64_t code) {
