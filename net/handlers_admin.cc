@@ -379,6 +379,21 @@ asio::awaitable<Reply> get_group_v3(Call& call) {
 }
 
 // A REST Proxy consumer instance is the group member: its name is the consumer and client id.
+void write_consumer(JsonWriter& w, const Call& call, const GroupView& g, const std::string& name,
+                    const std::vector<broker::TopicPartition>& assigned) {
+  const auto self = fmt::format("{}/consumers/{}", g.url, name);
+  w.begin_object().key("kind").value("KafkaConsumer");
+  write_metadata(w, call, self, fmt::format("consumer-group={}/consumer={}", g.d.group, name));
+  w.key("cluster_id").value(call.broker->cluster_id()).key("consumer_group_id").value(g.d.group);
+  w.key("consumer_id").value(name).key("instance_id").null().key("client_id").value(name);
+  w.key("assignments").begin_array();
+  for (const auto& tp : assigned) {
+    w.begin_object().key("topic_name").value(tp.topic);
+    w.key("partition_id").value(tp.partition).end_object();
+  }
+  w.end_array().end_object();
+}
+
 asio::awaitable<Reply> group_consumers_v3(Call& call) {
   auto found = find_group(call);
   if (auto* e = std::get_if<ApiError>(&found)) co_return error_reply(*e);
@@ -388,20 +403,61 @@ asio::awaitable<Reply> group_consumers_v3(Call& call) {
   w.begin_object().key("kind").value("KafkaConsumerList");
   w.key("metadata").begin_object().key("self").value(g.url + "/consumers");
   w.key("next").null().end_object().key("data").begin_array();
-  for (const auto& [name, assigned] : g.d.members) {
-    const auto self = fmt::format("{}/consumers/{}", g.url, name);
-    w.begin_object().key("kind").value("KafkaConsumer");
-    write_metadata(w, call, self, fmt::format("consumer-group={}/consumer={}", g.d.group, name));
-    w.key("cluster_id").value(call.broker->cluster_id()).key("consumer_group_id").value(g.d.group);
-    w.key("consumer_id").value(name).key("instance_id").null().key("client_id").value(name);
-    w.key("assignments").begin_array();
-    for (const auto& tp : assigned) {
-      w.begin_object().key("topic_name").value(tp.topic);
-      w.key("partition_id").value(tp.partition).end_object();
-    }
-    w.end_array().end_object();
-  }
+  for (const auto& [name, assigned] : g.d.members) write_consumer(w, call, g, name, assigned);
   w.end_array().end_object();
+  co_return json_reply(http::status::ok, std::move(body));
+}
+
+asio::awaitable<Reply> group_consumer_v3(Call& call) {
+  auto found = find_group(call);
+  if (auto* e = std::get_if<ApiError>(&found)) co_return error_reply(*e);
+  const auto& g = std::get<GroupView>(found);
+  for (const auto& [name, assigned] : g.d.members) {
+    if (name != call.params[2]) continue;
+    std::string body;
+    JsonWriter w(body);
+    write_consumer(w, call, g, name, assigned);
+    co_return json_reply(http::status::ok, std::move(body));
+  }
+  co_return error_reply(
+      {http::status::not_found, 40403,
+       fmt::format("Consumer '{}' not found in group '{}'", call.params[2], g.d.group)});
+}
+
+// The single broker this is.
+void write_broker(JsonWriter& w, const Call& call) {
+  const auto id = call.broker->config().broker_id;
+  const auto self = fmt::format("{}/brokers/{}", cluster_url(call), id);
+  w.begin_object().key("kind").value("KafkaBroker");
+  write_metadata(w, call, self, fmt::format("broker={}", id));
+  w.key("cluster_id").value(call.broker->cluster_id()).key("broker_id").value(id);
+  w.key("host").null().key("port").null().key("rack").null();
+  write_related(w, "configs", self + "/configs");
+  write_related(w, "partition_replicas", self + "/partition-replicas");
+  w.end_object();
+}
+
+asio::awaitable<Reply> list_brokers_v3(Call& call) {
+  if (auto e = check_cluster(call)) co_return error_reply(*e);
+  std::string body;
+  JsonWriter w(body);
+  w.begin_object().key("kind").value("KafkaBrokerList");
+  w.key("metadata").begin_object().key("self").value(cluster_url(call) + "/brokers");
+  w.key("next").null().end_object().key("data").begin_array();
+  write_broker(w, call);
+  w.end_array().end_object();
+  co_return json_reply(http::status::ok, std::move(body));
+}
+
+asio::awaitable<Reply> get_broker_v3(Call& call) {
+  if (auto e = check_cluster(call)) co_return error_reply(*e);
+  if (call.params[1] != std::to_string(call.broker->config().broker_id)) {
+    co_return error_reply(
+        {http::status::not_found, 404, fmt::format("Broker '{}' not found", call.params[1])});
+  }
+  std::string body;
+  JsonWriter w(body);
+  write_broker(w, call);
   co_return json_reply(http::status::ok, std::move(body));
 }
 
@@ -514,10 +570,14 @@ void add_admin_routes(std::vector<Route>& routes) {
   routes.push_back({http::verb::delete_, "/v3/clusters/{}/topics/{}", delete_topic_v3});
   routes.push_back({http::verb::get, "/v3/clusters/{}/topics/{}/configs", topic_configs_v3});
   routes.push_back({http::verb::get, "/v3/clusters/{}/topics/{}/partitions", topic_partitions_v3});
+  routes.push_back({http::verb::get, "/v3/clusters/{}/brokers", list_brokers_v3});
+  routes.push_back({http::verb::get, "/v3/clusters/{}/brokers/{}", get_broker_v3});
   routes.push_back({http::verb::get, "/v3/clusters/{}/consumer-groups", list_groups_v3});
   routes.push_back({http::verb::get, "/v3/clusters/{}/consumer-groups/{}", get_group_v3});
   routes.push_back(
       {http::verb::get, "/v3/clusters/{}/consumer-groups/{}/consumers", group_consumers_v3});
+  routes.push_back(
+      {http::verb::get, "/v3/clusters/{}/consumer-groups/{}/consumers/{}", group_consumer_v3});
   routes.push_back({http::verb::get, "/v3/clusters/{}/consumer-groups/{}/lags", group_lags_v3});
   routes.push_back(
       {http::verb::get, "/v3/clusters/{}/consumer-groups/{}/lag-summary", group_lag_summary_v3});

@@ -137,6 +137,26 @@ TEST_F(AdminApiTest, V3CreateRejectsBadInput) {
   EXPECT_EQ(http_request(port(), "GET", "/topics").body, "[]");
 }
 
+TEST_F(AdminApiTest, V3BrokersListTheOneBrokerAndItsLinksResolve) {
+  simdjson::dom::parser parser;
+  auto cluster = parse(parser, http_request(port(), "GET", v3("")).body);
+  const std::string controller{std::string_view(cluster["controller"]["related"])};
+  auto list = http_request(port(), "GET", v3("/brokers"));
+  ASSERT_EQ(list.status, 200) << list.body;
+  auto brokers = parse(parser, list.body);
+  EXPECT_EQ(std::string_view(brokers["kind"]), "KafkaBrokerList");
+  ASSERT_EQ(brokers["data"].get_array().size(), 1u);
+  EXPECT_EQ(int64_t(brokers["data"].at(0)["broker_id"]), 0);
+  EXPECT_EQ(std::string_view(brokers["data"].at(0)["metadata"]["self"]), controller);
+  // The cluster's controller link is this broker.
+  auto one = http_request(port(), "GET", v3("/brokers/0"));
+  ASSERT_EQ(one.status, 200) << one.body;
+  EXPECT_EQ(std::string_view(parse(parser, one.body)["kind"]), "KafkaBroker");
+  auto other = http_request(port(), "GET", v3("/brokers/7"));
+  EXPECT_EQ(other.status, 404);
+  EXPECT_EQ(error_code_of(other), 404) << other.body;
+}
+
 TEST_F(AdminApiTest, WrongClusterIdIs40404OnEveryPath) {
   ASSERT_EQ(create(R"({"topic_name":"t"})").status, 201);
   const std::pair<const char*, std::string> calls[] = {
@@ -148,6 +168,14 @@ TEST_F(AdminApiTest, WrongClusterIdIs40404OnEveryPath) {
       {"GET", "/v3/clusters/nope/topics/t/configs"},
       {"GET", "/v3/clusters/nope/topics/t/partitions"},
       {"POST", "/v3/clusters/nope/topics/t/records"},
+      {"GET", "/v3/clusters/nope/brokers"},
+      {"GET", "/v3/clusters/nope/brokers/0"},
+      {"GET", "/v3/clusters/nope/consumer-groups"},
+      {"GET", "/v3/clusters/nope/consumer-groups/g"},
+      {"GET", "/v3/clusters/nope/consumer-groups/g/consumers"},
+      {"GET", "/v3/clusters/nope/consumer-groups/g/consumers/c"},
+      {"GET", "/v3/clusters/nope/consumer-groups/g/lags"},
+      {"GET", "/v3/clusters/nope/consumer-groups/g/lag-summary"},
   };
   for (const auto& [method, target] : calls) {
     auto r = http_request(

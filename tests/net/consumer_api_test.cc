@@ -433,6 +433,13 @@ TEST_F(ConsumerApiTest, V3GroupsShowMembersAssignmentsAndLag) {
   EXPECT_EQ(owner, (std::map<int64_t, std::string>{
                        {0, "c1"}, {1, "c1"}, {2, "c1"}, {3, "c2"}, {4, "c2"}, {5, "c2"}}));
 
+  auto c1 = parser.parse(get(groups + "/lg/consumers/c1"));
+  EXPECT_EQ(std::string_view(c1["kind"]), "KafkaConsumer");
+  EXPECT_EQ(c1["assignments"].get_array().size(), 3u);
+  auto stranger = http_request(port(), "GET", groups + "/lg/consumers/c9");
+  EXPECT_EQ(stranger.status, 404);
+  EXPECT_EQ(error_code(stranger), 40403);
+
   auto lags = parser.parse(get(groups + "/lg/lags"))["data"].get_array();
   ASSERT_EQ(lags.size(), static_cast<size_t>(kPartitions));
   for (auto lag : lags) {
@@ -447,6 +454,9 @@ TEST_F(ConsumerApiTest, V3GroupsShowMembersAssignmentsAndLag) {
   EXPECT_EQ(int64_t(summary["total_lag"]), 3 * kPartitions);
   EXPECT_EQ(int64_t(summary["max_lag"]), 3);
   EXPECT_EQ(std::string_view(summary["max_lag_topic_name"]), "lagged");
+  const std::string max_consumer{std::string_view(summary["max_lag_consumer"]["related"])};
+  EXPECT_EQ(http_request(port(), "GET", max_consumer.substr(max_consumer.find("/v3/"))).status,
+            200);
 
   // With its members gone the group keeps its commits, and its lag, with nobody holding them.
   for (const char* name : {"c1", "c2"}) {
