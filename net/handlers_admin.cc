@@ -279,6 +279,42 @@ asio::awaitable<Reply> topic_configs_v3(Call& call) {
   co_return json_reply(http::status::ok, std::move(body));
 }
 
+void write_partition(JsonWriter& w, const Call& call, const std::string& topic, int32_t p) {
+  const auto self = fmt::format("{}/topics/{}/partitions/{}", cluster_url(call), topic, p);
+  w.begin_object().key("kind").value("KafkaPartition");
+  w.key("metadata").begin_object().key("self").value(self);
+  w.key("resource_name")
+      .value(fmt::format("crn:///kafka={}/topic={}/partition={}", call.broker->cluster_id(), topic,
+                         p));
+  w.end_object();
+  w.key("cluster_id").value(call.broker->cluster_id()).key("topic_name").value(topic);
+  w.key("partition_id").value(p);
+  write_related(w, "leader", fmt::format("{}/replicas/{}", self, call.broker->config().broker_id));
+  write_related(w, "replicas", self + "/replicas");
+  write_related(w, "reassignment", self + "/reassignment");
+  w.end_object();
+}
+
+// The one replica of a partition: this broker's, the leader, always in sync.
+void write_replica(JsonWriter& w, const Call& call, const std::string& topic, int32_t p) {
+  const auto id = call.broker->config().broker_id;
+  w.begin_object().key("kind").value("KafkaReplica");
+  w.key("metadata")
+      .begin_object()
+      .key("self")
+      .value(
+          fmt::format("{}/topics/{}/partitions/{}/replicas/{}", cluster_url(call), topic, p, id));
+  w.key("resource_name")
+      .value(fmt::format("crn:///kafka={}/topic={}/partition={}/replica={}",
+                         call.broker->cluster_id(), topic, p, id));
+  w.end_object();
+  w.key("cluster_id").value(call.broker->cluster_id()).key("topic_name").value(topic);
+  w.key("partition_id").value(p).key("broker_id").value(id);
+  w.key("is_leader").value(true).key("is_in_sync").value(true);
+  write_related(w, "broker", fmt::format("{}/brokers/{}", cluster_url(call), id));
+  w.end_object();
+}
+
 asio::awaitable<Reply> topic_partitions_v3(Call& call) {
   if (auto e = check_cluster(call)) co_return error_reply(*e);
   if (auto e = check_topic_name(call.params[1])) co_return error_reply(*e);
@@ -290,23 +326,55 @@ asio::awaitable<Reply> topic_partitions_v3(Call& call) {
   w.begin_object().key("kind").value("KafkaPartitionList");
   w.key("metadata").begin_object().key("self").value(url).key("next").null().end_object();
   w.key("data").begin_array();
-  for (int32_t p = 0; p < d->partitions; ++p) {
-    const auto self = fmt::format("{}/{}", url, p);
-    w.begin_object().key("kind").value("KafkaPartition");
-    w.key("metadata").begin_object().key("self").value(self);
-    w.key("resource_name")
-        .value(fmt::format("crn:///kafka={}/topic={}/partition={}", call.broker->cluster_id(),
-                           d->name, p));
-    w.end_object();
-    w.key("cluster_id").value(call.broker->cluster_id()).key("topic_name").value(d->name);
-    w.key("partition_id").value(p);
-    write_related(w, "leader",
-                  fmt::format("{}/replicas/{}", self, call.broker->config().broker_id));
-    write_related(w, "replicas", self + "/replicas");
-    write_related(w, "reassignment", self + "/reassignment");
-    w.end_object();
-  }
+  for (int32_t p = 0; p < d->partitions; ++p) write_partition(w, call, d->name, p);
   w.end_array().end_object();
+  co_return json_reply(http::status::ok, std::move(body));
+}
+
+// params: cluster, topic, partition.
+asio::awaitable<Reply> topic_partition_v3(Call& call) {
+  if (auto e = check_cluster(call)) co_return error_reply(*e);
+  auto ref = find_partition(call, call.params[1], call.params[2]);
+  if (ref.error) co_return error_reply(*ref.error);
+  std::string body;
+  JsonWriter w(body);
+  write_partition(w, call, ref.log->topic(), ref.log->partition());
+  co_return json_reply(http::status::ok, std::move(body));
+}
+
+asio::awaitable<Reply> partition_replicas_v3(Call& call) {
+  if (auto e = check_cluster(call)) co_return error_reply(*e);
+  auto ref = find_partition(call, call.params[1], call.params[2]);
+  if (ref.error) co_return error_reply(*ref.error);
+  std::string body;
+  JsonWriter w(body);
+  w.begin_object().key("kind").value("KafkaReplicaList");
+  w.key("metadata")
+      .begin_object()
+      .key("self")
+      .value(fmt::format("{}/topics/{}/partitions/{}/replicas", cluster_url(call), ref.log->topic(),
+                         ref.log->partition()))
+      .key("next")
+      .null()
+      .end_object();
+  w.key("data").begin_array();
+  write_replica(w, call, ref.log->topic(), ref.log->partition());
+  w.end_array().end_object();
+  co_return json_reply(http::status::ok, std::move(body));
+}
+
+// params: cluster, topic, partition, broker.
+asio::awaitable<Reply> partition_replica_v3(Call& call) {
+  if (auto e = check_cluster(call)) co_return error_reply(*e);
+  auto ref = find_partition(call, call.params[1], call.params[2]);
+  if (ref.error) co_return error_reply(*ref.error);
+  if (call.params[3] != std::to_string(call.broker->config().broker_id)) {
+    co_return error_reply({http::status::not_found, 404,
+                           fmt::format("Replica on broker '{}' not found", call.params[3])});
+  }
+  std::string body;
+  JsonWriter w(body);
+  write_replica(w, call, ref.log->topic(), ref.log->partition());
   co_return json_reply(http::status::ok, std::move(body));
 }
 
@@ -570,6 +638,12 @@ void add_admin_routes(std::vector<Route>& routes) {
   routes.push_back({http::verb::delete_, "/v3/clusters/{}/topics/{}", delete_topic_v3});
   routes.push_back({http::verb::get, "/v3/clusters/{}/topics/{}/configs", topic_configs_v3});
   routes.push_back({http::verb::get, "/v3/clusters/{}/topics/{}/partitions", topic_partitions_v3});
+  routes.push_back(
+      {http::verb::get, "/v3/clusters/{}/topics/{}/partitions/{}", topic_partition_v3});
+  routes.push_back(
+      {http::verb::get, "/v3/clusters/{}/topics/{}/partitions/{}/replicas", partition_replicas_v3});
+  routes.push_back({http::verb::get, "/v3/clusters/{}/topics/{}/partitions/{}/replicas/{}",
+                    partition_replica_v3});
   routes.push_back({http::verb::get, "/v3/clusters/{}/brokers", list_brokers_v3});
   routes.push_back({http::verb::get, "/v3/clusters/{}/brokers/{}", get_broker_v3});
   routes.push_back({http::verb::get, "/v3/clusters/{}/consumer-groups", list_groups_v3});

@@ -157,6 +157,42 @@ TEST_F(AdminApiTest, V3BrokersListTheOneBrokerAndItsLinksResolve) {
   EXPECT_EQ(error_code_of(other), 404) << other.body;
 }
 
+// Every link a partition shows answers: the partition itself, its leader and its replicas.
+TEST_F(AdminApiTest, V3PartitionAndReplicaLinksResolve) {
+  ASSERT_EQ(create(R"({"topic_name":"r","partitions_count":3})").status, 201);
+  simdjson::dom::parser parser;
+  auto path_of = [](std::string_view url) { return std::string(url.substr(url.find("/v3/"))); };
+  auto list = http_request(port(), "GET", v3("/topics/r/partitions"));
+  ASSERT_EQ(list.status, 200) << list.body;
+  std::vector<std::string> selves, leaders, replicas;
+  for (auto p : parse(parser, list.body)["data"].get_array()) {
+    selves.push_back(path_of(std::string_view(p["metadata"]["self"])));
+    leaders.push_back(path_of(std::string_view(p["leader"]["related"])));
+    replicas.push_back(path_of(std::string_view(p["replicas"]["related"])));
+  }
+  ASSERT_EQ(selves.size(), 3u);
+  for (size_t i = 0; i < selves.size(); ++i) {
+    auto one = http_request(port(), "GET", selves[i]);
+    ASSERT_EQ(one.status, 200) << selves[i];
+    EXPECT_EQ(int64_t(parse(parser, one.body)["partition_id"]), static_cast<int64_t>(i));
+    auto leader = http_request(port(), "GET", leaders[i]);
+    ASSERT_EQ(leader.status, 200) << leaders[i];
+    auto l = parse(parser, leader.body);
+    EXPECT_EQ(std::string_view(l["kind"]), "KafkaReplica");
+    EXPECT_TRUE(bool(l["is_leader"]));
+    EXPECT_EQ(int64_t(l["partition_id"]), static_cast<int64_t>(i));
+    auto all = http_request(port(), "GET", replicas[i]);
+    ASSERT_EQ(all.status, 200) << replicas[i];
+    EXPECT_EQ(parse(parser, all.body)["data"].get_array().size(), 1u);
+  }
+  auto missing = http_request(port(), "GET", v3("/topics/r/partitions/3"));
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(error_code_of(missing), 40402);
+  auto elsewhere = http_request(port(), "GET", v3("/topics/r/partitions/0/replicas/5"));
+  EXPECT_EQ(elsewhere.status, 404);
+  EXPECT_EQ(error_code_of(elsewhere), 404);
+}
+
 TEST_F(AdminApiTest, WrongClusterIdIs40404OnEveryPath) {
   ASSERT_EQ(create(R"({"topic_name":"t"})").status, 201);
   const std::pair<const char*, std::string> calls[] = {
@@ -168,6 +204,9 @@ TEST_F(AdminApiTest, WrongClusterIdIs40404OnEveryPath) {
       {"GET", "/v3/clusters/nope/topics/t/configs"},
       {"GET", "/v3/clusters/nope/topics/t/partitions"},
       {"POST", "/v3/clusters/nope/topics/t/records"},
+      {"GET", "/v3/clusters/nope/topics/t/partitions/0"},
+      {"GET", "/v3/clusters/nope/topics/t/partitions/0/replicas"},
+      {"GET", "/v3/clusters/nope/topics/t/partitions/0/replicas/0"},
       {"GET", "/v3/clusters/nope/brokers"},
       {"GET", "/v3/clusters/nope/brokers/0"},
       {"GET", "/v3/clusters/nope/consumer-groups"},
@@ -198,6 +237,9 @@ TEST_F(AdminApiTest, UnknownTopicAndPartitionOnEveryPath) {
       v3("/topics/missing"),
       v3("/topics/missing/configs"),
       v3("/topics/missing/partitions"),
+      v3("/topics/missing/partitions/0"),
+      v3("/topics/missing/partitions/0/replicas"),
+      v3("/topics/missing/partitions/0/replicas/0"),
   };
   for (const auto& target : topic_paths) {
     auto r = http_request(port(), "GET", target);
@@ -211,6 +253,9 @@ TEST_F(AdminApiTest, UnknownTopicAndPartitionOnEveryPath) {
       "/topics/one/partitions/1/offsets",
       "/topics/one/partitions/1/records?offset=0&timeout=0",
       "/topics/one/partitions/x",
+      v3("/topics/one/partitions/1"),
+      v3("/topics/one/partitions/1/replicas"),
+      v3("/topics/one/partitions/1/replicas/0"),
   };
   for (const auto& target : partition_paths) {
     auto r = http_request(port(), "GET", target);
