@@ -159,7 +159,7 @@ Result<void> GroupCommitter::wait_durable(PartitionLog& log) {
 }
 
 void GroupCommitter::notify_appended(PartitionLog& log) {
-  if (log.unflushed_messages() < log.config().flush_messages) return;
+  if (log.unflushed_messages() < log.config()->flush_messages) return;
   {
     std::lock_guard lock(mu_);
     if (std::find(urgent_.begin(), urgent_.end(), &log) == urgent_.end()) {

@@ -51,7 +51,9 @@ Result<void> fdatasync_fd(int fd) {
   return {};
 }
 
-PartitionLog::PartitionLog(Options options) : options_(std::move(options)) {
+PartitionLog::PartitionLog(Options options)
+    : options_(std::move(options)),
+      config_(std::make_shared<const config::TopicConfig>(options_.config)) {
   if (!options_.clock_ms) {
     options_.clock_ms = [] {
       return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -140,12 +142,18 @@ Result<AppendResult> PartitionLog::append(std::span<const segment::RecordInput> 
 }
 
 Result<AppendResult> PartitionLog::append_batch(segment::ValidBatch batch) {
+  const int64_t now = now_ms();
+  std::lock_guard lock(writer_mu_);
   if (batch.bytes().size() > static_cast<uint64_t>(options_.config.max_message_bytes)) {
     return Errc::record_too_large;
   }
-  const int64_t now = now_ms();
-  std::lock_guard lock(writer_mu_);
   return append_locked(batch.bytes(), batch.header(), now);
+}
+
+void PartitionLog::set_config(const config::TopicConfig& config) {
+  std::lock_guard lock(writer_mu_);
+  options_.config = config;
+  config_.store(std::make_shared<const config::TopicConfig>(config), std::memory_order_release);
 }
 
 Result<AppendResult> PartitionLog::append_batch(std::span<std::byte> batch) {

@@ -100,7 +100,13 @@ class PartitionLog {
   const std::string& topic() const { return options_.topic; }
   int32_t partition() const { return options_.partition; }
   const std::filesystem::path& dir() const { return options_.dir; }
-  const config::TopicConfig& config() const { return options_.config; }
+  // The topic's configuration as of now; set_config() may replace it at any time.
+  std::shared_ptr<const config::TopicConfig> config() const {
+    return config_.load(std::memory_order_acquire);
+  }
+  // Applies a changed topic configuration to every append and retention pass after it. Index
+  // sizes and preallocation apply to segments created from then on.
+  void set_config(const config::TopicConfig& config);
 
   // Removes every batch holding an offset >= offset (whole batches, as Kafka).
   [[nodiscard]] Result<void> truncate_to(Offset offset);
@@ -137,7 +143,8 @@ class PartitionLog {
   segment::SegmentOptions segment_options() const;
   int64_t now_ms() const;
 
-  Options options_;
+  Options options_;  // options_.config is guarded by writer_mu_ once open
+  std::atomic<std::shared_ptr<const config::TopicConfig>> config_;  // for readers without it
   std::mutex writer_mu_;
   segment::BatchBuilder builder_;  // guarded by writer_mu_
   SegmentPtr active_;              // guarded by writer_mu_

@@ -194,6 +194,43 @@ Result<void> TopicRegistry::delete_topic(std::string_view name) {
   return {};
 }
 
+Result<TopicDescription> TopicRegistry::alter_config(
+    std::string_view name, const std::map<std::string, std::optional<std::string>>& changes) {
+  std::lock_guard admin(admin_mu_);  // no create or delete meanwhile, nor another change
+  std::map<std::string, std::string> overrides;
+  std::vector<std::shared_ptr<PartitionLog>> partitions;
+  {
+    std::shared_lock lock(mu_);
+    auto it = topics_.find(name);
+    if (it == topics_.end()) return Errc::topic_not_found;
+    overrides = it->second.overrides;
+    partitions = it->second.partitions;
+  }
+  for (const auto& [key, value] : changes) {
+    if (value) {
+      overrides[key] = *value;
+    } else {
+      overrides.erase(key);
+    }
+  }
+  const config::TopicConfig config = config::apply_topic_overrides(options_.defaults, overrides);
+  // open() reads the lowest partition's file: written last, so that a crash part way leaves
+  // the old configuration in force everywhere.
+  const auto text = properties_text(overrides);
+  for (auto p = partitions.rbegin(); p != partitions.rend(); ++p) {
+    if (auto r = write_file_atomically((*p)->dir() / kTopicConfigFile, text); !r) return r.error();
+  }
+  {
+    std::unique_lock lock(mu_);
+    auto& topic = topics_.find(name)->second;
+    topic.config = config;
+    topic.overrides = overrides;
+  }
+  for (const auto& p : partitions) p->set_config(config);
+  return TopicDescription{std::string(name), static_cast<int32_t>(partitions.size()), config,
+                          std::move(overrides)};
+}
+
 std::vector<std::string> TopicRegistry::list() const {
   std::shared_lock lock(mu_);
   std::vector<std::string> names;

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -56,6 +57,11 @@ class TopicRegistry {
       std::string_view name, int32_t partitions,
       const std::map<std::string, std::string>& overrides);
   [[nodiscard]] Result<void> delete_topic(std::string_view name);
+  // Sets (a value) or removes (nullopt: back to the broker default) topic-level overrides, all
+  // or none; throws config::ConfigError as create_topic() does. Stored in every partition's
+  // topic.properties, then applied to the partitions' logs.
+  [[nodiscard]] Result<TopicDescription> alter_config(
+      std::string_view name, const std::map<std::string, std::optional<std::string>>& changes);
 
   std::vector<std::string> list() const;
   [[nodiscard]] Result<TopicDescription> describe(std::string_view name) const;

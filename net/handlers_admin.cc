@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -250,6 +251,25 @@ asio::awaitable<Reply> delete_topic_v3(Call& call) {
   co_return reply;
 }
 
+void write_topic_config(JsonWriter& w, const Call& call, const broker::TopicDescription& d,
+                        const std::string& key, const std::string& value) {
+  const bool is_default = !d.overrides.contains(key);
+  w.begin_object().key("kind").value("KafkaTopicConfig");
+  w.key("metadata")
+      .begin_object()
+      .key("self")
+      .value(fmt::format("{}/topics/{}/configs/{}", cluster_url(call), d.name, key));
+  w.key("resource_name")
+      .value(fmt::format("crn:///kafka={}/topic={}/config={}", call.broker->cluster_id(), d.name,
+                         key));
+  w.end_object();
+  w.key("cluster_id").value(call.broker->cluster_id()).key("topic_name").value(d.name);
+  w.key("name").value(key).key("value").value(value).key("is_default").value(is_default);
+  w.key("is_read_only").value(false).key("is_sensitive").value(false);
+  w.key("source").value(is_default ? "DEFAULT_CONFIG" : "DYNAMIC_TOPIC_CONFIG");
+  w.key("synonyms").begin_array().end_array().end_object();
+}
+
 asio::awaitable<Reply> topic_configs_v3(Call& call) {
   if (auto e = check_cluster(call)) co_return error_reply(*e);
   if (auto e = check_topic_name(call.params[1])) co_return error_reply(*e);
@@ -262,21 +282,121 @@ asio::awaitable<Reply> topic_configs_v3(Call& call) {
   w.key("metadata").begin_object().key("self").value(url).key("next").null().end_object();
   w.key("data").begin_array();
   for (const auto& [key, value] : config::topic_config_to_map(d->config)) {
-    const bool is_default = !d->overrides.contains(key);
-    w.begin_object().key("kind").value("KafkaTopicConfig");
-    w.key("metadata").begin_object().key("self").value(url + "/" + key);
-    w.key("resource_name")
-        .value(fmt::format("crn:///kafka={}/topic={}/config={}", call.broker->cluster_id(), d->name,
-                           key));
-    w.end_object();
-    w.key("cluster_id").value(call.broker->cluster_id()).key("topic_name").value(d->name);
-    w.key("name").value(key).key("value").value(value).key("is_default").value(is_default);
-    w.key("is_read_only").value(false).key("is_sensitive").value(false);
-    w.key("source").value(is_default ? "DEFAULT_CONFIG" : "DYNAMIC_TOPIC_CONFIG");
-    w.key("synonyms").begin_array().end_array().end_object();
+    write_topic_config(w, call, *d, key, value);
   }
   w.end_array().end_object();
   co_return json_reply(http::status::ok, std::move(body));
+}
+
+ApiError unknown_config(std::string_view name) {
+  return {http::status::not_found, 404, fmt::format("Topic config '{}' not found", name)};
+}
+
+// params: cluster, topic, config name.
+asio::awaitable<Reply> topic_config_v3(Call& call) {
+  if (auto e = check_cluster(call)) co_return error_reply(*e);
+  if (auto e = check_topic_name(call.params[1])) co_return error_reply(*e);
+  auto d = call.broker->topics().describe(call.params[1]);
+  if (!d) co_return error_reply(to_api_error(d.error(), call.params[1]));
+  const auto all = config::topic_config_to_map(d->config);
+  auto it = all.find(call.params[2]);
+  if (it == all.end()) co_return error_reply(unknown_config(call.params[2]));
+  std::string body;
+  JsonWriter w(body);
+  write_topic_config(w, call, *d, it->first, it->second);
+  co_return json_reply(http::status::ok, std::move(body));
+}
+
+// Applies `changes` (a value sets an override, nullopt removes it) to the topic in params[1]:
+// 204, or the error. Names must be topic configs; values are checked as at creation.
+Reply alter_topic_config(Call& call,
+                         const std::map<std::string, std::optional<std::string>>& changes) {
+  const auto& topic = call.params[1];
+  auto d = call.broker->topics().describe(topic);
+  if (!d) return error_reply(to_api_error(d.error(), topic));
+  const auto known = config::topic_config_to_map(d->config);
+  for (const auto& [name, value] : changes) {
+    if (!known.contains(name)) return error_reply(unknown_config(name));
+  }
+  try {
+    auto altered = call.broker->topics().alter_config(topic, changes);
+    if (!altered) return error_reply(to_api_error(altered.error(), topic));
+  } catch (const config::ConfigError& e) {
+    return error_reply({http::status::bad_request, 40002, e.what()});
+  }
+  Reply reply;
+  reply.message.result(http::status::no_content);
+  return reply;
+}
+
+// Parses a v3 JSON request body into `doc`, or says why not.
+std::optional<ApiError> parse_v3_body(Call& call, simdjson::dom::parser& parser,
+                                      simdjson::dom::element& doc) {
+  auto& text = call.request.body();
+  text.reserve(text.size() + simdjson::SIMDJSON_PADDING);
+  if (auto err = parser.parse(text).get(doc)) {
+    return ApiError{http::status::bad_request, 40001,
+                    fmt::format("Malformed JSON: {}", simdjson::error_message(err))};
+  }
+  return std::nullopt;
+}
+
+// PUT .../configs/{name} with {"value":"..."}: sets one override.
+asio::awaitable<Reply> set_topic_config_v3(Call& call) {
+  if (auto e = check_cluster(call)) co_return error_reply(*e);
+  if (auto e = check_topic_name(call.params[1])) co_return error_reply(*e);
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (auto e = parse_v3_body(call, parser, doc)) co_return error_reply(*e);
+  std::string_view value;
+  if (doc["value"].get(value)) {
+    co_return error_reply({http::status::bad_request, 40002, "value: required string"});
+  }
+  co_return alter_topic_config(call, {{call.params[2], std::string(value)}});
+}
+
+// DELETE .../configs/{name}: back to the broker's default.
+asio::awaitable<Reply> reset_topic_config_v3(Call& call) {
+  if (auto e = check_cluster(call)) co_return error_reply(*e);
+  if (auto e = check_topic_name(call.params[1])) co_return error_reply(*e);
+  co_return alter_topic_config(call, {{call.params[2], std::nullopt}});
+}
+
+// POST .../configs:alter with {"data":[{"name":..., "value":...} or
+// {"name":..., "operation":"DELETE"}]}: all changes or none.
+asio::awaitable<Reply> alter_topic_configs_v3(Call& call) {
+  if (auto e = check_cluster(call)) co_return error_reply(*e);
+  if (auto e = check_topic_name(call.params[1])) co_return error_reply(*e);
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (auto e = parse_v3_body(call, parser, doc)) co_return error_reply(*e);
+  simdjson::dom::array data;
+  if (doc["data"].get(data)) {
+    co_return error_reply({http::status::bad_request, 40002, "data: required array"});
+  }
+  std::map<std::string, std::optional<std::string>> changes;
+  for (auto entry : data) {
+    std::string_view name;
+    if (entry["name"].get(name)) {
+      co_return error_reply({http::status::bad_request, 40002, "data: each entry needs a name"});
+    }
+    std::string_view operation = "SET";
+    if (auto op = entry["operation"]; op.error() != simdjson::NO_SUCH_FIELD && op.get(operation)) {
+      co_return error_reply({http::status::bad_request, 40002, "operation: expected a string"});
+    }
+    if (operation == "DELETE") {
+      changes[std::string(name)] = std::nullopt;
+      continue;
+    }
+    std::string_view value;
+    if (operation != "SET" || entry["value"].get(value)) {
+      co_return error_reply(
+          {http::status::bad_request, 40002,
+           fmt::format("'{}': SET needs a string value; operation must be SET or DELETE", name)});
+    }
+    changes[std::string(name)] = std::string(value);
+  }
+  co_return alter_topic_config(call, changes);
 }
 
 void write_partition(JsonWriter& w, const Call& call, const std::string& topic, int32_t p) {
@@ -637,6 +757,12 @@ void add_admin_routes(std::vector<Route>& routes) {
   routes.push_back({http::verb::get, "/v3/clusters/{}/topics/{}", get_topic_v3});
   routes.push_back({http::verb::delete_, "/v3/clusters/{}/topics/{}", delete_topic_v3});
   routes.push_back({http::verb::get, "/v3/clusters/{}/topics/{}/configs", topic_configs_v3});
+  routes.push_back({http::verb::get, "/v3/clusters/{}/topics/{}/configs/{}", topic_config_v3});
+  routes.push_back({http::verb::put, "/v3/clusters/{}/topics/{}/configs/{}", set_topic_config_v3});
+  routes.push_back(
+      {http::verb::delete_, "/v3/clusters/{}/topics/{}/configs/{}", reset_topic_config_v3});
+  routes.push_back(
+      {http::verb::post, "/v3/clusters/{}/topics/{}/configs:alter", alter_topic_configs_v3});
   routes.push_back({http::verb::get, "/v3/clusters/{}/topics/{}/partitions", topic_partitions_v3});
   routes.push_back(
       {http::verb::get, "/v3/clusters/{}/topics/{}/partitions/{}", topic_partition_v3});

@@ -81,7 +81,7 @@ struct Chunk {
 // it.
 std::vector<Chunk> chunk_partition(const broker::PartitionLog& log, const ProduceRequest& request,
                                    const std::vector<size_t>& indexes) {
-  const auto limit = static_cast<size_t>(log.config().max_message_bytes);
+  const auto limit = static_cast<size_t>(log.config()->max_message_bytes);
   const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();
@@ -147,15 +147,15 @@ DurableBatches build_batches(std::shared_ptr<broker::PartitionLog> log,
                              const ProduceRequest& request, const std::vector<size_t>& indexes,
                              std::vector<RecordOutcome>& outcomes, ApiContext& ctx) {
   DurableBatches out{std::move(log), {}, {}, {}, {}};
-  const auto& config = out.log->config();
+  const auto config = out.log->config();
   out.chunks = chunk_partition(*out.log, request, indexes);
   // Each batch keeps its own builder, whose buffer the flusher writes from: no copy here.
   out.builders.reserve(out.chunks.size());
   for (size_t c = 0; c < out.chunks.size(); ++c) {
     auto& builder = out.builders.emplace_back();
-    builder.reset(config.message_timestamp_type);
+    builder.reset(config->message_timestamp_type);
     for (const auto& record : out.chunks[c].records) builder.add(record);
-    if (builder.size_bytes() > static_cast<uint64_t>(config.max_message_bytes)) {
+    if (builder.size_bytes() > static_cast<uint64_t>(config->max_message_bytes)) {
       record_outcomes(*out.log, out.chunks[c], broker::Errc::record_too_large, outcomes, ctx);
       out.builders.pop_back();
       continue;

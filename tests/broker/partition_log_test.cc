@@ -4,8 +4,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "broker/errors.h"
@@ -325,6 +327,61 @@ TEST_F(PartitionLogTest, BatchLargerThanMaxMessageBytesIsRejected) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error(), Errc::record_too_large);
   EXPECT_EQ(log->end_offset(), Offset{0});
+}
+
+// set_config() while other threads append and read the configuration: every append sees one
+// configuration or the other, whole, and the log stays dense (run under TSan too).
+TEST_F(PartitionLogTest, ConfigChangesWhileAppendingApplyWholeToEachAppend) {
+  config_.segment_bytes = 64 << 10;
+  config_.max_message_bytes = 1 << 20;
+  auto log = open();
+  const std::string value(500, 'x');
+  std::atomic<int> stored{0};
+  std::atomic<bool> changing{true};
+  std::vector<std::thread> appenders;
+  for (int t = 0; t < 2; ++t) {
+    appenders.emplace_back([&] {
+      std::vector<segment::RecordInput> records = {{"k", value, {}, kNow}};
+      for (int i = 0; i < 300; ++i) {
+        auto r = log->append(records);
+        if (r) {
+          ++stored;
+        } else {
+          EXPECT_EQ(r.error(), Errc::record_too_large);
+        }
+        const int64_t limit = log->config()->max_message_bytes;
+        EXPECT_TRUE(limit == 100 || limit == 1 << 20) << limit;
+      }
+    });
+  }
+  std::thread changer([&] {
+    config::TopicConfig small = config_;
+    small.max_message_bytes = 100;
+    config::TopicConfig large = config_;
+    large.max_message_bytes = 1 << 20;
+    for (int i = 0; i < 200; ++i) log->set_config(i % 2 == 0 ? small : large);
+    log->set_config(large);
+    changing = false;
+  });
+  for (auto& t : appenders) t.join();
+  changer.join();
+  EXPECT_FALSE(changing);
+  EXPECT_EQ(log->end_offset(), Offset{stored.load()});
+  int64_t read = 0;
+  for (int64_t offset = 0; offset < log->end_offset().value;) {
+    std::string storage;
+    auto records = records_from(*log, Offset{offset}, storage);
+    ASSERT_FALSE(records.empty()) << offset;
+    for (const auto& r : records) EXPECT_EQ(r.offset, Offset{read++});  // dense
+    offset = read;
+  }
+  EXPECT_EQ(read, stored.load());
+  std::vector<segment::RecordInput> records = {{"k", value, {}, kNow}};
+  EXPECT_TRUE(log->append(records));
+  config::TopicConfig small = config_;
+  small.max_message_bytes = 100;
+  log->set_config(small);
+  EXPECT_EQ(log->append(records).error(), Errc::record_too_large);
 }
 
 TEST_F(PartitionLogTest, FailedSyncTakesTheLogOffline) {

@@ -84,5 +84,45 @@ TEST_F(TopicRegistryTest, TopicsAndOverridesAreLoadedAtStartUp) {
   EXPECT_EQ(registry->partition("a", 1).value()->end_offset(), Offset{1});
 }
 
+TEST_F(TopicRegistryTest, AlteredConfigsApplyToTheLogsAtOnceAndSurviveAReopen) {
+  {
+    auto registry = open();
+    ASSERT_TRUE(registry->create_topic("a", 3, {{"segment.bytes", "65536"}}));
+    auto log = registry->partition("a", 2).value();
+    const int64_t default_retention = log->config()->retention_ms;
+
+    auto altered = registry->alter_config(
+        "a", {{"retention.ms", "5000"}, {"max.message.bytes", "200"}, {"segment.bytes", {}}});
+    ASSERT_TRUE(altered) << altered.error().message();
+    EXPECT_EQ(altered->config.retention_ms, 5000);
+    EXPECT_EQ(altered->overrides.size(), 2u);  // segment.bytes is back to the default
+    EXPECT_EQ(log->config()->retention_ms, 5000);
+    EXPECT_EQ(log->config()->segment_bytes, config::TopicConfig{}.segment_bytes);
+    EXPECT_EQ(registry->describe("a")->config.max_message_bytes, 200);
+    // The log enforces the new limit on the next append.
+    std::vector<segment::RecordInput> big = {{"", std::string(500, 'x'), {}, -1}};
+    EXPECT_EQ(log->append(big).error(), Errc::record_too_large);
+
+    // A bad value or key changes nothing, in memory or on disk.
+    EXPECT_THROW((void)registry->alter_config("a", {{"retention.ms", "soon"}}),
+                 config::ConfigError);
+    EXPECT_THROW((void)registry->alter_config("a", {{"no.such.key", "1"}}), config::ConfigError);
+    EXPECT_EQ(log->config()->retention_ms, 5000);
+    EXPECT_EQ(registry->alter_config("nope", {}).error(), Errc::topic_not_found);
+
+    ASSERT_TRUE(registry->alter_config("a", {{"max.message.bytes", {}}}));
+    EXPECT_TRUE(log->append(big));
+    EXPECT_NE(default_retention, 5000);
+    ASSERT_TRUE(registry->close());
+  }
+  auto registry = open();
+  auto a = registry->describe("a");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->overrides, (std::map<std::string, std::string>{{"retention.ms", "5000"}}));
+  for (int32_t p = 0; p < 3; ++p) {
+    EXPECT_EQ(registry->partition("a", p).value()->config()->retention_ms, 5000) << p;
+  }
+}
+
 }  // namespace
 }  // namespace sluice::broker

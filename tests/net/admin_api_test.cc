@@ -193,6 +193,72 @@ TEST_F(AdminApiTest, V3PartitionAndReplicaLinksResolve) {
   EXPECT_EQ(error_code_of(elsewhere), 404);
 }
 
+TEST_F(AdminApiTest, V3TopicConfigsAreSetResetAndAlteredAtOnceAndPersisted) {
+  ASSERT_EQ(create(R"({"topic_name":"cfg"})").status, 201);
+  simdjson::dom::parser parser;
+  auto put = [&](std::string_view name, std::string_view body) {
+    return http_request(port(), "PUT", v3("/topics/cfg/configs/") + std::string(name), body,
+                        kV3Json);
+  };
+  auto config = [&](std::string_view name) {
+    auto r = http_request(port(), "GET", v3("/topics/cfg/configs/") + std::string(name));
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r.body;
+  };
+
+  EXPECT_EQ(put("retention.ms", R"({"value":"3600000"})").status, 204);
+  auto retention = parse(parser, config("retention.ms"));
+  EXPECT_EQ(std::string_view(retention["kind"]), "KafkaTopicConfig");
+  EXPECT_EQ(std::string_view(retention["value"]), "3600000");
+  EXPECT_FALSE(bool(retention["is_default"]));
+  EXPECT_EQ(std::string_view(retention["source"]), "DYNAMIC_TOPIC_CONFIG");
+
+  auto bad_value = put("retention.ms", R"({"value":"soon"})");
+  EXPECT_EQ(bad_value.status, 400);
+  EXPECT_EQ(error_code_of(bad_value), 40002);
+  EXPECT_NE(bad_value.body.find("retention.ms"), std::string::npos) << bad_value.body;
+  auto unknown = put("no.such", R"({"value":"1"})");
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_EQ(error_code_of(unknown), 404);
+  EXPECT_EQ(error_code_of(put("retention.ms", R"({"val":"1"})")), 40002);
+  EXPECT_EQ(error_code_of(put("retention.ms", "{")), 40001);
+  EXPECT_EQ(std::string_view(parse(parser, config("retention.ms"))["value"]), "3600000");
+
+  // Several at once: set one, reset another.
+  auto alter = http_request(
+      port(), "POST", v3("/topics/cfg/configs:alter"),
+      R"({"data":[{"name":"max.message.bytes","value":"2000"},{"name":"retention.ms","operation":"DELETE"}]})",
+      kV3Json);
+  EXPECT_EQ(alter.status, 204) << alter.body;
+  std::map<std::string, std::string> overridden;
+  auto list = http_request(port(), "GET", v3("/topics/cfg/configs"));
+  for (auto c : parse(parser, list.body)["data"].get_array()) {
+    if (!bool(c["is_default"])) {
+      overridden[std::string(std::string_view(c["name"]))] = std::string_view(c["value"]);
+    }
+  }
+  EXPECT_EQ(overridden, (std::map<std::string, std::string>{{"max.message.bytes", "2000"}}));
+  auto bad_op = http_request(port(), "POST", v3("/topics/cfg/configs:alter"),
+                             R"({"data":[{"name":"retention.ms","operation":"APPEND"}]})", kV3Json);
+  EXPECT_EQ(error_code_of(bad_op), 40002) << bad_op.body;
+
+  // The new limit holds for the next produce.
+  const std::string big = R"({"records":[{"value":")" + std::string(3000, 'x') + R"("}]})";
+  auto refused = http_request(port(), "POST", "/topics/cfg", big, kJson);
+  ASSERT_EQ(refused.status, 200) << refused.body;
+  EXPECT_FALSE(parse(parser, refused.body)["offsets"].at(0)["error_code"].is_null());
+
+  broker_.terminate();
+  broker_.restart();
+  EXPECT_EQ(std::string_view(parse(parser, config("max.message.bytes"))["value"]), "2000");
+  EXPECT_EQ(http_request(port(), "DELETE", v3("/topics/cfg/configs/max.message.bytes")).status,
+            204);
+  EXPECT_TRUE(bool(parse(parser, config("max.message.bytes"))["is_default"]));
+  auto accepted = http_request(port(), "POST", "/topics/cfg", big, kJson);
+  EXPECT_TRUE(parse(parser, accepted.body)["offsets"].at(0)["error_code"].is_null())
+      << accepted.body;
+}
+
 TEST_F(AdminApiTest, WrongClusterIdIs40404OnEveryPath) {
   ASSERT_EQ(create(R"({"topic_name":"t"})").status, 201);
   const std::pair<const char*, std::string> calls[] = {
@@ -207,6 +273,10 @@ TEST_F(AdminApiTest, WrongClusterIdIs40404OnEveryPath) {
       {"GET", "/v3/clusters/nope/topics/t/partitions/0"},
       {"GET", "/v3/clusters/nope/topics/t/partitions/0/replicas"},
       {"GET", "/v3/clusters/nope/topics/t/partitions/0/replicas/0"},
+      {"GET", "/v3/clusters/nope/topics/t/configs/retention.ms"},
+      {"PUT", "/v3/clusters/nope/topics/t/configs/retention.ms"},
+      {"DELETE", "/v3/clusters/nope/topics/t/configs/retention.ms"},
+      {"POST", "/v3/clusters/nope/topics/t/configs:alter"},
       {"GET", "/v3/clusters/nope/brokers"},
       {"GET", "/v3/clusters/nope/brokers/0"},
       {"GET", "/v3/clusters/nope/consumer-groups"},
