@@ -153,7 +153,9 @@ Result<AppendResult> PartitionLog::append_batch(segment::ValidBatch batch) {
 void PartitionLog::set_config(const config::TopicConfig& config) {
   std::lock_guard lock(writer_mu_);
   options_.config = config;
-  config_.store(std::make_shared<const config::TopicConfig>(config), std::memory_order_release);
+  auto snapshot = std::make_shared<const config::TopicConfig>(config);
+  std::lock_guard config_lock(config_mu_);
+  config_ = std::move(snapshot);
 }
 
 Result<AppendResult> PartitionLog::append_batch(std::span<std::byte> batch) {

@@ -102,7 +102,8 @@ class PartitionLog {
   const std::filesystem::path& dir() const { return options_.dir; }
   // The topic's configuration as of now; set_config() may replace it at any time.
   std::shared_ptr<const config::TopicConfig> config() const {
-    return config_.load(std::memory_order_acquire);
+    std::lock_guard lock(config_mu_);
+    return config_;
   }
   // Applies a changed topic configuration to every append and retention pass after it. Index
   // sizes and preallocation apply to segments created from then on.
@@ -144,7 +145,10 @@ class PartitionLog {
   int64_t now_ms() const;
 
   Options options_;  // options_.config is guarded by writer_mu_ once open
-  std::atomic<std::shared_ptr<const config::TopicConfig>> config_;  // for readers without it
+  // A snapshot for readers without the writer lock. (Not std::atomic<std::shared_ptr>: GCC
+  // 12's lock bit is invisible to ThreadSanitizer.)
+  mutable std::mutex config_mu_;
+  std::shared_ptr<const config::TopicConfig> config_;  // guarded by config_mu_
   std::mutex writer_mu_;
   segment::BatchBuilder builder_;  // guarded by writer_mu_
   SegmentPtr active_;              // guarded by writer_mu_

@@ -100,7 +100,8 @@ TEST_F(TopicRegistryTest, AlteredConfigsApplyToTheLogsAtOnceAndSurviveAReopen) {
     EXPECT_EQ(log->config()->segment_bytes, config::TopicConfig{}.segment_bytes);
     EXPECT_EQ(registry->describe("a")->config.max_message_bytes, 200);
     // The log enforces the new limit on the next append.
-    std::vector<segment::RecordInput> big = {{"", std::string(500, 'x'), {}, -1}};
+    const std::string value(500, 'x');
+    std::vector<segment::RecordInput> big = {{"", value, {}, -1}};
     EXPECT_EQ(log->append(big).error(), Errc::record_too_large);
 
     // A bad value or key changes nothing, in memory or on disk.
