@@ -136,6 +136,7 @@ Result<void> Broker::write_clean_shutdown() {
 
 Result<std::shared_ptr<PartitionLog>> Broker::partition_for_produce(std::string_view topic,
                                                                     int32_t partition) {
+  if (is_internal_topic(topic)) return Errc::internal_topic;
   auto log = registry_->partition(topic, partition);
   if (log || log.error() != Errc::topic_not_found || !config_.auto_create_topics_enable) {
     return log;

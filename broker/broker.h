@@ -44,7 +44,7 @@ class Broker {
   [[nodiscard]] Result<void> stop();
 
   // The partition to produce to, creating the topic with num.partitions when
-  // auto.create.topics.enable allows it.
+  // auto.create.topics.enable allows it; Errc::internal_topic for an internal topic.
   [[nodiscard]] Result<std::shared_ptr<PartitionLog>> partition_for_produce(std::string_view topic,
                                                                             int32_t partition);
   // Runs one retention pass over every partition now.

@@ -32,6 +32,8 @@ class Category final : public std::error_category {
         return "broker is shutting down";
       case Errc::log_offline:
         return "partition offline after a failed fdatasync";
+      case Errc::internal_topic:
+        return "internal topic: read only for clients";
     }
     return "unknown broker error";
   }

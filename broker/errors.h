@@ -15,7 +15,8 @@ enum class Errc {
   empty_batch,       // an append with no records
   record_too_large,  // a batch larger than max.message.bytes
   shutting_down,
-  log_offline,  // an fdatasync failed: what reached the disk is unknown, so no more writes
+  log_offline,     // an fdatasync failed: what reached the disk is unknown, so no more writes
+  internal_topic,  // a client asked to write, create, delete or reconfigure an internal topic
 };
 
 const std::error_category& error_category() noexcept;

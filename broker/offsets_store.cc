@@ -155,7 +155,8 @@ Result<std::shared_ptr<PartitionLog>> OffsetsStore::append(std::string_view grou
         {"retention.ms", "-1"},
         {"retention.bytes", "-1"},
         {"segment.bytes", std::to_string(kOffsetsSegmentBytes)}};
-    auto created = registry_.create_topic(kOffsetsTopic, kOffsetsTopicPartitions, overrides);
+    auto created =
+        registry_.create_internal_topic(kOffsetsTopic, kOffsetsTopicPartitions, overrides);
     if (!created && created.error() != Errc::topic_exists) return created.error();
     if (created) spdlog::info("created {} with {} partitions", kOffsetsTopic, created->partitions);
     log = registry_.partition(kOffsetsTopic, partition);

@@ -16,7 +16,7 @@ namespace sluice::broker {
 
 // The internal topic holding committed consumer-group offsets (docs/FORMAT.md, "Committed
 // offsets"). Never listed by GET /topics (the "__" prefix).
-inline constexpr std::string_view kOffsetsTopic = "__consumer_offsets";
+inline constexpr std::string_view kOffsetsTopic = kConsumerOffsetsTopic;
 inline constexpr int32_t kOffsetsTopicPartitions = 8;
 // Its segments are small, so that compaction (ConsumerGroups::compact_offsets) frees space
 // soon after moving a partition's start past old commits.

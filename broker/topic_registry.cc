@@ -138,6 +138,20 @@ const std::filesystem::path& TopicRegistry::least_loaded_dir() const {
 Result<TopicDescription> TopicRegistry::create_topic(
     std::string_view name, int32_t partitions,
     const std::map<std::string, std::string>& overrides) {
+  if (is_internal_topic(name)) return Errc::internal_topic;
+  return create(name, partitions, overrides);
+}
+
+Result<TopicDescription> TopicRegistry::create_internal_topic(
+    std::string_view name, int32_t partitions,
+    const std::map<std::string, std::string>& overrides) {
+  if (!is_internal_topic(name)) return Errc::invalid_topic_name;
+  return create(name, partitions, overrides);
+}
+
+Result<TopicDescription> TopicRegistry::create(
+    std::string_view name, int32_t partitions,
+    const std::map<std::string, std::string>& overrides) {
   if (!is_valid_topic_name(name)) return Errc::invalid_topic_name;
   if (partitions < 1 || partitions > kMaxPartitions) return Errc::invalid_partition_count;
   const config::TopicConfig config = config::apply_topic_overrides(options_.defaults, overrides);
@@ -169,6 +183,7 @@ Result<TopicDescription> TopicRegistry::create_topic(
 }
 
 Result<void> TopicRegistry::delete_topic(std::string_view name) {
+  if (is_internal_topic(name)) return Errc::internal_topic;
   std::lock_guard admin(admin_mu_);
   Topic topic;
   {
@@ -196,6 +211,7 @@ Result<void> TopicRegistry::delete_topic(std::string_view name) {
 
 Result<TopicDescription> TopicRegistry::alter_config(
     std::string_view name, const std::map<std::string, std::optional<std::string>>& changes) {
+  if (is_internal_topic(name)) return Errc::internal_topic;
   std::lock_guard admin(admin_mu_);  // no create or delete meanwhile, nor another change
   std::map<std::string, std::string> overrides;
   std::vector<std::shared_ptr<PartitionLog>> partitions;

@@ -21,6 +21,7 @@ namespace sluice::broker {
 inline constexpr int32_t kMaxPartitions = 10000;
 inline constexpr std::string_view kTopicConfigFile = "topic.properties";
 
+using sluice::is_internal_topic;
 using sluice::is_valid_topic_name;
 using sluice::kMaxTopicNameLength;
 
@@ -56,6 +57,11 @@ class TopicRegistry {
   [[nodiscard]] Result<TopicDescription> create_topic(
       std::string_view name, int32_t partitions,
       const std::map<std::string, std::string>& overrides);
+  // As create_topic(), for the broker's own internal topics (is_internal_topic), which
+  // create_topic(), delete_topic() and alter_config() refuse with Errc::internal_topic.
+  [[nodiscard]] Result<TopicDescription> create_internal_topic(
+      std::string_view name, int32_t partitions,
+      const std::map<std::string, std::string>& overrides);
   [[nodiscard]] Result<void> delete_topic(std::string_view name);
   // Sets (a value) or removes (nullopt: back to the broker default) topic-level overrides, all
   // or none; throws config::ConfigError as create_topic() does. Stored in every partition's
@@ -78,6 +84,10 @@ class TopicRegistry {
   TopicRegistry& operator=(const TopicRegistry&) = delete;
 
  private:
+  [[nodiscard]] Result<TopicDescription> create(
+      std::string_view name, int32_t partitions,
+      const std::map<std::string, std::string>& overrides);
+
   struct Topic {
     config::TopicConfig config;
     std::map<std::string, std::string> overrides;

@@ -41,6 +41,10 @@ ApiError to_api_error(std::error_code ec, std::string_view what) {
       case B::shutting_down:
         // REST Proxy's retriable error: 500 / 50003 (status x 100 + sub-code).
         return {http::status::internal_server_error, 50003, "Broker is shutting down; retry"};
+      case B::internal_topic:
+        return {
+            http::status::forbidden, 40301,
+            fmt::format("Topic '{}' is internal to the broker: it can be read, not changed", what)};
       case B::log_offline:
         return {http::status::internal_server_error, 50002,
                 fmt::format("Partition {} is offline after a failed fdatasync", what)};

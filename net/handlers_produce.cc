@@ -321,6 +321,9 @@ asio::awaitable<Reply> produce_raw(Call& call) {
                            fmt::format("HTTP 415 Unsupported Media Type: '{}'; this path takes {}",
                                        type, kRawBatch)});
   }
+  if (broker::is_internal_topic(call.params[0])) {
+    co_return error_reply(to_api_error(broker::Errc::internal_topic, call.params[0]));
+  }
   auto ref = find_partition(call, call.params[0], call.params[1]);
   if (ref.error &&
       (ref.error->error_code != 40401 || !call.broker->config().auto_create_topics_enable)) {

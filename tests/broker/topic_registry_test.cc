@@ -125,5 +125,20 @@ TEST_F(TopicRegistryTest, AlteredConfigsApplyToTheLogsAtOnceAndSurviveAReopen) {
   }
 }
 
+TEST_F(TopicRegistryTest, InternalTopicsAreCreatedOnlyByTheBrokerAndNeverDeletedOrAltered) {
+  auto registry = open();
+  EXPECT_EQ(registry->create_topic("__consumer_offsets", 8, {}).error(), Errc::internal_topic);
+  EXPECT_EQ(registry->create_internal_topic("orders", 1, {}).error(), Errc::invalid_topic_name);
+  ASSERT_TRUE(registry->create_internal_topic("__consumer_offsets", 2, {}));
+  EXPECT_EQ(registry->delete_topic("__consumer_offsets").error(), Errc::internal_topic);
+  EXPECT_EQ(registry->alter_config("__consumer_offsets", {{"retention.ms", "1"}}).error(),
+            Errc::internal_topic);
+  EXPECT_EQ(registry->describe("__consumer_offsets")->partitions, 2);
+  EXPECT_TRUE(registry->describe("__consumer_offsets")->overrides.empty());
+  // Other names that start with "__" are ordinary topics, as in Kafka.
+  ASSERT_TRUE(registry->create_topic("__mine", 1, {}));
+  EXPECT_TRUE(registry->delete_topic("__mine"));
+}
+
 }  // namespace
 }  // namespace sluice::broker

@@ -484,6 +484,51 @@ TEST_F(ConsumerApiTest, V3GroupsShowMembersAssignmentsAndLag) {
   EXPECT_EQ(error_code(other_cluster), 40404);
 }
 
+// As in Kafka, clients cannot write, create, delete or reconfigure __consumer_offsets: each
+// would lose or forge committed offsets. Reading it stays possible.
+TEST_F(ConsumerApiTest, TheOffsetsTopicCanBeReadButNotChanged) {
+  simdjson::dom::parser parser;
+  const std::string cluster{std::string_view(
+      parser.parse(http_request(port(), "GET", "/v3/clusters").body)["data"].at(0)["cluster_id"])};
+  const std::string topic = "/v3/clusters/" + cluster + "/topics/__consumer_offsets";
+  const std::map<std::string, std::string> json = {{"Content-Type", "application/json"}};
+  auto expect_refused = [&](const HttpResponse& r, const std::string& what) {
+    EXPECT_EQ(r.status, 403) << what << ": " << r.body;
+    EXPECT_EQ(error_code(r), 40301) << what << ": " << r.body;
+  };
+  // Before it exists: neither created by hand nor by auto-creation on produce.
+  expect_refused(http_request(port(), "POST", "/v3/clusters/" + cluster + "/topics",
+                              R"({"topic_name":"__consumer_offsets","partitions_count":1})", json),
+                 "create");
+  expect_refused(http_request(port(), "POST", "/topics/__consumer_offsets",
+                              R"({"records":[{"value":1}]})", kProduceJson),
+                 "v2 produce");
+
+  produce("kept", 1);
+  create("cg", "c1");
+  subscribe("cg", "c1", "kept");
+  ASSERT_EQ(consume_all("cg", {"c1"}, kPartitions).size(), 1u);
+  commit_positions("cg", "c1");
+  const auto before = committed("cg", "c1", "kept");
+  ASSERT_EQ(before.size(), static_cast<size_t>(kPartitions));
+
+  expect_refused(http_request(port(), "DELETE", topic), "delete");
+  expect_refused(
+      http_request(port(), "PUT", topic + "/configs/retention.ms", R"({"value":"1"})", json),
+      "alter");
+  expect_refused(http_request(port(), "POST", "/topics/__consumer_offsets/partitions/0",
+                              R"({"records":[{"value":1}]})", kProduceJson),
+                 "v2 produce to a partition");
+  expect_refused(http_request(port(), "POST", "/topics/__consumer_offsets/partitions/0/records",
+                              "x", {{"Content-Type", "application/vnd.sluice.batch"}}),
+                 "raw produce");
+  expect_refused(http_request(port(), "POST", topic + "/records",
+                              R"({"value":{"type":"JSON","data":1}})", json),
+                 "v3 produce");
+  EXPECT_EQ(http_request(port(), "GET", topic).status, 200);
+  EXPECT_EQ(committed("cg", "c1", "kept"), before);
+}
+
 TEST_F(ConsumerApiTest, EveryDocumentedErrorHasItsCode) {
   produce("err", 2);
   const auto expect = [&](const HttpResponse& r, int status, int64_t code) {
