@@ -421,6 +421,10 @@ Result<RetentionResult> PartitionLog::apply_retention() {
   std::lock_guard lock(writer_mu_);
   RetentionResult result;
   const auto& cfg = options_.config;
+  // Kafka applies neither retention.ms nor retention.bytes to a compacted topic, whose records
+  // its users expect to keep until a newer value of the key replaces them. Sluice does not
+  // compact user topics, so it keeps every record of them.
+  if (cfg.cleanup_policy == config::CleanupPolicy::compact) return result;
   const int64_t now = now_ms();
   auto segments = snapshot();
   uint64_t total = 0;

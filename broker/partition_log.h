@@ -113,7 +113,8 @@ class PartitionLog {
   [[nodiscard]] Result<void> truncate_to(Offset offset);
   // Advances the log start to `offset` (clamped to the end), deleting whole segments before it.
   [[nodiscard]] Result<void> delete_before(Offset offset);
-  // Deletes the oldest sealed segments past retention.ms / retention.bytes.
+  // Deletes the oldest sealed segments past retention.ms / retention.bytes; nothing under
+  // cleanup.policy=compact.
   [[nodiscard]] Result<RetentionResult> apply_retention();
 
   // Makes everything appended so far durable; returns the end offset it covered. After a

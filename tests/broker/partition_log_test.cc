@@ -247,6 +247,22 @@ TEST_F(PartitionLogTest, RetentionByTimeDeletesOldSealedSegmentsOnly) {
   EXPECT_EQ(records.front().offset, log->start_offset());
 }
 
+TEST_F(PartitionLogTest, RetentionDeletesNothingFromACompactedTopic) {
+  config_.retention_ms = 1000;
+  config_.retention_bytes = 1;
+  config_.cleanup_policy = config::CleanupPolicy::compact;
+  auto log = open();
+  for (int i = 0; i < 60; ++i) append(*log, 3);
+  const size_t segments = log->segment_count();
+  ASSERT_GT(segments, 3u);
+  now_ = kNow + 100000;
+  auto r = log->apply_retention();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->segments_deleted, 0u);
+  EXPECT_EQ(log->segment_count(), segments);
+  EXPECT_EQ(log->start_offset(), Offset{0});
+}
+
 TEST_F(PartitionLogTest, RetentionByBytesKeepsTheNewestSegmentsWithinTheLimit) {
   config_.retention_bytes = 2048;
   auto log = open();
