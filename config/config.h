@@ -29,7 +29,7 @@ class ConfigError : public std::runtime_error {
 
 enum class FlushPolicy { always, interval };
 enum class RecoveryMode { full, checkpoint };
-enum class CleanupPolicy { del, compact };  // "delete" | "compact"; only delete is acted on today
+enum class CleanupPolicy { del, compact };  // "delete" | "compact" (kept whole: not compacted)
 
 // The default for the thread-count keys: one per hardware thread, at least one.
 inline int32_t default_thread_count() noexcept {

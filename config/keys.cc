@@ -87,7 +87,7 @@ std::vector<Key<TopicConfig>> make_topic_keys() {
                "CreateTime",
                "CreateTime keeps the producer's timestamps; LogAppendTime stamps the broker's."),
       enum_key("cleanup.policy", &T::cleanup_policy, parse_cleanup_policy, "delete",
-               "delete or compact; only delete is acted on today."),
+               "delete, or compact: kept whole, never cut by retention (not compacted)."),
       int_key("flush.messages", &T::flush_messages, {1}, "9223372036854775807",
               "Force an fdatasync after this many unflushed messages."),
       int_key("flush.ms", &T::flush_ms, {0}, "9223372036854775807",
