@@ -93,6 +93,13 @@ TEST(MutatedRequestsTest, DamagedRequestsGetClientErrorsAndLeaveStoredDataAlone)
        R"({"name":"c1","format":"json","auto.offset.reset":"earliest"})"},
       {"POST", fmt::format("/v3/clusters/{}/topics", cluster), "application/json",
        R"({"topic_name":"made","partitions_count":2,"configs":[{"name":"segment.bytes","value":"1048576"}]})"},
+      {"PUT", fmt::format("/v3/clusters/{}/topics/fuzz/configs/retention.ms", cluster),
+       "application/json", R"({"value":"3600000"})"},
+      {"POST", fmt::format("/v3/clusters/{}/topics/fuzz/configs:alter", cluster),
+       "application/json",
+       R"({"data":[{"name":"segment.bytes","value":"1048576"},{"name":"retention.ms","operation":"DELETE"}]})"},
+      {"GET", fmt::format("/v3/clusters/{}/consumer-groups/g/lag-summary", cluster), "text/plain",
+       ""},
   };
 
   constexpr int kThreads = 4;
