@@ -532,4 +532,20 @@ std::optional<ConsumerGroups::GroupDescription> ConsumerGroups::describe(std::st
   return d;
 }
 
+std::vector<ConsumerGroups::PartitionLag> ConsumerGroups::lags(
+    const GroupDescription& group) const {
+  std::map<TopicPartition, std::string> holder;
+  for (const auto& [name, assigned] : group.members) {
+    for (const auto& tp : assigned) holder[tp] = name;
+  }
+  std::vector<PartitionLag> out;
+  for (const auto& [tp, offset] : group.committed) {
+    auto log = registry_.partition(tp.topic, tp.partition);
+    if (!log) continue;
+    auto h = holder.find(tp);
+    out.push_back({tp, offset, (*log)->end_offset().value, h == holder.end() ? "" : h->second});
+  }
+  return out;
+}
+
 }  // namespace sluice::broker

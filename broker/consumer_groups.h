@@ -196,6 +196,19 @@ class ConsumerGroups {
   // nullopt for a group with neither.
   std::optional<GroupDescription> describe(std::string_view group);
 
+  // One partition's lag in a group: its log end offset less the committed offset (never below
+  // 0, as after a truncation), and the member holding the partition ("" when none does).
+  struct PartitionLag {
+    TopicPartition tp;
+    int64_t committed = 0;
+    int64_t end = 0;
+    std::string member;
+    int64_t lag() const { return end > committed ? end - committed : 0; }
+  };
+  // Kafka's consumer lag: one entry per partition with a committed offset, in order; those of
+  // deleted topics are left out.
+  std::vector<PartitionLag> lags(const GroupDescription& group) const;
+
  private:
   struct Member {
     InstanceConfig config;

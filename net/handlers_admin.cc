@@ -649,33 +649,6 @@ asio::awaitable<Reply> get_broker_v3(Call& call) {
   co_return json_reply(http::status::ok, std::move(body));
 }
 
-// One committed partition's lag: the log end offset less the committed offset (never below
-// zero, as after a truncation), and the member it is assigned to, if any.
-struct Lag {
-  broker::TopicPartition tp;
-  int64_t committed = 0;
-  int64_t end = 0;
-  std::string consumer;  // empty when no member holds the partition
-  int64_t lag() const { return std::max<int64_t>(0, end - committed); }
-};
-
-// Kafka's lag covers the partitions with a committed offset; those of deleted topics are left
-// out.
-std::vector<Lag> group_lags(Call& call, const broker::ConsumerGroups::GroupDescription& d) {
-  std::map<broker::TopicPartition, std::string> owner;
-  for (const auto& [name, assigned] : d.members) {
-    for (const auto& tp : assigned) owner[tp] = name;
-  }
-  std::vector<Lag> lags;
-  for (const auto& [tp, offset] : d.committed) {
-    auto log = call.broker->topics().partition(tp.topic, tp.partition);
-    if (!log) continue;
-    auto o = owner.find(tp);
-    lags.push_back({tp, offset, (*log)->end_offset().value, o == owner.end() ? "" : o->second});
-  }
-  return lags;
-}
-
 asio::awaitable<Reply> group_lags_v3(Call& call) {
   auto found = find_group(call);
   if (auto* e = std::get_if<ApiError>(&found)) co_return error_reply(*e);
@@ -685,7 +658,7 @@ asio::awaitable<Reply> group_lags_v3(Call& call) {
   w.begin_object().key("kind").value("KafkaConsumerLagList");
   w.key("metadata").begin_object().key("self").value(g.url + "/lags");
   w.key("next").null().end_object().key("data").begin_array();
-  for (const auto& lag : group_lags(call, g.d)) {
+  for (const auto& lag : call.broker->groups().lags(g.d)) {
     w.begin_object().key("kind").value("KafkaConsumerLag");
     write_metadata(w, call,
                    fmt::format("{}/lags/{}/partitions/{}", g.url, lag.tp.topic, lag.tp.partition),
@@ -694,8 +667,8 @@ asio::awaitable<Reply> group_lags_v3(Call& call) {
     w.key("cluster_id").value(call.broker->cluster_id()).key("consumer_group_id").value(g.d.group);
     w.key("topic_name").value(lag.tp.topic).key("partition_id").value(lag.tp.partition);
     w.key("current_offset").value(lag.committed).key("log_end_offset").value(lag.end);
-    w.key("lag").value(lag.lag()).key("consumer_id").value(lag.consumer);
-    w.key("instance_id").null().key("client_id").value(lag.consumer).end_object();
+    w.key("lag").value(lag.lag()).key("consumer_id").value(lag.member);
+    w.key("instance_id").null().key("client_id").value(lag.member).end_object();
   }
   w.end_array().end_object();
   co_return json_reply(http::status::ok, std::move(body));
@@ -705,8 +678,8 @@ asio::awaitable<Reply> group_lag_summary_v3(Call& call) {
   auto found = find_group(call);
   if (auto* e = std::get_if<ApiError>(&found)) co_return error_reply(*e);
   const auto& g = std::get<GroupView>(found);
-  const auto lags = group_lags(call, g.d);
-  const Lag* max = nullptr;
+  const auto lags = call.broker->groups().lags(g.d);
+  const broker::ConsumerGroups::PartitionLag* max = nullptr;
   int64_t total = 0;
   for (const auto& lag : lags) {
     total += lag.lag();
@@ -723,15 +696,15 @@ asio::awaitable<Reply> group_lag_summary_v3(Call& call) {
     w.key("max_lag_client_id").null().key("max_lag_topic_name").null();
     w.key("max_lag_partition_id").null();
   } else {
-    w.key("max_lag_consumer_id").value(max->consumer).key("max_lag_instance_id").null();
-    w.key("max_lag_client_id").value(max->consumer);
+    w.key("max_lag_consumer_id").value(max->member).key("max_lag_instance_id").null();
+    w.key("max_lag_client_id").value(max->member);
     w.key("max_lag_topic_name").value(max->tp.topic);
     w.key("max_lag_partition_id").value(max->tp.partition);
   }
   w.key("max_lag").value(max == nullptr ? int64_t{0} : max->lag()).key("total_lag").value(total);
   if (max != nullptr) {
-    if (!max->consumer.empty()) {
-      write_related(w, "max_lag_consumer", g.url + "/consumers/" + max->consumer);
+    if (!max->member.empty()) {
+      write_related(w, "max_lag_consumer", g.url + "/consumers/" + max->member);
     }
     write_related(w, "max_lag_partition",
                   fmt::format("{}/topics/{}/partitions/{}", cluster_url(call), max->tp.topic,

@@ -5,6 +5,27 @@
 #include "broker/broker.h"
 
 namespace sluice::net {
+namespace {
+
+// A Prometheus label value: backslash, double quote and newline escaped. Group names are
+// whatever a client put in a path.
+std::string label_value(std::string_view v) {
+  std::string out;
+  out.reserve(v.size());
+  for (char c : v) {
+    if (c == '\\' || c == '"') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
 
 void Metrics::record_request(std::string_view route, unsigned status, double seconds,
                              uint64_t bytes_in, uint64_t bytes_out) {
@@ -74,6 +95,20 @@ std::string Metrics::render(broker::Broker* broker, std::string_view recovery) c
       line(
           fmt::format("sluice_partition_start_offset{{{}}} {}", labels, log->start_offset().value));
       line(fmt::format("sluice_partition_size_bytes{{{}}} {}", labels, log->size_bytes()));
+    }
+    line(
+        "# HELP sluice_consumer_group_lag A partition's end offset less the group's committed "
+        "offset.");
+    line("# TYPE sluice_consumer_group_lag gauge");
+    auto& groups = broker->groups();
+    for (const auto& name : groups.group_names()) {
+      auto group = groups.describe(name);
+      if (!group) continue;
+      for (const auto& lag : groups.lags(*group)) {
+        line(fmt::format(
+            "sluice_consumer_group_lag{{group=\"{}\",topic=\"{}\",partition=\"{}\"}} {}",
+            label_value(name), lag.tp.topic, lag.tp.partition, lag.lag()));
+      }
     }
   }
   out += recovery;

@@ -458,6 +458,25 @@ TEST_F(ConsumerApiTest, V3GroupsShowMembersAssignmentsAndLag) {
   EXPECT_EQ(http_request(port(), "GET", max_consumer.substr(max_consumer.find("/v3/"))).status,
             200);
 
+  // The same figures for Prometheus, one gauge per committed partition.
+  const auto metrics = http_request(port(), "GET", "/metrics").body;
+  for (int p = 0; p < kPartitions; ++p) {
+    const auto gauge = "sluice_consumer_group_lag{group=\"lg\",topic=\"lagged\",partition=\"" +
+                       std::to_string(p) + "\"} 3\n";
+    EXPECT_NE(metrics.find(gauge), std::string::npos) << gauge << metrics;
+  }
+
+  // A group name is whatever the client's path said: quoted in the exposition format.
+  create("q%22g", "c1");
+  ASSERT_EQ(http_request(port(), "POST", instance_path("q%22g", "c1") + "/offsets",
+                         R"({"offsets":[{"topic":"lagged","partition":0,"offset":4}]})", kV2)
+                .status,
+            200);
+  EXPECT_NE(http_request(port(), "GET", "/metrics")
+                .body.find("sluice_consumer_group_lag{group=\"q\\\"g\",topic=\"lagged\","
+                           "partition=\"0\"} 8\n"),
+            std::string::npos);
+
   // With its members gone the group keeps its commits, and its lag, with nobody holding them.
   for (const char* name : {"c1", "c2"}) {
     EXPECT_EQ(http_request(port(), "DELETE", instance_path("lg", name)).status, 204);
