@@ -167,17 +167,24 @@ asio::awaitable<Reply> list_topics_v3(Call& call) {
   co_return json_reply(http::status::ok, std::move(body));
 }
 
+// Parses a v3 JSON request body into `doc`, or says why not.
+std::optional<ApiError> parse_v3_body(Call& call, simdjson::dom::parser& parser,
+                                      simdjson::dom::element& doc) {
+  auto& text = call.request.body();
+  text.reserve(text.size() + simdjson::SIMDJSON_PADDING);
+  if (auto err = parser.parse(text).get(doc)) {
+    return ApiError{http::status::bad_request, 40001,
+                    fmt::format("Malformed JSON: {}", simdjson::error_message(err))};
+  }
+  return std::nullopt;
+}
+
 // Body: {"topic_name", "partitions_count", "replication_factor", "configs":[{name, value}]}.
 asio::awaitable<Reply> create_topic_v3(Call& call) {
   if (auto e = check_cluster(call)) co_return error_reply(*e);
-  auto& body_text = call.request.body();
-  body_text.reserve(body_text.size() + simdjson::SIMDJSON_PADDING);
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
-  if (auto err = parser.parse(body_text).get(doc)) {
-    co_return error_reply({http::status::bad_request, 40001,
-                           fmt::format("Malformed JSON: {}", simdjson::error_message(err))});
-  }
+  if (auto e = parse_v3_body(call, parser, doc)) co_return error_reply(*e);
   std::string_view name;
   if (doc["topic_name"].get(name)) {
     co_return error_reply({http::status::bad_request, 40002, "topic_name: required string"});
@@ -327,18 +334,6 @@ Reply alter_topic_config(Call& call,
   Reply reply;
   reply.message.result(http::status::no_content);
   return reply;
-}
-
-// Parses a v3 JSON request body into `doc`, or says why not.
-std::optional<ApiError> parse_v3_body(Call& call, simdjson::dom::parser& parser,
-                                      simdjson::dom::element& doc) {
-  auto& text = call.request.body();
-  text.reserve(text.size() + simdjson::SIMDJSON_PADDING);
-  if (auto err = parser.parse(text).get(doc)) {
-    return ApiError{http::status::bad_request, 40001,
-                    fmt::format("Malformed JSON: {}", simdjson::error_message(err))};
-  }
-  return std::nullopt;
 }
 
 // PUT .../configs/{name} with {"value":"..."}: sets one override.
