@@ -95,8 +95,12 @@ void GroupCommitter::stop() {
 }
 
 void GroupCommitter::track(PartitionLog* log) {
-  std::lock_guard lock(mu_);
-  tracked_.push_back(log);
+  {
+    std::lock_guard lock(mu_);
+    tracked_.push_back(log);
+    recheck_ = true;  // its flush.ms may call for an earlier wake
+  }
+  cv_.notify_one();
 }
 
 void GroupCommitter::untrack(PartitionLog* log) {
@@ -159,12 +163,26 @@ Result<void> GroupCommitter::wait_durable(PartitionLog& log) {
 }
 
 void GroupCommitter::notify_appended(PartitionLog& log) {
-  if (log.unflushed_messages() < log.config()->flush_messages) return;
+  const auto config = log.config();
+  if (log.unflushed_messages() >= config->flush_messages) {
+    {
+      std::lock_guard lock(mu_);
+      if (std::find(urgent_.begin(), urgent_.end(), &log) == urgent_.end()) {
+        urgent_.push_back(&log);
+      }
+    }
+    cv_.notify_one();
+    return;
+  }
+  const auto flush_ms = short_flush_ms(*config);
+  if (!flush_ms) return;
+  // The flusher may be asleep until later than this log is due (its topic's flush.ms was
+  // changed, or it was clean when the flusher last looked).
+  const auto due = log.last_flush() + *flush_ms;
   {
     std::lock_guard lock(mu_);
-    if (std::find(urgent_.begin(), urgent_.end(), &log) == urgent_.end()) {
-      urgent_.push_back(&log);
-    }
+    if (due >= wake_at_) return;
+    recheck_ = true;
   }
   cv_.notify_one();
 }
@@ -180,25 +198,38 @@ void GroupCommitter::run() {
   std::unique_lock lock(mu_);
   while (true) {
     auto ready = [&] {
-      return stopping_ || !pending_.empty() || !appends_.empty() || !urgent_.empty();
+      return stopping_ || recheck_ || !pending_.empty() || !appends_.empty() || !urgent_.empty();
     };
     if (options_.interval.count() > 0) {
-      cv_.wait_until(lock, next_tick, ready);
+      wake_at_ = std::min(next_tick, next_short_flush(Clock::now()));
+      const auto until = wake_at_;
+      cv_.wait_until(lock, until, ready);
+      wake_at_ = Clock::time_point::min();  // awake: appends need not wake it
     } else {
       cv_.wait(lock, ready);
     }
+    recheck_ = false;
     std::vector<Pending> pending = std::move(pending_);
     pending_.clear();
     std::vector<PendingAppend> appends = std::move(appends_);
     appends_.clear();
     std::vector<PartitionLog*> extra = std::move(urgent_);
     urgent_.clear();
-    const bool tick = options_.interval.count() > 0 && Clock::now() >= next_tick;
+    const auto now = Clock::now();
+    const bool tick = options_.interval.count() > 0 && now >= next_tick;
     if (tick || stopping_) {
       for (auto* log : tracked_) {
         if (log->unflushed_messages() > 0) extra.push_back(log);
       }
-      next_tick = Clock::now() + options_.interval;
+      next_tick = now + options_.interval;
+    } else if (options_.interval.count() > 0) {
+      // Between ticks, the logs whose topic's flush.ms is shorter than the interval and due.
+      for (auto* log : tracked_) {
+        const auto flush_ms = short_flush_ms(*log->config());
+        if (flush_ms && log->unflushed_messages() > 0 && now - log->last_flush() >= *flush_ms) {
+          extra.push_back(log);
+        }
+      }
     }
     const bool done = stopping_;
     ++rounds_;
@@ -210,6 +241,28 @@ void GroupCommitter::run() {
     round_done_.notify_all();
     if (done) return;
   }
+}
+
+std::optional<std::chrono::milliseconds> GroupCommitter::short_flush_ms(
+    const config::TopicConfig& config) const {
+  const int64_t ms = config.flush_ms;
+  if (ms >= options_.interval.count()) return std::nullopt;
+  return std::chrono::milliseconds(ms);
+}
+
+std::chrono::steady_clock::time_point GroupCommitter::next_short_flush(
+    std::chrono::steady_clock::time_point now) const {
+  auto next = std::chrono::steady_clock::time_point::max();
+  for (auto* log : tracked_) {
+    const auto flush_ms = short_flush_ms(*log->config());
+    if (!flush_ms) continue;
+    // A dirty log is due flush.ms after its last flush; a clean one may turn dirty at any
+    // moment, so look again within flush.ms.
+    const auto due =
+        log->unflushed_messages() > 0 ? log->last_flush() + *flush_ms : now + *flush_ms;
+    next = std::min(next, due);
+  }
+  return next;
 }
 
 void GroupCommitter::flush_round(std::vector<Pending> pending, std::vector<PendingAppend> appends,

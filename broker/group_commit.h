@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <system_error>
 #include <thread>
@@ -24,8 +25,8 @@ namespace sluice::broker {
 // finished, so it covers every byte appended before the call; requests that arrive while a
 // flush runs share the next one, so N concurrent durable producers cost far fewer than N
 // fdatasyncs (group commit). With `interval` set (log.flush.policy=interval) the flusher also
-// flushes every tracked log that has unflushed messages once per interval, and early when a
-// log reaches its flush.messages.
+// flushes every tracked log that has unflushed messages once per interval, early when a log
+// reaches its flush.messages, and within about its flush.ms when that is shorter.
 //
 // Threading: every method is thread-safe; callbacks run on the flusher thread and must not
 // block. Lifetimes: a log must stay alive while tracked or while it has pending requests;
@@ -120,6 +121,13 @@ class GroupCommitter {
   };
 
   void run();
+  // Interval mode: a topic's flush.ms when shorter than the interval, which then flushes it
+  // sooner; nullopt when the interval's own flushes are soon enough.
+  std::optional<std::chrono::milliseconds> short_flush_ms(const config::TopicConfig& config) const;
+  // The next time a log with a short flush.ms needs a look (time_point::max() for none).
+  // Requires mu_.
+  std::chrono::steady_clock::time_point next_short_flush(
+      std::chrono::steady_clock::time_point now) const;
   // Appends, flushes and answers one round's work; with `helpers`, several logs at once.
   static void flush_round(std::vector<Pending> pending, std::vector<PendingAppend> appends,
                           std::vector<PartitionLog*> extra, segment::DirectBuffer* direct,
@@ -135,6 +143,10 @@ class GroupCommitter {
   bool stopping_ = false;               // guarded by mu_
   uint64_t rounds_ = 0;                 // guarded by mu_; counts rounds started
   bool in_round_ = false;               // guarded by mu_; a round is flushing
+  // Interval mode, both guarded by mu_: when the sleeping flusher wakes, and a request that it
+  // look again sooner.
+  std::chrono::steady_clock::time_point wake_at_ = std::chrono::steady_clock::time_point::min();
+  bool recheck_ = false;                // guarded by mu_
   std::condition_variable round_done_;  // signalled when a round ends (untrack waits on it)
   std::unique_ptr<segment::DirectBuffer> direct_;  // the flusher thread's, with direct_writes
   Helpers helpers_;                                // used by the flusher thread only

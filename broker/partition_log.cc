@@ -451,6 +451,8 @@ Result<Offset> PartitionLog::flush() {
   const int64_t messages = appended_messages_.load(std::memory_order_relaxed);
   const Offset flushed = flushed_offset();
   if (end <= flushed) return end;
+  last_flush_.store(std::chrono::steady_clock::now().time_since_epoch().count(),
+                    std::memory_order_relaxed);
   const auto segments = snapshot();
   // Every byte counted here was written before the syncs below began, so is durable after.
   std::vector<uint64_t> sizes(segments.size());

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -97,6 +98,11 @@ class PartitionLog {
   size_t segment_count() const;
   // Appended messages not yet covered by a flush.
   int64_t unflushed_messages() const;
+  // When the last flush that found something to sync began (steady clock; the open, before).
+  std::chrono::steady_clock::time_point last_flush() const {
+    return std::chrono::steady_clock::time_point(
+        std::chrono::steady_clock::duration(last_flush_.load(std::memory_order_relaxed)));
+  }
   const std::string& topic() const { return options_.topic; }
   int32_t partition() const { return options_.partition; }
   const std::filesystem::path& dir() const { return options_.dir; }
@@ -158,6 +164,8 @@ class PartitionLog {
   std::atomic<int64_t> start_offset_{0};
   std::atomic<int64_t> end_offset_{0};
   std::atomic<int64_t> flushed_offset_{0};
+  std::atomic<std::chrono::steady_clock::rep> last_flush_{
+      std::chrono::steady_clock::now().time_since_epoch().count()};
   std::atomic<int64_t> appended_messages_{0};
   std::atomic<int64_t> flushed_messages_{0};
   std::mutex flush_mu_;  // one flush at a time

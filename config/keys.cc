@@ -91,7 +91,9 @@ std::vector<Key<TopicConfig>> make_topic_keys() {
       int_key("flush.messages", &T::flush_messages, {1}, "9223372036854775807",
               "Force an fdatasync after this many unflushed messages."),
       int_key("flush.ms", &T::flush_ms, {0}, "9223372036854775807",
-              "Force an fdatasync once the oldest unflushed message is this old."),
+              "Under log.flush.policy=interval, sync this long after the last sync at most, when "
+              "shorter "
+              "than log.flush.interval.ms."),
       bool_key("preallocate", &T::preallocate, "true",
                "Reserve disk blocks 8 MiB ahead of the active segment's end (the file size stays "
                "that of its batches); released when the segment is closed."),

@@ -143,6 +143,31 @@ TEST_F(GroupCommitTest, IntervalModeFlushesWhenFlushMessagesIsReached) {
   committer.untrack(log.get());
 }
 
+TEST_F(GroupCommitTest, IntervalModeFlushesATopicWithAShorterFlushMsBetweenTicks) {
+  config::TopicConfig config;
+  config.flush_ms = 50;
+  auto log = open(config);
+  GroupCommitter committer({std::chrono::hours(1)});  // no tick during the test
+  committer.track(log.get());
+  append_one(*log);
+  committer.notify_appended(*log);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (log->flushed_offset() < Offset{1} && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(log->flushed_offset(), Offset{1}) << "flush.ms=50 did not flush within 10 s";
+
+  // Back to the default (no flush.ms of its own): the next append waits for the hourly tick.
+  config.flush_ms = INT64_MAX;
+  log->set_config(config);
+  append_one(*log);
+  committer.notify_appended(*log);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(log->flushed_offset(), Offset{1});
+  EXPECT_EQ(log->unflushed_messages(), 1);
+  committer.untrack(log.get());
+}
+
 TEST_F(GroupCommitTest, StopFlushesPendingWorkAndRefusesNewRequests) {
   auto log = open();
   GroupCommitter committer({std::chrono::hours(1)});
