@@ -98,7 +98,8 @@ void GroupCommitter::track(PartitionLog* log) {
   {
     std::lock_guard lock(mu_);
     tracked_.push_back(log);
-    recheck_ = true;  // its flush.ms may call for an earlier wake
+    any_short_ = true;  // until the next tick looks
+    recheck_ = true;    // its flush.ms may call for an earlier wake
   }
   cv_.notify_one();
 }
@@ -181,6 +182,7 @@ void GroupCommitter::notify_appended(PartitionLog& log) {
   const auto due = log.last_flush() + *flush_ms;
   {
     std::lock_guard lock(mu_);
+    any_short_ = true;
     if (due >= wake_at_) return;
     recheck_ = true;
   }
@@ -218,11 +220,13 @@ void GroupCommitter::run() {
     const auto now = Clock::now();
     const bool tick = options_.interval.count() > 0 && now >= next_tick;
     if (tick || stopping_) {
+      any_short_ = false;
       for (auto* log : tracked_) {
         if (log->unflushed_messages() > 0) extra.push_back(log);
+        if (short_flush_ms(*log->config())) any_short_ = true;
       }
       next_tick = now + options_.interval;
-    } else if (options_.interval.count() > 0) {
+    } else if (any_short_) {
       // Between ticks, the logs whose topic's flush.ms is shorter than the interval and due.
       for (auto* log : tracked_) {
         const auto flush_ms = short_flush_ms(*log->config());
@@ -253,6 +257,7 @@ std::optional<std::chrono::milliseconds> GroupCommitter::short_flush_ms(
 std::chrono::steady_clock::time_point GroupCommitter::next_short_flush(
     std::chrono::steady_clock::time_point now) const {
   auto next = std::chrono::steady_clock::time_point::max();
+  if (!any_short_) return next;
   for (auto* log : tracked_) {
     const auto flush_ms = short_flush_ms(*log->config());
     if (!flush_ms) continue;

@@ -146,7 +146,10 @@ class GroupCommitter {
   // Interval mode, both guarded by mu_: when the sleeping flusher wakes, and a request that it
   // look again sooner.
   std::chrono::steady_clock::time_point wake_at_ = std::chrono::steady_clock::time_point::min();
-  bool recheck_ = false;                // guarded by mu_
+  bool recheck_ = false;
+  // Whether a tracked log may have a short flush.ms: each tick looks at all of them, and
+  // between ticks the flusher looks only while this is set. Guarded by mu_.
+  bool any_short_ = false;              // guarded by mu_
   std::condition_variable round_done_;  // signalled when a round ends (untrack waits on it)
   std::unique_ptr<segment::DirectBuffer> direct_;  // the flusher thread's, with direct_writes
   Helpers helpers_;                                // used by the flusher thread only
