@@ -500,6 +500,11 @@ struct GroupView {
   std::string url;  // the group's own URL
 };
 
+GroupView view_of(const Call& call, broker::ConsumerGroups::GroupDescription d) {
+  auto url = fmt::format("{}/consumer-groups/{}", cluster_url(call), d.group);
+  return {std::move(d), std::move(url)};
+}
+
 // The group named by params[1], or the error to reply with.
 std::variant<GroupView, ApiError> find_group(Call& call) {
   if (auto e = check_cluster(call)) return *e;
@@ -508,8 +513,7 @@ std::variant<GroupView, ApiError> find_group(Call& call) {
     return ApiError{http::status::not_found, 40403,
                     fmt::format("Consumer group '{}' not found", call.params[1])};
   }
-  auto url = fmt::format("{}/consumer-groups/{}", cluster_url(call), d->group);
-  return GroupView{std::move(*d), std::move(url)};
+  return view_of(call, std::move(*d));
 }
 
 void write_metadata(JsonWriter& w, const Call& call, const std::string& self,
@@ -545,8 +549,7 @@ asio::awaitable<Reply> list_groups_v3(Call& call) {
   for (const auto& name : call.broker->groups().group_names()) {
     auto d = call.broker->groups().describe(name);
     if (!d) continue;  // emptied meanwhile
-    auto url = fmt::format("{}/consumer-groups/{}", cluster_url(call), d->group);
-    write_group(w, call, GroupView{std::move(*d), std::move(url)});
+    write_group(w, call, view_of(call, std::move(*d)));
   }
   w.end_array().end_object();
   co_return json_reply(http::status::ok, std::move(body));
