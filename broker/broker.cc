@@ -29,7 +29,8 @@ std::string new_cluster_id() {
 
 }  // namespace
 
-Broker::Broker(config::BrokerConfig config) : config_(std::move(config)) {}
+Broker::Broker(config::BrokerConfig config, Hooks hooks)
+    : config_(std::move(config)), hooks_(std::move(hooks)) {}
 
 Broker::~Broker() {
   if (started_) (void)stop();
@@ -81,7 +82,7 @@ Result<void> Broker::start() {
   options.cache_retain_bytes = config_.log_cache_retain_bytes;
   options.sync = [this](int fd) {
     const auto start = std::chrono::steady_clock::now();
-    auto r = fdatasync_fd(fd);
+    auto r = hooks_.sync ? hooks_.sync(fd) : fdatasync_fd(fd);
     const auto ns = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                               std::chrono::steady_clock::now() - start)
                                               .count());
@@ -92,9 +93,15 @@ Result<void> Broker::start() {
     }
     return r;
   };
+  options.on_append = [this](PartitionLog& log, bool rolled) {
+    committer_->notify_appended(log, rolled);
+    if (hooks_.on_append) hooks_.on_append(log);
+  };
   auto registry = TopicRegistry::open(std::move(options), *committer_);
   if (!registry) return registry.error();
   registry_ = std::move(*registry);
+  worker_ = std::make_unique<Worker>();
+  producer_ = std::make_unique<Producer>(*registry_, *committer_, *worker_, config_);
   if (auto r = start_groups(); !r) return r;
   retention_thread_ = std::thread([this] { retention_loop(); });
   started_ = true;
@@ -111,10 +118,13 @@ Result<void> Broker::stop() {
   retention_cv_.notify_all();
   if (retention_thread_.joinable()) retention_thread_.join();
   groups_.reset();
+  worker_->stop();  // runs what is queued: its callers are waiting
   committer_->stop();
   auto r = registry_->close();
   if (r) r = write_clean_shutdown();
+  producer_.reset();
   registry_.reset();
+  worker_.reset();
   committer_.reset();
   return r;
 }
@@ -132,19 +142,6 @@ Result<void> Broker::write_clean_shutdown() {
     if (auto r = recovery::mark_clean_shutdown(dir); !r) return r;
   }
   return {};
-}
-
-Result<std::shared_ptr<PartitionLog>> Broker::partition_for_produce(std::string_view topic,
-                                                                    int32_t partition) {
-  if (is_internal_topic(topic)) return Errc::internal_topic;
-  auto log = registry_->partition(topic, partition);
-  if (log || log.error() != Errc::topic_not_found || !config_.auto_create_topics_enable) {
-    return log;
-  }
-  auto created = registry_->create_topic(topic, config_.num_partitions, {});
-  if (!created && created.error() != Errc::topic_exists) return created.error();
-  if (created) spdlog::info("auto-created topic {} with {} partitions", topic, created->partitions);
-  return registry_->partition(topic, partition);
 }
 
 Result<void> Broker::start_groups() {

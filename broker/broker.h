@@ -10,7 +10,9 @@
 #include "broker/consumer_groups.h"
 #include "broker/group_commit.h"
 #include "broker/partition_log.h"
+#include "broker/produce.h"
 #include "broker/topic_registry.h"
+#include "broker/worker.h"
 #include "common/result.h"
 #include "config/config.h"
 
@@ -31,7 +33,16 @@ struct SyncStats {
 // stop are called by the owning thread only.
 class Broker {
  public:
-  explicit Broker(config::BrokerConfig config);
+  // What the layers above (or tests) attach to the broker's work. Set before start().
+  struct Hooks {
+    // After every append to any partition, whatever made it, on the appending thread; must not
+    // block (the HTTP front end wakes its long-polling fetches here).
+    std::function<void(const PartitionLog&)> on_append;
+    // Makes a file's bytes durable; fdatasync when unset. Tests slow it down or fail it.
+    SyncFn sync;
+  };
+
+  explicit Broker(config::BrokerConfig config, Hooks hooks = {});
   ~Broker();
   Broker(const Broker&) = delete;
   Broker& operator=(const Broker&) = delete;
@@ -43,10 +54,6 @@ class Broker {
   // checkpoint and .clean_shutdown. Idempotent.
   [[nodiscard]] Result<void> stop();
 
-  // The partition to produce to, creating the topic with num.partitions when
-  // auto.create.topics.enable allows it; Errc::internal_topic for an internal topic.
-  [[nodiscard]] Result<std::shared_ptr<PartitionLog>> partition_for_produce(std::string_view topic,
-                                                                            int32_t partition);
   // Runs one retention pass over every partition now.
   void enforce_retention();
 
@@ -54,6 +61,10 @@ class Broker {
   const std::string& cluster_id() const { return cluster_id_; }
   TopicRegistry& topics() { return *registry_; }
   GroupCommitter& committer() { return *committer_; }
+  Producer& producer() { return *producer_; }
+  // The thread for work a network thread must not do: anything that syncs or waits for a
+  // flush (topic create, delete, config changes).
+  Worker& worker() { return *worker_; }
   ConsumerGroups& groups() { return *groups_; }
   const SyncStats& sync_stats() const { return sync_stats_; }
 
@@ -65,10 +76,13 @@ class Broker {
   void retention_loop();
 
   config::BrokerConfig config_;
+  Hooks hooks_;
   std::string cluster_id_;
   SyncStats sync_stats_;
   std::unique_ptr<GroupCommitter> committer_;
   std::unique_ptr<TopicRegistry> registry_;
+  std::unique_ptr<Worker> worker_;
+  std::unique_ptr<Producer> producer_;
   std::unique_ptr<ConsumerGroups> groups_;  // after registry_: destroyed first
   std::mutex retention_mu_;
   std::condition_variable retention_cv_;

@@ -163,9 +163,9 @@ Result<void> GroupCommitter::wait_durable(PartitionLog& log) {
   return {};
 }
 
-void GroupCommitter::notify_appended(PartitionLog& log) {
+void GroupCommitter::notify_appended(PartitionLog& log, bool rolled) {
   const auto config = log.config();
-  if (log.unflushed_messages() >= config->flush_messages) {
+  if (rolled || log.unflushed_messages() >= config->flush_messages) {
     {
       std::lock_guard lock(mu_);
       if (std::find(urgent_.begin(), urgent_.end(), &log) == urgent_.end()) {

@@ -63,8 +63,9 @@ class GroupCommitter {
   bool direct_writes() const { return options_.direct_writes; }
   // Blocks until request()'s callback has run; for callers without an event loop.
   [[nodiscard]] Result<void> wait_durable(PartitionLog& log);
-  // Interval mode: tells the flusher a log may have reached its flush.messages.
-  void notify_appended(PartitionLog& log);
+  // Tells the flusher a log was appended to: in interval mode it may have reached its
+  // flush.messages; `rolled`: it has a segment to seal, which the next round does.
+  void notify_appended(PartitionLog& log, bool rolled = false);
 
   // Completes outstanding requests with a final flush, then stops the thread. Idempotent.
   void stop();

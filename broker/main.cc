@@ -220,7 +220,10 @@ int serve(int argc, char** argv) {
     return 1;
   }
 
-  sluice::broker::Broker broker(config);
+  // Every append wakes the long-polling fetches of its partition, whatever path made it.
+  sluice::broker::Broker::Hooks hooks;
+  hooks.on_append = [&ctx](const sluice::broker::PartitionLog& log) { ctx.waiters.notify(&log); };
+  sluice::broker::Broker broker(config, std::move(hooks));
   if (auto r = broker.start(); !r) {
     spdlog::critical("start-up failed: {}", r.error().message());
     server.stop(std::chrono::milliseconds(0));

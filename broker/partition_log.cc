@@ -121,33 +121,40 @@ Result<std::unique_ptr<PartitionLog>> PartitionLog::open(Options options) {
 Result<AppendResult> PartitionLog::append(std::span<const segment::RecordInput> records) {
   if (records.empty()) return Errc::empty_batch;
   const int64_t now = now_ms();
-  std::lock_guard lock(writer_mu_);
-  builder_.reset(options_.config.message_timestamp_type);
+  segment::BatchBuilder builder;
+  builder.reset(config()->message_timestamp_type);
   for (const auto& record : records) {
     if (record.timestamp_ms >= 0) {
-      builder_.add(record);
+      builder.add(record);
     } else {
       segment::RecordInput stamped = record;
       stamped.timestamp_ms = now;
-      builder_.add(stamped);
+      builder.add(stamped);
     }
   }
-  if (builder_.size_bytes() > static_cast<uint64_t>(options_.config.max_message_bytes)) {
-    return Errc::record_too_large;
-  }
-  auto batch = builder_.finish();
-  auto header = segment::parse_header(batch);
-  SLUICE_CHECK(header.has_value(), "built an unparsable batch");
-  return append_locked(batch, *header, now);
+  return append_batch(segment::ValidBatch::built(builder.finish()));
 }
 
 Result<AppendResult> PartitionLog::append_batch(segment::ValidBatch batch) {
-  const int64_t now = now_ms();
-  std::lock_guard lock(writer_mu_);
-  if (batch.bytes().size() > static_cast<uint64_t>(options_.config.max_message_bytes)) {
-    return Errc::record_too_large;
-  }
-  return append_locked(batch.bytes(), batch.header(), now);
+  auto results = append_batches(std::span(&batch, 1));
+  if (!results) return results.error();
+  return results->front();
+}
+
+Result<AppendResult> PartitionLog::append_batch(std::span<std::byte> batch) {
+  auto valid = segment::ValidBatch::check(batch);
+  if (!valid) return valid.error();
+  if (valid->bytes().size() != batch.size()) return segment::Errc::bad_length;
+  return append_batch(*valid);
+}
+
+Result<std::vector<AppendResult>> PartitionLog::append_batches(
+    std::span<const segment::ValidBatch> batches) {
+  AppendJob job{batches, {}, {}};
+  AppendJob* jobs[] = {&job};
+  append_jobs(jobs, nullptr);
+  if (job.error) return job.error;
+  return std::move(job.results);
 }
 
 void PartitionLog::set_config(const config::TopicConfig& config) {
@@ -158,131 +165,126 @@ void PartitionLog::set_config(const config::TopicConfig& config) {
   config_ = std::move(snapshot);
 }
 
-Result<AppendResult> PartitionLog::append_batch(std::span<std::byte> batch) {
-  auto valid = segment::ValidBatch::check(batch);
-  if (!valid) return valid.error();
-  if (valid->bytes().size() != batch.size()) return segment::Errc::bad_length;
-  return append_batch(*valid);
-}
-
-AppendResult PartitionLog::stamp_locked(std::span<std::byte> batch,
-                                        const segment::BatchHeader& unstamped, Offset base,
-                                        int64_t now_ms, segment::BatchHeader& stamped) {
-  segment::stamp_batch(batch, base, 0);
-  AppendResult result{base, {base.value + unstamped.last_offset_delta}, -1};
-  if (options_.config.message_timestamp_type == TimestampType::log_append_time) {
-    segment::set_log_append_time(batch, now_ms);
-    result.log_append_time_ms = now_ms;
-  }
-  auto header = segment::parse_header(batch);
-  SLUICE_CHECK(header.has_value(), "stamping broke the header");
-  stamped = *header;
-  return result;
-}
-
-Result<AppendResult> PartitionLog::append_locked(std::span<std::byte> batch,
-                                                 const segment::BatchHeader& unstamped,
-                                                 int64_t now_ms) {
-  if (offline_.load(std::memory_order_relaxed)) return Errc::log_offline;
-  const Offset base{end_offset_.load(std::memory_order_relaxed)};
-  segment::BatchHeader header;
-  const AppendResult result = stamp_locked(batch, unstamped, base, now_ms, header);
-  if (active_->needs_roll(batch.size(), header.last_offset(), options_.config.segment_bytes,
-                          options_.config.segment_ms, now_ms)) {
-    if (auto r = roll(base, now_ms); !r) return r.error();
-  }
-  if (auto r = active_->append(batch, header); !r) return r.error();
-  appended_messages_.fetch_add(header.record_count, std::memory_order_relaxed);
-  end_offset_.store(header.next_offset().value, std::memory_order_release);
-  return result;
+bool PartitionLog::roll_due(uint64_t queued, const segment::BatchHeader& batch,
+                            int64_t now_ms) const {
+  const auto& config = options_.config;
+  if (queued == 0 && active_->size_bytes() == 0) return false;  // takes any one batch
+  const uint64_t size = active_->size_bytes() + queued + batch.size_bytes();
+  return size > static_cast<uint64_t>(config.segment_bytes) ||
+         active_->needs_roll(queued + batch.size_bytes(), batch.last_offset(), config.segment_bytes,
+                             config.segment_ms, now_ms);
 }
 
 void PartitionLog::append_jobs(std::span<AppendJob* const> jobs, segment::DirectBuffer* direct) {
   const int64_t now = now_ms();
-  const auto& config = options_.config;
-  std::lock_guard lock(writer_mu_);
-  // The run: stamped batches for the active segment, not yet written, and whose they are.
-  std::vector<segment::StampedBatch> run;
-  std::vector<std::pair<AppendJob*, AppendResult>> owners;
-  uint64_t run_bytes = 0;
-  int64_t run_messages = 0;
-  Offset next{end_offset_.load(std::memory_order_relaxed)};
-  auto write_run = [&]() -> std::error_code {
-    if (run.empty()) return {};
-    if (auto r = active_->append(run, direct); !r) return r.error();
-    appended_messages_.fetch_add(run_messages, std::memory_order_relaxed);
-    end_offset_.store(next.value, std::memory_order_release);
-    for (auto& [job, result] : owners) job->results.push_back(result);
-    run.clear();
-    owners.clear();
-    run_bytes = 0;
-    run_messages = 0;
-    return {};
-  };
-  size_t failed_from = jobs.size();  // jobs from here on fail with `failure`
-  std::error_code failure;
-  for (size_t j = 0; j < jobs.size() && !failure; ++j) {
-    AppendJob& job = *jobs[j];
-    for (const auto& batch : job.batches) {
-      if (offline_.load(std::memory_order_relaxed)) {
-        job.error = Errc::log_offline;
-        break;
+  bool appended = false;
+  bool rolled = false;
+  {
+    std::lock_guard lock(writer_mu_);
+    const auto& config = options_.config;
+    const int64_t append_time =
+        config.message_timestamp_type == TimestampType::log_append_time ? now : -1;
+    // The run: stamped batches for the active segment, not yet written, and whose they are.
+    std::vector<segment::StampedBatch> run;
+    std::vector<std::pair<AppendJob*, AppendResult>> owners;
+    uint64_t run_bytes = 0;
+    int64_t run_messages = 0;
+    Offset next{end_offset_.load(std::memory_order_relaxed)};
+    auto write_run = [&]() -> std::error_code {
+      if (run.empty()) return {};
+      if (auto r = active_->append(run, direct); !r) return r.error();
+      appended_messages_.fetch_add(run_messages, std::memory_order_relaxed);
+      end_offset_.store(next.value, std::memory_order_release);
+      appended = true;
+      for (auto& [job, result] : owners) job->results.push_back(result);
+      run.clear();
+      owners.clear();
+      run_bytes = 0;
+      run_messages = 0;
+      return {};
+    };
+    size_t failed_from = jobs.size();  // jobs from here on fail with `failure`
+    std::error_code failure;
+    for (size_t j = 0; j < jobs.size() && !failure; ++j) {
+      AppendJob& job = *jobs[j];
+      for (const auto& batch : job.batches) {
+        if (offline_.load(std::memory_order_relaxed)) {
+          job.error = Errc::log_offline;
+          break;
+        }
+        const auto size = batch.bytes().size();
+        if (size > static_cast<uint64_t>(config.max_message_bytes)) {
+          job.error = Errc::record_too_large;
+          break;
+        }
+        const Offset base = next;
+        const auto header =
+            segment::stamp_for_append(batch.bytes(), batch.header(), base, 0, append_time);
+        std::error_code ec;
+        if (roll_due(run_bytes, header, now)) {
+          ec = write_run();
+          if (!ec && roll_due(0, header, now)) {
+            if (auto r = roll(base, now); r) {
+              rolled = true;
+            } else {
+              ec = r.error();
+            }
+          }
+        }
+        if (ec) {
+          failure = ec;
+          failed_from = j;
+          break;
+        }
+        run.push_back({batch.bytes(), header});
+        owners.emplace_back(&job, AppendResult{base, header.last_offset(), append_time});
+        run_bytes += size;
+        run_messages += header.record_count;
+        next = header.next_offset();
       }
-      const auto size = batch.bytes().size();
-      if (size > static_cast<uint64_t>(config.max_message_bytes)) {
-        job.error = Errc::record_too_large;
-        break;
+    }
+    if (!failure) failure = write_run();
+    if (failure) {
+      // Whatever is still in the run was not written: its jobs, and every later one, fail.
+      if (!owners.empty()) {
+        const auto first = std::find(jobs.begin(), jobs.end(), owners.front().first);
+        failed_from = std::min(failed_from, static_cast<size_t>(first - jobs.begin()));
       }
-      segment::BatchHeader header;
-      const Offset base = next;
-      const AppendResult result = stamp_locked(batch.bytes(), batch.header(), base, now, header);
-      // needs_roll lets an empty segment take any batch; a run of several must still fit.
-      auto roll_due = [&](uint64_t bytes) {
-        return active_->needs_roll(bytes, header.last_offset(), config.segment_bytes,
-                                   config.segment_ms, now) ||
-               active_->size_bytes() + bytes > static_cast<uint64_t>(config.segment_bytes);
-      };
-      std::error_code ec;
-      if (!run.empty() && roll_due(run_bytes + size)) ec = write_run();
-      if (!ec && run.empty() && active_->size_bytes() > 0 &&
-          active_->needs_roll(size, header.last_offset(), config.segment_bytes, config.segment_ms,
-                              now)) {
-        if (auto r = roll(base, now); !r) ec = r.error();
+      for (size_t j = failed_from; j < jobs.size(); ++j) {
+        if (!jobs[j]->error) jobs[j]->error = failure;
       }
-      if (ec) {
-        failure = ec;
-        failed_from = j;
-        break;
-      }
-      run.push_back({batch.bytes(), header});
-      owners.emplace_back(&job, result);
-      run_bytes += size;
-      run_messages += header.record_count;
-      next = header.next_offset();
     }
   }
-  if (!failure) failure = write_run();
-  if (!failure) return;
-  // Whatever is still in the run was not written: its jobs, and every later one, fail.
-  if (!owners.empty()) {
-    const auto first = std::find(jobs.begin(), jobs.end(), owners.front().first);
-    failed_from = std::min(failed_from, static_cast<size_t>(first - jobs.begin()));
-  }
-  for (size_t j = failed_from; j < jobs.size(); ++j) {
-    if (!jobs[j]->error) jobs[j]->error = failure;
-  }
+  if ((appended || rolled) && options_.on_append) options_.on_append(*this, rolled);
 }
 
 Result<void> PartitionLog::roll(Offset next_base, int64_t now_ms) {
-  if (auto r = active_->flush_indexes(); !r) return r;
-  if (auto r = active_->seal(); !r) return r;
   auto s = segment::Segment::create(options_.dir, next_base, segment_options(), now_ms);
   if (!s) return s.error();
-  // The new file's directory entry must be durable before any acknowledged byte is in it.
-  if (auto r = fsync_dir(options_.dir); !r) return r;
+  unsealed_.push_back(active_);
+  dir_unsynced_ = true;
   std::lock_guard lock(segments_mu_);
   segments_.emplace(next_base.value, *s);
   active_ = *s;
+  return {};
+}
+
+Result<void> PartitionLog::seal_rolled() {
+  std::vector<SegmentPtr> rolled;
+  bool sync_dir = false;
+  {
+    std::lock_guard lock(writer_mu_);
+    rolled.swap(unsealed_);
+    sync_dir = std::exchange(dir_unsynced_, false);
+  }
+  for (const auto& s : rolled) {
+    if (auto r = s->flush_indexes(); !r) return r;
+    if (auto r = s->seal(); !r) return r;
+  }
+  // A new segment's directory entry must be durable before any byte in it is reported so.
+  if (sync_dir) {
+    if (auto r = fsync_dir(options_.dir); !r) return r;
+  }
   return {};
 }
 
@@ -346,6 +348,9 @@ int64_t PartitionLog::unflushed_messages() const {
 }
 
 Result<void> PartitionLog::truncate_to(Offset offset) {
+  // Seal what was rolled first: truncation may reopen one of those segments as the active one.
+  std::lock_guard flush_lock(flush_mu_);
+  if (auto r = seal_rolled(); !r) return r;
   std::lock_guard lock(writer_mu_);
   if (offset >= end_offset()) return {};
   offset = std::max(offset, start_offset());
@@ -447,8 +452,14 @@ Result<RetentionResult> PartitionLog::apply_retention() {
 Result<Offset> PartitionLog::flush() {
   std::lock_guard lock(flush_mu_);
   if (offline_.load()) return Errc::log_offline;
+  // Read before sealing: every segment that holds offsets below `end` was rolled to before
+  // `end` was published, so seal_rolled() below syncs its directory entry.
   const Offset end = end_offset();
   const int64_t messages = appended_messages_.load(std::memory_order_relaxed);
+  if (auto r = seal_rolled(); !r) {
+    offline_.store(true);
+    return r.error();
+  }
   const Offset flushed = flushed_offset();
   if (end <= flushed) return end;
   last_flush_.store(std::chrono::steady_clock::now().time_since_epoch().count(),

@@ -43,11 +43,19 @@ struct RetentionResult {
 // after its bytes and index entries are written, and readers load it (acquire) before
 // reading, so they never see a partial batch. Segments are shared_ptr: a reader keeps the
 // segment it reads from alive even if retention deletes it meanwhile.
-// Durability: append() leaves bytes in the page cache (append_jobs() with a direct buffer puts
-// whole blocks on the device instead); flush() makes everything appended before it was called
-// durable (GroupCommitter batches these calls). With cache_retain_bytes
-// set, flush() then drops the pages of older flushed bytes, so the partition's page-cache
-// footprint stays near that window and new writes reuse freed pages instead of growing it.
+//
+// Appending: every append, whoever makes it, goes through one core (append_jobs): stamp each
+// batch, roll when the one roll rule says so, write runs of batches with one write each,
+// publish the end offset, then call Options::on_append. Appends never sync: a roll creates the
+// next segment and leaves sealing the old one (index flush and trim) and syncing the directory
+// to the next flush(), which does both before it syncs any byte of the new segment. So an
+// append may run on a network thread.
+//
+// Durability: append_jobs() leaves bytes in the page cache (with a direct buffer it puts whole
+// blocks on the device instead); flush() makes everything appended before it was called
+// durable (GroupCommitter batches these calls). With cache_retain_bytes set, flush() then drops
+// the pages of older flushed bytes, so the partition's page-cache footprint stays near that
+// window and new writes reuse freed pages instead of growing it.
 class PartitionLog {
  public:
   struct Options {
@@ -60,30 +68,38 @@ class PartitionLog {
     // log.cache.retain.bytes: after a flush, pages more than this far behind the flushed end
     // are dropped from the page cache (-1: never).
     int64_t cache_retain_bytes = -1;
+    // Called after every append that published a new end offset, outside the writer lock, on
+    // the appending thread; `rolled` when it created a segment, which the next flush() seals.
+    // Must not block.
+    std::function<void(PartitionLog& log, bool rolled)> on_append;
   };
 
   // Opens the partition directory (creating it and a first segment when empty). Expects the
   // .log files to have passed recovery.
   [[nodiscard]] static Result<std::unique_ptr<PartitionLog>> open(Options options);
 
-  // Encodes the records as one batch and appends it. A record timestamp < 0 means "now".
-  [[nodiscard]] Result<AppendResult> append(std::span<const segment::RecordInput> records);
-  // Stamps a client-built batch's offsets (and LogAppendTime) in place and appends it.
-  [[nodiscard]] Result<AppendResult> append_batch(segment::ValidBatch batch);
-  // Validates `batch`, which must be one whole batch, then as above.
-  [[nodiscard]] Result<AppendResult> append_batch(std::span<std::byte> batch);
-
-  // One request's client-built batches, for append_jobs().
+  // One request's batches, for append_jobs().
   struct AppendJob {
     std::span<const segment::ValidBatch> batches;
     std::vector<AppendResult> results;  // one per batch appended, in order
     std::error_code error;  // why batch results.size() was not appended (those before it were)
   };
-  // Appends the jobs' batches in order, as append_batch() would one by one, but writes the
-  // batches that go to the same segment with one write, direct through `direct` when given
-  // (Segment::append): the group-commit flusher hands it every batch queued during a flush.
-  // A failed write fails its batches and all after them.
+  // The append core. Appends the jobs' batches in order, stamping each with the next offset
+  // (and LogAppendTime), and writes the batches that go to the same segment with one write,
+  // direct through `direct` when given (Segment::append): the group-commit flusher hands it
+  // every batch queued during a flush, a producer on the page-cache path its own request. A
+  // batch over max.message.bytes fails its job; a failed write fails its batches and all after
+  // them.
   void append_jobs(std::span<AppendJob* const> jobs, segment::DirectBuffer* direct);
+  // append_jobs() of one job, through the page cache.
+  [[nodiscard]] Result<std::vector<AppendResult>> append_batches(
+      std::span<const segment::ValidBatch> batches);
+  // Stamps a client-built batch's offsets (and LogAppendTime) in place and appends it.
+  [[nodiscard]] Result<AppendResult> append_batch(segment::ValidBatch batch);
+  // Validates `batch`, which must be one whole batch, then as above.
+  [[nodiscard]] Result<AppendResult> append_batch(std::span<std::byte> batch);
+  // Encodes the records as one batch and appends it. A record timestamp < 0 means "now".
+  [[nodiscard]] Result<AppendResult> append(std::span<const segment::RecordInput> records);
 
   // Whole batches from the one holding `offset`, up to max_bytes (at least one batch).
   // offset_out_of_range outside [start_offset, end_offset]; empty at end_offset.
@@ -123,8 +139,9 @@ class PartitionLog {
   // cleanup.policy=compact.
   [[nodiscard]] Result<RetentionResult> apply_retention();
 
-  // Makes everything appended so far durable; returns the end offset it covered. After a
-  // failed sync the log is offline: appends and flushes fail with Errc::log_offline.
+  // Makes everything appended so far durable; returns the end offset it covered. Seals the
+  // segments rolled since the last flush and syncs the directory first. After a failed sync
+  // the log is offline: appends and flushes fail with Errc::log_offline.
   [[nodiscard]] Result<Offset> flush();
   // Seals nothing, but flushes the log and the indexes' mappings (for a clean stop).
   [[nodiscard]] Result<void> close();
@@ -134,13 +151,16 @@ class PartitionLog {
  private:
   using SegmentPtr = std::shared_ptr<segment::Segment>;
 
-  [[nodiscard]] Result<AppendResult> append_locked(std::span<std::byte> batch,
-                                                   const segment::BatchHeader& header,
-                                                   int64_t now_ms);
-  // Stamps `batch` with base offset `base` (and LogAppendTime); `stamped` gets its new header.
-  AppendResult stamp_locked(std::span<std::byte> batch, const segment::BatchHeader& unstamped,
-                            Offset base, int64_t now_ms, segment::BatchHeader& stamped);
+  // The one roll rule: whether `batch` (ending at `last_offset`), written after `queued` bytes
+  // not yet written to the active segment, must go to a new segment. An empty segment takes
+  // any one batch.
+  bool roll_due(uint64_t queued, const segment::BatchHeader& batch, int64_t now_ms) const;
+  // Creates the next segment at `next_base` and makes it active; the old one waits in
+  // unsealed_ for the next flush(). Creates files but never syncs.
   [[nodiscard]] Result<void> roll(Offset next_base, int64_t now_ms);
+  // Seals the segments rolled since the last call, then syncs the directory that holds their
+  // successors. Requires flush_mu_.
+  [[nodiscard]] Result<void> seal_rolled();
   [[nodiscard]] Result<void> delete_oldest(const SegmentPtr& segment);
   [[nodiscard]] Result<void> write_start_offset(Offset offset);
   // Drops the cached pages of flushed bytes more than cache_retain_bytes behind `sizes`, the
@@ -157,8 +177,11 @@ class PartitionLog {
   mutable std::mutex config_mu_;
   std::shared_ptr<const config::TopicConfig> config_;  // guarded by config_mu_
   std::mutex writer_mu_;
-  segment::BatchBuilder builder_;  // guarded by writer_mu_
-  SegmentPtr active_;              // guarded by writer_mu_
+  SegmentPtr active_;  // guarded by writer_mu_
+  // Segments rolled away from and not yet sealed, and whether the directory has entries not
+  // yet synced; guarded by writer_mu_, emptied by flush().
+  std::vector<SegmentPtr> unsealed_;
+  bool dir_unsynced_ = false;
   mutable std::mutex segments_mu_;
   std::map<int64_t, SegmentPtr> segments_;  // guarded by segments_mu_; key = base offset
   std::atomic<int64_t> start_offset_{0};
@@ -168,7 +191,7 @@ class PartitionLog {
       std::chrono::steady_clock::now().time_since_epoch().count()};
   std::atomic<int64_t> appended_messages_{0};
   std::atomic<int64_t> flushed_messages_{0};
-  std::mutex flush_mu_;  // one flush at a time
+  std::mutex flush_mu_;  // one flush at a time; taken before writer_mu_ where both are
   // Set when an fdatasync fails. Linux may drop the dirty pages of a failed sync, so retrying
   // could report durability that is not there (as PostgreSQL learnt); the log goes offline.
   std::atomic<bool> offline_{false};

@@ -60,6 +60,7 @@ Result<std::shared_ptr<PartitionLog>> TopicRegistry::open_partition(
   o.sync = options_.sync;
   o.clock_ms = options_.clock_ms;
   o.cache_retain_bytes = options_.cache_retain_bytes;
+  o.on_append = options_.on_append;
   auto log = PartitionLog::open(std::move(o));
   if (!log) return log.error();
   std::shared_ptr<PartitionLog> shared = std::move(*log);
@@ -271,6 +272,14 @@ Result<std::shared_ptr<PartitionLog>> TopicRegistry::partition(std::string_view 
     return Errc::partition_not_found;
   }
   return it->second.partitions[static_cast<size_t>(partition)];
+}
+
+Result<std::vector<std::shared_ptr<PartitionLog>>> TopicRegistry::partitions(
+    std::string_view topic) const {
+  std::shared_lock lock(mu_);
+  auto it = topics_.find(topic);
+  if (it == topics_.end()) return Errc::topic_not_found;
+  return it->second.partitions;
 }
 
 std::vector<std::shared_ptr<PartitionLog>> TopicRegistry::all_partitions() const {

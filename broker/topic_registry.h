@@ -45,6 +45,7 @@ class TopicRegistry {
     config::TopicConfig defaults;
     SyncFn sync = fdatasync_fd;
     std::function<int64_t()> clock_ms;
+    std::function<void(PartitionLog&, bool rolled)> on_append;  // PartitionLog::Options's
     int64_t cache_retain_bytes = -1;  // PartitionLog::Options::cache_retain_bytes
   };
 
@@ -73,6 +74,9 @@ class TopicRegistry {
   [[nodiscard]] Result<TopicDescription> describe(std::string_view name) const;
   [[nodiscard]] Result<std::shared_ptr<PartitionLog>> partition(std::string_view topic,
                                                                 int32_t partition) const;
+  // Every partition of one topic, in partition order.
+  [[nodiscard]] Result<std::vector<std::shared_ptr<PartitionLog>>> partitions(
+      std::string_view topic) const;
   std::vector<std::shared_ptr<PartitionLog>> all_partitions() const;
 
   // Flushes every partition and its indexes (for a clean stop).

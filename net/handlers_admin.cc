@@ -11,12 +11,23 @@
 
 #include "broker/consumer_groups.h"
 #include "broker/errors.h"
+#include "net/durable.h"
 #include "net/handler_util.h"
 #include "net/json_writer.h"
 #include "net/router.h"
 
 namespace sluice::net {
 namespace {
+
+// What an admin write on the broker's worker returns: the registry's result, or the message
+// of the configuration error that refused it.
+template <typename T>
+struct AdminResult {
+  AdminResult(Result<T> r, std::string error)
+      : result(std::move(r)), config_error(std::move(error)) {}
+  Result<T> result;
+  std::string config_error;
+};
 
 bool is_internal(std::string_view topic) { return topic.starts_with("__"); }
 
@@ -223,12 +234,20 @@ asio::awaitable<Reply> create_topic_v3(Call& call) {
   if (partitions < 1 || partitions > broker::kMaxPartitions) {
     co_return error_reply(to_api_error(broker::Errc::invalid_partition_count, name));
   }
-  Result<broker::TopicDescription> created = broker::Errc::invalid_config;
-  try {
-    created = call.broker->topics().create_topic(name, static_cast<int32_t>(partitions), overrides);
-  } catch (const config::ConfigError& e) {
-    co_return error_reply({http::status::bad_request, 40002, e.what()});
+  // On the broker's worker: creating a topic syncs its files and directories.
+  auto& registry = call.broker->topics();
+  auto create = [&]() -> AdminResult<broker::TopicDescription> {
+    try {
+      return {registry.create_topic(name, static_cast<int32_t>(partitions), overrides), {}};
+    } catch (const config::ConfigError& e) {
+      return {broker::Errc::invalid_config, e.what()};
+    }
+  };
+  auto outcome = co_await on_worker(call.broker->worker(), create);
+  if (!outcome.config_error.empty()) {
+    co_return error_reply({http::status::bad_request, 40002, outcome.config_error});
   }
+  const auto& created = outcome.result;
   if (!created) co_return error_reply(to_api_error(created.error(), name));
   std::string body;
   JsonWriter w(body);
@@ -250,8 +269,12 @@ asio::awaitable<Reply> get_topic_v3(Call& call) {
 asio::awaitable<Reply> delete_topic_v3(Call& call) {
   if (auto e = check_cluster(call)) co_return error_reply(*e);
   if (auto e = check_topic_name(call.params[1])) co_return error_reply(*e);
-  if (auto r = call.broker->topics().delete_topic(call.params[1]); !r) {
-    co_return error_reply(to_api_error(r.error(), call.params[1]));
+  // On the broker's worker: a delete waits for the flusher to let go of the partitions.
+  auto& registry = call.broker->topics();
+  const std::string_view topic = call.params[1];
+  auto remove = [&] { return registry.delete_topic(topic); };
+  if (auto r = co_await on_worker(call.broker->worker(), remove); !r) {
+    co_return error_reply(to_api_error(r.error(), topic));
   }
   Reply reply;
   reply.message.result(http::status::no_content);
@@ -316,24 +339,32 @@ asio::awaitable<Reply> topic_config_v3(Call& call) {
 
 // Applies `changes` (a value sets an override, nullopt removes it) to the topic in params[1]:
 // 204, or the error. Names must be topic configs; values are checked as at creation.
-Reply alter_topic_config(Call& call,
-                         const std::map<std::string, std::optional<std::string>>& changes) {
+asio::awaitable<Reply> alter_topic_config(
+    Call& call, const std::map<std::string, std::optional<std::string>>& changes) {
   const auto& topic = call.params[1];
   auto d = call.broker->topics().describe(topic);
-  if (!d) return error_reply(to_api_error(d.error(), topic));
+  if (!d) co_return error_reply(to_api_error(d.error(), topic));
   const auto known = config::topic_config_to_map(d->config);
   for (const auto& [name, value] : changes) {
-    if (!known.contains(name)) return error_reply(unknown_config(name));
+    if (!known.contains(name)) co_return error_reply(unknown_config(name));
   }
-  try {
-    auto altered = call.broker->topics().alter_config(topic, changes);
-    if (!altered) return error_reply(to_api_error(altered.error(), topic));
-  } catch (const config::ConfigError& e) {
-    return error_reply({http::status::bad_request, 40002, e.what()});
+  // On the broker's worker: the new values are written to every partition's topic.properties.
+  auto& registry = call.broker->topics();
+  auto alter = [&]() -> AdminResult<broker::TopicDescription> {
+    try {
+      return {registry.alter_config(topic, changes), {}};
+    } catch (const config::ConfigError& e) {
+      return {broker::Errc::invalid_config, e.what()};
+    }
+  };
+  auto outcome = co_await on_worker(call.broker->worker(), alter);
+  if (!outcome.config_error.empty()) {
+    co_return error_reply({http::status::bad_request, 40002, outcome.config_error});
   }
+  if (!outcome.result) co_return error_reply(to_api_error(outcome.result.error(), topic));
   Reply reply;
   reply.message.result(http::status::no_content);
-  return reply;
+  co_return reply;
 }
 
 // PUT .../configs/{name} with {"value":"..."}: sets one override.
@@ -347,14 +378,18 @@ asio::awaitable<Reply> set_topic_config_v3(Call& call) {
   if (doc["value"].get(value)) {
     co_return error_reply({http::status::bad_request, 40002, "value: required string"});
   }
-  co_return alter_topic_config(call, {{call.params[2], std::string(value)}});
+  const std::map<std::string, std::optional<std::string>> changes = {
+      {call.params[2], std::string(value)}};
+  co_return co_await alter_topic_config(call, changes);
 }
 
 // DELETE .../configs/{name}: back to the broker's default.
 asio::awaitable<Reply> reset_topic_config_v3(Call& call) {
   if (auto e = check_cluster(call)) co_return error_reply(*e);
   if (auto e = check_topic_name(call.params[1])) co_return error_reply(*e);
-  co_return alter_topic_config(call, {{call.params[2], std::nullopt}});
+  const std::map<std::string, std::optional<std::string>> changes = {
+      {call.params[2], std::nullopt}};
+  co_return co_await alter_topic_config(call, changes);
 }
 
 // POST .../configs:alter with {"data":[{"name":..., "value":...} or
@@ -391,7 +426,7 @@ asio::awaitable<Reply> alter_topic_configs_v3(Call& call) {
     }
     changes[std::string(name)] = std::string(value);
   }
-  co_return alter_topic_config(call, changes);
+  co_return co_await alter_topic_config(call, changes);
 }
 
 void write_partition(JsonWriter& w, const Call& call, const std::string& topic, int32_t p) {

@@ -384,7 +384,9 @@ asio::awaitable<Reply> commit(Call& call) {
     co_return error_reply(consumer_error(log.error(), why.empty() ? broker::kOffsetsTopic : why));
   }
   if (*log) {
-    if (auto ec = co_await await_durable(call.broker->committer(), **log)) {
+    auto& committer = call.broker->committer();
+    auto start = [&](auto done) { committer.request(**log, done); };
+    if (auto ec = co_await await_completion<std::error_code>(start)) {
       co_return error_reply(to_api_error(ec, broker::kOffsetsTopic));
     }
   }

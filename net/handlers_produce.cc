@@ -1,11 +1,9 @@
 // Produce: REST Proxy v2 embedded JSON/binary, Sluice's raw batches, REST Proxy v3 records.
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
-#include <xxhash.h>
 
 #include <chrono>
 #include <ctime>
-#include <map>
 
 #include "broker/errors.h"
 #include "net/durable.h"
@@ -17,7 +15,7 @@
 namespace sluice::net {
 namespace {
 
-enum class Acks { none, leader, all };
+using broker::Acks;
 
 struct RecordOutcome {
   int32_t partition = 0;
@@ -30,8 +28,7 @@ struct RecordOutcome {
 std::optional<ApiError> parse_acks(const Call& call, Acks& acks) {
   auto text = call.query_param("acks");
   if (!text) {
-    acks = call.broker->config().log_flush_policy == config::FlushPolicy::always ? Acks::all
-                                                                                 : Acks::leader;
+    acks = call.broker->producer().default_acks();
     return std::nullopt;
   }
   if (*text == "0") {
@@ -64,191 +61,44 @@ bool accepts_json(std::string_view accept) {
   return false;
 }
 
-size_t estimated_size(const segment::RecordInput& r) {
-  size_t size = 24 + (r.key ? r.key->size() : 0) + (r.value ? r.value->size() : 0);
-  for (const auto& h : r.headers) size += 10 + h.key.size() + (h.value ? h.value->size() : 0);
-  return size;
+// Whether an append error is one the client may retry as it is.
+bool retriable(std::error_code ec) {
+  return ec == std::errc::no_space_on_device || ec == broker::Errc::shutting_down;
 }
 
-// Records of one partition that go into one batch, and where they are in the request.
-struct Chunk {
-  std::vector<segment::RecordInput> records;
-  std::vector<size_t> indexes;
-};
-
-// Splits one partition's records, in order, into as few batches as max.message.bytes allows.
-// Records without a timestamp get "now" here rather than in the log, so the reply can report
-// it.
-std::vector<Chunk> chunk_partition(const broker::PartitionLog& log, const ProduceRequest& request,
-                                   const std::vector<size_t>& indexes) {
-  const auto limit = static_cast<size_t>(log.config()->max_message_bytes);
-  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
-  std::vector<Chunk> chunks;
-  size_t chunk_bytes = 0;
-  for (size_t index : indexes) {
-    const auto& input = request.records[index].input;
-    const size_t size = estimated_size(input);
-    if (chunks.empty() || chunk_bytes + size > limit) {
-      chunks.emplace_back();
-      chunk_bytes = segment::kBatchHeaderSize;
-    }
-    auto& chunk = chunks.back();
-    chunk.records.push_back(input);
-    if (input.timestamp_ms < 0) chunk.records.back().timestamp_ms = now_ms;
-    chunk.indexes.push_back(index);
-    chunk_bytes += size;
-  }
-  return chunks;
-}
-
-// Fills the outcomes of a chunk's records from its append.
-void record_outcomes(const broker::PartitionLog& log, const Chunk& chunk,
-                     const Result<broker::AppendResult>& result,
-                     std::vector<RecordOutcome>& outcomes, ApiContext& ctx) {
-  for (size_t i = 0; i < chunk.records.size(); ++i) {
-    auto& outcome = outcomes[chunk.indexes[i]];
-    if (result) {
-      outcome.offset = result->base_offset.value + static_cast<int64_t>(i);
-      outcome.timestamp_ms = result->log_append_time_ms >= 0 ? result->log_append_time_ms
-                                                             : chunk.records[i].timestamp_ms;
-    } else {
-      const auto error =
-          to_api_error(result.error(), fmt::format("{}-{}", log.topic(), log.partition()));
-      outcome.error = error.message;
-      outcome.retriable = result.error() == std::errc::no_space_on_device ||
-                          result.error() == broker::Errc::shutting_down;
-    }
-  }
-  if (result) ctx.metrics.add_records_appended(chunk.records.size());
-}
-
-// Appends one partition's records in order from this thread.
-void append_partition(broker::PartitionLog& log, const ProduceRequest& request,
-                      const std::vector<size_t>& indexes, std::vector<RecordOutcome>& outcomes,
-                      ApiContext& ctx) {
-  for (const auto& chunk : chunk_partition(log, request, indexes)) {
-    record_outcomes(log, chunk, log.append(chunk.records), outcomes, ctx);
-  }
-}
-
-// One partition's batches, built here for the flusher to write (log.direct.io).
-struct DurableBatches {
-  std::shared_ptr<broker::PartitionLog> log;
-  std::vector<Chunk> chunks;
-  std::vector<segment::BatchBuilder> builders;  // one per batch, holding its bytes
-  std::vector<segment::ValidBatch> batches;
-  std::vector<size_t> queued;  // the chunk of each batch
-};
-
-// Builds a partition's batches; a chunk over max.message.bytes fails its records here.
-DurableBatches build_batches(std::shared_ptr<broker::PartitionLog> log,
-                             const ProduceRequest& request, const std::vector<size_t>& indexes,
-                             std::vector<RecordOutcome>& outcomes, ApiContext& ctx) {
-  DurableBatches out{std::move(log), {}, {}, {}, {}};
-  const auto config = out.log->config();
-  out.chunks = chunk_partition(*out.log, request, indexes);
-  // Each batch keeps its own builder, whose buffer the flusher writes from: no copy here.
-  out.builders.reserve(out.chunks.size());
-  for (size_t c = 0; c < out.chunks.size(); ++c) {
-    auto& builder = out.builders.emplace_back();
-    builder.reset(config->message_timestamp_type);
-    for (const auto& record : out.chunks[c].records) builder.add(record);
-    if (builder.size_bytes() > static_cast<uint64_t>(config->max_message_bytes)) {
-      record_outcomes(*out.log, out.chunks[c], broker::Errc::record_too_large, outcomes, ctx);
-      out.builders.pop_back();
-      continue;
-    }
-    out.batches.push_back(segment::ValidBatch::built(builder.finish()));
-    out.queued.push_back(c);
-  }
-  return out;
-}
-
-// Appends every record to its partition, then waits for durability as `acks` asks.
-// Returns a request-level error (unknown topic or partition) or fills `outcomes`.
+// Stores the records through the broker's producer and waits for it; returns a request-level
+// error (unknown topic or partition) or fills `outcomes`, one per record.
 asio::awaitable<std::optional<ApiError>> store_records(Call& call, std::string_view topic,
                                                        std::optional<int32_t> path_partition,
                                                        const ProduceRequest& request, Acks acks,
                                                        std::vector<RecordOutcome>& outcomes) {
-  auto& broker = *call.broker;
-  auto first = broker.partition_for_produce(topic, path_partition.value_or(0));
-  if (!first) co_return to_api_error(first.error(), topic);
-  auto description = broker.topics().describe(topic);
-  if (!description) co_return to_api_error(description.error(), topic);
-  const int32_t partitions = description->partitions;
-  std::map<int32_t, std::vector<size_t>> groups;
-  outcomes.resize(request.records.size());
-  for (size_t i = 0; i < request.records.size(); ++i) {
-    const auto& record = request.records[i];
-    int32_t p = 0;
-    if (path_partition) {
-      p = *path_partition;
-    } else if (record.partition) {
-      p = *record.partition;
-    } else if (record.input.key) {
-      p = static_cast<int32_t>(XXH3_64bits(record.input.key->data(), record.input.key->size()) %
-                               static_cast<uint64_t>(partitions));
+  auto& producer = call.broker->producer();
+  auto start = [&](auto done) {
+    producer.produce(topic, path_partition, request.records, acks, done);
+  };
+  const broker::ProduceOutcome outcome = co_await await_completion<broker::ProduceOutcome>(start);
+  if (outcome.error == broker::Errc::partition_not_found) {
+    co_return ApiError{http::status::not_found, 40402,
+                       fmt::format("Partition {} not found in topic {} ({} partitions)",
+                                   outcome.partition, topic, outcome.partitions)};
+  }
+  if (outcome.error) co_return to_api_error(outcome.error, topic);
+  outcomes.resize(outcome.records.size());
+  uint64_t stored = 0;
+  for (size_t i = 0; i < outcome.records.size(); ++i) {
+    const auto& r = outcome.records[i];
+    auto& o = outcomes[i];
+    o.partition = r.partition;
+    if (r.error) {
+      o.error = to_api_error(r.error, fmt::format("{}-{}", topic, r.partition)).message;
+      o.retriable = retriable(r.error);
     } else {
-      p = static_cast<int32_t>(call.ctx.round_robin.fetch_add(1) %
-                               static_cast<uint64_t>(partitions));
-    }
-    if (p >= partitions) {
-      co_return ApiError{
-          http::status::not_found, 40402,
-          fmt::format("Partition {} not found in topic {} ({} partitions)", p, topic, partitions)};
-    }
-    outcomes[i].partition = p;
-    groups[p].push_back(i);
-  }
-  std::vector<std::shared_ptr<broker::PartitionLog>> touched;
-  if (acks == Acks::all && broker.committer().direct_writes()) {
-    // Every partition's batches go to the flusher at once, to be written and synced together.
-    std::vector<DurableBatches> built;
-    for (const auto& [p, indexes] : groups) {
-      auto log = broker.topics().partition(topic, p);
-      if (!log) co_return to_api_error(log.error(), topic);
-      built.push_back(build_batches(std::move(*log), request, indexes, outcomes, call.ctx));
-    }
-    std::vector<DurableAppend> appends;
-    for (const auto& b : built) appends.push_back({b.log.get(), b.batches, {}, {}});
-    co_await await_append_durable(broker.committer(), appends);
-    for (size_t i = 0; i < built.size(); ++i) {
-      const auto& b = built[i];
-      const auto& a = appends[i];
-      for (size_t q = 0; q < b.queued.size(); ++q) {
-        // A failure fails all of the partition's records: some may be stored, none durable.
-        record_outcomes(*b.log, b.chunks[b.queued[q]],
-                        a.error ? Result<broker::AppendResult>(a.error)
-                                : Result<broker::AppendResult>(a.results[q]),
-                        outcomes, call.ctx);
-      }
-      call.ctx.waiters.notify(b.log.get());
-    }
-    co_return std::nullopt;
-  }
-  for (const auto& [p, indexes] : groups) {
-    auto log = broker.topics().partition(topic, p);
-    if (!log) co_return to_api_error(log.error(), topic);
-    append_partition(**log, request, indexes, outcomes, call.ctx);
-    call.ctx.waiters.notify(log->get());
-    if (acks != Acks::all) broker.committer().notify_appended(**log);
-    touched.push_back(std::move(*log));
-  }
-  if (acks == Acks::all) {
-    for (const auto& log : touched) {
-      const auto ec = co_await await_durable(broker.committer(), *log);
-      if (!ec) continue;
-      // Stored but not known durable: the client must treat these records as failed.
-      for (auto& o : outcomes) {
-        if (o.partition == log->partition() && !o.error) {
-          o.error = to_api_error(ec, fmt::format("{}-{}", topic, log->partition())).message;
-          o.retriable = ec == broker::Errc::shutting_down;
-        }
-      }
+      o.offset = r.offset;
+      o.timestamp_ms = r.timestamp_ms;
+      ++stored;
     }
   }
+  call.ctx.metrics.add_records_appended(stored);
   co_return std::nullopt;
 }
 
@@ -345,43 +195,29 @@ asio::awaitable<Reply> produce_raw(Call& call) {
     batches.push_back(*batch);
   }
   // Only a request that is valid creates the topic, as on the JSON produce paths.
-  if (!ref.log) {
-    auto created = call.broker->partition_for_produce(
-        call.params[0], static_cast<int32_t>(*parse_int(call.params[1], 0, INT32_MAX)));
-    if (!created) co_return error_reply(to_api_error(created.error(), call.params[0]));
-    ref.log = std::move(*created);
+  const auto partition_number = parse_int(call.params[1], 0, INT32_MAX);
+  if (!partition_number) {
+    co_return error_reply(
+        {http::status::not_found, 40402, fmt::format("Partition '{}' not found", call.params[1])});
   }
-  auto& log = *ref.log;
-  auto failed = [&](std::error_code ec) {
-    return error_reply(to_api_error(ec, fmt::format("{}-{}", log.topic(), log.partition())));
+  const auto partition = static_cast<int32_t>(*partition_number);
+  using Appended = std::pair<std::error_code, std::vector<broker::AppendResult>>;
+  auto start = [&](auto done) {
+    call.broker->producer().produce_batches(
+        call.params[0], partition, batches, acks,
+        [done](std::error_code ec, std::vector<broker::AppendResult> r) {
+          done(Appended{ec, std::move(r)});
+        });
   };
-  auto& committer = call.broker->committer();
-  std::vector<broker::AppendResult> results;
-  if (acks == Acks::all && committer.direct_writes()) {
-    // The flusher writes these with every batch queued during its current fdatasync, straight
-    // to the disk, then syncs them all (log.direct.io).
-    DurableAppend append{&log, batches, {}, {}};
-    co_await await_append_durable(committer, std::span(&append, 1));
-    if (append.error) co_return failed(append.error);
-    results = std::move(append.results);
-    call.ctx.waiters.notify(&log);
-  } else {
-    results.reserve(batches.size());
-    for (auto batch : batches) {
-      auto r = log.append_batch(batch);
-      if (!r) co_return failed(r.error());
-      results.push_back(*r);
-    }
-    call.ctx.waiters.notify(&log);
-    if (acks == Acks::all) {
-      if (auto ec = co_await await_durable(committer, log)) co_return failed(ec);
-    } else {
-      committer.notify_appended(log);
-    }
+  const Appended appended = co_await await_completion<Appended>(start);
+  if (appended.first) {
+    co_return error_reply(
+        to_api_error(appended.first, fmt::format("{}-{}", call.params[0], partition)));
   }
+  const auto& results = appended.second;
   std::string reply;
   JsonWriter w(reply);
-  w.begin_object().key("partition").value(log.partition()).key("batches").begin_array();
+  w.begin_object().key("partition").value(partition).key("batches").begin_array();
   uint64_t records = 0;
   for (const auto& r : results) {
     records += static_cast<uint64_t>(r.last_offset.value - r.base_offset.value + 1);
@@ -592,8 +428,16 @@ asio::awaitable<std::optional<StreamStart>> start_produce_stream(const Request& 
   Call probe{head, ctx, broker, {target->segments[2], target->segments[4]}, target->query};
   Acks acks;
   if (auto e = check_v3_request(probe, acks)) co_return StreamStart{error_reply(*e)};
-  auto log = broker->partition_for_produce(target->segments[4], 0);
-  if (!log) co_return StreamStart{error_reply(to_api_error(log.error(), target->segments[4]))};
+  // The first records create the topic where auto.create.topics.enable allows it.
+  const auto& topic = target->segments[4];
+  if (broker::is_internal_topic(topic)) {
+    co_return StreamStart{error_reply(to_api_error(broker::Errc::internal_topic, topic))};
+  }
+  auto logs = broker->topics().partitions(topic);
+  if (!logs && (logs.error() != broker::Errc::topic_not_found ||
+                !broker->config().auto_create_topics_enable)) {
+    co_return StreamStart{error_reply(to_api_error(logs.error(), topic))};
+  }
   co_return StreamStart{
       std::make_unique<V3ProduceStream>(header, ctx, *broker, std::move(*target), acks)};
 }

@@ -238,9 +238,9 @@ std::optional<ProduceParseError> parse_record_fields(od::object obj, FieldName& 
                                                      const RecordDialect& dialect,
                                                      ParseData parse_data_field,
                                                      ProduceRequest& out) {
-  ProduceRequest::Record record;
+  broker::ProduceRecord record;
   record.input.timestamp_ms = -1;  // none given: the broker's clock
-  record.first_header = out.headers.size();
+  ProduceRequest::HeaderRange header_range{out.headers.size(), 0};
   for (auto member : obj) {
     std::string_view key;
     od::value value;
@@ -263,8 +263,9 @@ std::optional<ProduceParseError> parse_record_fields(od::object obj, FieldName& 
     }
     if (error) return error;
   }
-  record.header_count = out.headers.size() - record.first_header;
+  header_range.count = out.headers.size() - header_range.first;
   out.records.push_back(record);
+  out.header_ranges.push_back(header_range);
   return std::nullopt;
 }
 
@@ -282,8 +283,9 @@ std::optional<ProduceParseError> parse_v2_record(od::value element, size_t index
 
 // Points every record's header span into the finished header vector.
 void link_headers(ProduceRequest& out) {
-  for (auto& r : out.records) {
-    r.input.headers = std::span(out.headers).subspan(r.first_header, r.header_count);
+  for (size_t i = 0; i < out.records.size(); ++i) {
+    const auto& range = out.header_ranges[i];
+    out.records[i].input.headers = std::span(out.headers).subspan(range.first, range.count);
   }
 }
 

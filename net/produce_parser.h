@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "broker/produce.h"
 #include "segment/batch.h"
 
 namespace sluice::net {
@@ -17,13 +18,12 @@ enum class EmbeddedFormat { json, binary };
 // body (JSON format) or into `arena` (decoded base64), which is sized up front and never
 // reallocates, so the views stay valid as long as the request and this object live.
 struct ProduceRequest {
-  struct Record {
-    segment::RecordInput input;  // headers view into `headers`
-    std::optional<int32_t> partition;
-    size_t first_header = 0;
-    size_t header_count = 0;
+  std::vector<broker::ProduceRecord> records;  // input.headers view into `headers`
+  struct HeaderRange {
+    size_t first = 0;
+    size_t count = 0;
   };
-  std::vector<Record> records;
+  std::vector<HeaderRange> header_ranges;  // each record's headers
   std::vector<segment::HeaderView> headers;
   std::string arena;
 };

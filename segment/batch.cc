@@ -262,6 +262,22 @@ void set_log_append_time(std::span<std::byte> batch, int64_t now_ms) {
   store_le<uint64_t>(b + kChecksumPos, checksum(batch.subspan(kChecksummedFrom)));
 }
 
+BatchHeader stamp_for_append(std::span<std::byte> batch, const BatchHeader& header, Offset base,
+                             int32_t leader_epoch, int64_t log_append_time_ms) {
+  stamp_batch(batch, base, leader_epoch);
+  BatchHeader stamped = header;
+  stamped.base_offset = base;
+  stamped.leader_epoch = leader_epoch;
+  stamped.header_checksum = load_le<uint32_t>(batch.data() + kHeaderChecksumPos);
+  if (log_append_time_ms >= 0) {
+    set_log_append_time(batch, log_append_time_ms);
+    stamped.attributes |= kLogAppendTimeFlag;
+    stamped.max_timestamp = log_append_time_ms;
+    stamped.checksum = load_le<uint64_t>(batch.data() + kChecksumPos);
+  }
+  return stamped;
+}
+
 RecordReader::RecordReader(std::span<const std::byte> batch)
     : header_(read_header(batch.data())),
       pos_(batch.data() + kBatchHeaderSize),

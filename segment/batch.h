@@ -129,6 +129,12 @@ class ValidBatch {
 // payload checksum is untouched.
 void stamp_batch(std::span<std::byte> batch, Offset base_offset, int32_t leader_epoch);
 
+// Stamps a batch whose header is `header` for the log: base offset, leader epoch, and with
+// `log_append_time_ms` >= 0 log-append time (as the two functions around this one do). Returns
+// the stamped header without parsing the bytes again.
+BatchHeader stamp_for_append(std::span<std::byte> batch, const BatchHeader& header, Offset base,
+                             int32_t leader_epoch, int64_t log_append_time_ms);
+
 // Switches a batch to log-append time with `now_ms` as its timestamp (as Kafka does) and
 // recomputes its payload checksum.
 void set_log_append_time(std::span<std::byte> batch, int64_t now_ms);

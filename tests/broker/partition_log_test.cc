@@ -400,6 +400,33 @@ TEST_F(PartitionLogTest, ConfigChangesWhileAppendingApplyWholeToEachAppend) {
   EXPECT_EQ(log->append(records).error(), Errc::record_too_large);
 }
 
+// An append may run on a network thread, so a roll must not sync: it creates the next segment
+// and leaves sealing the old one, and syncing the directory, to the next flush.
+TEST_F(PartitionLogTest, AppendsThatRollSyncNothingAndTheNextFlushSealsWhatTheyLeft) {
+  namespace fs = std::filesystem;
+  std::atomic<int> syncs{0};
+  std::vector<bool> rolls;
+  PartitionLog::Options o;
+  o.topic = "t";
+  o.dir = dir_.path() / "t-0";
+  o.config = config_;
+  o.clock_ms = [this] { return now_; };
+  o.sync = [&syncs](int fd) {
+    ++syncs;
+    return fdatasync_fd(fd);
+  };
+  o.on_append = [&rolls](PartitionLog&, bool rolled) { rolls.push_back(rolled); };
+  auto log = PartitionLog::open(std::move(o)).value();
+  while (log->segment_count() < 3) append(*log, 10);
+  EXPECT_EQ(syncs.load(), 0);
+  EXPECT_EQ(std::count(rolls.begin(), rolls.end(), true), 2);
+  const auto first_index = dir_.path() / "t-0" / segment::segment_file_name(Offset{0}, ".index");
+  EXPECT_GE(fs::file_size(first_index), 1000u) << "not sealed yet: still preallocated";
+  ASSERT_TRUE(log->flush());
+  EXPECT_GT(syncs.load(), 0);
+  EXPECT_LT(fs::file_size(first_index), 1000u) << "sealed by the flush: trimmed to its entries";
+}
+
 TEST_F(PartitionLogTest, FailedSyncTakesTheLogOffline) {
   PartitionLog::Options o;
   o.topic = "t";

@@ -7,8 +7,10 @@
 #include <map>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "broker/offsets_store.h"
 #include "tests/net/broker_process.h"
 #include "tests/net/http_client.h"
 
@@ -546,6 +548,40 @@ TEST_F(ConsumerApiTest, TheOffsetsTopicCanBeReadButNotChanged) {
                  "v3 produce");
   EXPECT_EQ(http_request(port(), "GET", topic).status, 200);
   EXPECT_EQ(committed("cg", "c1", "kept"), before);
+}
+
+// A commit is an append like any other: it wakes a long poll on its offsets partition at once
+// instead of leaving it to wait out its timeout.
+TEST_F(ConsumerApiTest, ACommitWakesALongPollOnTheOffsetsTopic) {
+  produce("woken", 1);
+  create("wg", "w1");
+  subscribe("wg", "w1", "woken");
+  ASSERT_EQ(consume_all("wg", {"w1"}, kPartitions)["w1"].size(), static_cast<size_t>(kPartitions));
+  commit_positions("wg", "w1");  // the offsets topic exists from here on
+  const std::string partition = "/topics/__consumer_offsets/partitions/" +
+                                std::to_string(broker::offsets_partition_for("wg"));
+  simdjson::dom::parser parser;
+  const int64_t end =
+      parser.parse(http_request(port(), "GET", partition + "/offsets").body)["end_offset"]
+          .get_int64();
+  constexpr int kTimeoutMs = 60000;
+  HttpResponse fetched;
+  std::chrono::steady_clock::duration waited{};
+  std::thread poll([&] {
+    const auto start = std::chrono::steady_clock::now();
+    fetched = http_request(port(), "GET",
+                           partition + "/records?offset=" + std::to_string(end) +
+                               "&timeout=" + std::to_string(kTimeoutMs),
+                           {}, {{"Accept", "application/vnd.kafka.binary.v2+json"}});
+    waited = std::chrono::steady_clock::now() - start;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the poll is parked by now
+  commit_positions("wg", "w1");
+  poll.join();
+  EXPECT_EQ(fetched.status, 200) << fetched.body;
+  EXPECT_NE(fetched.body, "[]");
+  // Woken by the commit, not by the timeout (a minute: far beyond any scheduling delay).
+  EXPECT_LT(waited, std::chrono::milliseconds(kTimeoutMs / 2));
 }
 
 TEST_F(ConsumerApiTest, EveryDocumentedErrorHasItsCode) {

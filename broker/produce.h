@@ -1,0 +1,95 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "broker/group_commit.h"
+#include "broker/partition_log.h"
+#include "broker/topic_registry.h"
+#include "broker/worker.h"
+#include "config/config.h"
+#include "segment/batch.h"
+
+namespace sluice::broker {
+
+// How much durability a producer waits for, as Kafka's acks: none (0) and leader (1) answer
+// once the records are in the log; all (-1) once they are durable (fdatasynced).
+enum class Acks { none, leader, all };
+
+// One record of a produce request, as a front end parsed it.
+struct ProduceRecord {
+  segment::RecordInput input;        // timestamp_ms < 0: the broker's clock
+  std::optional<int32_t> partition;  // the client's choice, else key hash or round robin
+};
+
+// What became of one record: its partition, and its offset and timestamp or why it failed.
+struct RecordResult {
+  int32_t partition = 0;
+  int64_t offset = -1;
+  int64_t timestamp_ms = -1;  // the record's, or the broker's under LogAppendTime
+  std::error_code error;      // set when the record may not be stored
+};
+
+// A produce request's outcome: a request-level `error` (nothing was stored: unknown topic or
+// partition, internal topic), or one result per record, in request order.
+struct ProduceOutcome {
+  std::error_code error;
+  int32_t partition = -1;  // with Errc::partition_not_found: the partition asked for
+  int32_t partitions = 0;  // ... and how many the topic has
+  std::vector<RecordResult> records;
+};
+
+// The produce story in one place, for every front end and protocol: finds (or auto-creates)
+// the topic, picks each record's partition (the request's, the record's, the hash of its key,
+// or round robin), splits each partition's records into batches within max.message.bytes,
+// builds them, chooses the append path and waits for `acks`:
+// - acks=all with log.direct.io: the group-commit flusher appends the batches of every
+//   partition of the request with the others queued meanwhile, writes them directly and
+//   syncs them (GroupCommitter::append_durable);
+// - otherwise the calling thread appends (PartitionLog::append_jobs through the page cache,
+//   which never syncs), and acks=all then waits for the flusher's next round.
+// Appends announce themselves through PartitionLog::Options::on_append.
+//
+// Threading: thread-safe. `done` runs exactly once, on the calling thread, the flusher's or the
+// broker's worker, and must not block; the records and batches must stay valid until it runs.
+class Producer {
+ public:
+  Producer(TopicRegistry& registry, GroupCommitter& committer, Worker& worker,
+           const config::BrokerConfig& config);
+
+  using Done = std::function<void(ProduceOutcome)>;
+  void produce(std::string_view topic, std::optional<int32_t> partition,
+               std::span<const ProduceRecord> records, Acks acks, Done done);
+
+  // Client-built batches (validated) for one partition, appended in order: their offsets, or
+  // the error that stopped them (batches before it may be stored, none is known durable).
+  using BatchesDone = std::function<void(std::error_code, std::vector<AppendResult>)>;
+  void produce_batches(std::string_view topic, int32_t partition,
+                       std::span<const segment::ValidBatch> batches, Acks acks, BatchesDone done);
+
+  // acks when a request names none: all under log.flush.policy=always, else leader.
+  Acks default_acks() const;
+
+ private:
+  struct Request;
+  // Looks the topic's partitions up, auto-creating the topic on the worker when allowed; calls
+  // `then` with them (on this thread or the worker's) or with the error.
+  void with_partitions(
+      std::string_view topic,
+      std::function<void(Result<std::vector<std::shared_ptr<PartitionLog>>>)> then);
+  void store(std::shared_ptr<Request> request);
+
+  TopicRegistry& registry_;
+  GroupCommitter& committer_;
+  Worker& worker_;
+  const config::BrokerConfig& config_;
+  std::atomic<uint64_t> round_robin_{0};
+};
+
+}  // namespace sluice::broker
