@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <boost/url/encode.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
 #include <cctype>
 #include <charconv>
 
@@ -104,6 +106,10 @@ PartitionRef find_partition(const Call& call, std::string_view topic,
   auto log = call.broker->topics().partition(topic, static_cast<int32_t>(*p));
   if (!log) return {nullptr, to_api_error(log.error(), topic)};
   return {std::move(*log), std::nullopt};
+}
+
+std::string encode_path_segment(std::string_view s) {
+  return boost::urls::encode(s, boost::urls::unreserved_chars);
 }
 
 std::string media_type(std::string_view header_value) {

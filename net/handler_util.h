@@ -45,6 +45,10 @@ struct PartitionRef {
 PartitionRef find_partition(const Call& call, std::string_view topic,
                             std::string_view partition_text);
 
+// Percent-encodes a name for one path segment of a URL we hand out (base_uri, v3 links): all
+// but RFC 3986's unreserved characters, so '/', '%' and spaces survive the round trip.
+std::string encode_path_segment(std::string_view s);
+
 // The media type of a Content-Type or Accept entry, lower-cased, without parameters.
 std::string media_type(std::string_view header_value);
 

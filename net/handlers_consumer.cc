@@ -5,7 +5,6 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
-#include <cctype>
 #include <chrono>
 #include <random>
 
@@ -70,19 +69,6 @@ Reply no_content() {
 
 Reply ok_json(std::string body) { return json_reply(http::status::ok, std::move(body), kKafkaV2); }
 
-// Percent-encodes a path segment for base_uri.
-std::string encode_segment(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      fmt::format_to(std::back_inserter(out), "%{:02X}", c);
-    }
-  }
-  return out;
-}
-
 std::string generated_instance_name() {
   std::random_device rd;
   return fmt::format("rest-consumer-{:08x}{:08x}", rd(), rd());
@@ -108,8 +94,8 @@ asio::awaitable<Reply> create_instance(Call& call) {
   JsonWriter w(out);
   w.begin_object().key("instance_id").value(config.name);
   w.key("base_uri")
-      .value(fmt::format("{}/consumers/{}/instances/{}", call.base_url(), encode_segment(group),
-                         encode_segment(config.name)));
+      .value(fmt::format("{}/consumers/{}/instances/{}", call.base_url(),
+                         encode_path_segment(group), encode_path_segment(config.name)));
   w.end_object();
   co_return ok_json(std::move(out));
 }

@@ -84,8 +84,10 @@ class Router {
   std::vector<Route> routes_;
 };
 
-// Splits "/a/b%2Fc?x=1" into decoded segments {"a", "b/c"} and the query; nullopt on bad
-// percent-encoding or empty segments.
+// Splits an origin-form target "/a/b%2Fc?x=1" into decoded segments {"a", "b/c"} and the
+// decoded query ('+' is a space there); nullopt when it is not a valid RFC 3986 origin-form
+// (bad percent-encoding, characters a path may not hold) or has empty segments. One trailing
+// slash is accepted, as REST Proxy does. Decodes once: "%252e" is the segment "%2e".
 struct Target {
   std::vector<std::string> segments;
   std::map<std::string, std::string, std::less<>> query;
