@@ -1,0 +1,125 @@
+// Where Sluice must answer as Confluent's REST Proxy does, and the traps a new user fell into:
+// seek by timestamp, media types of errors and of v1, wording of not-found errors, records
+// that are not JSON, links in v3 answers, and the log lines of topic changes.
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include <algorithm>
+#include <deque>
+#include <iostream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "net/consumer_body.h"
+#include "tests/net/api_test_util.h"
+#include "tests/net/broker_process.h"
+
+namespace sluice::testing {
+namespace {
+
+const std::map<std::string, std::string> kV2 = {{"Content-Type", "application/vnd.kafka.v2+json"}};
+
+class RestProxyCompatTest : public ::testing::Test {
+ protected:
+  void SetUp() override { cluster_ = cluster_id(port()); }
+  void TearDown() override {
+    if (HasFailure()) std::cerr << "broker output:\n" << broker_.output();
+  }
+  uint16_t port() const { return broker_.port(); }
+  static std::string message_of(const HttpResponse& r) {
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    std::string_view message;
+    if (parser.parse(r.body).get(doc) || doc["message"].get(message)) return {};
+    return std::string(message);
+  }
+  std::string v3(std::string_view rest) const {
+    return "/v3/clusters/" + cluster_ + std::string(rest);
+  }
+  HttpResponse create_topic(std::string_view name, int partitions) {
+    return http_request(port(), "POST", v3("/topics"), fmt_topic(name, partitions), kV3Json);
+  }
+  static std::string fmt_topic(std::string_view name, int partitions) {
+    return "{\"topic_name\":\"" + std::string(name) +
+           "\",\"partitions_count\":" + std::to_string(partitions) + "}";
+  }
+  // A json consumer instance of group `g` assigned `topic` partition 0; returns its path.
+  std::string json_consumer(const std::string& g, const std::string& topic) {
+    auto made = http_request(port(), "POST", "/consumers/" + g,
+                             R"({"name":"c","format":"json","auto.offset.reset":"earliest"})", kV2);
+    EXPECT_EQ(made.status, 200) << made.body;
+    const std::string path = "/consumers/" + g + "/instances/c";
+    auto assigned =
+        http_request(port(), "POST", path + "/assignments",
+                     R"({"partitions":[{"topic":")" + topic + R"(","partition":0}]})", kV2);
+    EXPECT_EQ(assigned.status, 204) << assigned.body;
+    return path;
+  }
+  // The offsets of the records a consumer fetch returns.
+  std::vector<int64_t> fetched_offsets(const std::string& path, int* status = nullptr) {
+    auto r = http_request(port(), "GET", path + "/records?timeout=0", {}, kAcceptJson);
+    if (status) *status = r.status;
+    std::vector<int64_t> out;
+    if (r.status != 200) return out;
+    simdjson::dom::parser parser;
+    for (auto rec : parse(parser, r.body).get_array()) out.push_back(int64_t(rec["offset"]));
+    return out;
+  }
+
+  BrokerProcess broker_;
+  std::string cluster_;
+};
+
+// Every `self` and `related` link of every v3 answer leads somewhere.
+TEST_F(RestProxyCompatTest, EveryV3LinkResolves) {
+  ASSERT_EQ(create_topic("linked", 2).status, 201);
+  ASSERT_EQ(http_request(port(), "POST", "/topics/linked/partitions/0",
+                         R"({"records":[{"value":1}]})", kJson)
+                .status,
+            200);
+  const auto path = json_consumer("g-links", "linked");
+  fetched_offsets(path);
+  ASSERT_EQ(http_request(port(), "POST", path + "/offsets", {}, kV2).status, 200);
+
+  // No answer links to a group's lags (as in REST Proxy), so they are a second start.
+  std::deque<std::string> todo = {"/v3/clusters", v3("/consumer-groups/g-links/lags")};
+  std::set<std::string> seen(todo.begin(), todo.end());
+  simdjson::dom::parser parser;
+  while (!todo.empty()) {
+    const std::string target = todo.front();
+    todo.pop_front();
+    auto r = http_request(port(), "GET", target);
+    ASSERT_EQ(r.status, 200) << target << " " << r.body;
+    std::vector<simdjson::dom::element> stack = {parse(parser, r.body)};
+    std::vector<std::string> links;
+    while (!stack.empty()) {
+      auto e = stack.back();
+      stack.pop_back();
+      if (e.is_array()) {
+        for (auto child : e.get_array()) stack.push_back(child);
+      } else if (e.is_object()) {
+        for (auto [key, value] : e.get_object()) {
+          std::string_view url;
+          if ((key == "self" || key == "related") && !value.get_string().get(url)) {
+            links.emplace_back(url);
+          } else {
+            stack.push_back(value);
+          }
+        }
+      }
+    }
+    for (const auto& url : links) {
+      const auto start = url.find("/v3/");
+      ASSERT_NE(start, std::string::npos) << url;
+      if (seen.insert(url.substr(start)).second) todo.push_back(url.substr(start));
+    }
+  }
+  EXPECT_TRUE(seen.contains(v3("/consumer-groups/g-links/lag-summary")));
+  EXPECT_TRUE(seen.contains(v3("/consumer-groups/g-links/lags/linked/partitions/0")));
+  EXPECT_GT(seen.size(), 15u);
+}
+
+}  // namespace
+}  // namespace sluice::testing
