@@ -1,6 +1,7 @@
 // Topic metadata (REST Proxy v2); cluster, topic and consumer-group admin (REST Proxy v3).
 #include <fmt/format.h>
 #include <simdjson.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <map>
@@ -19,6 +20,21 @@ namespace sluice::net {
 namespace {
 
 bool is_internal(std::string_view topic) { return topic.starts_with("__"); }
+
+// "a=1, b reset to default" for the log line of a topic change.
+std::string describe_changes(const std::map<std::string, std::optional<std::string>>& changes) {
+  std::string out;
+  for (const auto& [name, value] : changes) {
+    if (!out.empty()) out += ", ";
+    out += value ? fmt::format("{}={}", name, *value) : name + " reset to default";
+  }
+  return out;
+}
+
+std::string describe_changes(const std::map<std::string, std::string>& configs) {
+  return describe_changes(
+      std::map<std::string, std::optional<std::string>>(configs.begin(), configs.end()));
+}
 
 void write_v2_partition(JsonWriter& w, int32_t partition, int32_t broker_id) {
   w.begin_object().key("partition").value(partition).key("leader").value(broker_id);
@@ -234,6 +250,8 @@ asio::awaitable<Reply> create_topic_v3(Call& call) {
     co_return error_reply({http::status::bad_request, 40002, e.what()});
   }
   if (!created) co_return error_reply(to_api_error(created.error(), name));
+  spdlog::info("created topic '{}' with {} partitions{}{}", name, created->partitions,
+               overrides.empty() ? "" : ", configs: ", describe_changes(overrides));
   std::string body;
   JsonWriter w(body);
   write_topic(w, call, *created);
@@ -257,6 +275,7 @@ asio::awaitable<Reply> delete_topic_v3(Call& call) {
   if (auto r = call.broker->topics().delete_topic(call.params[1]); !r) {
     co_return error_reply(to_api_error(r.error(), call.params[1]));
   }
+  spdlog::info("deleted topic '{}'", call.params[1]);
   Reply reply;
   reply.message.result(http::status::no_content);
   co_return reply;
@@ -335,6 +354,7 @@ Reply alter_topic_config(Call& call,
   } catch (const config::ConfigError& e) {
     return error_reply({http::status::bad_request, 40002, e.what()});
   }
+  spdlog::info("topic '{}' config: {}", topic, describe_changes(changes));
   Reply reply;
   reply.message.result(http::status::no_content);
   return reply;

@@ -121,5 +121,24 @@ TEST_F(RestProxyCompatTest, EveryV3LinkResolves) {
   EXPECT_GT(seen.size(), 15u);
 }
 
+TEST_F(RestProxyCompatTest, TopicChangesAreLogged) {
+  ASSERT_EQ(create_topic("audited", 3).status, 201);
+  ASSERT_EQ(http_request(port(), "PUT", v3("/topics/audited/configs/retention.ms"),
+                         R"({"value":"60000"})", kV3Json)
+                .status,
+            204);
+  ASSERT_EQ(http_request(port(), "DELETE", v3("/topics/audited")).status, 204);
+  // The broker writes its log asynchronously to the pipe; give it a moment to arrive.
+  std::string out;
+  for (int i = 0; i < 100; ++i) {
+    out = broker_.output();
+    if (out.find("deleted topic 'audited'") != std::string::npos) break;
+    http_request(port(), "GET", "/healthz");
+  }
+  EXPECT_NE(out.find("created topic 'audited' with 3 partitions"), std::string::npos) << out;
+  EXPECT_NE(out.find("topic 'audited' config: retention.ms=60000"), std::string::npos) << out;
+  EXPECT_NE(out.find("deleted topic 'audited'"), std::string::npos) << out;
+}
+
 }  // namespace
 }  // namespace sluice::testing
