@@ -140,5 +140,15 @@ TEST_F(RestProxyCompatTest, TopicChangesAreLogged) {
   EXPECT_NE(out.find("deleted topic 'audited'"), std::string::npos) << out;
 }
 
+TEST(ConfigHelpTest, MaxConnectionsSaysWhatHappensPastTheLimit) {
+  const auto docs = config::broker_key_docs();
+  auto it = std::find_if(docs.begin(), docs.end(),
+                         [](const auto& d) { return d.name == "max.connections"; });
+  ASSERT_NE(it, docs.end());
+  EXPECT_NE(it->doc.find("503"), std::string_view::npos) << it->doc;
+  EXPECT_NE(it->doc.find("50301"), std::string_view::npos) << it->doc;
+  EXPECT_NE(it->doc.find("closed"), std::string_view::npos) << it->doc;
+}
+
 }  // namespace
 }  // namespace sluice::testing
