@@ -19,10 +19,13 @@ ApiError to_api_error(std::error_code ec, std::string_view what) {
   using B = broker::Errc;
   if (ec.category() == broker::error_category()) {
     switch (static_cast<B>(ec.value())) {
+      // REST Proxy's wording first, then the name.
       case B::topic_not_found:
-        return {http::status::not_found, 40401, "Topic not found"};
+        return {http::status::not_found, 40401,
+                fmt::format("Topic not found. Topic '{}' does not exist.", what)};
       case B::partition_not_found:
-        return {http::status::not_found, 40402, "Partition not found"};
+        return {http::status::not_found, 40402,
+                fmt::format("Partition not found. Topic '{}' has no such partition.", what)};
       case B::offset_out_of_range:
         return {http::status::range_not_satisfiable, 41601,
                 fmt::format("Offset out of range for {}", what)};
@@ -95,15 +98,21 @@ std::optional<ApiError> check_topic_name(std::string_view topic) {
                               topic.substr(0, 300), broker::kMaxTopicNameLength)};
 }
 
+ApiError partition_not_found(std::string_view topic, std::string_view partition) {
+  return {http::status::not_found, 40402,
+          fmt::format("Partition not found. Topic '{}' has no partition '{}'.", topic,
+                      partition.substr(0, 20))};
+}
+
 PartitionRef find_partition(const Call& call, std::string_view topic,
                             std::string_view partition_text) {
   if (auto e = check_topic_name(topic)) return {nullptr, e};
   auto p = parse_int(partition_text, 0, INT32_MAX);
-  if (!p) {
-    return {nullptr, ApiError{http::status::not_found, 40402,
-                              fmt::format("Partition '{}' not found", partition_text)}};
+  auto log = p ? call.broker->topics().partition(topic, static_cast<int32_t>(*p))
+               : Result<std::shared_ptr<broker::PartitionLog>>(broker::Errc::partition_not_found);
+  if (!log && log.error() == broker::Errc::partition_not_found) {
+    return {nullptr, partition_not_found(topic, partition_text)};
   }
-  auto log = call.broker->topics().partition(topic, static_cast<int32_t>(*p));
   if (!log) return {nullptr, to_api_error(log.error(), topic)};
   return {std::move(*log), std::nullopt};
 }

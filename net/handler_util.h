@@ -37,6 +37,9 @@ IntParam int_query(const Call& call, std::string_view name, std::optional<int64_
 // topic name.
 std::optional<ApiError> check_topic_name(std::string_view topic);
 
+// 404 / 40402 in REST Proxy's words, naming the topic and the partition asked for.
+ApiError partition_not_found(std::string_view topic, std::string_view partition);
+
 // Looks up the {topic}/{partition} of the path, with the REST Proxy errors.
 struct PartitionRef {
   std::shared_ptr<broker::PartitionLog> log;

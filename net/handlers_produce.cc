@@ -197,7 +197,8 @@ asio::awaitable<std::optional<ApiError>> store_records(Call& call, std::string_v
     if (p >= partitions) {
       co_return ApiError{
           http::status::not_found, 40402,
-          fmt::format("Partition {} not found in topic {} ({} partitions)", p, topic, partitions)};
+          fmt::format("Partition not found. Topic '{}' has no partition '{}' (it has {}).", topic,
+                      p, partitions)};
     }
     outcomes[i].partition = p;
     groups[p].push_back(i);
@@ -306,8 +307,9 @@ asio::awaitable<Reply> produce_to_topic(Call& call) { co_return co_await produce
 asio::awaitable<Reply> produce_to_partition(Call& call) {
   auto p = parse_int(call.params[1], 0, INT32_MAX);
   if (!p) {
-    co_return error_reply(
-        {http::status::not_found, 40402, fmt::format("Partition '{}' not found", call.params[1])});
+    co_return error_reply({http::status::not_found, 40402,
+                           fmt::format("Partition not found. Topic '{}' has no partition '{}'.",
+                                       call.params[0], call.params[1].substr(0, 20))});
   }
   co_return co_await produce_v2(call, static_cast<int32_t>(*p));
 }

@@ -72,6 +72,25 @@ class RestProxyCompatTest : public ::testing::Test {
   std::string cluster_;
 };
 
+TEST_F(RestProxyCompatTest, NotFoundMessagesUseConfluentsWordingThenTheName) {
+  ASSERT_EQ(create_topic("one", 1).status, 201);
+  for (const std::string& target : {std::string("/topics/missing"), v3("/topics/missing"),
+                                    std::string("/topics/missing/partitions/0/offsets")}) {
+    auto r = http_request(port(), "GET", target);
+    EXPECT_EQ(r.status, 404);
+    EXPECT_TRUE(message_of(r).starts_with("Topic not found. ")) << target << " " << r.body;
+    EXPECT_NE(message_of(r).find("'missing'"), std::string::npos) << r.body;
+  }
+  for (const std::string& target :
+       {std::string("/topics/one/partitions/3"), std::string("/topics/one/partitions/x"),
+        v3("/topics/one/partitions/3"), std::string("/topics/one/partitions/3/offsets")}) {
+    auto r = http_request(port(), "GET", target);
+    EXPECT_EQ(r.status, 404);
+    EXPECT_TRUE(message_of(r).starts_with("Partition not found. ")) << target << " " << r.body;
+    EXPECT_NE(message_of(r).find("'one'"), std::string::npos) << r.body;
+  }
+}
+
 // Every `self` and `related` link of every v3 answer leads somewhere.
 TEST_F(RestProxyCompatTest, EveryV3LinkResolves) {
   ASSERT_EQ(create_topic("linked", 2).status, 201);
