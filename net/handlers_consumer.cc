@@ -30,6 +30,7 @@ using consumer_body::parse_body;
 using consumer_body::parse_instance_config;
 using consumer_body::parse_offsets;
 using consumer_body::parse_partitions;
+using consumer_body::parse_timestamps;
 using consumer_body::unprocessable;
 namespace dom = simdjson::dom;
 using broker::ConsumerErrc;
@@ -307,15 +308,38 @@ asio::awaitable<Reply> records(Call& call) {
                        format == RecordFormat::json ? kJsonV2 : kBinaryV2);
 }
 
+// Body: "offsets" [{topic, partition, offset}], "timestamps" [{topic, partition, timestamp}]
+// or both, as REST Proxy takes them. A timestamp seeks to the first record at or after it, or
+// to the end when there is none (Kafka's offsetsForTimes finds none: REST Proxy seeks to end).
 asio::awaitable<Reply> seek(Call& call) {
   thread_local dom::parser parser;
   auto body = parse_body(call, parser);
   if (body.error) co_return error_reply(*body.error);
+  const bool by_offset = body.object && field(*body.object, "offsets");
+  const bool by_time = body.object && field(*body.object, "timestamps");
+  if (!by_offset && !by_time) {
+    co_return error_reply(unprocessable(42203, "Give 'offsets' or 'timestamps'"));
+  }
   std::vector<OffsetEntry> entries;
-  if (!body.object) co_return error_reply(unprocessable(42203, "Give 'offsets'"));
-  if (auto e = parse_offsets(*body.object, "offsets", entries)) co_return error_reply(*e);
+  if (by_offset) {
+    if (auto e = parse_offsets(*body.object, "offsets", entries)) co_return error_reply(*e);
+  }
+  std::vector<consumer_body::TimestampEntry> times;
+  if (by_time) {
+    if (auto e = parse_timestamps(*body.object, "timestamps", times)) co_return error_reply(*e);
+  }
   std::vector<std::pair<TopicPartition, int64_t>> offsets;
   for (auto& e : entries) offsets.emplace_back(std::move(e.tp), e.offset);
+  for (auto& t : times) {
+    auto ref = find_partition(call, t.tp.topic, std::to_string(t.tp.partition));
+    if (ref.error) co_return error_reply(*ref.error);
+    auto found = ref.log->offset_for_timestamp(t.timestamp_ms);
+    if (!found) {
+      co_return error_reply(
+          to_api_error(found.error(), fmt::format("{}-{}", t.tp.topic, t.tp.partition)));
+    }
+    offsets.emplace_back(std::move(t.tp), found->value_or(ref.log->end_offset()).value);
+  }
   std::string why;
   auto r = call.broker->groups().seek(call.params[0], call.params[1], offsets, why);
   if (!r) co_return error_reply(consumer_error(r.error(), why));

@@ -72,6 +72,47 @@ class RestProxyCompatTest : public ::testing::Test {
   std::string cluster_;
 };
 
+TEST_F(RestProxyCompatTest, SeekByTimestampStartsAtTheFirstRecordAtOrAfterIt) {
+  ASSERT_EQ(create_topic("ts", 1).status, 201);
+  auto produced = http_request(port(), "POST", "/topics/ts/partitions/0",
+                               R"({"records":[{"value":0,"timestamp":"2026-12-06T04:01:37.000Z"},
+                                              {"value":1,"timestamp":"2026-12-06T04:01:38.000Z"},
+                                              {"value":2,"timestamp":"2026-12-06T04:01:39.000Z"}]})",
+                               kJson);
+  ASSERT_EQ(produced.status, 200) << produced.body;
+  const auto path = json_consumer("g-ts", "ts");
+  auto seek = [&](std::string_view when) {
+    return http_request(
+        port(), "POST", path + "/positions",
+        R"({"timestamps":[{"topic":"ts","partition":0,"timestamp":")" + std::string(when) + "\"}]}",
+        kV2);
+  };
+  auto r = seek("2026-12-06T04:01:37.823Z");
+  ASSERT_EQ(r.status, 204) << r.body;
+  EXPECT_EQ(fetched_offsets(path), (std::vector<int64_t>{1, 2}));
+  // A zone offset: 05:01:38.500+01:00 is 04:01:38.500Z.
+  r = seek("2026-12-06T05:01:38.500+01:00");
+  ASSERT_EQ(r.status, 204) << r.body;
+  EXPECT_EQ(fetched_offsets(path), (std::vector<int64_t>{2}));
+  // Exactly a record's time finds that record.
+  ASSERT_EQ(seek("2026-12-06T04:01:37Z").status, 204);
+  EXPECT_EQ(fetched_offsets(path), (std::vector<int64_t>{0, 1, 2}));
+  // Past every record: the end, where the next record lands.
+  ASSERT_EQ(seek("2027-01-01T00:00:00.000Z").status, 204);
+  ASSERT_EQ(
+      http_request(port(), "POST", "/topics/ts/partitions/0", R"({"records":[{"value":3}]})", kJson)
+          .status,
+      200);
+  EXPECT_EQ(fetched_offsets(path), (std::vector<int64_t>{3}));
+
+  auto bad = seek("yesterday");
+  EXPECT_EQ(bad.status, 422) << bad.body;
+  auto unassigned = http_request(
+      port(), "POST", path + "/positions",
+      R"({"timestamps":[{"topic":"ts","partition":5,"timestamp":"2026-12-06T04:01:37Z"}]})", kV2);
+  EXPECT_GE(unassigned.status, 400) << unassigned.body;
+}
+
 TEST_F(RestProxyCompatTest, NotFoundMessagesUseConfluentsWordingThenTheName) {
   ASSERT_EQ(create_topic("one", 1).status, 201);
   for (const std::string& target : {std::string("/topics/missing"), v3("/topics/missing"),
@@ -157,6 +198,24 @@ TEST_F(RestProxyCompatTest, TopicChangesAreLogged) {
   EXPECT_NE(out.find("created topic 'audited' with 3 partitions"), std::string::npos) << out;
   EXPECT_NE(out.find("topic 'audited' config: retention.ms=60000"), std::string::npos) << out;
   EXPECT_NE(out.find("deleted topic 'audited'"), std::string::npos) << out;
+}
+
+TEST(Iso8601Test, ParsesTimesAsRestProxySendsThem) {
+  using net::consumer_body::parse_iso8601_ms;
+  constexpr int64_t kBase = 1796529697000;  // 2026-12-06T04:01:37Z
+  EXPECT_EQ(parse_iso8601_ms("2026-12-06T04:01:37Z"), kBase);
+  EXPECT_EQ(parse_iso8601_ms("2026-12-06T04:01:37.823Z"), kBase + 823);
+  EXPECT_EQ(parse_iso8601_ms("2026-12-06T04:01:37.8Z"), kBase + 800);
+  EXPECT_EQ(parse_iso8601_ms("2026-12-06T04:01:37.823456789Z"), kBase + 823);
+  EXPECT_EQ(parse_iso8601_ms("2026-12-06T05:01:37.823+01:00"), kBase + 823);
+  EXPECT_EQ(parse_iso8601_ms("2026-12-05T22:31:37-05:30"), kBase);
+  EXPECT_EQ(parse_iso8601_ms("1970-01-01T00:00:00Z"), 0);
+  for (const char* bad :
+       {"", "2026-12-06", "2026-12-06T04:01:37", "2026-13-06T04:01:37Z", "2026-02-30T04:01:37Z",
+        "2026-12-06T24:00:00Z", "2026-12-06T04:01:37.Z", "2026-12-06T04:01:37+0100",
+        "2026-12-06T04:01:37Zjunk", "yesterday", "2026-12-06 04:01:37Z"}) {
+    EXPECT_EQ(parse_iso8601_ms(bad), std::nullopt) << bad;
+  }
 }
 
 TEST(ConfigHelpTest, MaxConnectionsSaysWhatHappensPastTheLimit) {
