@@ -260,13 +260,20 @@ asio::awaitable<Reply> records(Call& call) {
                      "this consumer instance: use {}",
                      format == RecordFormat::json ? kJsonV2 : kBinaryV2)});
   }
+  const std::string_view media = format == RecordFormat::json ? kJsonV2 : kBinaryV2;
+  // From here on errors carry the instance's embedded format, as REST Proxy labels them.
+  const auto fail = [media](const ApiError& e) {
+    Reply reply = error_reply(e);
+    reply.message.set(http::field::content_type, media);
+    return reply;
+  };
   const auto timeout = int_query(
       call, "timeout",
       plan->config.request_timeout_ms.value_or(call.broker->config().consumer_request_timeout_ms),
       0, kMaxTimeoutMs);
-  if (timeout.error) co_return error_reply(*timeout.error);
+  if (timeout.error) co_return fail(*timeout.error);
   const auto max_bytes = int_query(call, "max_bytes", kDefaultMaxBytes, 1, kMaxFetchBytes);
-  if (max_bytes.error) co_return error_reply(*max_bytes.error);
+  if (max_bytes.error) co_return fail(*max_bytes.error);
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::milliseconds(*timeout.value);
   co_await wait_for_records(call.ctx, plan->targets, plan->config.fetch_min_bytes, deadline);
@@ -278,6 +285,7 @@ asio::awaitable<Reply> records(Call& call) {
   std::string body = "[";
   std::string part;
   std::vector<ConsumerGroups::Advance> advances;
+  std::optional<ApiError> not_json;
   uint64_t used = 0;
   for (size_t i = 0; i < n && used < limit; ++i) {
     const auto& t = plan->targets[(first + i) % n];
@@ -286,26 +294,31 @@ asio::awaitable<Reply> records(Call& call) {
     if (!slice) {
       // Retention moved the start past the position: the next fetch resets it.
       if (slice.error() == broker::Errc::offset_out_of_range) continue;
-      co_return error_reply(
-          to_api_error(slice.error(), fmt::format("{}-{}", t.tp.topic, t.tp.partition)));
+      co_return fail(to_api_error(slice.error(), fmt::format("{}-{}", t.tp.topic, t.tp.partition)));
     }
     // At least one batch per reply, but never past max_bytes after the first.
     if (slice->empty() || (used > 0 && slice->length > limit - used)) continue;
     part.clear();
-    if (auto e = render_records(*slice, t.position, t.tp.topic, t.tp.partition, format, part)) {
-      co_return error_reply(*e);
+    Offset next;
+    if (auto e =
+            render_records(*slice, t.position, t.tp.topic, t.tp.partition, format, part, next)) {
+      if (e->error_code != kNotJson) co_return fail(*e);
+      // A record that is not JSON at this partition's position: answer the other partitions'
+      // records if there are any, and this error only when there are none.
+      not_json = std::move(*e);
+      continue;
     }
     if (part.size() > 2) {
       if (body.size() > 1) body += ',';
       body.append(part, 1, part.size() - 2);
     }
     used += slice->length;
-    advances.push_back({t.tp, t.position, slice->next_offset});
+    advances.push_back({t.tp, t.position, next});
   }
   body += ']';
+  if (body.size() == 2 && not_json) co_return fail(*not_json);
   groups.end_fetch(call.params[0], call.params[1], advances);
-  co_return json_reply(http::status::ok, std::move(body),
-                       format == RecordFormat::json ? kJsonV2 : kBinaryV2);
+  co_return json_reply(http::status::ok, std::move(body), media);
 }
 
 // Body: "offsets" [{topic, partition, offset}], "timestamps" [{topic, partition, timestamp}]

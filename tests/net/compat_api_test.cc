@@ -132,6 +132,45 @@ TEST_F(RestProxyCompatTest, NotFoundMessagesUseConfluentsWordingThenTheName) {
   }
 }
 
+// docs/API.md's examples in order: binary "hello" into orders, then JSON reads of orders.
+TEST_F(RestProxyCompatTest, ARecordThatIsNotJsonDoesNotWedgeJsonReaders) {
+  ASSERT_EQ(create_topic("orders", 1).status, 201);
+  auto send = [&](std::string_view body, const std::map<std::string, std::string>& type) {
+    return http_request(port(), "POST", "/topics/orders/partitions/0", body, type).status;
+  };
+  ASSERT_EQ(send(R"({"records":[{"value":{"n":0}}]})", kJson), 200);
+  ASSERT_EQ(send(R"({"records":[{"value":"aGVsbG8="}]})", kBinary), 200);  // "hello"
+  ASSERT_EQ(send(R"({"records":[{"value":{"n":2}}]})", kJson), 200);
+
+  simdjson::dom::parser parser;
+  auto from0 = http_request(port(), "GET", "/topics/orders/partitions/0/records?offset=0&timeout=0",
+                            {}, kAcceptJson);
+  ASSERT_EQ(from0.status, 200) << from0.body;
+  EXPECT_EQ(parse(parser, from0.body).get_array().size(), 1u);
+  EXPECT_EQ(from0.header("x-sluice-next-offset"), "1");
+  auto at1 = http_request(port(), "GET", "/topics/orders/partitions/0/records?offset=1&timeout=0",
+                          {}, kAcceptJson);
+  EXPECT_EQ(at1.status, 422) << at1.body;
+  EXPECT_EQ(error_code_of(at1) / 100, 422);
+  EXPECT_NE(message_of(at1).find("offset 1"), std::string::npos) << at1.body;
+  EXPECT_NE(message_of(at1).find("binary"), std::string::npos) << at1.body;
+  EXPECT_NE(message_of(at1).find("offset 2"), std::string::npos) << at1.body;
+  auto at2 = http_request(port(), "GET", "/topics/orders/partitions/0/records?offset=2&timeout=0",
+                          {}, kAcceptJson);
+  ASSERT_EQ(at2.status, 200) << at2.body;
+
+  const auto path = json_consumer("g-orders", "orders");
+  EXPECT_EQ(fetched_offsets(path), (std::vector<int64_t>{0}));
+  int status = 0;
+  fetched_offsets(path, &status);
+  EXPECT_EQ(status, 422);
+  ASSERT_EQ(http_request(port(), "POST", path + "/positions",
+                         R"({"offsets":[{"topic":"orders","partition":0,"offset":2}]})", kV2)
+                .status,
+            204);
+  EXPECT_EQ(fetched_offsets(path), (std::vector<int64_t>{2}));
+}
+
 // Every `self` and `related` link of every v3 answer leads somewhere.
 TEST_F(RestProxyCompatTest, EveryV3LinkResolves) {
   ASSERT_EQ(create_topic("linked", 2).status, 201);
