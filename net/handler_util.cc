@@ -132,4 +132,62 @@ std::string media_type(std::string_view header_value) {
   return out;
 }
 
+std::vector<std::string> accept_list(std::string_view accept) {
+  std::vector<std::string> out;
+  while (!accept.empty()) {
+    const auto comma = accept.find(',');
+    if (auto type = media_type(accept.substr(0, comma)); !type.empty()) {
+      out.push_back(std::move(type));
+    }
+    if (comma == std::string_view::npos) break;
+    accept.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+namespace {
+
+bool is_kafka_type(std::string_view type, std::string_view version) {
+  constexpr std::string_view kPrefix = "application/vnd.kafka.";
+  if (!type.starts_with(kPrefix)) return false;
+  type.remove_prefix(kPrefix.size());
+  // "v2+json" or "<format>.v2+json".
+  if (type.starts_with(version)) return type.substr(version.size()) == "+json";
+  const auto dot = type.find('.');
+  return dot != std::string_view::npos && type.substr(dot + 1).starts_with(version) &&
+         type.substr(dot + 1 + version.size()) == "+json";
+}
+
+}  // namespace
+
+std::optional<ApiError> refuse_v1_media_types(const Request& request) {
+  auto types = accept_list(request[http::field::accept]);
+  types.insert(types.begin(), media_type(request[http::field::content_type]));
+  for (const auto& type : types) {
+    if (!is_kafka_type(type, "v1")) continue;
+    return ApiError{http::status::unsupported_media_type, 415,
+                    fmt::format("HTTP 415 Unsupported Media Type: '{}' is REST Proxy v1, which "
+                                "Confluent removed in 2021; Sluice speaks v2 and v3 (use {}, {} "
+                                "or {})",
+                                type, kJsonV2, kBinaryV2, kKafkaV2)};
+  }
+  return std::nullopt;
+}
+
+bool accepts_v2(std::string_view accept) {
+  const auto types = accept_list(accept);
+  if (types.empty()) return true;
+  return std::any_of(types.begin(), types.end(), [](const std::string& type) {
+    return type == "*/*" || type == "application/*" || type == "application/json" ||
+           type == "application/vnd.kafka+json" || type == kRawBatch || is_kafka_type(type, "v2");
+  });
+}
+
+std::string v2_error_media_type(std::string_view accept) {
+  for (auto& type : accept_list(accept)) {
+    if (type == "application/json" || is_kafka_type(type, "v2")) return type;
+  }
+  return std::string(kKafkaV2);
+}
+
 }  // namespace sluice::net

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <vector>
 
 #include "broker/partition_log.h"
 #include "common/result.h"
@@ -54,6 +55,21 @@ std::string encode_path_segment(std::string_view s);
 
 // The media type of a Content-Type or Accept entry, lower-cased, without parameters.
 std::string media_type(std::string_view header_value);
+
+// Each media type of an Accept header, as media_type() gives them, in order.
+std::vector<std::string> accept_list(std::string_view accept);
+
+// REST Proxy v1 media types (application/vnd.kafka.v1+json, ...binary.v1+json, ...): 415 when
+// the Content-Type or any Accept entry is one. Confluent removed v1 in 2021.
+std::optional<ApiError> refuse_v1_media_types(const Request& request);
+
+// Whether a v2 route can answer a client with this Accept header (absent: yes): a wildcard,
+// application/json or a Kafka v2 type. The handlers narrow it further.
+bool accepts_v2(std::string_view accept);
+
+// The media type a v2 error is labelled with, as REST Proxy negotiates it: the first Kafka v2
+// type or application/json the client accepts; application/vnd.kafka.v2+json otherwise.
+std::string v2_error_media_type(std::string_view accept);
 
 inline constexpr std::string_view kJsonV2 = "application/vnd.kafka.json.v2+json";
 inline constexpr std::string_view kBinaryV2 = "application/vnd.kafka.binary.v2+json";

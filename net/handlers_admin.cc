@@ -45,6 +45,23 @@ void write_v2_partition(JsonWriter& w, int32_t partition, int32_t broker_id) {
 
 asio::awaitable<Reply> root(Call&) { co_return json_reply(http::status::ok, "{}", kKafkaV2); }
 
+// REST Proxy's POST / answers the JSON object it was sent: a probe of content negotiation.
+asio::awaitable<Reply> root_echo(Call& call) {
+  const auto type = media_type(call.header(http::field::content_type));
+  if (type != kKafkaV2 && type != "application/json" && type != "application/vnd.kafka+json") {
+    co_return error_reply(
+        {http::status::unsupported_media_type, 415,
+         fmt::format("HTTP 415 Unsupported Media Type: '{}'; use {}", type, kKafkaV2)});
+  }
+  simdjson::dom::parser parser;
+  simdjson::dom::object object;
+  if (parser.parse(call.request.body()).get_object().get(object)) {
+    co_return error_reply(
+        {http::status::bad_request, 40001, "Malformed request: the body must be a JSON object"});
+  }
+  co_return json_reply(http::status::ok, simdjson::minify(object), kKafkaV2);
+}
+
 asio::awaitable<Reply> brokers(Call& call) {
   co_return json_reply(http::status::ok,
                        fmt::format("{{\"brokers\":[{}]}}", call.broker->config().broker_id),
@@ -763,6 +780,7 @@ asio::awaitable<Reply> group_lag_summary_v3(Call& call) {
 
 void add_admin_routes(std::vector<Route>& routes) {
   routes.push_back({http::verb::get, "/", root, false});
+  routes.push_back({http::verb::post, "/", root_echo, false});
   routes.push_back({http::verb::get, "/brokers", brokers});
   routes.push_back({http::verb::get, "/topics", list_topics});
   routes.push_back({http::verb::get, "/topics/{}", get_topic});

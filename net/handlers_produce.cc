@@ -258,10 +258,9 @@ asio::awaitable<Reply> produce_v2(Call& call, std::optional<int32_t> path_partit
   if (auto e = check_topic_name(topic)) co_return error_reply(*e);
   const auto type = media_type(call.header(http::field::content_type));
   EmbeddedFormat format;
-  if (type == kJsonV2 || type == "application/json" ||
-      type == "application/vnd.kafka.json.v1+json") {
+  if (type == kJsonV2 || type == "application/json") {
     format = EmbeddedFormat::json;
-  } else if (type == kBinaryV2 || type == "application/vnd.kafka.binary.v1+json") {
+  } else if (type == kBinaryV2) {
     format = EmbeddedFormat::binary;
   } else {
     co_return error_reply({http::status::unsupported_media_type, 415,
@@ -412,6 +411,7 @@ std::optional<ApiError> check_v3_request(const Call& call, Acks& acks) {
                     fmt::format("Cluster '{}' not found", call.params[0])};
   }
   if (auto e = check_topic_name(call.params[1])) return e;
+  if (auto e = refuse_v1_media_types(call.request)) return e;
   const auto type = media_type(call.header(http::field::content_type));
   if (type != "application/json") {
     return ApiError{

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <iterator>
 
+#include "net/handler_util.h"
 #include "net/json_writer.h"
 
 namespace sluice::net {
@@ -80,6 +81,9 @@ Router::Router(ApiContext& ctx) : ctx_(ctx) {
   add_produce_routes(routes_);
   add_fetch_routes(routes_);
   add_consumer_routes(routes_);
+  for (auto& route : routes_) {
+    if (route.pattern.starts_with("/v3/")) route.api = Api::v3;
+  }
 }
 
 Router::Match Router::match(http::verb method, const std::vector<std::string>& segments) const {
@@ -117,6 +121,7 @@ Router::Match Router::match(http::verb method, const std::vector<std::string>& s
 asio::awaitable<Reply> Router::handle(Request request) {
   const auto start = std::chrono::steady_clock::now();
   std::string_view route_name = "unmatched";
+  Api api = Api::v2;
   Reply reply;
   try {
     auto target = parse_target(request.target());
@@ -127,6 +132,8 @@ asio::awaitable<Reply> Router::handle(Request request) {
                            has_control_characters)) {
       reply = error_reply(
           {http::status::bad_request, 400, "Path segments must not contain control characters"});
+    } else if (auto v1 = refuse_v1_media_types(request)) {
+      reply = error_reply(*v1);
     } else if (auto m =
                    match(request.method() == http::verb::head ? http::verb::get : request.method(),
                          target->segments);
@@ -136,10 +143,16 @@ asio::awaitable<Reply> Router::handle(Request request) {
                                                         std::string_view(request.method_string()),
                                                         std::string_view(request.target()))})
                              : error_reply({http::status::not_found, 404, "HTTP 404 Not Found"});
+      if (!target->segments.empty() && target->segments.front() == "v3") api = Api::v3;
     } else {
       route_name = m.route->pattern;
+      api = m.route->api;
       broker::Broker* broker = ctx_.broker.load(std::memory_order_acquire);
-      if (m.route->needs_ready && broker == nullptr) {
+      if (api == Api::v2 && !accepts_v2(request[http::field::accept])) {
+        reply = error_reply(
+            {http::status::not_acceptable, 406,
+             fmt::format("HTTP 406 Not Acceptable: use {} or application/json", kKafkaV2)});
+      } else if (m.route->needs_ready && broker == nullptr) {
         reply = error_reply({http::status::service_unavailable, 50301,
                              "Broker is recovering its logs; retry shortly (see /v1/recovery)"});
         reply.message.set(http::field::retry_after, "1");
@@ -161,6 +174,11 @@ asio::awaitable<Reply> Router::handle(Request request) {
                          "Internal server error (the broker log has the cause)"});
   }
   reply.message.set(http::field::server, "sluice");
+  // REST Proxy v2 labels an error with the v2 media type the request negotiated, not JSON.
+  if (api == Api::v2 && reply.message.result_int() >= 400 &&
+      reply.message[http::field::content_type] == "application/json") {
+    reply.message.set(http::field::content_type, v2_error_media_type(request[http::field::accept]));
+  }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const uint64_t bytes_out =

@@ -46,11 +46,16 @@ struct Call {
 
 using RouteHandler = asio::awaitable<Reply> (*)(Call&);
 
+// Which API a route belongs to, for media types: REST Proxy v2 negotiates Kafka v2 types and
+// labels errors with them; v3 speaks application/json; the operations endpoints are our own.
+enum class Api { v2, v3, ops };
+
 struct Route {
   http::verb method;
   std::string_view pattern;  // "/topics/{}/partitions/{}"; {} matches one path segment
   RouteHandler handler;
   bool needs_ready = true;  // answers 503 while recovery runs
+  Api api = Api::v2;        // the Router marks "/v3/..." patterns v3
 };
 
 // Registered by each handler file.

@@ -113,6 +113,39 @@ TEST_F(RestProxyCompatTest, SeekByTimestampStartsAtTheFirstRecordAtOrAfterIt) {
   EXPECT_GE(unassigned.status, 400) << unassigned.body;
 }
 
+TEST_F(RestProxyCompatTest, ErrorsCarryTheNegotiatedV2MediaType) {
+  auto topic = http_request(port(), "GET", "/topics/missing");
+  EXPECT_EQ(topic.status, 404);
+  EXPECT_EQ(topic.header("content-type"), "application/vnd.kafka.v2+json");
+  auto records =
+      http_request(port(), "GET", "/consumers/g/instances/none/records", {}, kAcceptJson);
+  EXPECT_EQ(records.status, 404);
+  EXPECT_EQ(records.header("content-type"), "application/vnd.kafka.json.v2+json");
+  auto binary = http_request(port(), "GET", "/consumers/g/instances/none/records", {},
+                             {{"Accept", "application/vnd.kafka.binary.v2+json"}});
+  EXPECT_EQ(binary.header("content-type"), "application/vnd.kafka.binary.v2+json");
+  auto route = http_request(port(), "GET", "/no/such/route");
+  EXPECT_EQ(route.status, 404);
+  EXPECT_EQ(route.header("content-type"), "application/vnd.kafka.v2+json");
+  // REST Proxy v3 answers application/json, errors included.
+  auto v3_missing = http_request(port(), "GET", v3("/topics/missing"));
+  EXPECT_EQ(v3_missing.status, 404);
+  EXPECT_EQ(v3_missing.header("content-type"), "application/json");
+}
+
+TEST_F(RestProxyCompatTest, RootNegotiatesMediaTypes) {
+  auto text = http_request(port(), "GET", "/", {}, {{"Accept", "text/plain"}});
+  EXPECT_EQ(text.status, 406) << text.body;
+  EXPECT_EQ(error_code_of(text), 406);
+  auto post = http_request(port(), "POST", "/", "hello", {{"Content-Type", "text/plain"}});
+  EXPECT_EQ(post.status, 415) << post.body;
+  EXPECT_EQ(error_code_of(post), 415);
+  EXPECT_EQ(http_request(port(), "GET", "/", {}, {{"Accept", "application/json"}}).status, 200);
+  auto echo = http_request(port(), "POST", "/", R"({"a":"b"})", kV2);
+  EXPECT_EQ(echo.status, 200) << echo.body;
+  EXPECT_EQ(echo.body, R"({"a":"b"})");
+}
+
 TEST_F(RestProxyCompatTest, NotFoundMessagesUseConfluentsWordingThenTheName) {
   ASSERT_EQ(create_topic("one", 1).status, 201);
   for (const std::string& target : {std::string("/topics/missing"), v3("/topics/missing"),
@@ -169,6 +202,27 @@ TEST_F(RestProxyCompatTest, ARecordThatIsNotJsonDoesNotWedgeJsonReaders) {
                 .status,
             204);
   EXPECT_EQ(fetched_offsets(path), (std::vector<int64_t>{2}));
+}
+
+TEST_F(RestProxyCompatTest, V1MediaTypesAreRefusedEverywhere) {
+  const auto says_v2_and_v3 = [](const HttpResponse& r) {
+    const auto m = message_of(r);
+    return m.find("v2") != std::string::npos && m.find("v3") != std::string::npos;
+  };
+  for (const char* type : {"application/vnd.kafka.binary.v1+json",
+                           "application/vnd.kafka.json.v1+json", "application/vnd.kafka.v1+json"}) {
+    auto produce = http_request(port(), "POST", "/topics/v1t", R"({"records":[{"value":"AA=="}]})",
+                                {{"Content-Type", type}});
+    EXPECT_EQ(produce.status, 415) << type << " " << produce.body;
+    EXPECT_TRUE(says_v2_and_v3(produce)) << produce.body;
+    auto consumer =
+        http_request(port(), "POST", "/consumers/g1", R"({"name":"c"})", {{"Content-Type", type}});
+    EXPECT_EQ(consumer.status, 415) << type << " " << consumer.body;
+    auto accept = http_request(port(), "GET", "/topics", {}, {{"Accept", type}});
+    EXPECT_EQ(accept.status, 415) << type << " " << accept.body;
+    EXPECT_TRUE(says_v2_and_v3(accept)) << accept.body;
+  }
+  EXPECT_EQ(http_request(port(), "GET", "/topics").body, "[]");
 }
 
 // Every `self` and `related` link of every v3 answer leads somewhere.
