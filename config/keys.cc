@@ -118,7 +118,8 @@ std::vector<Key<BrokerConfig>> make_broker_keys() {
       int_key("num.network.threads", &B::num_network_threads, kThreads, "number of CPU threads",
               "Threads serving HTTP connections."),
       int_key("max.connections", &B::max_connections, {1, INT32_MAX}, "10000",
-              "Connections accepted at once; more wait in the listen backlog."),
+              "Connections served at once; one past it is answered 503 (error_code 50301) "
+              "and closed."),
       int_key("max.request.size", &B::max_request_size, kAtLeastOne, "67108864",
               "Largest HTTP request body accepted, in bytes."),
       int_key("http.max.header.bytes", &B::max_header_bytes, {1, INT32_MAX}, "16384",

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 
 #include "broker/offsets_store.h"
 #include "net/handler_util.h"
@@ -135,6 +136,112 @@ std::optional<ApiError> parse_offsets(dom::object o, std::string_view key,
       metadata = std::move(*s);
     }
     out.push_back({std::move(partitions[i]), *number, std::move(metadata)});
+    ++i;
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+// Reads the fixed fields of an ISO-8601 time from the front of `text`.
+struct Cursor {
+  std::string_view text;
+  bool ok = true;
+
+  // The next `digits` characters as a decimal number; clears ok if they are not digits.
+  int number(size_t digits) {
+    int value = 0;
+    if (!ok || text.size() < digits) {
+      ok = false;
+      return 0;
+    }
+    for (size_t i = 0; i < digits; ++i) {
+      if (text[i] < '0' || text[i] > '9') ok = false;
+      value = value * 10 + (text[i] - '0');
+    }
+    text.remove_prefix(digits);
+    return value;
+  }
+  // Consumes one of `chars` if it is next.
+  bool take(std::string_view chars) {
+    if (!ok || text.empty() || chars.find(text.front()) == std::string_view::npos) return false;
+    text.remove_prefix(1);
+    return true;
+  }
+  void expect(std::string_view chars) { ok = ok && take(chars); }
+};
+
+}  // namespace
+
+std::optional<int64_t> parse_iso8601_ms(std::string_view text) {
+  namespace chrono = std::chrono;
+  Cursor c{text};
+  const int year = c.number(4);
+  c.expect("-");
+  const int month = c.number(2);
+  c.expect("-");
+  const int day = c.number(2);
+  c.expect("Tt");
+  const int hour = c.number(2);
+  c.expect(":");
+  const int minute = c.number(2);
+  c.expect(":");
+  const int second = c.number(2);
+  int millis = 0;
+  if (c.take(".")) {
+    size_t digits = 0;
+    while (digits < c.text.size() && c.text[digits] >= '0' && c.text[digits] <= '9') ++digits;
+    if (digits == 0 || digits > 9) return std::nullopt;
+    millis = c.number(std::min<size_t>(digits, 3));
+    for (size_t i = digits; i < 3; ++i) millis *= 10;
+    c.text.remove_prefix(digits > 3 ? digits - 3 : 0);
+  }
+  int zone_minutes = 0;
+  if (!c.take("Zz")) {
+    int sign = 1;
+    if (!c.take("+")) {
+      c.expect("-");
+      sign = -1;
+    }
+    const int zone_hour = c.number(2);
+    c.expect(":");
+    const int zone_minute = c.number(2);
+    if (zone_hour > 23 || zone_minute > 59) return std::nullopt;
+    zone_minutes = sign * (zone_hour * 60 + zone_minute);
+  }
+  if (!c.ok || !c.text.empty()) return std::nullopt;
+  const chrono::year_month_day date{chrono::year(year), chrono::month(month), chrono::day(day)};
+  if (!date.ok() || hour > 23 || minute > 59 || second > 60) return std::nullopt;
+  const int64_t days = chrono::sys_days(date).time_since_epoch().count();
+  const int64_t seconds =
+      days * 86400 + hour * 3600 + minute * 60 + second - int64_t{zone_minutes} * 60;
+  return seconds * 1000 + millis;
+}
+
+std::optional<ApiError> parse_timestamps(dom::object o, std::string_view key,
+                                         std::vector<TimestampEntry>& out) {
+  std::vector<TopicPartition> partitions;
+  if (auto e = parse_partitions(o, key, partitions)) return e;
+  dom::array array;
+  if (o.at_key(key).get_array().get(array)) {
+    return unprocessable(42203, fmt::format("'{}' must be an array", key));
+  }
+  size_t i = 0;
+  for (dom::element item : array) {
+    dom::object entry;
+    if (item.get_object().get(entry)) {
+      return unprocessable(42203, fmt::format("'{}' entries must be objects", key));
+    }
+    auto text = field(entry, "timestamp");
+    auto s = text ? as_string(*text) : std::nullopt;
+    auto ms = s ? parse_iso8601_ms(*s) : std::nullopt;
+    if (!ms || *ms < 0) {
+      return unprocessable(
+          42203, fmt::format("'{}[{}].timestamp' must be an ISO-8601 time after 1970, such as "
+                             "\"2026-12-06T04:01:37.823Z\" or \"2026-12-06T05:01:37.823+01:00\"",
+                             key, i));
+    }
+    out.push_back({std::move(partitions[i]), *ms});
     ++i;
   }
   return std::nullopt;

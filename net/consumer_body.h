@@ -52,6 +52,19 @@ struct OffsetEntry {
 std::optional<ApiError> parse_offsets(dom::object o, std::string_view key,
                                       std::vector<OffsetEntry>& out);
 
+// `key`: an array of {"topic", "partition", "timestamp"}, the timestamp an ISO-8601 string.
+struct TimestampEntry {
+  broker::TopicPartition tp;
+  int64_t timestamp_ms = 0;
+};
+std::optional<ApiError> parse_timestamps(dom::object o, std::string_view key,
+                                         std::vector<TimestampEntry>& out);
+
+// Milliseconds since the epoch of an ISO-8601 date and time as REST Proxy sends them:
+// "2026-12-06T04:01:37.823Z", the fraction optional (digits past milliseconds dropped), the
+// zone 'Z' or an offset "+01:00" / "-05:30". nullopt on anything else.
+std::optional<int64_t> parse_iso8601_ms(std::string_view text);
+
 // The settings of a create body into `config`; 422 / 42204 names a bad one, 400 / 40003 a name
 // with control characters. An absent body leaves the defaults.
 std::optional<ApiError> parse_instance_config(const std::optional<dom::object>& body,

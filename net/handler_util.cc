@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <boost/url/encode.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
 #include <cctype>
 #include <charconv>
 
@@ -17,10 +19,13 @@ ApiError to_api_error(std::error_code ec, std::string_view what) {
   using B = broker::Errc;
   if (ec.category() == broker::error_category()) {
     switch (static_cast<B>(ec.value())) {
+      // REST Proxy's wording first, then the name.
       case B::topic_not_found:
-        return {http::status::not_found, 40401, "Topic not found"};
+        return {http::status::not_found, 40401,
+                fmt::format("Topic not found. Topic '{}' does not exist.", what)};
       case B::partition_not_found:
-        return {http::status::not_found, 40402, "Partition not found"};
+        return {http::status::not_found, 40402,
+                fmt::format("Partition not found. Topic '{}' has no such partition.", what)};
       case B::offset_out_of_range:
         return {http::status::range_not_satisfiable, 41601,
                 fmt::format("Offset out of range for {}", what)};
@@ -93,17 +98,27 @@ std::optional<ApiError> check_topic_name(std::string_view topic) {
                               topic.substr(0, 300), broker::kMaxTopicNameLength)};
 }
 
+ApiError partition_not_found(std::string_view topic, std::string_view partition) {
+  return {http::status::not_found, 40402,
+          fmt::format("Partition not found. Topic '{}' has no partition '{}'.", topic,
+                      partition.substr(0, 20))};
+}
+
 PartitionRef find_partition(const Call& call, std::string_view topic,
                             std::string_view partition_text) {
   if (auto e = check_topic_name(topic)) return {nullptr, e};
   auto p = parse_int(partition_text, 0, INT32_MAX);
-  if (!p) {
-    return {nullptr, ApiError{http::status::not_found, 40402,
-                              fmt::format("Partition '{}' not found", partition_text)}};
+  auto log = p ? call.broker->topics().partition(topic, static_cast<int32_t>(*p))
+               : Result<std::shared_ptr<broker::PartitionLog>>(broker::Errc::partition_not_found);
+  if (!log && log.error() == broker::Errc::partition_not_found) {
+    return {nullptr, partition_not_found(topic, partition_text)};
   }
-  auto log = call.broker->topics().partition(topic, static_cast<int32_t>(*p));
   if (!log) return {nullptr, to_api_error(log.error(), topic)};
   return {std::move(*log), std::nullopt};
+}
+
+std::string encode_path_segment(std::string_view s) {
+  return boost::urls::encode(s, boost::urls::unreserved_chars);
 }
 
 std::string media_type(std::string_view header_value) {
@@ -115,6 +130,64 @@ std::string media_type(std::string_view header_value) {
   std::transform(out.begin(), out.end(), out.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return out;
+}
+
+std::vector<std::string> accept_list(std::string_view accept) {
+  std::vector<std::string> out;
+  while (!accept.empty()) {
+    const auto comma = accept.find(',');
+    if (auto type = media_type(accept.substr(0, comma)); !type.empty()) {
+      out.push_back(std::move(type));
+    }
+    if (comma == std::string_view::npos) break;
+    accept.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+namespace {
+
+bool is_kafka_type(std::string_view type, std::string_view version) {
+  constexpr std::string_view kPrefix = "application/vnd.kafka.";
+  if (!type.starts_with(kPrefix)) return false;
+  type.remove_prefix(kPrefix.size());
+  // "v2+json" or "<format>.v2+json".
+  if (type.starts_with(version)) return type.substr(version.size()) == "+json";
+  const auto dot = type.find('.');
+  return dot != std::string_view::npos && type.substr(dot + 1).starts_with(version) &&
+         type.substr(dot + 1 + version.size()) == "+json";
+}
+
+}  // namespace
+
+std::optional<ApiError> refuse_v1_media_types(const Request& request) {
+  auto types = accept_list(request[http::field::accept]);
+  types.insert(types.begin(), media_type(request[http::field::content_type]));
+  for (const auto& type : types) {
+    if (!is_kafka_type(type, "v1")) continue;
+    return ApiError{http::status::unsupported_media_type, 415,
+                    fmt::format("HTTP 415 Unsupported Media Type: '{}' is REST Proxy v1, which "
+                                "Confluent removed in 2021; Sluice speaks v2 and v3 (use {}, {} "
+                                "or {})",
+                                type, kJsonV2, kBinaryV2, kKafkaV2)};
+  }
+  return std::nullopt;
+}
+
+bool accepts_v2(std::string_view accept) {
+  const auto types = accept_list(accept);
+  if (types.empty()) return true;
+  return std::any_of(types.begin(), types.end(), [](const std::string& type) {
+    return type == "*/*" || type == "application/*" || type == "application/json" ||
+           type == "application/vnd.kafka+json" || type == kRawBatch || is_kafka_type(type, "v2");
+  });
+}
+
+std::string v2_error_media_type(std::string_view accept) {
+  for (auto& type : accept_list(accept)) {
+    if (type == "application/json" || is_kafka_type(type, "v2")) return type;
+  }
+  return std::string(kKafkaV2);
 }
 
 }  // namespace sluice::net

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <vector>
 
 #include "broker/partition_log.h"
 #include "common/result.h"
@@ -37,6 +38,9 @@ IntParam int_query(const Call& call, std::string_view name, std::optional<int64_
 // topic name.
 std::optional<ApiError> check_topic_name(std::string_view topic);
 
+// 404 / 40402 in REST Proxy's words, naming the topic and the partition asked for.
+ApiError partition_not_found(std::string_view topic, std::string_view partition);
+
 // Looks up the {topic}/{partition} of the path, with the REST Proxy errors.
 struct PartitionRef {
   std::shared_ptr<broker::PartitionLog> log;
@@ -45,8 +49,27 @@ struct PartitionRef {
 PartitionRef find_partition(const Call& call, std::string_view topic,
                             std::string_view partition_text);
 
+// Percent-encodes a name for one path segment of a URL we hand out (base_uri, v3 links): all
+// but RFC 3986's unreserved characters, so '/', '%' and spaces survive the round trip.
+std::string encode_path_segment(std::string_view s);
+
 // The media type of a Content-Type or Accept entry, lower-cased, without parameters.
 std::string media_type(std::string_view header_value);
+
+// Each media type of an Accept header, as media_type() gives them, in order.
+std::vector<std::string> accept_list(std::string_view accept);
+
+// REST Proxy v1 media types (application/vnd.kafka.v1+json, ...binary.v1+json, ...): 415 when
+// the Content-Type or any Accept entry is one. Confluent removed v1 in 2021.
+std::optional<ApiError> refuse_v1_media_types(const Request& request);
+
+// Whether a v2 route can answer a client with this Accept header (absent: yes): a wildcard,
+// application/json or a Kafka v2 type. The handlers narrow it further.
+bool accepts_v2(std::string_view accept);
+
+// The media type a v2 error is labelled with, as REST Proxy negotiates it: the first Kafka v2
+// type or application/json the client accepts; application/vnd.kafka.v2+json otherwise.
+std::string v2_error_media_type(std::string_view accept);
 
 inline constexpr std::string_view kJsonV2 = "application/vnd.kafka.json.v2+json";
 inline constexpr std::string_view kBinaryV2 = "application/vnd.kafka.binary.v2+json";

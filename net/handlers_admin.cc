@@ -1,6 +1,7 @@
 // Topic metadata (REST Proxy v2); cluster, topic and consumer-group admin (REST Proxy v3).
 #include <fmt/format.h>
 #include <simdjson.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <map>
@@ -31,6 +32,21 @@ struct AdminResult {
 
 bool is_internal(std::string_view topic) { return topic.starts_with("__"); }
 
+// "a=1, b reset to default" for the log line of a topic change.
+std::string describe_changes(const std::map<std::string, std::optional<std::string>>& changes) {
+  std::string out;
+  for (const auto& [name, value] : changes) {
+    if (!out.empty()) out += ", ";
+    out += value ? fmt::format("{}={}", name, *value) : name + " reset to default";
+  }
+  return out;
+}
+
+std::string describe_changes(const std::map<std::string, std::string>& configs) {
+  return describe_changes(
+      std::map<std::string, std::optional<std::string>>(configs.begin(), configs.end()));
+}
+
 void write_v2_partition(JsonWriter& w, int32_t partition, int32_t broker_id) {
   w.begin_object().key("partition").value(partition).key("leader").value(broker_id);
   w.key("replicas").begin_array().begin_object().key("broker").value(broker_id);
@@ -39,6 +55,23 @@ void write_v2_partition(JsonWriter& w, int32_t partition, int32_t broker_id) {
 }
 
 asio::awaitable<Reply> root(Call&) { co_return json_reply(http::status::ok, "{}", kKafkaV2); }
+
+// REST Proxy's POST / answers the JSON object it was sent: a probe of content negotiation.
+asio::awaitable<Reply> root_echo(Call& call) {
+  const auto type = media_type(call.header(http::field::content_type));
+  if (type != kKafkaV2 && type != "application/json" && type != "application/vnd.kafka+json") {
+    co_return error_reply(
+        {http::status::unsupported_media_type, 415,
+         fmt::format("HTTP 415 Unsupported Media Type: '{}'; use {}", type, kKafkaV2)});
+  }
+  simdjson::dom::parser parser;
+  simdjson::dom::object object;
+  if (parser.parse(call.request.body()).get_object().get(object)) {
+    co_return error_reply(
+        {http::status::bad_request, 40001, "Malformed request: the body must be a JSON object"});
+  }
+  co_return json_reply(http::status::ok, simdjson::minify(object), kKafkaV2);
+}
 
 asio::awaitable<Reply> brokers(Call& call) {
   co_return json_reply(http::status::ok,
@@ -110,6 +143,10 @@ void write_related(JsonWriter& w, std::string_view name, const std::string& url)
   w.key(name).begin_object().key("related").value(url).end_object();
 }
 
+// A relationship REST Proxy has and Sluice does not serve (ACLs, reassignments, broker
+// configs): null, as REST Proxy shows an absent one, rather than a link that 404s.
+void write_absent(JsonWriter& w, std::string_view name) { w.key(name).null(); }
+
 void write_cluster(JsonWriter& w, const Call& call) {
   const auto url = cluster_url(call);
   const auto& id = call.broker->cluster_id();
@@ -119,12 +156,12 @@ void write_cluster(JsonWriter& w, const Call& call) {
   w.key("cluster_id").value(id);
   write_related(w, "controller",
                 fmt::format("{}/brokers/{}", url, call.broker->config().broker_id));
-  write_related(w, "acls", url + "/acls");
+  write_absent(w, "acls");
   write_related(w, "brokers", url + "/brokers");
-  write_related(w, "broker_configs", url + "/broker-configs");
+  write_absent(w, "broker_configs");
   write_related(w, "consumer_groups", url + "/consumer-groups");
   write_related(w, "topics", url + "/topics");
-  write_related(w, "partition_reassignments", url + "/topics/-/partitions/-/reassignment");
+  write_absent(w, "partition_reassignments");
   w.end_object();
 }
 
@@ -140,7 +177,7 @@ void write_topic(JsonWriter& w, const Call& call, const broker::TopicDescription
   w.key("partitions_count").value(d.partitions);
   write_related(w, "partitions", url + "/partitions");
   write_related(w, "configs", url + "/configs");
-  write_related(w, "partition_reassignments", url + "/partitions/-/reassignment");
+  write_absent(w, "partition_reassignments");
   w.key("authorized_operations").begin_array().end_array();
   w.end_object();
 }
@@ -249,6 +286,8 @@ asio::awaitable<Reply> create_topic_v3(Call& call) {
   }
   const auto& created = outcome.result;
   if (!created) co_return error_reply(to_api_error(created.error(), name));
+  spdlog::info("created topic '{}' with {} partitions{}{}", name, created->partitions,
+               overrides.empty() ? "" : ", configs: ", describe_changes(overrides));
   std::string body;
   JsonWriter w(body);
   write_topic(w, call, *created);
@@ -276,6 +315,7 @@ asio::awaitable<Reply> delete_topic_v3(Call& call) {
   if (auto r = co_await on_worker(call.broker->worker(), remove); !r) {
     co_return error_reply(to_api_error(r.error(), topic));
   }
+  spdlog::info("deleted topic '{}'", call.params[1]);
   Reply reply;
   reply.message.result(http::status::no_content);
   co_return reply;
@@ -362,6 +402,7 @@ asio::awaitable<Reply> alter_topic_config(
     co_return error_reply({http::status::bad_request, 40002, outcome.config_error});
   }
   if (!outcome.result) co_return error_reply(to_api_error(outcome.result.error(), topic));
+  spdlog::info("topic '{}' config: {}", topic, describe_changes(changes));
   Reply reply;
   reply.message.result(http::status::no_content);
   co_return reply;
@@ -441,7 +482,7 @@ void write_partition(JsonWriter& w, const Call& call, const std::string& topic, 
   w.key("partition_id").value(p);
   write_related(w, "leader", fmt::format("{}/replicas/{}", self, call.broker->config().broker_id));
   write_related(w, "replicas", self + "/replicas");
-  write_related(w, "reassignment", self + "/reassignment");
+  write_absent(w, "reassignment");
   w.end_object();
 }
 
@@ -536,7 +577,7 @@ struct GroupView {
 };
 
 GroupView view_of(const Call& call, broker::ConsumerGroups::GroupDescription d) {
-  auto url = fmt::format("{}/consumer-groups/{}", cluster_url(call), d.group);
+  auto url = fmt::format("{}/consumer-groups/{}", cluster_url(call), encode_path_segment(d.group));
   return {std::move(d), std::move(url)};
 }
 
@@ -602,7 +643,7 @@ asio::awaitable<Reply> get_group_v3(Call& call) {
 // A REST Proxy consumer instance is the group member: its name is the consumer and client id.
 void write_consumer(JsonWriter& w, const Call& call, const GroupView& g, const std::string& name,
                     const std::vector<broker::TopicPartition>& assigned) {
-  const auto self = fmt::format("{}/consumers/{}", g.url, name);
+  const auto self = fmt::format("{}/consumers/{}", g.url, encode_path_segment(name));
   w.begin_object().key("kind").value("KafkaConsumer");
   write_metadata(w, call, self, fmt::format("consumer-group={}/consumer={}", g.d.group, name));
   w.key("cluster_id").value(call.broker->cluster_id()).key("consumer_group_id").value(g.d.group);
@@ -653,8 +694,8 @@ void write_broker(JsonWriter& w, const Call& call) {
   write_metadata(w, call, self, fmt::format("broker={}", id));
   w.key("cluster_id").value(call.broker->cluster_id()).key("broker_id").value(id);
   w.key("host").null().key("port").null().key("rack").null();
-  write_related(w, "configs", self + "/configs");
-  write_related(w, "partition_replicas", self + "/partition-replicas");
+  write_absent(w, "configs");
+  write_absent(w, "partition_replicas");
   w.end_object();
 }
 
@@ -682,6 +723,20 @@ asio::awaitable<Reply> get_broker_v3(Call& call) {
   co_return json_reply(http::status::ok, std::move(body));
 }
 
+void write_lag(JsonWriter& w, const Call& call, const GroupView& g,
+               const broker::ConsumerGroups::PartitionLag& lag) {
+  w.begin_object().key("kind").value("KafkaConsumerLag");
+  write_metadata(w, call,
+                 fmt::format("{}/lags/{}/partitions/{}", g.url, lag.tp.topic, lag.tp.partition),
+                 fmt::format("consumer-group={}/lag={}/partition={}", g.d.group, lag.tp.topic,
+                             lag.tp.partition));
+  w.key("cluster_id").value(call.broker->cluster_id()).key("consumer_group_id").value(g.d.group);
+  w.key("topic_name").value(lag.tp.topic).key("partition_id").value(lag.tp.partition);
+  w.key("current_offset").value(lag.committed).key("log_end_offset").value(lag.end);
+  w.key("lag").value(lag.lag()).key("consumer_id").value(lag.member);
+  w.key("instance_id").null().key("client_id").value(lag.member).end_object();
+}
+
 asio::awaitable<Reply> group_lags_v3(Call& call) {
   auto found = find_group(call);
   if (auto* e = std::get_if<ApiError>(&found)) co_return error_reply(*e);
@@ -691,20 +746,28 @@ asio::awaitable<Reply> group_lags_v3(Call& call) {
   w.begin_object().key("kind").value("KafkaConsumerLagList");
   w.key("metadata").begin_object().key("self").value(g.url + "/lags");
   w.key("next").null().end_object().key("data").begin_array();
-  for (const auto& lag : call.broker->groups().lags(g.d)) {
-    w.begin_object().key("kind").value("KafkaConsumerLag");
-    write_metadata(w, call,
-                   fmt::format("{}/lags/{}/partitions/{}", g.url, lag.tp.topic, lag.tp.partition),
-                   fmt::format("consumer-group={}/lag={}/partition={}", g.d.group, lag.tp.topic,
-                               lag.tp.partition));
-    w.key("cluster_id").value(call.broker->cluster_id()).key("consumer_group_id").value(g.d.group);
-    w.key("topic_name").value(lag.tp.topic).key("partition_id").value(lag.tp.partition);
-    w.key("current_offset").value(lag.committed).key("log_end_offset").value(lag.end);
-    w.key("lag").value(lag.lag()).key("consumer_id").value(lag.member);
-    w.key("instance_id").null().key("client_id").value(lag.member).end_object();
-  }
+  for (const auto& lag : call.broker->groups().lags(g.d)) write_lag(w, call, g, lag);
   w.end_array().end_object();
   co_return json_reply(http::status::ok, std::move(body));
+}
+
+// params: cluster, group, topic, partition.
+asio::awaitable<Reply> group_lag_v3(Call& call) {
+  auto found = find_group(call);
+  if (auto* e = std::get_if<ApiError>(&found)) co_return error_reply(*e);
+  const auto& g = std::get<GroupView>(found);
+  for (const auto& lag : call.broker->groups().lags(g.d)) {
+    if (lag.tp.topic != call.params[2] || std::to_string(lag.tp.partition) != call.params[3]) {
+      continue;
+    }
+    std::string body;
+    JsonWriter w(body);
+    write_lag(w, call, g, lag);
+    co_return json_reply(http::status::ok, std::move(body));
+  }
+  co_return error_reply({http::status::not_found, 404,
+                         fmt::format("No lag of group '{}' for {}-{}: nothing committed there",
+                                     g.d.group, call.params[2], call.params[3])});
 }
 
 asio::awaitable<Reply> group_lag_summary_v3(Call& call) {
@@ -737,7 +800,8 @@ asio::awaitable<Reply> group_lag_summary_v3(Call& call) {
   w.key("max_lag").value(max == nullptr ? int64_t{0} : max->lag()).key("total_lag").value(total);
   if (max != nullptr) {
     if (!max->member.empty()) {
-      write_related(w, "max_lag_consumer", g.url + "/consumers/" + max->member);
+      write_related(w, "max_lag_consumer",
+                    g.url + "/consumers/" + encode_path_segment(max->member));
     }
     write_related(w, "max_lag_partition",
                   fmt::format("{}/topics/{}/partitions/{}", cluster_url(call), max->tp.topic,
@@ -751,6 +815,7 @@ asio::awaitable<Reply> group_lag_summary_v3(Call& call) {
 
 void add_admin_routes(std::vector<Route>& routes) {
   routes.push_back({http::verb::get, "/", root, false});
+  routes.push_back({http::verb::post, "/", root_echo, false});
   routes.push_back({http::verb::get, "/brokers", brokers});
   routes.push_back({http::verb::get, "/topics", list_topics});
   routes.push_back({http::verb::get, "/topics/{}", get_topic});
@@ -785,6 +850,8 @@ void add_admin_routes(std::vector<Route>& routes) {
   routes.push_back(
       {http::verb::get, "/v3/clusters/{}/consumer-groups/{}/consumers/{}", group_consumer_v3});
   routes.push_back({http::verb::get, "/v3/clusters/{}/consumer-groups/{}/lags", group_lags_v3});
+  routes.push_back(
+      {http::verb::get, "/v3/clusters/{}/consumer-groups/{}/lags/{}/partitions/{}", group_lag_v3});
   routes.push_back(
       {http::verb::get, "/v3/clusters/{}/consumer-groups/{}/lag-summary", group_lag_summary_v3});
 }

@@ -5,7 +5,6 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
-#include <cctype>
 #include <chrono>
 #include <random>
 
@@ -31,6 +30,7 @@ using consumer_body::parse_body;
 using consumer_body::parse_instance_config;
 using consumer_body::parse_offsets;
 using consumer_body::parse_partitions;
+using consumer_body::parse_timestamps;
 using consumer_body::unprocessable;
 namespace dom = simdjson::dom;
 using broker::ConsumerErrc;
@@ -70,19 +70,6 @@ Reply no_content() {
 
 Reply ok_json(std::string body) { return json_reply(http::status::ok, std::move(body), kKafkaV2); }
 
-// Percent-encodes a path segment for base_uri.
-std::string encode_segment(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      fmt::format_to(std::back_inserter(out), "%{:02X}", c);
-    }
-  }
-  return out;
-}
-
 std::string generated_instance_name() {
   std::random_device rd;
   return fmt::format("rest-consumer-{:08x}{:08x}", rd(), rd());
@@ -108,8 +95,8 @@ asio::awaitable<Reply> create_instance(Call& call) {
   JsonWriter w(out);
   w.begin_object().key("instance_id").value(config.name);
   w.key("base_uri")
-      .value(fmt::format("{}/consumers/{}/instances/{}", call.base_url(), encode_segment(group),
-                         encode_segment(config.name)));
+      .value(fmt::format("{}/consumers/{}/instances/{}", call.base_url(),
+                         encode_path_segment(group), encode_path_segment(config.name)));
   w.end_object();
   co_return ok_json(std::move(out));
 }
@@ -273,13 +260,20 @@ asio::awaitable<Reply> records(Call& call) {
                      "this consumer instance: use {}",
                      format == RecordFormat::json ? kJsonV2 : kBinaryV2)});
   }
+  const std::string_view media = format == RecordFormat::json ? kJsonV2 : kBinaryV2;
+  // From here on errors carry the instance's embedded format, as REST Proxy labels them.
+  const auto fail = [media](const ApiError& e) {
+    Reply reply = error_reply(e);
+    reply.message.set(http::field::content_type, media);
+    return reply;
+  };
   const auto timeout = int_query(
       call, "timeout",
       plan->config.request_timeout_ms.value_or(call.broker->config().consumer_request_timeout_ms),
       0, kMaxTimeoutMs);
-  if (timeout.error) co_return error_reply(*timeout.error);
+  if (timeout.error) co_return fail(*timeout.error);
   const auto max_bytes = int_query(call, "max_bytes", kDefaultMaxBytes, 1, kMaxFetchBytes);
-  if (max_bytes.error) co_return error_reply(*max_bytes.error);
+  if (max_bytes.error) co_return fail(*max_bytes.error);
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::milliseconds(*timeout.value);
   co_await wait_for_records(call.ctx, plan->targets, plan->config.fetch_min_bytes, deadline);
@@ -291,6 +285,7 @@ asio::awaitable<Reply> records(Call& call) {
   std::string body = "[";
   std::string part;
   std::vector<ConsumerGroups::Advance> advances;
+  std::optional<ApiError> not_json;
   uint64_t used = 0;
   for (size_t i = 0; i < n && used < limit; ++i) {
     const auto& t = plan->targets[(first + i) % n];
@@ -299,37 +294,65 @@ asio::awaitable<Reply> records(Call& call) {
     if (!slice) {
       // Retention moved the start past the position: the next fetch resets it.
       if (slice.error() == broker::Errc::offset_out_of_range) continue;
-      co_return error_reply(
-          to_api_error(slice.error(), fmt::format("{}-{}", t.tp.topic, t.tp.partition)));
+      co_return fail(to_api_error(slice.error(), fmt::format("{}-{}", t.tp.topic, t.tp.partition)));
     }
     // At least one batch per reply, but never past max_bytes after the first.
     if (slice->empty() || (used > 0 && slice->length > limit - used)) continue;
     part.clear();
-    if (auto e = render_records(*slice, t.position, t.tp.topic, t.tp.partition, format, part)) {
-      co_return error_reply(*e);
+    Offset next;
+    if (auto e =
+            render_records(*slice, t.position, t.tp.topic, t.tp.partition, format, part, next)) {
+      if (e->error_code != kNotJson) co_return fail(*e);
+      // A record that is not JSON at this partition's position: answer the other partitions'
+      // records if there are any, and this error only when there are none.
+      not_json = std::move(*e);
+      continue;
     }
     if (part.size() > 2) {
       if (body.size() > 1) body += ',';
       body.append(part, 1, part.size() - 2);
     }
     used += slice->length;
-    advances.push_back({t.tp, t.position, slice->next_offset});
+    advances.push_back({t.tp, t.position, next});
   }
   body += ']';
+  if (body.size() == 2 && not_json) co_return fail(*not_json);
   groups.end_fetch(call.params[0], call.params[1], advances);
-  co_return json_reply(http::status::ok, std::move(body),
-                       format == RecordFormat::json ? kJsonV2 : kBinaryV2);
+  co_return json_reply(http::status::ok, std::move(body), media);
 }
 
+// Body: "offsets" [{topic, partition, offset}], "timestamps" [{topic, partition, timestamp}]
+// or both, as REST Proxy takes them. A timestamp seeks to the first record at or after it, or
+// to the end when there is none (Kafka's offsetsForTimes finds none: REST Proxy seeks to end).
 asio::awaitable<Reply> seek(Call& call) {
   thread_local dom::parser parser;
   auto body = parse_body(call, parser);
   if (body.error) co_return error_reply(*body.error);
+  const bool by_offset = body.object && field(*body.object, "offsets");
+  const bool by_time = body.object && field(*body.object, "timestamps");
+  if (!by_offset && !by_time) {
+    co_return error_reply(unprocessable(42203, "Give 'offsets' or 'timestamps'"));
+  }
   std::vector<OffsetEntry> entries;
-  if (!body.object) co_return error_reply(unprocessable(42203, "Give 'offsets'"));
-  if (auto e = parse_offsets(*body.object, "offsets", entries)) co_return error_reply(*e);
+  if (by_offset) {
+    if (auto e = parse_offsets(*body.object, "offsets", entries)) co_return error_reply(*e);
+  }
+  std::vector<consumer_body::TimestampEntry> times;
+  if (by_time) {
+    if (auto e = parse_timestamps(*body.object, "timestamps", times)) co_return error_reply(*e);
+  }
   std::vector<std::pair<TopicPartition, int64_t>> offsets;
   for (auto& e : entries) offsets.emplace_back(std::move(e.tp), e.offset);
+  for (auto& t : times) {
+    auto ref = find_partition(call, t.tp.topic, std::to_string(t.tp.partition));
+    if (ref.error) co_return error_reply(*ref.error);
+    auto found = ref.log->offset_for_timestamp(t.timestamp_ms);
+    if (!found) {
+      co_return error_reply(
+          to_api_error(found.error(), fmt::format("{}-{}", t.tp.topic, t.tp.partition)));
+    }
+    offsets.emplace_back(std::move(t.tp), found->value_or(ref.log->end_offset()).value);
+  }
   std::string why;
   auto r = call.broker->groups().seek(call.params[0], call.params[1], offsets, why);
   if (!r) co_return error_reply(consumer_error(r.error(), why));

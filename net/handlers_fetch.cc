@@ -100,14 +100,15 @@ asio::awaitable<Reply> fetch_records(Call& call) {
     co_return error_reply(
         to_api_error(slice.error(), fmt::format("{}-{}", log.topic(), log.partition())));
   }
-  const Offset next = slice->empty() ? start : slice->next_offset;
+  Offset next = slice->empty() ? start : slice->next_offset;
   Reply reply;
   if (*format == RecordFormat::raw) {
     reply = json_reply(http::status::ok, {}, kRawBatch);
     if (!slice->empty()) reply.file_body = *slice;
   } else {
     std::string body;
-    if (auto e = render_records(*slice, start, log.topic(), log.partition(), *format, body)) {
+    // Rendering may stop early, before a record that is not JSON: next says where.
+    if (auto e = render_records(*slice, start, log.topic(), log.partition(), *format, body, next)) {
       co_return error_reply(*e);
     }
     reply = json_reply(http::status::ok, std::move(body),

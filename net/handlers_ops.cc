@@ -36,11 +36,11 @@ asio::awaitable<Reply> recovery_report(Call& call) {
 }  // namespace
 
 void add_ops_routes(std::vector<Route>& routes) {
-  routes.push_back({http::verb::get, "/healthz", healthz, false});
-  routes.push_back({http::verb::get, "/readyz", readyz, false});
-  routes.push_back({http::verb::get, "/status/ready", readyz, false});
-  routes.push_back({http::verb::get, "/metrics", metrics, false});
-  routes.push_back({http::verb::get, "/v1/recovery", recovery_report, false});
+  routes.push_back({http::verb::get, "/healthz", healthz, false, Api::ops});
+  routes.push_back({http::verb::get, "/readyz", readyz, false, Api::ops});
+  routes.push_back({http::verb::get, "/status/ready", readyz, false, Api::ops});
+  routes.push_back({http::verb::get, "/metrics", metrics, false, Api::ops});
+  routes.push_back({http::verb::get, "/v1/recovery", recovery_report, false, Api::ops});
 }
 
 }  // namespace sluice::net

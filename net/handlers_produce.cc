@@ -78,9 +78,10 @@ asio::awaitable<std::optional<ApiError>> store_records(Call& call, std::string_v
   };
   const broker::ProduceOutcome outcome = co_await await_completion<broker::ProduceOutcome>(start);
   if (outcome.error == broker::Errc::partition_not_found) {
-    co_return ApiError{http::status::not_found, 40402,
-                       fmt::format("Partition {} not found in topic {} ({} partitions)",
-                                   outcome.partition, topic, outcome.partitions)};
+    co_return ApiError{
+        http::status::not_found, 40402,
+        fmt::format("Partition not found. Topic '{}' has no partition '{}' (it has {}).", topic,
+                    outcome.partition, outcome.partitions)};
   }
   if (outcome.error) co_return to_api_error(outcome.error, topic);
   outcomes.resize(outcome.records.size());
@@ -107,10 +108,9 @@ asio::awaitable<Reply> produce_v2(Call& call, std::optional<int32_t> path_partit
   if (auto e = check_topic_name(topic)) co_return error_reply(*e);
   const auto type = media_type(call.header(http::field::content_type));
   EmbeddedFormat format;
-  if (type == kJsonV2 || type == "application/json" ||
-      type == "application/vnd.kafka.json.v1+json") {
+  if (type == kJsonV2 || type == "application/json") {
     format = EmbeddedFormat::json;
-  } else if (type == kBinaryV2 || type == "application/vnd.kafka.binary.v1+json") {
+  } else if (type == kBinaryV2) {
     format = EmbeddedFormat::binary;
   } else {
     co_return error_reply({http::status::unsupported_media_type, 415,
@@ -156,8 +156,9 @@ asio::awaitable<Reply> produce_to_topic(Call& call) { co_return co_await produce
 asio::awaitable<Reply> produce_to_partition(Call& call) {
   auto p = parse_int(call.params[1], 0, INT32_MAX);
   if (!p) {
-    co_return error_reply(
-        {http::status::not_found, 40402, fmt::format("Partition '{}' not found", call.params[1])});
+    co_return error_reply({http::status::not_found, 40402,
+                           fmt::format("Partition not found. Topic '{}' has no partition '{}'.",
+                                       call.params[0], call.params[1].substr(0, 20))});
   }
   co_return co_await produce_v2(call, static_cast<int32_t>(*p));
 }
@@ -246,6 +247,7 @@ std::optional<ApiError> check_v3_request(const Call& call, Acks& acks) {
                     fmt::format("Cluster '{}' not found", call.params[0])};
   }
   if (auto e = check_topic_name(call.params[1])) return e;
+  if (auto e = refuse_v1_media_types(call.request)) return e;
   const auto type = media_type(call.header(http::field::content_type));
   if (type != "application/json") {
     return ApiError{

@@ -25,7 +25,8 @@ void append_data(std::string& out, const std::optional<std::string_view>& data,
 
 std::optional<ApiError> render_records(const segment::LogSlice& slice, Offset from,
                                        std::string_view topic, int32_t partition,
-                                       RecordFormat format, std::string& out) {
+                                       RecordFormat format, std::string& out, Offset& next) {
+  next = slice.empty() ? from : slice.next_offset;
   out += '[';
   if (slice.empty()) {
     out += ']';
@@ -54,10 +55,16 @@ std::optional<ApiError> render_records(const segment::LogSlice& slice, Offset fr
       if (record->offset < from) continue;
       if (format == RecordFormat::json && ((record->key && !is_valid_json(*record->key)) ||
                                            (record->value && !is_valid_json(*record->value)))) {
-        return ApiError{http::status::request_timeout, 40801,
-                        fmt::format("Record at offset {} of {}-{} is not JSON; fetch it with {}",
-                                    record->offset.value, topic, partition,
-                                    "application/vnd.kafka.binary.v2+json")};
+        if (!first) {
+          next = record->offset;
+          out += ']';
+          return std::nullopt;
+        }
+        return ApiError{
+            http::status::unprocessable_entity, kNotJson,
+            fmt::format("Record at offset {0} of {1}-{2} is not JSON: read it with "
+                        "application/vnd.kafka.binary.v2+json, or seek to offset {3} to skip it",
+                        record->offset.value, topic, partition, record->offset.value + 1)};
       }
       if (!first) out += ',';
       first = false;

@@ -4,39 +4,18 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <boost/url/parse.hpp>
 #include <chrono>
+#include <iterator>
 
+#include "net/handler_util.h"
 #include "net/json_writer.h"
 
 namespace sluice::net {
 namespace {
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%') {
-      if (i + 2 >= s.size()) return std::nullopt;
-      const int hi = hex_value(s[i + 1]);
-      const int lo = hex_value(s[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else if (plus_is_space && s[i] == '+') {
-      out.push_back(' ');
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
+// Query strings are form-encoded: '+' is a space.
+const boost::urls::encoding_opts kQueryEncoding(/*space_as_plus=*/true);
 
 bool has_control_characters(std::string_view s) {
   for (char c : s) {
@@ -64,37 +43,23 @@ Reply error_reply(const ApiError& error) {
 }
 
 std::optional<Target> parse_target(std::string_view target) {
+  auto parsed = boost::urls::parse_origin_form(target);
+  if (!parsed) return std::nullopt;
+  const boost::urls::url_view& url = *parsed;
   Target out;
-  const auto qmark = target.find('?');
-  std::string_view path = target.substr(0, qmark);
-  if (path.empty() || path.front() != '/') return std::nullopt;
-  path.remove_prefix(1);
-  // A trailing slash is accepted ("/offsets/" as REST Proxy does); other empty segments not.
-  if (!path.empty() && path.back() == '/') path.remove_suffix(1);
-  while (!path.empty()) {
-    const auto slash = path.find('/');
-    auto segment = percent_decode(path.substr(0, slash), false);
-    if (!segment || segment->empty()) return std::nullopt;
-    out.segments.push_back(std::move(*segment));
-    if (slash == std::string_view::npos) break;
-    path.remove_prefix(slash + 1);
-    if (path.empty()) return std::nullopt;
-  }
-  if (qmark != std::string_view::npos) {
-    std::string_view query = target.substr(qmark + 1);
-    while (!query.empty()) {
-      const auto amp = query.find('&');
-      const auto pair = query.substr(0, amp);
-      if (!pair.empty()) {
-        const auto eq = pair.find('=');
-        auto key = percent_decode(pair.substr(0, eq), true);
-        auto value = percent_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true);
-        if (!key || !value) return std::nullopt;
-        out.query[*key] = std::move(*value);
-      }
-      if (amp == std::string_view::npos) break;
-      query.remove_prefix(amp + 1);
+  const auto segments = url.encoded_segments();
+  for (auto it = segments.begin(); it != segments.end(); ++it) {
+    const boost::urls::pct_string_view segment = *it;
+    if (segment.empty()) {
+      // A trailing slash is accepted ("/offsets/" as REST Proxy does); other empty segments not.
+      if (std::next(it) == segments.end() && it != segments.begin()) break;
+      return std::nullopt;
     }
+    out.segments.push_back(segment.decode());
+  }
+  for (const auto& param : url.params(kQueryEncoding)) {
+    if (param.key.empty() && !param.has_value) continue;  // "a=1&&b=2"
+    out.query[param.key] = param.value;
   }
   return out;
 }
@@ -116,6 +81,9 @@ Router::Router(ApiContext& ctx) : ctx_(ctx) {
   add_produce_routes(routes_);
   add_fetch_routes(routes_);
   add_consumer_routes(routes_);
+  for (auto& route : routes_) {
+    if (route.pattern.starts_with("/v3/")) route.api = Api::v3;
+  }
 }
 
 Router::Match Router::match(http::verb method, const std::vector<std::string>& segments) const {
@@ -153,6 +121,7 @@ Router::Match Router::match(http::verb method, const std::vector<std::string>& s
 asio::awaitable<Reply> Router::handle(Request request) {
   const auto start = std::chrono::steady_clock::now();
   std::string_view route_name = "unmatched";
+  Api api = Api::v2;
   Reply reply;
   try {
     auto target = parse_target(request.target());
@@ -163,6 +132,8 @@ asio::awaitable<Reply> Router::handle(Request request) {
                            has_control_characters)) {
       reply = error_reply(
           {http::status::bad_request, 400, "Path segments must not contain control characters"});
+    } else if (auto v1 = refuse_v1_media_types(request)) {
+      reply = error_reply(*v1);
     } else if (auto m =
                    match(request.method() == http::verb::head ? http::verb::get : request.method(),
                          target->segments);
@@ -172,10 +143,16 @@ asio::awaitable<Reply> Router::handle(Request request) {
                                                         std::string_view(request.method_string()),
                                                         std::string_view(request.target()))})
                              : error_reply({http::status::not_found, 404, "HTTP 404 Not Found"});
+      if (!target->segments.empty() && target->segments.front() == "v3") api = Api::v3;
     } else {
       route_name = m.route->pattern;
+      api = m.route->api;
       broker::Broker* broker = ctx_.broker.load(std::memory_order_acquire);
-      if (m.route->needs_ready && broker == nullptr) {
+      if (api == Api::v2 && !accepts_v2(request[http::field::accept])) {
+        reply = error_reply(
+            {http::status::not_acceptable, 406,
+             fmt::format("HTTP 406 Not Acceptable: use {} or application/json", kKafkaV2)});
+      } else if (m.route->needs_ready && broker == nullptr) {
         reply = error_reply({http::status::service_unavailable, 50301,
                              "Broker is recovering its logs; retry shortly (see /v1/recovery)"});
         reply.message.set(http::field::retry_after, "1");
@@ -197,6 +174,11 @@ asio::awaitable<Reply> Router::handle(Request request) {
                          "Internal server error (the broker log has the cause)"});
   }
   reply.message.set(http::field::server, "sluice");
+  // REST Proxy v2 labels an error with the v2 media type the request negotiated, not JSON.
+  if (api == Api::v2 && reply.message.result_int() >= 400 &&
+      reply.message[http::field::content_type] == "application/json") {
+    reply.message.set(http::field::content_type, v2_error_media_type(request[http::field::accept]));
+  }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const uint64_t bytes_out =

@@ -46,11 +46,16 @@ struct Call {
 
 using RouteHandler = asio::awaitable<Reply> (*)(Call&);
 
+// Which API a route belongs to, for media types: REST Proxy v2 negotiates Kafka v2 types and
+// labels errors with them; v3 speaks application/json; the operations endpoints are our own.
+enum class Api { v2, v3, ops };
+
 struct Route {
   http::verb method;
   std::string_view pattern;  // "/topics/{}/partitions/{}"; {} matches one path segment
   RouteHandler handler;
   bool needs_ready = true;  // answers 503 while recovery runs
+  Api api = Api::v2;        // the Router marks "/v3/..." patterns v3
 };
 
 // Registered by each handler file.
@@ -84,8 +89,10 @@ class Router {
   std::vector<Route> routes_;
 };
 
-// Splits "/a/b%2Fc?x=1" into decoded segments {"a", "b/c"} and the query; nullopt on bad
-// percent-encoding or empty segments.
+// Splits an origin-form target "/a/b%2Fc?x=1" into decoded segments {"a", "b/c"} and the
+// decoded query ('+' is a space there); nullopt when it is not a valid RFC 3986 origin-form
+// (bad percent-encoding, characters a path may not hold) or has empty segments. One trailing
+// slash is accepted, as REST Proxy does. Decodes once: "%252e" is the segment "%2e".
 struct Target {
   std::vector<std::string> segments;
   std::map<std::string, std::string, std::less<>> query;
