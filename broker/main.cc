@@ -19,6 +19,7 @@
 #include "net/router.h"
 #include "net/server.h"
 #include "recovery/cli.h"
+#include "recovery/log_dir_lock.h"
 #include "recovery/log_recovery.h"
 
 extern char** environ;
@@ -165,6 +166,24 @@ int serve(int argc, char** argv) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
+  // Each log dir is locked before anything listens or reads a file, so a second broker on the
+  // same dirs stops here; the locks are held until the process exits.
+  std::vector<sluice::recovery::LogDirLock> locks;
+  for (const auto& dir : config.log_dirs) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) {
+      spdlog::critical("log.dirs: cannot create '{}': {}", dir, ec.message());
+      return 1;
+    }
+    try {
+      locks.push_back(sluice::recovery::LogDirLock::acquire(dir));
+    } catch (const std::exception& e) {
+      spdlog::critical("{}", e.what());
+      return 1;
+    }
+  }
+
   // The listener is up first, so /healthz, /readyz and /metrics answer while the logs are
   // being recovered; data endpoints answer 503 until the broker is published to the router.
   sluice::net::ApiContext ctx;
@@ -185,14 +204,6 @@ int serve(int argc, char** argv) {
   }
   spdlog::info("listening on http://{}:{}", server_options->host, server.port());
 
-  for (const auto& dir : config.log_dirs) {
-    std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    if (ec) {
-      spdlog::critical("log.dirs: cannot create '{}': {}", dir, ec.message());
-      return 1;
-    }
-  }
   // Recovery runs before any data endpoint opens; /v1/recovery and /metrics show progress.
   sluice::recovery::LogRecovery recovery(sluice::recovery::log_recovery_options(config));
   std::mutex report_mu;

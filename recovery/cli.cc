@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "recovery/log_dir_lock.h"
 #include "recovery/log_recovery.h"
 
 namespace sluice::recovery {
@@ -121,6 +122,16 @@ int run_verify(int argc, char** argv) {
   if (!args) return 2;
   auto options = options_from(*args, "verify");
   if (!options) return 2;
+  // verify changes nothing, so a running broker does not stop it; its answer may be stale.
+  for (const auto& dir : options->log_dirs) {
+    if (const auto holder = log_dir_lock_holder(dir)) {
+      const std::string pid = *holder > 0 ? fmt::format("pid {}", *holder) : "pid unknown";
+      fmt::print(stderr,
+                 "sluice verify: warning: a broker ({}) is running on {}; it may write while "
+                 "this reads, so the newest segments can look torn\n",
+                 pid, dir.string());
+    }
+  }
   QuietLogger quiet(spdlog::level::off);
   options->mode = RecoveryMode::full;
   options->threads = 1;
@@ -150,6 +161,13 @@ int run_recover(int argc, char** argv) {
   if (!options) return 2;
   if (args->threads) options->threads = *args->threads;
   if (args->mode) options->mode = *args->mode;
+  std::vector<LogDirLock> locks;  // held until recovery is done, as the broker holds them
+  try {
+    for (const auto& dir : options->log_dirs) locks.push_back(LogDirLock::acquire(dir));
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "sluice recover: {}\n", e.what());
+    return 1;
+  }
   auto report = [&] {
     QuietLogger quiet(spdlog::level::warn);
     return LogRecovery(std::move(*options)).run();
