@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "broker/broker.h"
+#include "common/prometheus.h"
 #include "config/config.h"
 #include "net/router.h"
 #include "net/server.h"
@@ -87,16 +88,27 @@ std::string progress_json(const sluice::recovery::RecoveryProgress& p) {
       p.current_mb_per_s.load());
 }
 
+// The recovery gauges: how much work there is (partitions, segments, bytes) and how much is done.
 std::string progress_metrics(const sluice::recovery::RecoveryProgress& p) {
-  return fmt::format(
-      "# TYPE sluice_recovery_partitions_done gauge\nsluice_recovery_partitions_done {}\n"
-      "# TYPE sluice_recovery_partitions_total gauge\nsluice_recovery_partitions_total {}\n"
-      "# TYPE sluice_recovery_segments_done gauge\nsluice_recovery_segments_done {}\n"
-      "# TYPE sluice_recovery_segments_total gauge\nsluice_recovery_segments_total {}\n"
-      "# TYPE sluice_recovery_bytes_done gauge\nsluice_recovery_bytes_done {}\n"
-      "# TYPE sluice_recovery_bytes_total gauge\nsluice_recovery_bytes_total {}\n",
-      p.partitions_done.load(), p.partitions_total.load(), p.segments_done.load(),
-      p.segments_total.load(), p.bytes_done.load(), p.bytes_total.load());
+  using Type = sluice::PrometheusWriter::Type;
+  sluice::PrometheusWriter w;
+  auto gauge = [&w](std::string_view name, std::string_view help, uint64_t value) {
+    w.family(name, Type::gauge, help);
+    w.sample({}, value);
+  };
+  gauge("sluice_recovery_partitions", "Partitions start-up recovery has to check.",
+        p.partitions_total.load());
+  gauge("sluice_recovery_partitions_done", "Partitions start-up recovery has checked.",
+        p.partitions_done.load());
+  gauge("sluice_recovery_segments", "Segments start-up recovery has to check.",
+        p.segments_total.load());
+  gauge("sluice_recovery_segments_done", "Segments start-up recovery has checked.",
+        p.segments_done.load());
+  gauge("sluice_recovery_bytes", "Segment bytes start-up recovery has to check.",
+        p.bytes_total.load());
+  gauge("sluice_recovery_bytes_done", "Segment bytes start-up recovery has checked.",
+        p.bytes_done.load());
+  return w.take();
 }
 
 struct ServeArgs {
