@@ -129,10 +129,10 @@ void ConsumerGroups::start_sweeper(std::chrono::milliseconds period) {
 
 std::vector<std::string> ConsumerGroups::matched_topics(const Member& m,
                                                         const std::vector<std::string>& all) {
-  if (!m.regex) return m.topics;
+  if (!m.pattern) return m.topics;
   std::vector<std::string> out;
   for (const auto& t : all) {
-    if (!is_internal(t) && std::regex_match(t, *m.regex)) out.push_back(t);
+    if (!is_internal(t) && m.pattern->matches(t)) out.push_back(t);
   }
   return out;
 }
@@ -208,15 +208,11 @@ Result<InstanceConfig> ConsumerGroups::config(std::string_view group, std::strin
 Result<void> ConsumerGroups::subscribe(std::string_view group, std::string_view instance,
                                        std::vector<std::string> topics, std::string pattern,
                                        std::string& why) {
-  std::optional<std::regex> regex;
+  // Compiled before taking the lock: only matching happens under it.
+  std::optional<TopicPattern> compiled;
   if (!pattern.empty()) {
-    try {
-      regex.emplace(pattern, std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
-      why = fmt::format("topic_pattern '{}' is not an ECMAScript regular expression: {}", pattern,
-                        e.what());
-      return ConsumerErrc::invalid_pattern;
-    }
+    compiled = TopicPattern::compile(pattern, why);
+    if (!compiled) return ConsumerErrc::invalid_pattern;
   }
   std::lock_guard lock(mu_);
   auto m = member(group, instance);
@@ -228,8 +224,7 @@ Result<void> ConsumerGroups::subscribe(std::string_view group, std::string_view 
   std::sort(topics.begin(), topics.end());
   topics.erase(std::unique(topics.begin(), topics.end()), topics.end());
   (*m)->topics = std::move(topics);
-  (*m)->pattern = std::move(pattern);
-  (*m)->regex = std::move(regex);
+  (*m)->pattern = std::move(compiled);
   rebalance(groups_.find(group)->second, true);
   return {};
 }
@@ -239,8 +234,7 @@ Result<void> ConsumerGroups::unsubscribe(std::string_view group, std::string_vie
   auto m = member(group, instance);
   if (!m) return m.error();
   (*m)->topics.clear();
-  (*m)->pattern.clear();
-  (*m)->regex.reset();
+  (*m)->pattern.reset();
   (*m)->manual = false;
   rebalance(groups_.find(group)->second, true);
   return {};
@@ -263,7 +257,7 @@ Result<void> ConsumerGroups::assign(std::string_view group, std::string_view ins
     auto log = registry_.partition(tp.topic, tp.partition);
     if (!log) return log.error();
   }
-  if (!(*m)->topics.empty() || (*m)->regex) return ConsumerErrc::illegal_state;
+  if (!(*m)->topics.empty() || (*m)->pattern) return ConsumerErrc::illegal_state;
   std::sort(partitions.begin(), partitions.end());
   partitions.erase(std::unique(partitions.begin(), partitions.end()), partitions.end());
   const std::set<TopicPartition> kept(partitions.begin(), partitions.end());

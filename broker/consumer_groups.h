@@ -7,7 +7,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <regex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -17,6 +16,7 @@
 
 #include "broker/offsets_store.h"
 #include "broker/partition_log.h"
+#include "broker/topic_pattern.h"
 #include "broker/topic_registry.h"
 #include "common/result.h"
 
@@ -26,7 +26,7 @@ enum class ConsumerErrc {
   instance_not_found = 1,  // no such group or instance
   instance_exists,
   illegal_state,    // subscription and assignment together; unassigned partition; no offset
-  invalid_pattern,  // topic_pattern is not an ECMAScript regex
+  invalid_pattern,  // topic_pattern is not a valid RE2 pattern, or too long
   invalid_offset,   // commit outside [log start, end], or a negative seek
 };
 const std::error_category& consumer_error_category() noexcept;
@@ -123,7 +123,8 @@ class ConsumerGroups {
   [[nodiscard]] Result<void> remove(std::string_view group, std::string_view instance);
   [[nodiscard]] Result<InstanceConfig> config(std::string_view group, std::string_view instance);
 
-  // Exactly one of `topics` (non-empty) and `pattern` (non-empty). A bad pattern fills `why`.
+  // Exactly one of `topics` (non-empty) and `pattern` (non-empty; see TopicPattern). A bad or
+  // too long pattern fills `why`.
   [[nodiscard]] Result<void> subscribe(std::string_view group, std::string_view instance,
                                        std::vector<std::string> topics, std::string pattern,
                                        std::string& why);
@@ -213,8 +214,7 @@ class ConsumerGroups {
   struct Member {
     InstanceConfig config;
     std::vector<std::string> topics;
-    std::string pattern;
-    std::optional<std::regex> regex;
+    std::optional<TopicPattern> pattern;
     bool manual = false;
     std::vector<TopicPartition> assigned;
     std::map<TopicPartition, int64_t> positions;

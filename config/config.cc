@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
 
 #include <cctype>
 #include <cerrno>
@@ -92,13 +93,21 @@ void put_file(Settings& settings, const std::filesystem::path& path) {
   }
 }
 
+// Unlike a file or --set, the environment is not all ours: Kubernetes defines SLUICE_PORT,
+// SLUICE_SERVICE_HOST, ... in every pod once a Service is named `sluice`. So a variable that
+// names no key is a warning, not an error; a known key's bad value still is one.
 void put_env(Settings& settings, const char* const* envp) {
   for (; envp != nullptr && *envp != nullptr; ++envp) {
     const std::string_view entry = *envp;
     const size_t eq = entry.find('=');
     if (!entry.starts_with(kEnvPrefix) || eq == std::string_view::npos) continue;
     const std::string_view name = entry.substr(0, eq);
-    settings.put(key_from_env_name(name), detail::trim(entry.substr(eq + 1)),
+    const std::string key = key_from_env_name(name);
+    if (find_key(broker_keys(), key) == nullptr) {
+      spdlog::warn("ignoring environment variable {}: no configuration key '{}'", name, key);
+      continue;
+    }
+    settings.put(key, detail::trim(entry.substr(eq + 1)),
                  fmt::format("environment variable {}", name));
   }
 }

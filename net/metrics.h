@@ -7,7 +7,6 @@
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <utility>
 
 namespace sluice::broker {
 class Broker;
@@ -23,7 +22,8 @@ class Metrics {
       0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
       0.05,   0.1,     0.25,   0.5,   1.0,    2.5,   5.0,  10.0};
 
-  // `route` must have static storage (a route pattern literal): it is kept as a key.
+  // `route` is the matched route's pattern ("/topics/{}"), never the raw path, so the label
+  // has a fixed set of values; it must have static storage: it is kept as a key.
   void record_request(std::string_view route, unsigned status, double seconds, uint64_t bytes_in,
                       uint64_t bytes_out);
   void add_records_appended(uint64_t n) {
@@ -31,15 +31,21 @@ class Metrics {
   }
 
   // Everything: requests, latency, bytes, records; partition gauges and fsync figures when
-  // the broker is up; `recovery` is appended as is (already in exposition format).
+  // the broker is up; `recovery` is appended as is (whole families in exposition format, none
+  // of them one of these).
   std::string render(broker::Broker* broker, std::string_view recovery) const;
 
  private:
+  struct RouteStats {
+    std::map<unsigned, uint64_t> requests;                              // by status
+    std::array<uint64_t, kLatencyBuckets.size() + 1> latency_counts{};  // the last one: +Inf
+    double latency_sum_s = 0;
+  };
+
   mutable std::mutex mu_;
-  // Keyed by views of static route patterns, so counting a request allocates nothing.
-  std::map<std::pair<std::string_view, unsigned>, uint64_t> requests_;  // guarded by mu_
-  std::array<std::atomic<uint64_t>, kLatencyBuckets.size() + 1> latency_counts_{};
-  std::atomic<uint64_t> latency_sum_ns_{0};
+  // Keyed by views of static route patterns, so counting a request allocates nothing once a
+  // route and status have been seen.
+  std::map<std::string_view, RouteStats> routes_;  // guarded by mu_
   std::atomic<uint64_t> bytes_in_{0};
   std::atomic<uint64_t> bytes_out_{0};
   std::atomic<uint64_t> records_appended_{0};

@@ -97,8 +97,9 @@ bool prepare_sluice(const Options& o, std::string& cluster_id, std::vector<int64
 }  // namespace
 
 int main(int argc, char** argv) {
-  auto options = sluice::load::parse_options(argc, argv);
-  if (!options) return 2;
+  auto parsed = sluice::load::parse_options(argc, argv);
+  if (!parsed.options) return parsed.exit_code;
+  auto& options = parsed.options;
   std::string cluster_id;
   std::vector<int64_t> offsets;
   const bool sluice_mode = options->mode == Mode::produce || options->mode == Mode::fetch ||

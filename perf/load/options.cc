@@ -3,15 +3,17 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <charconv>
-#include <cstdio>
+#include <cstdint>
+#include <limits>
 #include <string>
+#include <vector>
 
 namespace sluice::load {
 namespace {
 
-constexpr const char* kUsage =
-    "usage: sluice-load MODE [--key value | --key=value]...\n"
+constexpr const char* kModes =
     "modes:\n"
     "  produce  POST records to Sluice (--format json|binary|v3|raw)\n"
     "  fetch    GET records by offset (--format json|raw; --tail to long-poll at the end)\n"
@@ -23,13 +25,6 @@ constexpr const char* kUsage =
     "  resp     Redis Streams over RESP (--resp-op xadd|xrange, --topic is the stream key)\n"
     "  http     plain HTTP to --url (GET, or POST with --method POST --body-size N; GET\n"
     "           --range-bytes N --range-span S walks S bytes of the resource N at a time)\n"
-    "options (defaults in brackets):\n"
-    "  --url http://127.0.0.1:8080[/path] | redis://127.0.0.1:6379   loopback only\n"
-    "  --topic load  --partitions 1  --record-size 100  --records-per-request 1\n"
-    "  --connections 8  --in-flight 1 (HTTP pipelining depth; produce, http)  --threads 1\n"
-    "  --acks (broker default)  --rate 0 (req/s; 0 closed loop)\n"
-    "  --duration 10 (s)  --records 0 (stop after this many records; 0 none)\n"
-    "  --max-bytes 1048576  --tail  --timeout-ms 500  --label NAME  --no-progress\n"
     "Prints a JSON result on stdout; a live progress line on stderr when it is a terminal.\n";
 
 bool is_loopback(std::string_view host) {
@@ -59,79 +54,34 @@ bool parse_url(std::string_view url, Options& o) {
   return to_number(authority.substr(colon + 1), o.port);
 }
 
-bool parse_mode(std::string_view text, Mode& mode) {
-  for (Mode m : {Mode::produce, Mode::fetch, Mode::consume, Mode::e2e, Mode::resp, Mode::http}) {
-    if (text == mode_name(m)) {
-      mode = m;
-      return true;
-    }
-  }
-  return false;
-}
-
-// Applies one --key value; false with a message on stderr when the key or value is bad.
-bool apply(Options& o, std::string_view key, std::string_view value) {
-  bool ok = true;
-  if (key == "url") {
-    ok = parse_url(value, o);
-  } else if (key == "topic") {
-    o.topic = value;
-  } else if (key == "format") {
-    o.format = value;
-    ok = value == "json" || value == "binary" || value == "v3" || value == "raw";
-  } else if (key == "in-flight") {
-    ok = to_number(value, o.in_flight) && o.in_flight >= 1 && o.in_flight <= 1024;
-  } else if (key == "group") {
-    o.group = value;
-    ok = !value.empty();
-  } else if (key == "record-size") {
-    ok = to_number(value, o.record_size) && o.record_size >= 24;
-  } else if (key == "records-per-request") {
-    ok = to_number(value, o.records_per_request) && o.records_per_request >= 1;
-  } else if (key == "partitions") {
-    ok = to_number(value, o.partitions) && o.partitions >= 1;
-  } else if (key == "connections") {
-    ok = to_number(value, o.connections) && o.connections >= 1;
-  } else if (key == "threads") {
-    ok = to_number(value, o.threads) && o.threads >= 1;
-  } else if (key == "acks") {
-    o.acks = value;
-    ok = value == "0" || value == "1" || value == "all";
-  } else if (key == "rate") {
-    ok = to_number(value, o.rate) && o.rate >= 0;
-  } else if (key == "duration") {
-    ok = to_number(value, o.duration_s) && o.duration_s > 0 && o.duration_s <= 3600;
-  } else if (key == "records") {
-    ok = to_number(value, o.max_records);
-  } else if (key == "max-bytes") {
-    ok = to_number(value, o.max_bytes) && o.max_bytes >= 1;
-  } else if (key == "timeout-ms") {
-    ok = to_number(value, o.timeout_ms) && o.timeout_ms >= 0;
-  } else if (key == "method") {
-    o.method = value;
-    ok = value == "GET" || value == "POST";
-  } else if (key == "body-size") {
-    ok = to_number(value, o.body_size);
-  } else if (key == "range-bytes") {
-    ok = to_number(value, o.range_bytes) && o.range_bytes > 0;
-  } else if (key == "range-span") {
-    ok = to_number(value, o.range_span) && o.range_span > 0;
-  } else if (key == "resp-op") {
-    o.resp_op = value;
-    ok = value == "xadd" || value == "xrange";
-  } else if (key == "label") {
-    o.label = value;
-  } else {
-    std::fprintf(stderr, "sluice-load: unknown option --%.*s\n%s", static_cast<int>(key.size()),
-                 key.data(), kUsage);
+// Checks the combinations of options; false after printing why.
+bool check(Options& o) {
+  auto refuse = [](std::string_view why) {
+    fmt::print(stderr, "sluice-load: {}\n", why);
     return false;
+  };
+  if (!is_loopback(o.host)) return refuse(fmt::format("refusing non-loopback host '{}'", o.host));
+  if (o.host == "[::1]") o.host = "::1";
+  if (o.mode == Mode::fetch && o.format != "json" && o.format != "raw") {
+    return refuse("fetch takes --format json or raw");
   }
-  if (!ok) {
-    std::fprintf(stderr, "sluice-load: bad value '%.*s' for --%.*s\n",
-                 static_cast<int>(value.size()), value.data(), static_cast<int>(key.size()),
-                 key.data());
+  if (o.mode == Mode::consume && o.format != "json" && o.format != "binary") {
+    return refuse("consume takes --format json or binary");
   }
-  return ok;
+  if (o.mode == Mode::e2e && o.format == "v3") {
+    return refuse("e2e producers take --format json, binary or raw");
+  }
+  if (o.in_flight > 1 && o.mode != Mode::produce && o.mode != Mode::http) {
+    return refuse("--in-flight applies to produce and http");
+  }
+  if (o.in_flight > 1 && o.range_bytes > 0) {
+    return refuse("--in-flight does not combine with --range-bytes");
+  }
+  if ((o.range_bytes > 0) != (o.range_span > 0) ||
+      (o.range_bytes > 0 && (o.mode != Mode::http || o.method != "GET"))) {
+    return refuse("--range-bytes and --range-span go together, with http GET");
+  }
+  return true;
 }
 
 }  // namespace
@@ -154,74 +104,95 @@ std::string_view mode_name(Mode mode) {
   return "?";
 }
 
-std::optional<Options> parse_options(int argc, char** argv) {
+ParsedOptions parse_options(int argc, char** argv) {
   Options o;
   o.progress = ::isatty(STDERR_FILENO) == 1;
-  if (argc < 2 || std::string_view(argv[1]) == "--help" || !parse_mode(argv[1], o.mode)) {
-    std::fputs(kUsage, stderr);
-    return std::nullopt;
+  CLI::App app("Load generator for Sluice and its peers (Redis, nginx); loopback only.",
+               "sluice-load");
+  app.footer(kModes);
+  std::string mode;
+  std::vector<std::string> modes;
+  for (Mode m : {Mode::produce, Mode::fetch, Mode::consume, Mode::e2e, Mode::resp, Mode::http}) {
+    modes.emplace_back(mode_name(m));
+  }
+  app.add_option("MODE", mode, "What to load (below)")->required()->check(CLI::IsMember(modes));
+  std::string url;
+  app.add_option("--url", url,
+                 "http://127.0.0.1:8080[/path] or redis://127.0.0.1:6379; loopback only");
+  app.add_option("--topic", o.topic, "Topic (resp: stream key)")->capture_default_str();
+  app.add_option("--format", o.format, "Body format")
+      ->check(CLI::IsMember({"json", "binary", "v3", "raw"}))
+      ->capture_default_str();
+  app.add_option("--group", o.group, "consume: the group (default sluice-load-<pid>)")
+      ->check(CLI::Validator(
+          [](std::string& v) { return v.empty() ? std::string("must not be empty") : ""; }, ""));
+  app.add_option("--record-size", o.record_size, "Value bytes per record")
+      ->check(CLI::Range(24, std::numeric_limits<int>::max()))
+      ->capture_default_str();
+  app.add_option("--records-per-request", o.records_per_request,
+                 "Produce batch; resp XADD pipeline depth or XRANGE COUNT")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--partitions", o.partitions)->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--connections", o.connections)->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--in-flight", o.in_flight,
+                 "Requests sent on a connection before its replies (produce, http)")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  app.add_option("--threads", o.threads)->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--acks", o.acks, "Default: the broker's")
+      ->check(CLI::IsMember({"0", "1", "all"}));
+  app.add_option("--rate", o.rate, "Requests/s over all connections; 0 closed loop")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--duration", o.duration_s, "Seconds, at most 3600")
+      ->check(CLI::Range(0.001, 3600.0))
+      ->capture_default_str();
+  app.add_option("--records", o.max_records, "Stop after this many records; 0 none")
+      ->capture_default_str();
+  app.add_option("--max-bytes", o.max_bytes)
+      ->check(CLI::Range(int64_t{1}, std::numeric_limits<int64_t>::max()))
+      ->capture_default_str();
+  app.add_flag("--tail", o.tail, "fetch, consume: only new records, long-polling at the end");
+  app.add_option("--timeout-ms", o.timeout_ms)
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--method", o.method, "http")
+      ->check(CLI::IsMember({"GET", "POST"}))
+      ->capture_default_str();
+  app.add_option("--body-size", o.body_size, "http POST body bytes");
+  app.add_option("--range-bytes", o.range_bytes, "http GET: bytes per ranged request")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--range-span", o.range_span, "http GET: bytes the ranges walk, then wrap")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--resp-op", o.resp_op)
+      ->check(CLI::IsMember({"xadd", "xrange"}))
+      ->capture_default_str();
+  app.add_option("--label", o.label, "Copied into the JSON result");
+  bool no_progress = false;
+  app.add_flag("--no-progress", no_progress, "No progress line on stderr");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return {std::nullopt, app.exit(e)};
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return {std::nullopt, 2};
+  }
+  for (Mode m : {Mode::produce, Mode::fetch, Mode::consume, Mode::e2e, Mode::resp, Mode::http}) {
+    if (mode == mode_name(m)) o.mode = m;
   }
   if (o.mode == Mode::resp) o.port = 6379;
-  for (int i = 2; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    if (!arg.starts_with("--")) {
-      std::fprintf(stderr, "sluice-load: unexpected argument '%s'\n%s", argv[i], kUsage);
-      return std::nullopt;
-    }
-    arg.remove_prefix(2);
-    if (arg == "tail") {
-      o.tail = true;
-      continue;
-    }
-    if (arg == "no-progress") {
-      o.progress = false;
-      continue;
-    }
-    std::string_view value;
-    if (const auto eq = arg.find('='); eq != std::string_view::npos) {
-      value = arg.substr(eq + 1);
-      arg = arg.substr(0, eq);
-    } else if (i + 1 < argc) {
-      value = argv[++i];
-    } else {
-      std::fprintf(stderr, "sluice-load: --%s needs a value\n", argv[i] + 2);
-      return std::nullopt;
-    }
-    if (!apply(o, arg, value)) return std::nullopt;
+  if (!url.empty() && !parse_url(url, o)) {
+    fmt::print(stderr, "sluice-load: bad value '{}' for --url\n", url);
+    return {std::nullopt, 2};
   }
-  if (!is_loopback(o.host)) {
-    std::fprintf(stderr, "sluice-load: refusing non-loopback host '%s'\n", o.host.c_str());
-    return std::nullopt;
-  }
-  if (o.host == "[::1]") o.host = "::1";
-  if (o.mode == Mode::fetch && o.format != "json" && o.format != "raw") {
-    std::fputs("sluice-load: fetch takes --format json or raw\n", stderr);
-    return std::nullopt;
-  }
-  if (o.mode == Mode::consume && o.format != "json" && o.format != "binary") {
-    std::fputs("sluice-load: consume takes --format json or binary\n", stderr);
-    return std::nullopt;
-  }
-  if (o.mode == Mode::consume && o.group.empty())
+  if (no_progress) o.progress = false;
+  if (!check(o)) return {std::nullopt, 2};
+  if (o.mode == Mode::consume && o.group.empty()) {
     o.group = fmt::format("sluice-load-{}", ::getpid());
-  if (o.mode == Mode::e2e && o.format == "v3") {
-    std::fputs("sluice-load: e2e producers take --format json, binary or raw\n", stderr);
-    return std::nullopt;
   }
-  if (o.in_flight > 1 && o.mode != Mode::produce && o.mode != Mode::http) {
-    std::fputs("sluice-load: --in-flight applies to produce and http\n", stderr);
-    return std::nullopt;
-  }
-  if (o.in_flight > 1 && o.range_bytes > 0) {
-    std::fputs("sluice-load: --in-flight does not combine with --range-bytes\n", stderr);
-    return std::nullopt;
-  }
-  if ((o.range_bytes > 0) != (o.range_span > 0) ||
-      (o.range_bytes > 0 && (o.mode != Mode::http || o.method != "GET"))) {
-    std::fputs("sluice-load: --range-bytes and --range-span go together, with http GET\n", stderr);
-    return std::nullopt;
-  }
-  return o;
+  return {o, 0};
 }
 
 }  // namespace sluice::load

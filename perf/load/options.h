@@ -44,9 +44,16 @@ struct Options {
   bool progress = true;
 };
 
-// Parses argv; nullopt (after printing why to stderr) on bad input or --help. Refuses any host
-// that is not a loopback address: this tool only ever loads servers on this machine.
-std::optional<Options> parse_options(int argc, char** argv);
+// The options of a run, or none with the exit code: 0 after --help printed the usage, 2 after a
+// usage error printed why on stderr.
+struct ParsedOptions {
+  std::optional<Options> options;
+  int exit_code = 0;
+};
+
+// Parses argv (CLI11; `sluice-load --help` lists every option). Refuses any host that is not a
+// loopback address: this tool only ever loads servers on this machine.
+ParsedOptions parse_options(int argc, char** argv);
 
 std::string_view mode_name(Mode mode);
 

@@ -252,6 +252,53 @@ TEST_F(ConsumerGroupsTest, NewPartitionsMatchingAPatternAreAssigned) {
   EXPECT_EQ(*groups_->subscription("g", "a"), std::vector<std::string>{"t1"});
 }
 
+// Patterns that take a backtracking engine time exponential in these names' length; the answer
+// must still be right.
+TEST_F(ConsumerGroupsTest, BacktrackingPatternsMatchLongTopicNamesCorrectly) {
+  const std::string as(240, 'a');
+  const std::string as_b = std::string(239, 'a') + "b";
+  make_topic(as, 1, 0);
+  make_topic(as_b, 1, 0);
+  InstanceConfig c;
+  c.name = "a";
+  ASSERT_TRUE(groups_->create("g", c));
+  std::string why;
+  ASSERT_TRUE(groups_->subscribe("g", "a", {}, "(a|aa)+b", why)) << why;
+  EXPECT_EQ(*groups_->subscription("g", "a"), std::vector<std::string>{as_b});
+  ASSERT_TRUE(groups_->subscribe("g", "a", {}, "(a+)+$", why)) << why;
+  EXPECT_EQ(*groups_->subscription("g", "a"), std::vector<std::string>{as});
+  ASSERT_TRUE(groups_->subscribe("g", "a", {}, "(a*)*c", why)) << why;
+  EXPECT_TRUE(groups_->subscription("g", "a")->empty());
+}
+
+TEST_F(ConsumerGroupsTest, PatternIsMatchedAgainstTheWholeName) {
+  make_topic("orders", 1, 0);
+  make_topic("orders-eu", 1, 0);
+  make_topic("old-orders", 1, 0);
+  InstanceConfig c;
+  c.name = "a";
+  ASSERT_TRUE(groups_->create("g", c));
+  std::string why;
+  ASSERT_TRUE(groups_->subscribe("g", "a", {}, "orders", why)) << why;
+  EXPECT_EQ(*groups_->subscription("g", "a"), std::vector<std::string>{"orders"});
+  ASSERT_TRUE(groups_->subscribe("g", "a", {}, "orders.*|.*-orders", why)) << why;
+  EXPECT_EQ(*groups_->subscription("g", "a"),
+            (std::vector<std::string>{"old-orders", "orders", "orders-eu"}));
+}
+
+TEST_F(ConsumerGroupsTest, PatternLongerThanTheLimitIsRejectedNamingTheLimit) {
+  InstanceConfig c;
+  c.name = "a";
+  ASSERT_TRUE(groups_->create("g", c));
+  std::string why;
+  const std::string at_limit(TopicPattern::kMaxBytes, 'x');
+  EXPECT_TRUE(groups_->subscribe("g", "a", {}, at_limit, why)) << why;
+  EXPECT_EQ(groups_->subscribe("g", "a", {}, at_limit + "x", why).error(),
+            ConsumerErrc::invalid_pattern);
+  EXPECT_NE(why.find("1025 bytes"), std::string::npos) << why;
+  EXPECT_NE(why.find("limit is 1024 bytes"), std::string::npos) << why;
+}
+
 TEST_F(ConsumerGroupsTest, GainedPartitionStartsAtTheCommittedOffsetOrTheResetPolicy) {
   make_topic("t", 2, 10);
   join("a");

@@ -2,11 +2,16 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -197,10 +202,50 @@ TEST_F(BrokerConfigTest, UnknownKeyInFileNamesFileAndLine) {
   EXPECT_THAT(e, HasSubstr(path.string() + ":3"));
 }
 
-TEST_F(BrokerConfigTest, UnknownKeyInEnvNamesVariable) {
-  const std::string e = error_of(std::nullopt, {}, {"SLUICE_LOG_SEGMNT_BYTES=1024"});
-  EXPECT_THAT(e, HasSubstr("unknown configuration key 'log.segmnt.bytes'"));
-  EXPECT_THAT(e, HasSubstr("environment variable SLUICE_LOG_SEGMNT_BYTES"));
+// Captures what is logged through the default logger while it lives.
+class CapturedLog {
+ public:
+  CapturedLog()
+      : sink_(std::make_shared<spdlog::sinks::ostream_sink_mt>(out_)),
+        old_(spdlog::default_logger()) {
+    auto logger = std::make_shared<spdlog::logger>("captured", sink_);
+    logger->set_pattern("%l %v");
+    spdlog::set_default_logger(std::move(logger));
+  }
+  ~CapturedLog() { spdlog::set_default_logger(old_); }
+  CapturedLog(const CapturedLog&) = delete;
+  CapturedLog& operator=(const CapturedLog&) = delete;
+  std::string text() const { return out_.str(); }
+
+ private:
+  std::ostringstream out_;
+  std::shared_ptr<spdlog::sinks::ostream_sink_mt> sink_;
+  std::shared_ptr<spdlog::logger> old_;
+};
+
+// Kubernetes defines these in every pod of a namespace with a Service named `sluice`.
+TEST_F(BrokerConfigTest, UnknownEnvVariableIsLoggedOnceAndIgnored) {
+  CapturedLog log;
+  const BrokerConfig c = load(std::nullopt, {},
+                              {"SLUICE_PORT=tcp://10.0.0.7:8080", "SLUICE_SERVICE_HOST=10.0.0.7",
+                               "SLUICE_NUM_PARTITIONS=3"});
+  BrokerConfig expected;
+  expected.num_partitions = 3;
+  EXPECT_EQ(c, expected);
+  const std::string text = log.text();
+  EXPECT_THAT(text, HasSubstr("warning ignoring environment variable SLUICE_PORT"));
+  EXPECT_THAT(text, HasSubstr("warning ignoring environment variable SLUICE_SERVICE_HOST"));
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 2) << text;
+}
+
+TEST_F(BrokerConfigTest, UnknownKeyInFileOrSetStaysFatalWhileEnvWarns) {
+  CapturedLog log;
+  EXPECT_THAT(error_of(write("log.segmnt.bytes=1024\n")),
+              HasSubstr("unknown configuration key 'log.segmnt.bytes'"));
+  EXPECT_THAT(set_error("log.segmnt.bytes=1024"),
+              HasSubstr("--set: unknown configuration key 'log.segmnt.bytes'"));
+  EXPECT_EQ(error_of(std::nullopt, {}, {"SLUICE_LOG_SEGMNT_BYTES=1024"}), "no error");
+  EXPECT_THAT(log.text(), HasSubstr("SLUICE_LOG_SEGMNT_BYTES"));
 }
 
 TEST_F(BrokerConfigTest, UnknownKeyInSetNamesSet) {

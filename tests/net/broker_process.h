@@ -62,4 +62,13 @@ class BrokerProcess {
   std::string output_;  // guarded by mu_
 };
 
+// Runs `sluice <args>...` to completion (killed after `timeout`) and returns its exit code
+// (-1 when killed) with everything it printed on stdout and stderr.
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;
+};
+CommandResult run_sluice(const std::vector<std::string>& args,
+                         std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
 }  // namespace sluice::testing

@@ -1,4 +1,4 @@
-#include "recovery/cli.h"
+#include "app/cli.h"
 
 #include <gtest/gtest.h>
 
@@ -10,22 +10,25 @@
 #include "tests/recovery/partition_fixture.h"
 #include "tests/temp_dir.h"
 
-namespace sluice::recovery {
+namespace sluice::app {
 namespace {
 
-using testing::PartitionWriter;
-using testing::read_file;
-using testing::write_file;
+using recovery::RecoveryOptions;
+using recovery::testing::PartitionWriter;
+using recovery::testing::read_file;
+using recovery::testing::write_file;
 namespace fs = std::filesystem;
 
 // The CLI recovers with the broker's default topic settings.
 const segment::SegmentOptions kBrokerDefaults{RecoveryOptions{}.index_max_bytes,
                                               RecoveryOptions{}.index_interval_bytes};
 
-int call(int (*command)(int, char**), std::vector<std::string> args) {
+// `sluice <args>...` in this process.
+int call(std::vector<std::string> args) {
+  args.insert(args.begin(), "sluice");
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
-  return command(static_cast<int>(argv.size()), argv.data());
+  return run(static_cast<int>(argv.size()), argv.data());
 }
 
 class CliTest : public ::testing::Test {
@@ -35,23 +38,23 @@ class CliTest : public ::testing::Test {
 
   // verify with stdout captured; checks that it changed no byte and no mtime.
   int verify(std::vector<std::string> extra = {}) {
-    const auto files = testing::snapshot(log_dir());
-    const auto times = testing::mtimes(log_dir());
+    const auto files = recovery::testing::snapshot(log_dir());
+    const auto times = recovery::testing::mtimes(log_dir());
     const bool had_quarantine = fs::exists(log_dir() / "quarantine");
-    std::vector<std::string> args{"--log-dir", dir()};
+    std::vector<std::string> args{"verify", "--log-dir", dir()};
     args.insert(args.end(), extra.begin(), extra.end());
     ::testing::internal::CaptureStdout();
-    const int rc = call(run_verify, args);
+    const int rc = call(args);
     output_ = ::testing::internal::GetCapturedStdout();
-    EXPECT_EQ(testing::differing(testing::snapshot(log_dir()), files), "");
-    EXPECT_EQ(testing::mtimes(log_dir()), times);
+    EXPECT_EQ(recovery::testing::differing(recovery::testing::snapshot(log_dir()), files), "");
+    EXPECT_EQ(recovery::testing::mtimes(log_dir()), times);
     EXPECT_EQ(fs::exists(log_dir() / "quarantine"), had_quarantine);
     return rc;
   }
 
   int recover() {
     ::testing::internal::CaptureStdout();
-    const int rc = call(run_recover, {"--log-dir", dir(), "--threads", "2"});
+    const int rc = call({"recover", "--log-dir", dir(), "--threads", "2"});
     output_ = ::testing::internal::GetCapturedStdout();
     return rc;
   }
@@ -153,22 +156,58 @@ TEST_F(CliTest, VerifyReadsEachPartitionsTopicProperties) {
 
 TEST_F(CliTest, UsageErrorsExitTwo) {
   ::testing::internal::CaptureStderr();
-  EXPECT_EQ(call(run_verify, {}), 2);
-  EXPECT_EQ(call(run_verify, {"--log-dir"}), 2);
-  EXPECT_EQ(call(run_verify, {"--log-dir", dir(), "--bogus"}), 2);
-  EXPECT_EQ(call(run_verify, {"--log-dir", (log_dir() / "missing").string()}), 2);
-  EXPECT_EQ(call(run_recover, {"--log-dir", dir(), "--threads", "zero"}), 2);
-  EXPECT_EQ(call(run_dump, {}), 2);
-  EXPECT_EQ(call(run_dump, {"x.txt"}), 2);
+  EXPECT_EQ(call({"verify"}), 2);
+  EXPECT_EQ(call({"verify", "--log-dir"}), 2);
+  EXPECT_EQ(call({"verify", "--log-dir", dir(), "--bogus"}), 2);
+  EXPECT_EQ(call({"verify", "--log-dir", (log_dir() / "missing").string()}), 2);
+  EXPECT_EQ(call({"recover", "--log-dir", dir(), "--threads", "zero"}), 2);
+  EXPECT_EQ(call({"dump"}), 2);
+  EXPECT_EQ(call({"dump", "x.txt"}), 2);
   const std::string err = ::testing::internal::GetCapturedStderr();
   EXPECT_NE(err.find("--bogus"), std::string::npos);
+}
+
+TEST_F(CliTest, VerifyOfATopicWithNoPartitionExitsTwoNamingIt) {
+  PartitionWriter a(log_dir() / "alpha-0", 4096, Offset{0}, kBrokerDefaults);
+  a.append_batches(3);
+  a.close();
+  ::testing::internal::CaptureStderr();
+  EXPECT_EQ(verify({"--topic", "nosuch"}), 2) << output_;
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("'nosuch'"), std::string::npos) << err;
+  EXPECT_EQ(output_, "");  // no empty table that reads as clean
+}
+
+TEST_F(CliTest, EveryCommandHasGeneratedHelp) {
+  for (const std::string command : {"serve", "verify", "recover", "dump"}) {
+    ::testing::internal::CaptureStdout();
+    EXPECT_EQ(call({command, "--help"}), 0) << command;
+    const std::string out = ::testing::internal::GetCapturedStdout();
+    EXPECT_NE(out.find(command), std::string::npos) << out;
+  }
+  ::testing::internal::CaptureStdout();
+  EXPECT_EQ(call({"serve", "--help"}), 0);
+  const std::string serve_help = ::testing::internal::GetCapturedStdout();
+  EXPECT_NE(serve_help.find("--set"), std::string::npos) << serve_help;
+  EXPECT_NE(serve_help.find("log.segment.bytes"), std::string::npos) << serve_help;
+  ::testing::internal::CaptureStdout();
+  EXPECT_EQ(call({"--help"}), 0);
+  const std::string help = ::testing::internal::GetCapturedStdout();
+  for (const char* command : {"serve", "verify", "recover", "dump"}) {
+    EXPECT_NE(help.find(command), std::string::npos) << help;
+  }
+  ::testing::internal::CaptureStderr();
+  EXPECT_EQ(call({}), 2);
+  EXPECT_EQ(call({"nosuch"}), 2);
+  EXPECT_EQ(call({"serve", "--bogus"}), 2);
+  ::testing::internal::GetCapturedStderr();
 }
 
 TEST_F(CliTest, DumpPrintsBatchesRecordsAndIndexEntries) {
   const fs::path part = log_dir() / "d-0";
   fs::create_directories(part);
   {
-    auto s = segment::Segment::create(part, Offset{5}, {4096, 0}, testing::kNow).value();
+    auto s = segment::Segment::create(part, Offset{5}, {4096, 0}, recovery::testing::kNow).value();
     segment::BatchBuilder b;
     const segment::HeaderView h{"h", std::string_view("v\x01")};
     b.add({"k1", "hello", std::span(&h, 1), 1000});
@@ -185,7 +224,7 @@ TEST_F(CliTest, DumpPrintsBatchesRecordsAndIndexEntries) {
   }
   const std::string log = (part / "00000000000000000005.log").string();
   ::testing::internal::CaptureStdout();
-  EXPECT_EQ(call(run_dump, {log, "--print-data"}), 0);
+  EXPECT_EQ(call({"dump", log, "--print-data"}), 0);
   std::string out = ::testing::internal::GetCapturedStdout();
   EXPECT_NE(out.find("baseOffset: 5 lastOffset: 6 count: 2 position: 0 CreateTime: 1002 size: "),
             std::string::npos)
@@ -199,11 +238,11 @@ TEST_F(CliTest, DumpPrintsBatchesRecordsAndIndexEntries) {
   EXPECT_NE(out.find("baseOffset: 7 lastOffset: 7 count: 1 position: "), std::string::npos);
   EXPECT_NE(out.find("valid: true"), std::string::npos);
   ::testing::internal::CaptureStdout();
-  EXPECT_EQ(call(run_dump, {(part / "00000000000000000005.index").string()}), 0);
+  EXPECT_EQ(call({"dump", (part / "00000000000000000005.index").string()}), 0);
   out = ::testing::internal::GetCapturedStdout();
   EXPECT_NE(out.find("offset: 5 position: 0\noffset: 7 position: "), std::string::npos) << out;
   ::testing::internal::CaptureStdout();
-  EXPECT_EQ(call(run_dump, {(part / "00000000000000000005.timeindex").string()}), 0);
+  EXPECT_EQ(call({"dump", (part / "00000000000000000005.timeindex").string()}), 0);
   out = ::testing::internal::GetCapturedStdout();
   EXPECT_NE(out.find("timestamp: 1002 offset: 5\ntimestamp: 2000 offset: 7\n"), std::string::npos)
       << out;
@@ -211,7 +250,7 @@ TEST_F(CliTest, DumpPrintsBatchesRecordsAndIndexEntries) {
   bytes[bytes.size() - 3] ^= 0x10;
   write_file(log, bytes);
   ::testing::internal::CaptureStdout();
-  EXPECT_EQ(call(run_dump, {log}), 1);
+  EXPECT_EQ(call({"dump", log}), 1);
   out = ::testing::internal::GetCapturedStdout();
   EXPECT_NE(out.find("baseOffset: 5"), std::string::npos);
   EXPECT_NE(out.find("error at position "), std::string::npos);
@@ -219,4 +258,4 @@ TEST_F(CliTest, DumpPrintsBatchesRecordsAndIndexEntries) {
 }
 
 }  // namespace
-}  // namespace sluice::recovery
+}  // namespace sluice::app

@@ -1,0 +1,34 @@
+#include "broker/topic_pattern.h"
+
+#include <fmt/format.h>
+#include <re2/re2.h>
+
+namespace sluice::broker {
+
+std::optional<TopicPattern> TopicPattern::compile(std::string_view pattern, std::string& why) {
+  if (pattern.size() > kMaxBytes) {
+    why = fmt::format("topic_pattern is {} bytes long; the limit is {} bytes", pattern.size(),
+                      kMaxBytes);
+    return std::nullopt;
+  }
+  RE2::Options options;
+  options.set_log_errors(false);  // the reason goes back to the client instead
+  auto re = std::make_unique<const RE2>(re2::StringPiece(pattern.data(), pattern.size()), options);
+  if (!re->ok()) {
+    why = fmt::format("topic_pattern '{}' is not a valid regular expression: {}", pattern,
+                      re->error());
+    return std::nullopt;
+  }
+  return TopicPattern(std::move(re));
+}
+
+TopicPattern::TopicPattern(std::unique_ptr<const RE2> re) : re_(std::move(re)) {}
+TopicPattern::TopicPattern(TopicPattern&&) noexcept = default;
+TopicPattern& TopicPattern::operator=(TopicPattern&&) noexcept = default;
+TopicPattern::~TopicPattern() = default;
+
+bool TopicPattern::matches(std::string_view topic) const {
+  return RE2::FullMatch(re2::StringPiece(topic.data(), topic.size()), *re_);
+}
+
+}  // namespace sluice::broker
