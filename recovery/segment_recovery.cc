@@ -4,12 +4,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <charconv>
 #include <set>
 
 #include "common/check.h"
 #include "common/file.h"
-#include "common/topic_name.h"
 #include "recovery/errors.h"
 #include "recovery/quarantine.h"
 #include "segment/errors.h"
@@ -36,21 +34,12 @@ bool entries_cover(const SegmentScan& scan) {
 
 }  // namespace
 
-std::string PartitionDir::name() const { return fmt::format("{}-{}", topic, partition); }
+std::string PartitionDir::name() const { return segment::partition_dir_name(topic, partition); }
 
 std::optional<PartitionDir> parse_partition_dir(const fs::path& path) {
-  const std::string name = path.filename().string();
-  const auto dash = name.rfind('-');
-  if (dash == std::string::npos || dash + 1 >= name.size()) return std::nullopt;
-  const std::string_view digits = std::string_view(name).substr(dash + 1);
-  int32_t partition = 0;
-  auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), partition);
-  if (ec != std::errc{} || ptr != digits.data() + digits.size() || partition < 0) {
-    return std::nullopt;
-  }
-  PartitionDir dir{path, name.substr(0, dash), partition};
-  if (!is_valid_topic_name(dir.topic)) return std::nullopt;
-  return dir;
+  auto parsed = segment::parse_partition_dir_name(path.filename().string());
+  if (!parsed) return std::nullopt;
+  return PartitionDir{path, std::move(parsed->first), parsed->second};
 }
 
 SegmentRecovery::SegmentRecovery(PartitionDir dir, SegmentRecoverySettings settings)
@@ -105,10 +94,11 @@ Result<void> SegmentRecovery::classify() {
     const std::string name = p.filename().string();
     if (!entry.is_regular_file(ec)) {
       report_.ignored.push_back(name + " (not a regular file)");
-    } else if (name.ends_with(".tmp") || name.ends_with(".deleted")) {
+    } else if (name.ends_with(segment::kTempSuffix) || name.ends_with(segment::kDeletedSuffix)) {
       report_.strays.push_back(name);
-      if (auto r = remove_file(p, name.ends_with(".tmp") ? "leftover temporary file"
-                                                         : "segment file left by retention");
+      if (auto r = remove_file(p, name.ends_with(segment::kTempSuffix)
+                                      ? "leftover temporary file"
+                                      : "segment file left by retention");
           !r) {
         return r;
       }
@@ -119,7 +109,7 @@ Result<void> SegmentRecovery::classify() {
       indexes.emplace_back(p, ib->value);
     } else if (auto tb = segment::parse_segment_file_name(name, kTimeIndexSuffix)) {
       indexes.emplace_back(p, tb->value);
-    } else if (name != "topic.properties" && name != "log-start-offset") {
+    } else if (name != segment::kTopicConfigFile && name != segment::kLogStartOffsetFile) {
       report_.ignored.push_back(name);
     }
   }

@@ -1,13 +1,11 @@
 #include "segment/segment.h"
 
 #include <fcntl.h>
-#include <fmt/format.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
@@ -113,19 +111,6 @@ std::filesystem::path file_path(const std::filesystem::path& dir, Offset base,
 }
 
 }  // namespace
-
-std::string segment_file_name(Offset base, std::string_view suffix) {
-  return fmt::format("{:020d}{}", base.value, suffix);
-}
-
-std::optional<Offset> parse_segment_file_name(std::string_view name, std::string_view suffix) {
-  if (name.size() != 20 + suffix.size() || !name.ends_with(suffix)) return std::nullopt;
-  int64_t value = 0;
-  const char* end = name.data() + 20;
-  auto [ptr, ec] = std::from_chars(name.data(), end, value);
-  if (ec != std::errc{} || ptr != end || value < 0) return std::nullopt;
-  return Offset{value};
-}
 
 int LogSlice::fd() const { return segment->fd(); }
 

@@ -16,17 +16,9 @@
 #include "index/offset_index.h"
 #include "index/time_index.h"
 #include "segment/batch.h"
+#include "segment/layout.h"
 
 namespace sluice::segment {
-
-inline constexpr std::string_view kLogSuffix = ".log";
-inline constexpr std::string_view kIndexSuffix = ".index";
-inline constexpr std::string_view kTimeIndexSuffix = ".timeindex";
-
-// "00000000000000000042" + suffix: a segment's files are named by its base offset.
-std::string segment_file_name(Offset base, std::string_view suffix);
-// The base offset a file name encodes, or nullopt if it is not 20 digits + a known suffix.
-std::optional<Offset> parse_segment_file_name(std::string_view name, std::string_view suffix);
 
 struct SegmentOptions {
   size_t index_max_bytes = 10 << 20;   // segment.index.bytes

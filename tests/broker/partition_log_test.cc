@@ -12,6 +12,7 @@
 
 #include "broker/errors.h"
 #include "segment/errors.h"
+#include "segment/layout.h"
 #include "tests/page_cache.h"
 #include "tests/temp_dir.h"
 
@@ -94,7 +95,7 @@ class PartitionLogTest : public ::testing::Test {
   std::vector<std::filesystem::path> log_files() const {
     std::vector<std::filesystem::path> files;
     for (const auto& e : std::filesystem::directory_iterator(dir_.path() / "t-0")) {
-      if (e.path().extension() == ".log") files.push_back(e.path());
+      if (e.path().extension() == segment::kLogSuffix) files.push_back(e.path());
     }
     std::sort(files.begin(), files.end());
     return files;
@@ -184,7 +185,8 @@ TEST_F(PartitionLogTest, CloseTrimsTheActiveSegmentsIndexesAndReopenExtendsThem)
     std::vector<uintmax_t> sizes;
     for (const auto& e : fs::directory_iterator(dir)) {
       const auto ext = e.path().extension();
-      if (ext == ".index" || ext == ".timeindex") sizes.push_back(fs::file_size(e.path()));
+      if (ext == segment::kIndexSuffix || ext == segment::kTimeIndexSuffix)
+        sizes.push_back(fs::file_size(e.path()));
     }
     return sizes;
   };

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "segment/batch.h"
+#include "segment/layout.h"
 #include "tests/net/api_test_util.h"
 #include "tests/net/broker_process.h"
 #include "tests/temp_dir.h"
@@ -272,7 +273,7 @@ TEST(LimitsTest, DataEndpointsAre503UntilRecoveryFinishes) {
   }
   // Recovery reads the topic's properties file first; as a FIFO it blocks recovery until we
   // write to it, which holds the broker in its recovering state for as long as we need.
-  const auto fifo = dir.path() / "ready-0" / "topic.properties";
+  const auto fifo = dir.path() / "ready-0" / segment::kTopicConfigFile;
   std::filesystem::remove(fifo);
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   BrokerProcess::Options options;

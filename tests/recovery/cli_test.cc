@@ -37,7 +37,7 @@ class CliTest : public ::testing::Test {
   int verify(std::vector<std::string> extra = {}) {
     const auto files = testing::snapshot(log_dir());
     const auto times = testing::mtimes(log_dir());
-    const bool had_quarantine = fs::exists(log_dir() / "quarantine");
+    const bool had_quarantine = fs::exists(log_dir() / segment::kQuarantineDir);
     std::vector<std::string> args{"--log-dir", dir()};
     args.insert(args.end(), extra.begin(), extra.end());
     ::testing::internal::CaptureStdout();
@@ -45,7 +45,7 @@ class CliTest : public ::testing::Test {
     output_ = ::testing::internal::GetCapturedStdout();
     EXPECT_EQ(testing::differing(testing::snapshot(log_dir()), files), "");
     EXPECT_EQ(testing::mtimes(log_dir()), times);
-    EXPECT_EQ(fs::exists(log_dir() / "quarantine"), had_quarantine);
+    EXPECT_EQ(fs::exists(log_dir() / segment::kQuarantineDir), had_quarantine);
     return rc;
   }
 
@@ -62,8 +62,8 @@ class CliTest : public ::testing::Test {
                       const std::function<void(PartitionWriter&)>& damage) {
     SCOPED_TRACE(what);
     fs::remove_all(log_dir() / "c-0");
-    fs::remove_all(log_dir() / "quarantine");
-    fs::remove(log_dir() / "recovery-report.json");
+    fs::remove_all(log_dir() / segment::kQuarantineDir);
+    fs::remove(log_dir() / segment::kRecoveryReportFile);
     PartitionWriter w(log_dir() / "c-0", 4096, Offset{0}, kBrokerDefaults);
     w.append_batches(80);
     w.close();
@@ -88,20 +88,24 @@ TEST_F(CliTest, VerifyFindsEachKindOfCorruptionAndRecoverFixesIt) {
     const auto p = w.file(w.bases().size() - 1, ".log");
     fs::resize_file(p, fs::file_size(p) - 1);
   });
-  check_detected("bit flip", [&](PartitionWriter& w) { flip(w.file(1, ".log"), 333); });
-  check_detected("deleted index", [](PartitionWriter& w) { fs::remove(w.file(0, ".index")); });
-  check_detected("truncated time index",
-                 [](PartitionWriter& w) { fs::resize_file(w.file(1, ".timeindex"), 12); });
+  check_detected("bit flip",
+                 [&](PartitionWriter& w) { flip(w.file(1, segment::kLogSuffix), 333); });
+  check_detected("deleted index",
+                 [](PartitionWriter& w) { fs::remove(w.file(0, segment::kIndexSuffix)); });
+  check_detected("truncated time index", [](PartitionWriter& w) {
+    fs::resize_file(w.file(1, segment::kTimeIndexSuffix), 12);
+  });
   check_detected("zeroed time index", [](PartitionWriter& w) {
-    write_file(w.file(2, ".timeindex"), std::string(fs::file_size(w.file(2, ".timeindex")), '\0'));
+    write_file(w.file(2, segment::kTimeIndexSuffix),
+               std::string(fs::file_size(w.file(2, segment::kTimeIndexSuffix)), '\0'));
   });
   check_detected("garbled active index",
                  [&](PartitionWriter& w) { flip(w.file(w.bases().size() - 1, ".index"), 9); });
   check_detected("leftover tmp", [](PartitionWriter& w) {
-    write_file(w.file(0, ".index").string() + ".tmp", "x");
+    write_file(w.file(0, segment::kIndexSuffix).string() + std::string(segment::kTempSuffix), "x");
   });
   check_detected("deleted segment", [](PartitionWriter& w) {
-    write_file(w.file(0, ".log").string() + ".deleted", "x");
+    write_file(w.file(0, segment::kLogSuffix).string() + std::string(segment::kDeletedSuffix), "x");
   });
   check_detected("orphan index", [&](PartitionWriter&) {
     write_file(log_dir() / "c-0/00000000000000777777.index", "");
@@ -111,7 +115,7 @@ TEST_F(CliTest, VerifyFindsEachKindOfCorruptionAndRecoverFixesIt) {
                "");
   });
   check_detected("overlap", [](PartitionWriter& w) {
-    for (auto suffix : {".log", ".index", ".timeindex"}) {
+    for (auto suffix : {segment::kLogSuffix, segment::kIndexSuffix, segment::kTimeIndexSuffix}) {
       const auto from = w.file(2, suffix);
       fs::rename(from,
                  from.parent_path() / segment::segment_file_name({w.bases()[2].value - 1}, suffix));
@@ -143,10 +147,10 @@ TEST_F(CliTest, VerifyReadsEachPartitionsTopicProperties) {
   w.append_batches(60);
   w.close();
   EXPECT_EQ(verify(), 1) << output_;  // the broker defaults expect other indexes
-  write_file(log_dir() / "small-0" / "topic.properties",
+  write_file(log_dir() / "small-0" / segment::kTopicConfigFile,
              "# overrides\nsegment.index.bytes=600\nindex.interval.bytes=256\n");
   EXPECT_EQ(verify(), 0) << output_;
-  write_file(log_dir() / "small-0" / "topic.properties", "segment.index.bytes=banana\n");
+  write_file(log_dir() / "small-0" / segment::kTopicConfigFile, "segment.index.bytes=banana\n");
   EXPECT_EQ(verify(), 1) << output_;
   EXPECT_NE(output_.find("bad topic.properties"), std::string::npos) << output_;
 }

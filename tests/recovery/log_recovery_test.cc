@@ -47,11 +47,11 @@ TEST_F(LogRecoveryTest, RecoversEveryPartitionAndWritesTheReport) {
   for (int p = 0; p < 5; ++p) writers.push_back(write("events-" + std::to_string(p), 40 + p));
   auto torn = writers[3].file(writers[3].bases().size() - 1, ".log");
   fs::resize_file(torn, fs::file_size(torn) - 7);
-  fs::create_directories(log_dir() / "quarantine" / "old-1");
+  fs::create_directories(log_dir() / segment::kQuarantineDir / "old-1");
   fs::create_directories(log_dir() / "lost+found");
   fs::create_directories(log_dir() / "events-9.deleted");
   fs::create_directories(log_dir() / "no_number");
-  write_file(log_dir() / "meta.properties", "broker.id=1\n");
+  write_file(log_dir() / segment::kMetaFile, "broker.id=1\n");
   auto r = recover();
   ASSERT_TRUE(r) << r.error().message();
   ASSERT_EQ(r->partitions.size(), 5u);
@@ -67,11 +67,11 @@ TEST_F(LogRecoveryTest, RecoversEveryPartitionAndWritesTheReport) {
   }
   EXPECT_EQ(r->total_bytes_scanned(), bytes);
   EXPECT_GT(r->total_bytes_quarantined(), 0u);
-  const std::string json = read_file(log_dir() / "recovery-report.json");
+  const std::string json = read_file(log_dir() / segment::kRecoveryReportFile);
   EXPECT_NE(json.find("\"partition\": \"events-3\""), std::string::npos);
   EXPECT_NE(json.find("\"mode\": \"full\""), std::string::npos);
   EXPECT_EQ(json, to_json(*r, &r->log_dirs[0]));
-  EXPECT_TRUE(fs::exists(log_dir() / "quarantine" / "events-3"));
+  EXPECT_TRUE(fs::exists(log_dir() / segment::kQuarantineDir / "events-3"));
 }
 
 TEST_F(LogRecoveryTest, ProgressCountsEverythingWhenDone) {
@@ -103,7 +103,7 @@ TEST_F(LogRecoveryTest, CheckpointModeTrustsSegmentsBelowTheRecoveryPointAfterAC
   auto w = write("pay-0", 100);
   ASSERT_GE(w.bases().size(), 4u);
   // Damage in segment 0 that only a full scan can see.
-  const auto first = w.file(0, ".log");
+  const auto first = w.file(0, segment::kLogSuffix);
   std::string bytes = read_file(first);
   bytes[100] = static_cast<char>(bytes[100] ^ 0x40);
   write_file(first, bytes);
@@ -111,7 +111,7 @@ TEST_F(LogRecoveryTest, CheckpointModeTrustsSegmentsBelowTheRecoveryPointAfterAC
   ASSERT_TRUE(mark_clean_shutdown(log_dir()));
   auto r = recover(RecoveryMode::checkpoint);
   ASSERT_TRUE(r);
-  EXPECT_FALSE(fs::exists(log_dir() / kCleanShutdownFile));
+  EXPECT_FALSE(fs::exists(log_dir() / segment::kCleanShutdownFile));
   ASSERT_EQ(r->clean_shutdown, std::vector<bool>{true});
   const auto& p = r->partitions.at(0);
   EXPECT_EQ(p.mode, "checkpoint");
@@ -119,7 +119,7 @@ TEST_F(LogRecoveryTest, CheckpointModeTrustsSegmentsBelowTheRecoveryPointAfterAC
   EXPECT_EQ(p.segments_scanned, 1u);
   EXPECT_FALSE(p.truncation);
   EXPECT_EQ(read_file(first), bytes);
-  EXPECT_NE(read_file(log_dir() / "recovery-report.json").find("\"checkpoint\""),
+  EXPECT_NE(read_file(log_dir() / segment::kRecoveryReportFile).find("\"checkpoint\""),
             std::string::npos);
   // No .clean_shutdown now (consumed): the same mode validates everything.
   auto full = recover(RecoveryMode::checkpoint);
@@ -139,13 +139,13 @@ TEST(CheckpointTest, RecoveryPointsRoundTripAndBadFilesAreRejected) {
   EXPECT_TRUE(empty->empty());
   const RecoveryPoints points{{"a-b-0", Offset{5}}, {"orders-12", Offset{123456789}}};
   ASSERT_TRUE(write_recovery_checkpoint(dir.path(), points));
-  EXPECT_EQ(read_file(dir.path() / kRecoveryCheckpointFile),
+  EXPECT_EQ(read_file(dir.path() / segment::kRecoveryCheckpointFile),
             "0\n2\na-b 0 5\norders 12 123456789\n");
   auto back = read_recovery_checkpoint(dir.path());
   ASSERT_TRUE(back);
   EXPECT_EQ(*back, points);
   for (const char* bad : {"1\n0\n", "0\n2\na 0 5\n", "0\n1\na x 5\n", "0\n1\na 0 5\nextra\n", ""}) {
-    write_file(dir.path() / kRecoveryCheckpointFile, bad);
+    write_file(dir.path() / segment::kRecoveryCheckpointFile, bad);
     auto r = read_recovery_checkpoint(dir.path());
     ASSERT_FALSE(r) << bad;
     EXPECT_EQ(r.error(), Errc::bad_checkpoint);
@@ -156,9 +156,9 @@ TEST(CheckpointTest, CleanShutdownMarkerIsConsumedOnce) {
   sluice::testing::TempDir dir;
   EXPECT_FALSE(consume_clean_shutdown(dir.path()).value());
   ASSERT_TRUE(mark_clean_shutdown(dir.path()));
-  EXPECT_TRUE(fs::exists(dir.path() / kCleanShutdownFile));
+  EXPECT_TRUE(fs::exists(dir.path() / segment::kCleanShutdownFile));
   EXPECT_TRUE(consume_clean_shutdown(dir.path()).value());
-  EXPECT_FALSE(fs::exists(dir.path() / kCleanShutdownFile));
+  EXPECT_FALSE(fs::exists(dir.path() / segment::kCleanShutdownFile));
   EXPECT_FALSE(consume_clean_shutdown(dir.path()).value());
 }
 
