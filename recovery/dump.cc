@@ -8,8 +8,7 @@
 #include <vector>
 
 #include "common/file.h"
-#include "index/offset_index.h"
-#include "index/time_index.h"
+#include "index/format.h"
 #include "recovery/cli.h"
 #include "segment/batch.h"
 #include "segment/segment.h"
@@ -143,11 +142,11 @@ int run_dump(int argc, char** argv) {
   fmt::print("Dumping {}\n", path->string());
   if (ext == segment::kLogSuffix) return dump_log(*bytes, print_data);
   if (ext == segment::kIndexSuffix) {
-    return dump_index<index::detail::OffsetLayout>(*bytes, base, [](const index::OffsetEntry& e) {
+    return dump_index<index::OffsetLayout>(*bytes, base, [](const index::OffsetEntry& e) {
       fmt::print("offset: {} position: {}\n", e.offset.value, e.position.value);
     });
   }
-  return dump_index<index::detail::TimeLayout>(*bytes, base, [](const index::TimeEntry& e) {
+  return dump_index<index::TimeLayout>(*bytes, base, [](const index::TimeEntry& e) {
     fmt::print("timestamp: {} offset: {}\n", e.timestamp_ms, e.offset.value);
   });
 }

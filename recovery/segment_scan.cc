@@ -227,17 +227,17 @@ Result<SegmentScan> scan_segment(const std::filesystem::path& log_path, Offset b
 std::string offset_index_bytes(const SegmentScan& scan, const RecoveryOptions& options,
                                bool sealed) {
   const size_t pad = sealed ? 0 : preallocated(options.index_max_bytes, index::kOffsetEntrySize);
-  return encode<index::detail::OffsetLayout>(scan.offset_entries, scan.base, pad);
+  return encode<index::OffsetLayout>(scan.offset_entries, scan.base, pad);
 }
 
 std::string time_index_bytes(const SegmentScan& scan, const RecoveryOptions& options, bool sealed) {
   if (!sealed) {
-    return encode<index::detail::TimeLayout>(
-        scan.time_entries, scan.base, preallocated(options.index_max_bytes, index::kTimeEntrySize));
+    return encode<index::TimeLayout>(scan.time_entries, scan.base,
+                                     preallocated(options.index_max_bytes, index::kTimeEntrySize));
   }
   std::vector<index::TimeEntry> entries = scan.time_entries;
   if (scan.seal_adds_entry) entries.push_back(scan.seal_entry);
-  return encode<index::detail::TimeLayout>(entries, scan.base, 0);
+  return encode<index::TimeLayout>(entries, scan.base, 0);
 }
 
 bool offset_index_matches(std::string_view existing, const SegmentScan& scan,
@@ -249,7 +249,7 @@ bool offset_index_matches(std::string_view existing, const SegmentScan& scan,
 bool time_index_matches(std::string_view existing, const SegmentScan& scan,
                         const RecoveryOptions& options, bool sealed) {
   if (existing == time_index_bytes(scan, options, sealed)) return true;
-  return !sealed && existing == encode<index::detail::TimeLayout>(scan.time_entries, scan.base, 0);
+  return !sealed && existing == encode<index::TimeLayout>(scan.time_entries, scan.base, 0);
 }
 
 }  // namespace sluice::recovery
