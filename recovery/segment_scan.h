@@ -22,7 +22,7 @@ struct RecoveryOptions {
 };
 
 // What one pass over a segment's .log found: the valid prefix, the first bad batch (if any) and
-// the index entries the live writer would have made for the valid prefix.
+// the index entries the indexing rule (segment/index_rule.h) makes for the valid prefix.
 struct SegmentScan {
   Offset base;
   uint64_t file_bytes = 0;
