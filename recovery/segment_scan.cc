@@ -182,7 +182,7 @@ Result<segment::BatchHeader> check_batch(std::span<const std::byte> rest, Offset
 }
 
 Result<SegmentScan> scan_segment(const std::filesystem::path& log_path, Offset base,
-                                 const RecoveryOptions& options,
+                                 const RecoveryOptions& options, const ExistingIndexes& existing,
                                  std::atomic<uint64_t>* bytes_done) {
   auto file = File::open(log_path, O_RDONLY);
   if (!file) return file.error();
@@ -196,6 +196,8 @@ Result<SegmentScan> scan_segment(const std::filesystem::path& log_path, Offset b
   if (auto r = mapping.map(file->fd(), *size); !r) return r.error();
   const auto bytes = mapping.bytes();
   RebuiltIndexes rebuilt(scan, options);
+  IndexCheck check(existing.offset_bytes, existing.time_bytes, base, options.index_interval_bytes,
+                   options.index_max_bytes);
   Prefetcher prefetcher(file->fd(), *size);
   constexpr uint64_t kProgressStep = 4 << 20;
   uint64_t pos = 0;
@@ -206,7 +208,10 @@ Result<SegmentScan> scan_segment(const std::filesystem::path& log_path, Offset b
       scan.error = h.error();
       break;
     }
+    const size_t entries = scan.offset_entries.size();
     segment::index_batch(rebuilt, options.index_interval_bytes, pos, *h);
+    check.add(pos, *h, rebuilt.largest_timestamp().timestamp_ms,
+              scan.offset_entries.size() > entries);
     scan.next_offset = h->next_offset();
     ++scan.batches;
     scan.records += static_cast<uint64_t>(h->record_count);
@@ -218,6 +223,10 @@ Result<SegmentScan> scan_segment(const std::filesystem::path& log_path, Offset b
     }
   }
   scan.valid_bytes = pos;
+  check.finish();
+  scan.offset_index = check.offset_verdict();
+  scan.time_index = check.time_verdict();
+  scan.largest_at_last_offset_entry = check.largest_at_last_entry();
   // What seal() would add: kept apart, as only a sealed segment's index holds it.
   const size_t time_entries = scan.time_entries.size();
   (void)segment::add_time_entry_if_due(rebuilt);
@@ -244,18 +253,6 @@ std::string time_index_bytes(const SegmentScan& scan, const RecoveryOptions& opt
   std::vector<index::TimeEntry> entries = scan.time_entries;
   if (scan.seal_adds_entry) entries.push_back(scan.seal_entry);
   return encode<index::TimeLayout>(entries, scan.base, 0);
-}
-
-bool offset_index_matches(std::string_view existing, const SegmentScan& scan,
-                          const RecoveryOptions& options, bool sealed) {
-  if (existing == offset_index_bytes(scan, options, sealed)) return true;
-  return !sealed && existing == offset_index_bytes(scan, options, true);
-}
-
-bool time_index_matches(std::string_view existing, const SegmentScan& scan,
-                        const RecoveryOptions& options, bool sealed) {
-  if (existing == time_index_bytes(scan, options, sealed)) return true;
-  return !sealed && existing == encode<index::TimeLayout>(scan.time_entries, scan.base, 0);
 }
 
 }  // namespace sluice::recovery

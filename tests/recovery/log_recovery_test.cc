@@ -1,8 +1,11 @@
 #include "recovery/log_recovery.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
+#include <map>
 #include <thread>
+#include <tuple>
 
 #include "common/json_string.h"
 #include "recovery/checkpoint.h"
@@ -97,6 +100,63 @@ TEST_F(LogRecoveryTest, ProgressCountsEverythingWhenDone) {
   EXPECT_EQ(p.bytes_done.load(), p.bytes_total.load());
   EXPECT_EQ(p.bytes_total.load(), r->total_bytes_scanned());
   EXPECT_LE(max_seen, p.bytes_total.load());
+}
+
+// Every index file under dir: name -> (inode, mtime in ns, bytes).
+std::map<std::string, std::tuple<ino_t, int64_t, std::string>> index_files(const fs::path& dir) {
+  std::map<std::string, std::tuple<ino_t, int64_t, std::string>> out;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    if (!name.ends_with(segment::kIndexSuffix) && !name.ends_with(segment::kTimeIndexSuffix)) {
+      continue;
+    }
+    struct stat st {};
+    EXPECT_EQ(::stat(e.path().c_str(), &st), 0);
+    out[name] = {st.st_ino, st.st_mtim.tv_sec * 1'000'000'000LL + st.st_mtim.tv_nsec,
+                 read_file(e.path())};
+  }
+  return out;
+}
+
+TEST_F(LogRecoveryTest, UncleanStartUnderAnotherIntervalRewritesNoIndex) {
+  // Written with index.interval.bytes 256 and segment.index.bytes 600; the broker now runs with
+  // the defaults (4096 and 10 MiB). The indexes are denser than the defaults ask: still valid.
+  auto w = write("dense-0", 150);
+  ASSERT_GE(w.bases().size(), 4u);
+  const auto before = index_files(log_dir() / "dense-0");
+  ASSERT_EQ(before.size(), 2 * w.bases().size());
+  LogRecoveryOptions o;
+  o.log_dirs = {log_dir()};
+  o.topic_defaults = config::TopicConfig{};
+  ASSERT_NE(o.topic_defaults.index_interval_bytes, testing::topic_config().index_interval_bytes);
+  auto r = LogRecovery(o).run();
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->partitions.size(), 1u);
+  EXPECT_EQ(r->partitions[0].indexes_rebuilt, 0u);
+  EXPECT_TRUE(r->partitions[0].clean()) << r->partitions[0].problems.front();
+  EXPECT_EQ(index_files(log_dir() / "dense-0"), before);
+}
+
+TEST_F(LogRecoveryTest, UncleanStartWithASmallerIntervalRebuildsTooSparseIndexes) {
+  {
+    PartitionWriter w(log_dir() / "sparse-0", 4096, Offset{0}, {600, 4096});
+    w.append_batches(100);
+    w.close();
+  }
+  LogRecoveryOptions o;
+  o.log_dirs = {log_dir()};
+  o.topic_defaults = testing::topic_config();  // index.interval.bytes 256
+  auto r = LogRecovery(o).run();
+  ASSERT_TRUE(r);
+  const auto& p = r->partitions.at(0);
+  // Every .index, and the active segment's .timeindex, which stops short of the new .index's
+  // last entry (the sealed ones end with the seal's entry, which reaches every batch).
+  EXPECT_EQ(p.indexes_rebuilt, p.segments + 1);
+  ASSERT_FALSE(p.problems.empty());
+  EXPECT_NE(p.problems.front().find("too sparse"), std::string::npos) << p.problems.front();
+  auto again = LogRecovery(o).run();
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->partitions.at(0).indexes_rebuilt, 0u);
 }
 
 TEST_F(LogRecoveryTest, CheckpointModeTrustsSegmentsBelowTheRecoveryPointAfterACleanStop) {

@@ -3,8 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
 #include <random>
 
+#include "common/endian.h"
+#include "index/format.h"
 #include "recovery/errors.h"
 #include "segment/errors.h"
 #include "tests/recovery/partition_fixture.h"
@@ -183,6 +186,8 @@ TEST_F(SegmentRecoveryTest, BitFlipInMiddleSegmentQuarantinesFromTheDamagedBatch
 
 enum class Damage { remove, truncate, zero_fill, garble };
 
+// Rebuilt under the settings they were written with, indexes come out as the writer's bytes:
+// both apply segment::index_batch.
 TEST_F(SegmentRecoveryTest, DamagedIndexesAreRebuiltByteIdentical) {
   auto w = write(90);
   const size_t n = w.bases().size();
@@ -217,6 +222,79 @@ TEST_F(SegmentRecoveryTest, DamagedIndexesAreRebuiltByteIdentical) {
       }
     }
   }
+}
+
+TEST_F(SegmentRecoveryTest, WrongOrTooSparseIndexesAreReportedAndRebuilt) {
+  auto w = write(90);
+  ASSERT_GE(w.bases().size(), 3u);
+  // Offset entries: u32 relative offset, u32 position; time entries: i64 timestamp, u32 offset.
+  auto add_u32 = [](std::string& b, size_t at, uint32_t delta) {
+    store_le<uint32_t>(b.data() + at, load_le<uint32_t>(b.data() + at) + delta);
+  };
+  auto swap_entries = [](std::string& b, size_t size, size_t i, size_t j) {
+    std::swap_ranges(b.begin() + static_cast<long>(i * size),
+                     b.begin() + static_cast<long>((i + 1) * size),
+                     b.begin() + static_cast<long>(j * size));
+  };
+  const struct {
+    const char* what;
+    std::string_view suffix;
+    std::string_view problem;
+    std::function<void(std::string&)> damage;
+  } cases[] = {
+      {"entry mid-batch", segment::kIndexSuffix, "not at a batch's start",
+       [&](std::string& b) { add_u32(b, 12, 1); }},
+      {"entry with another offset", segment::kIndexSuffix, "names another offset",
+       [&](std::string& b) { add_u32(b, 8, 1); }},
+      {"decreasing entries", segment::kIndexSuffix, "does not follow",
+       [&](std::string& b) { swap_entries(b, index::kOffsetEntrySize, 1, 2); }},
+      {"entry dropped", segment::kIndexSuffix, "too sparse",
+       [](std::string& b) { b.erase(2 * index::kOffsetEntrySize, index::kOffsetEntrySize); }},
+      {"wrong timestamp", segment::kTimeIndexSuffix, "not the largest timestamp",
+       [](std::string& b) { store_le<int64_t>(b.data(), load_le<int64_t>(b.data()) + 1); }},
+      {"decreasing timestamps", segment::kTimeIndexSuffix, "does not follow",
+       [&](std::string& b) { swap_entries(b, index::kTimeEntrySize, 0, 1); }},
+      {"seal entry dropped", segment::kTimeIndexSuffix, "too sparse",
+       [](std::string& b) { b.resize(b.size() - index::kTimeEntrySize); }},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    reset_dir();
+    const auto path = w.file(0, c.suffix);
+    std::string bytes = read_file(path);
+    ASSERT_GE(bytes.size(), 3 * index::kTimeEntrySize);
+    c.damage(bytes);
+    write_file(path, bytes);
+    auto found = recover(/*read_only=*/true);
+    ASSERT_TRUE(found) << found.error().message();
+    EXPECT_EQ(found->indexes_rebuilt, 1u);
+    ASSERT_EQ(found->problems.size(), 1u);
+    EXPECT_NE(found->problems[0].find(path.filename().string()), std::string::npos);
+    EXPECT_NE(found->problems[0].find(c.problem), std::string::npos) << found->problems[0];
+    auto r = recover();
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(r->indexes_rebuilt, 1u);
+    EXPECT_EQ(testing::differing(snapshot(part()), pristine_), "");
+  }
+}
+
+TEST_F(SegmentRecoveryTest, IndexesWrittenDenserThanTheIntervalAreKept) {
+  auto w = write(120);
+  SegmentRecoverySettings s;
+  s.options = {1 << 20, 1024};  // sparser than the 256 written, and larger index files
+  s.quarantine_dir = qdir();
+  const auto times = testing::mtimes(part());
+  auto r = SegmentRecovery(*parse_partition_dir(part()), s).run();
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->indexes_rebuilt, 0u);
+  EXPECT_TRUE(r->clean()) << r->problems.front();
+  EXPECT_EQ(testing::differing(snapshot(part()), pristine_), "");
+  EXPECT_EQ(testing::mtimes(part()), times);
+  // The other way round, the same indexes are too sparse.
+  s.options = {600, 64};
+  auto sparse = SegmentRecovery(*parse_partition_dir(part()), s).run();
+  ASSERT_TRUE(sparse);
+  EXPECT_GE(sparse->indexes_rebuilt, w.bases().size());
 }
 
 TEST_F(SegmentRecoveryTest, IndexesStayByteIdenticalWhenTheyFillUp) {
