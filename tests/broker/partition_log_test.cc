@@ -284,7 +284,8 @@ TEST_F(PartitionLogTest, ReaderKeepsReadingASegmentThatRetentionDeleted) {
   ASSERT_TRUE(slice);
   now_ = kNow + 100000;
   ASSERT_TRUE(log->apply_retention());
-  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "t-0" / "00000000000000000000.log"));
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "t-0" /
+                                       segment::segment_file_name(Offset{0}, segment::kLogSuffix)));
   auto bytes = slice->read();
   ASSERT_TRUE(bytes);
   EXPECT_TRUE(segment::validate_batch(std::as_bytes(std::span(*bytes))));

@@ -304,7 +304,8 @@ TEST(LimitsTest, DataEndpointsAre503UntilRecoveryFinishes) {
   }));
   // Recovery holds the FIFO open for reading now. Put an empty regular file in its place
   // before letting that read finish, so the broker's later reads of the file don't block.
-  const auto plain = dir.path() / "ready-0" / "topic.properties.new";
+  auto plain = fifo;
+  plain += ".new";
   { std::ofstream(plain.string()); }
   std::filesystem::rename(plain, fifo);
   ::close(fd);  // recovery reads an empty properties file: no overrides
