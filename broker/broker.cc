@@ -11,11 +11,10 @@
 #include "broker/errors.h"
 #include "common/file.h"
 #include "recovery/checkpoint.h"
+#include "segment/layout.h"
 
 namespace sluice::broker {
 namespace {
-
-constexpr std::string_view kMetaFile = "meta.properties";
 
 // 16 random bytes in URL-safe base64 without padding, as Kafka's cluster ids look.
 std::string new_cluster_id() {
@@ -38,13 +37,13 @@ Broker::~Broker() {
 
 Result<void> Broker::load_identity() {
   for (const auto& dir : config_.log_dirs) {
-    std::ifstream in(std::filesystem::path(dir) / kMetaFile);
+    std::ifstream in(std::filesystem::path(dir) / segment::kMetaFile);
     if (!in) continue;
     std::stringstream text;
     text << in.rdbuf();
     try {
-      auto props =
-          config::parse_properties(text.str(), (dir / std::filesystem::path(kMetaFile)).string());
+      auto props = config::parse_properties(
+          text.str(), (dir / std::filesystem::path(segment::kMetaFile)).string());
       if (auto it = props.find("cluster.id"); it != props.end() && !it->second.empty()) {
         cluster_id_ = it->second;
         break;
@@ -61,7 +60,7 @@ Result<void> Broker::load_identity() {
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
     if (ec) return ec;
-    const auto path = std::filesystem::path(dir) / kMetaFile;
+    const auto path = std::filesystem::path(dir) / segment::kMetaFile;
     if (std::filesystem::exists(path)) continue;
     if (auto r = write_file_atomically(path, meta); !r) return r.error();
   }

@@ -16,11 +16,8 @@
 namespace sluice::broker {
 namespace {
 
-constexpr std::string_view kStartOffsetFile = "log-start-offset";
-constexpr std::string_view kDeletedSuffix = ".deleted";
-
 Result<std::optional<Offset>> read_start_offset(const std::filesystem::path& dir) {
-  auto f = File::open(dir / kStartOffsetFile, O_RDONLY);
+  auto f = File::open(dir / segment::kLogStartOffsetFile, O_RDONLY);
   if (!f) {
     if (f.error() == std::errc::no_such_file_or_directory) return std::optional<Offset>{};
     return f.error();
@@ -38,7 +35,7 @@ Result<std::optional<Offset>> read_start_offset(const std::filesystem::path& dir
 // knows to clean up, never a half-deleted segment that looks live.
 void remove_segment_file(const std::filesystem::path& path) {
   auto deleted = path;
-  deleted += kDeletedSuffix;
+  deleted += segment::kDeletedSuffix;
   std::error_code ec;
   std::filesystem::rename(path, deleted, ec);
   std::filesystem::remove(ec ? path : deleted, ec);
@@ -389,7 +386,8 @@ Result<void> PartitionLog::truncate_to(Offset offset) {
 }
 
 Result<void> PartitionLog::write_start_offset(Offset offset) {
-  return write_file_atomically(options_.dir / kStartOffsetFile, std::to_string(offset.value));
+  return write_file_atomically(options_.dir / segment::kLogStartOffsetFile,
+                               std::to_string(offset.value));
 }
 
 Result<void> PartitionLog::delete_oldest(const SegmentPtr& s) {

@@ -12,6 +12,7 @@
 #include "broker/errors.h"
 #include "common/file.h"
 #include "recovery/segment_recovery.h"
+#include "segment/layout.h"
 
 namespace sluice::broker {
 namespace {
@@ -23,7 +24,7 @@ std::string properties_text(const std::map<std::string, std::string>& overrides)
 }
 
 Result<std::map<std::string, std::string>> read_overrides(const std::filesystem::path& dir) {
-  const auto path = dir / kTopicConfigFile;
+  const auto path = dir / segment::kTopicConfigFile;
   std::ifstream in(path);
   if (!in) return std::map<std::string, std::string>{};
   std::stringstream text;
@@ -34,10 +35,6 @@ Result<std::map<std::string, std::string>> read_overrides(const std::filesystem:
     spdlog::error("{}", e.what());
     return Errc::invalid_config;
   }
-}
-
-std::string partition_dir_name(std::string_view topic, int32_t partition) {
-  return fmt::format("{}-{}", topic, partition);
 }
 
 }  // namespace
@@ -103,13 +100,13 @@ Result<std::unique_ptr<TopicRegistry>> TopicRegistry::open(Options options,
         dir = it->second;
       } else {
         // A partition directory vanished; recreate it empty rather than renumber partitions.
-        dir = dirs.begin()->second.parent_path() / partition_dir_name(name, p);
+        dir = dirs.begin()->second.parent_path() / segment::partition_dir_name(name, p);
         spdlog::warn("topic {}: partition {} directory missing, recreating it empty", name, p);
         std::error_code ec;
         std::filesystem::create_directories(dir, ec);
         if (ec) return ec;
-        if (auto r =
-                write_file_atomically(dir / kTopicConfigFile, properties_text(topic.overrides));
+        if (auto r = write_file_atomically(dir / segment::kTopicConfigFile,
+                                           properties_text(topic.overrides));
             !r) {
           return r.error();
         }
@@ -165,11 +162,12 @@ Result<TopicDescription> TopicRegistry::create(
   }
   Topic topic{config, overrides, {}};
   for (int32_t p = 0; p < partitions; ++p) {
-    const auto dir = log_dir / partition_dir_name(name, p);
+    const auto dir = log_dir / segment::partition_dir_name(name, p);
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
     if (ec) return ec;
-    if (auto r = write_file_atomically(dir / kTopicConfigFile, properties_text(overrides)); !r) {
+    if (auto r = write_file_atomically(dir / segment::kTopicConfigFile, properties_text(overrides));
+        !r) {
       return r.error();
     }
     auto log = open_partition(dir, name, p, config);
@@ -200,7 +198,7 @@ Result<void> TopicRegistry::delete_topic(std::string_view name) {
     // Rename first, as Kafka does: the new name is no partition directory, so a crash
     // before the removal finishes cannot bring the topic back half-deleted.
     auto doomed = log->dir();
-    doomed += fmt::format(".{}.deleted", stamp);
+    doomed += fmt::format(".{}{}", stamp, segment::kDeletedSuffix);
     std::error_code ec;
     std::filesystem::rename(log->dir(), doomed, ec);
     if (ec) return ec;
@@ -235,7 +233,8 @@ Result<TopicDescription> TopicRegistry::alter_config(
   // the old configuration in force everywhere.
   const auto text = properties_text(overrides);
   for (auto p = partitions.rbegin(); p != partitions.rend(); ++p) {
-    if (auto r = write_file_atomically((*p)->dir() / kTopicConfigFile, text); !r) return r.error();
+    if (auto r = write_file_atomically((*p)->dir() / segment::kTopicConfigFile, text); !r)
+      return r.error();
   }
   {
     std::unique_lock lock(mu_);

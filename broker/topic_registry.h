@@ -19,7 +19,6 @@
 namespace sluice::broker {
 
 inline constexpr int32_t kMaxPartitions = 10000;
-inline constexpr std::string_view kTopicConfigFile = "topic.properties";
 
 using sluice::is_internal_topic;
 using sluice::is_valid_topic_name;

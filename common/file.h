@@ -172,6 +172,9 @@ inline std::span<const std::byte> as_bytes(std::string_view s) noexcept {
   return f->sync();
 }
 
+// What write_file_atomically appends to the name it writes before renaming.
+inline constexpr std::string_view kTempFileSuffix = ".tmp";
+
 // Replaces `path` with `content` so that a crash leaves either the old or the new file:
 // write to a temporary name, fsync, rename over, fsync the directory. Trailing zeros are not
 // written but left as a hole (an index preallocated to its maximum size is mostly zeros), and a
@@ -179,7 +182,7 @@ inline std::span<const std::byte> as_bytes(std::string_view s) noexcept {
 [[nodiscard]] inline Result<void> write_file_atomically(const std::filesystem::path& path,
                                                         std::span<const std::byte> content) {
   auto tmp = path;
-  tmp += ".tmp";
+  tmp += kTempFileSuffix;
   auto write = [&]() -> Result<void> {
     auto f = File::open(tmp, O_WRONLY | O_CREAT | O_TRUNC);
     if (!f) return f.error();

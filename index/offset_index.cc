@@ -1,45 +1,11 @@
 #include "index/offset_index.h"
 
-#include <limits>
 #include <utility>
 
-#include "common/endian.h"
-
 namespace sluice::index {
-namespace detail {
-
-OffsetEntry OffsetLayout::decode(const std::byte* p, Offset base) noexcept {
-  return {Offset{wrapping_add(base.value, load_le<uint32_t>(p))},
-          FilePos{load_le<uint32_t>(p + 4)}};
-}
-
-void OffsetLayout::encode(std::byte* p, const Entry& e, Offset base) noexcept {
-  store_le<uint32_t>(p, static_cast<uint32_t>(e.offset.value - base.value));
-  store_le<uint32_t>(p + 4, static_cast<uint32_t>(e.position.value));
-}
-
-std::error_code OffsetLayout::check_fits(const Entry& e, Offset base) noexcept {
-  if (e.offset < base) return Errc::not_increasing;
-  if (static_cast<uint64_t>(e.offset.value - base.value) > std::numeric_limits<uint32_t>::max() ||
-      e.position.value > std::numeric_limits<uint32_t>::max()) {
-    return Errc::index_full;
-  }
-  return {};
-}
-
-bool OffsetLayout::ordered(const Entry& prev, const Entry& next) noexcept {
-  return prev.offset < next.offset && prev.position < next.position;
-}
-
-bool OffsetLayout::continues(const Entry& /*prev*/, const Entry& next, Offset base) noexcept {
-  return !(next.offset == base && next.position == FilePos{0});
-}
-
-}  // namespace detail
-
 Result<OffsetIndex> OffsetIndex::open(const std::filesystem::path& path, Offset base,
                                       size_t max_bytes, bool writable) {
-  auto file = detail::IndexFile<detail::OffsetLayout>::open(path, base, max_bytes, writable);
+  auto file = detail::IndexFile<OffsetLayout>::open(path, base, max_bytes, writable);
   if (!file) return file.error();
   return OffsetIndex(std::move(*file));
 }

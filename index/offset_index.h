@@ -10,30 +10,9 @@
 #include "common/result.h"
 #include "common/types.h"
 #include "index/detail/index_file.h"
+#include "index/format.h"
 
 namespace sluice::index {
-
-struct OffsetEntry {
-  Offset offset;
-  FilePos position;
-  bool operator==(const OffsetEntry&) const = default;
-};
-
-// On disk: u32 offset relative to the segment's base offset, u32 position in the segment file,
-// both little-endian.
-inline constexpr size_t kOffsetEntrySize = 8;
-
-namespace detail {
-struct OffsetLayout {
-  using Entry = OffsetEntry;
-  static constexpr size_t kEntrySize = kOffsetEntrySize;
-  static Entry decode(const std::byte* p, Offset base) noexcept;
-  static void encode(std::byte* p, const Entry& e, Offset base) noexcept;
-  static std::error_code check_fits(const Entry& e, Offset base) noexcept;
-  static bool ordered(const Entry& prev, const Entry& next) noexcept;
-  static bool continues(const Entry& prev, const Entry& next, Offset base) noexcept;
-};
-}  // namespace detail
 
 // The sparse offset index of one segment: (offset, position) pairs, strictly increasing in
 // both, in a memory-mapped file. Move-only; the destructor unmaps and closes the file, and a
@@ -94,9 +73,9 @@ class OffsetIndex {
   const std::filesystem::path& path() const;
 
  private:
-  explicit OffsetIndex(detail::IndexFile<detail::OffsetLayout> file) : file_(std::move(file)) {}
+  explicit OffsetIndex(detail::IndexFile<OffsetLayout> file) : file_(std::move(file)) {}
 
-  detail::IndexFile<detail::OffsetLayout> file_;
+  detail::IndexFile<OffsetLayout> file_;
 };
 
 }  // namespace sluice::index

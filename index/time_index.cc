@@ -1,44 +1,11 @@
 #include "index/time_index.h"
 
-#include <limits>
 #include <utility>
 
-#include "common/endian.h"
-
 namespace sluice::index {
-namespace detail {
-
-TimeEntry TimeLayout::decode(const std::byte* p, Offset base) noexcept {
-  return {load_le<int64_t>(p), Offset{wrapping_add(base.value, load_le<uint32_t>(p + 8))}};
-}
-
-void TimeLayout::encode(std::byte* p, const Entry& e, Offset base) noexcept {
-  store_le<int64_t>(p, e.timestamp_ms);
-  store_le<uint32_t>(p + 8, static_cast<uint32_t>(e.offset.value - base.value));
-}
-
-std::error_code TimeLayout::check_fits(const Entry& e, Offset base) noexcept {
-  if (e.offset < base) return Errc::not_increasing;
-  if (static_cast<uint64_t>(e.offset.value - base.value) > std::numeric_limits<uint32_t>::max()) {
-    return Errc::index_full;
-  }
-  return {};
-}
-
-bool TimeLayout::ordered(const Entry& prev, const Entry& next) noexcept {
-  return prev.timestamp_ms < next.timestamp_ms && prev.offset <= next.offset;
-}
-
-bool TimeLayout::continues(const Entry& prev, const Entry& next, Offset base) noexcept {
-  const bool blank = next.timestamp_ms == 0 && next.offset == base;
-  return !blank && next.timestamp_ms > prev.timestamp_ms;
-}
-
-}  // namespace detail
-
 Result<TimeIndex> TimeIndex::open(const std::filesystem::path& path, Offset base, size_t max_bytes,
                                   bool writable) {
-  auto file = detail::IndexFile<detail::TimeLayout>::open(path, base, max_bytes, writable);
+  auto file = detail::IndexFile<TimeLayout>::open(path, base, max_bytes, writable);
   if (!file) return file.error();
   return TimeIndex(std::move(*file));
 }

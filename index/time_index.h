@@ -10,30 +10,9 @@
 #include "common/result.h"
 #include "common/types.h"
 #include "index/detail/index_file.h"
+#include "index/format.h"
 
 namespace sluice::index {
-
-struct TimeEntry {
-  int64_t timestamp_ms;
-  Offset offset;
-  bool operator==(const TimeEntry&) const = default;
-};
-
-// On disk: i64 timestamp in milliseconds, u32 offset relative to the segment's base offset,
-// both little-endian.
-inline constexpr size_t kTimeEntrySize = 12;
-
-namespace detail {
-struct TimeLayout {
-  using Entry = TimeEntry;
-  static constexpr size_t kEntrySize = kTimeEntrySize;
-  static Entry decode(const std::byte* p, Offset base) noexcept;
-  static void encode(std::byte* p, const Entry& e, Offset base) noexcept;
-  static std::error_code check_fits(const Entry& e, Offset base) noexcept;
-  static bool ordered(const Entry& prev, const Entry& next) noexcept;
-  static bool continues(const Entry& prev, const Entry& next, Offset base) noexcept;
-};
-}  // namespace detail
 
 // The sparse time index of one segment: (timestamp, offset) pairs, timestamps strictly
 // increasing and offsets never decreasing, in a memory-mapped file. Move-only; the destructor
@@ -89,9 +68,9 @@ class TimeIndex {
   const std::filesystem::path& path() const;
 
  private:
-  explicit TimeIndex(detail::IndexFile<detail::TimeLayout> file) : file_(std::move(file)) {}
+  explicit TimeIndex(detail::IndexFile<TimeLayout> file) : file_(std::move(file)) {}
 
-  detail::IndexFile<detail::TimeLayout> file_;
+  detail::IndexFile<TimeLayout> file_;
 };
 
 }  // namespace sluice::index

@@ -7,6 +7,7 @@
 
 #include "common/file.h"
 #include "recovery/errors.h"
+#include "segment/layout.h"
 
 namespace sluice::recovery {
 namespace {
@@ -31,7 +32,7 @@ bool parse_entry(std::string_view line, RecoveryPoints& points) {
       !parse_number(line.substr(last + 1), offset) || partition < 0 || offset < 0) {
     return false;
   }
-  points[fmt::format("{}-{}", line.substr(0, mid), partition)] = Offset{offset};
+  points[segment::partition_dir_name(line.substr(0, mid), partition)] = Offset{offset};
   return true;
 }
 
@@ -40,15 +41,15 @@ bool parse_entry(std::string_view line, RecoveryPoints& points) {
 Result<void> write_recovery_checkpoint(const fs::path& log_dir, const RecoveryPoints& points) {
   std::string text = fmt::format("0\n{}\n", points.size());
   for (const auto& [key, offset] : points) {
-    const auto dash = key.rfind('-');
-    if (dash == std::string::npos || dash == 0) return Errc::bad_partition_dir;
-    text += fmt::format("{} {} {}\n", key.substr(0, dash), key.substr(dash + 1), offset.value);
+    auto parsed = segment::parse_partition_dir_name(key);
+    if (!parsed) return Errc::bad_partition_dir;
+    text += fmt::format("{} {} {}\n", parsed->first, parsed->second, offset.value);
   }
-  return write_file_atomically(log_dir / kRecoveryCheckpointFile, text);
+  return write_file_atomically(log_dir / segment::kRecoveryCheckpointFile, text);
 }
 
 Result<RecoveryPoints> read_recovery_checkpoint(const fs::path& log_dir) {
-  auto f = File::open(log_dir / kRecoveryCheckpointFile, O_RDONLY);
+  auto f = File::open(log_dir / segment::kRecoveryCheckpointFile, O_RDONLY);
   if (!f && f.error() == std::errc::no_such_file_or_directory) return RecoveryPoints{};
   if (!f) return f.error();
   auto size = f->size();
@@ -75,7 +76,7 @@ Result<RecoveryPoints> read_recovery_checkpoint(const fs::path& log_dir) {
 }
 
 Result<void> mark_clean_shutdown(const fs::path& log_dir) {
-  auto f = File::open(log_dir / kCleanShutdownFile, O_WRONLY | O_CREAT | O_TRUNC);
+  auto f = File::open(log_dir / segment::kCleanShutdownFile, O_WRONLY | O_CREAT | O_TRUNC);
   if (!f) return f.error();
   if (auto r = f->sync(); !r) return r;
   return fsync_dir(log_dir);
@@ -83,7 +84,7 @@ Result<void> mark_clean_shutdown(const fs::path& log_dir) {
 
 Result<bool> consume_clean_shutdown(const fs::path& log_dir) {
   std::error_code ec;
-  const bool existed = fs::remove(log_dir / kCleanShutdownFile, ec);
+  const bool existed = fs::remove(log_dir / segment::kCleanShutdownFile, ec);
   // Result<bool> is constructible from an error_code both ways: say which.
   if (ec) return Result<bool>(boost::system::in_place_error, ec);
   if (existed) {

@@ -10,9 +10,6 @@
 
 namespace sluice::recovery {
 
-inline constexpr std::string_view kRecoveryCheckpointFile = "recovery-point-offset-checkpoint";
-inline constexpr std::string_view kCleanShutdownFile = ".clean_shutdown";
-
 // Recovery points keyed by "<topic>-<partition>": every offset below is known to be flushed.
 using RecoveryPoints = std::map<std::string, Offset>;
 

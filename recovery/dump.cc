@@ -4,6 +4,8 @@
 #include <string_view>
 
 #include "common/file.h"
+#include "index/format.h"
+#include "segment/batch.h"
 #include "segment/segment.h"
 
 namespace sluice::recovery {
@@ -86,10 +88,10 @@ Result<FileDump> dump_file(const fs::path& file, DumpKind kind, bool with_record
       dump_log(*bytes, with_records, out);
       break;
     case DumpKind::offset_index:
-      dump_index<index::detail::OffsetLayout>(*bytes, base, out.offsets, out.defect);
+      dump_index<index::OffsetLayout>(*bytes, base, out.offsets, out.defect);
       break;
     case DumpKind::time_index:
-      dump_index<index::detail::TimeLayout>(*bytes, base, out.times, out.defect);
+      dump_index<index::TimeLayout>(*bytes, base, out.times, out.defect);
       break;
   }
   return out;

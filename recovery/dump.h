@@ -9,8 +9,7 @@
 
 #include "common/result.h"
 #include "common/types.h"
-#include "index/offset_index.h"
-#include "index/time_index.h"
+#include "index/format.h"
 #include "segment/batch.h"
 
 namespace sluice::recovery {

@@ -8,11 +8,12 @@
 #include <string_view>
 
 #include "common/file.h"
+#include "segment/layout.h"
 
 namespace sluice::recovery {
 
-// The lock file in each log dir; it stays behind after a stop, like Kafka's.
-inline constexpr std::string_view kLogDirLockFile = ".lock";
+// The lock file in each log dir (segment/layout.h); it stays behind after a stop, like Kafka's.
+using segment::kLogDirLockFile;
 
 // Thrown when another process (or another LogDirLock) holds a log dir's lock. The message
 // names the dir and the holder's PID.

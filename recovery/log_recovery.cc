@@ -14,7 +14,7 @@
 #include "common/file.h"
 #include "recovery/checkpoint.h"
 #include "recovery/errors.h"
-#include "segment/segment.h"
+#include "segment/layout.h"
 
 namespace sluice::recovery {
 namespace {
@@ -65,7 +65,7 @@ RecoveryOptions recovery_options(const config::TopicConfig& topic) {
 
 Result<RecoveryOptions> partition_options(const config::TopicConfig& defaults,
                                           const PartitionDir& dir) {
-  const fs::path file = dir.path / "topic.properties";
+  const fs::path file = dir.path / segment::kTopicConfigFile;
   std::error_code ec;
   if (!fs::exists(file, ec)) return recovery_options(defaults);
   std::ifstream in(file, std::ios::binary);
@@ -122,7 +122,7 @@ Result<void> LogRecovery::prepare() {
     std::error_code ec;
     if (!fs::is_directory(dir, ec))
       return ec ? ec : std::make_error_code(std::errc::not_a_directory);
-    bool clean = fs::exists(dir / kCleanShutdownFile, ec);
+    bool clean = fs::exists(dir / segment::kCleanShutdownFile, ec);
     if (!options_.read_only) {
       auto consumed = consume_clean_shutdown(dir);
       if (!consumed) return consumed.error();
@@ -136,7 +136,7 @@ Result<void> LogRecovery::prepare() {
         points = std::move(*read);
       } else {
         log_->warn("{}: unreadable {} ({}); recovering fully", dir.string(),
-                   kRecoveryCheckpointFile, read.error().message());
+                   segment::kRecoveryCheckpointFile, read.error().message());
       }
     }
     points_.push_back(std::move(points));
@@ -154,7 +154,8 @@ Result<void> LogRecovery::prepare() {
 void LogRecovery::run_job(const Job& job, PartitionReport& out) {
   SegmentRecoverySettings settings;
   settings.read_only = options_.read_only;
-  settings.quarantine_dir = options_.log_dirs[job.log_dir_index] / "quarantine" / job.dir.name();
+  settings.quarantine_dir =
+      options_.log_dirs[job.log_dir_index] / segment::kQuarantineDir / job.dir.name();
   settings.bytes_done = &progress_.bytes_done;
   settings.segments_done = &progress_.segments_done;
   const auto& points = points_[job.log_dir_index];
@@ -236,7 +237,7 @@ Result<RecoveryReport> LogRecovery::run() {
     // The report documents the recovery; failing to write it (a full disk) must not keep the
     // broker from starting on logs that were recovered.
     if (auto r = write_reports(report); !r) {
-      log_->error("could not write recovery-report.json: {}", r.error().message());
+      log_->error("could not write {}: {}", segment::kRecoveryReportFile, r.error().message());
     }
   }
   return report;
@@ -244,7 +245,8 @@ Result<RecoveryReport> LogRecovery::run() {
 
 Result<void> LogRecovery::write_reports(const RecoveryReport& report) {
   for (const auto& dir : options_.log_dirs) {
-    if (auto r = write_file_atomically(dir / "recovery-report.json", to_json(report, &dir)); !r) {
+    if (auto r = write_file_atomically(dir / segment::kRecoveryReportFile, to_json(report, &dir));
+        !r) {
       return r;
     }
   }

@@ -4,12 +4,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <charconv>
 #include <set>
 
 #include "common/check.h"
 #include "common/file.h"
-#include "common/topic_name.h"
 #include "recovery/errors.h"
 #include "recovery/quarantine.h"
 #include "segment/errors.h"
@@ -36,21 +34,12 @@ bool entries_cover(const SegmentScan& scan) {
 
 }  // namespace
 
-std::string PartitionDir::name() const { return fmt::format("{}-{}", topic, partition); }
+std::string PartitionDir::name() const { return segment::partition_dir_name(topic, partition); }
 
 std::optional<PartitionDir> parse_partition_dir(const fs::path& path) {
-  const std::string name = path.filename().string();
-  const auto dash = name.rfind('-');
-  if (dash == std::string::npos || dash + 1 >= name.size()) return std::nullopt;
-  const std::string_view digits = std::string_view(name).substr(dash + 1);
-  int32_t partition = 0;
-  auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), partition);
-  if (ec != std::errc{} || ptr != digits.data() + digits.size() || partition < 0) {
-    return std::nullopt;
-  }
-  PartitionDir dir{path, name.substr(0, dash), partition};
-  if (!is_valid_topic_name(dir.topic)) return std::nullopt;
-  return dir;
+  auto parsed = segment::parse_partition_dir_name(path.filename().string());
+  if (!parsed) return std::nullopt;
+  return PartitionDir{path, std::move(parsed->first), parsed->second};
 }
 
 SegmentRecovery::SegmentRecovery(PartitionDir dir, SegmentRecoverySettings settings)
@@ -105,10 +94,11 @@ Result<void> SegmentRecovery::classify() {
     const std::string name = p.filename().string();
     if (!entry.is_regular_file(ec)) {
       report_.ignored.push_back(name + " (not a regular file)");
-    } else if (name.ends_with(".tmp") || name.ends_with(".deleted")) {
+    } else if (name.ends_with(segment::kTempSuffix) || name.ends_with(segment::kDeletedSuffix)) {
       report_.strays.push_back(name);
-      if (auto r = remove_file(p, name.ends_with(".tmp") ? "leftover temporary file"
-                                                         : "segment file left by retention");
+      if (auto r = remove_file(p, name.ends_with(segment::kTempSuffix)
+                                      ? "leftover temporary file"
+                                      : "segment file left by retention");
           !r) {
         return r;
       }
@@ -119,7 +109,7 @@ Result<void> SegmentRecovery::classify() {
       indexes.emplace_back(p, ib->value);
     } else if (auto tb = segment::parse_segment_file_name(name, kTimeIndexSuffix)) {
       indexes.emplace_back(p, tb->value);
-    } else if (name != "topic.properties" && name != "log-start-offset") {
+    } else if (name != segment::kTopicConfigFile && name != segment::kLogStartOffsetFile) {
       report_.ignored.push_back(name);
     }
   }
@@ -157,6 +147,16 @@ Result<void> SegmentRecovery::drop_empty_middle_segments() {
   return {};
 }
 
+Result<ExistingIndexes> SegmentRecovery::read_indexes(Offset base) const {
+  ExistingIndexes out;
+  for (bool time : {false, true}) {
+    auto bytes = read_file(file(base, time ? kTimeIndexSuffix : kIndexSuffix));
+    if (!bytes && bytes.error() != std::errc::no_such_file_or_directory) return bytes.error();
+    if (bytes) (time ? out.time_bytes : out.offset_bytes) = std::move(*bytes);
+  }
+  return out;
+}
+
 bool SegmentRecovery::trusted(size_t i) const {
   return settings_.recovery_point && i + 1 < segments_.size() &&
          segments_[i + 1].base <= *settings_.recovery_point;
@@ -180,8 +180,10 @@ Result<std::optional<SegmentRecovery::Cut>> SegmentRecovery::scan_segments() {
       if (settings_.segments_done) settings_.segments_done->fetch_add(1);
       continue;
     }
-    auto scan =
-        scan_segment(file(seg.base, kLogSuffix), seg.base, settings_.options, settings_.bytes_done);
+    auto existing = read_indexes(seg.base);
+    if (!existing) return existing.error();
+    auto scan = scan_segment(file(seg.base, kLogSuffix), seg.base, settings_.options, *existing,
+                             settings_.bytes_done);
     if (!scan) return scan.error();
     if (settings_.segments_done) settings_.segments_done->fetch_add(1);
     ++report_.segments_scanned;
@@ -260,31 +262,42 @@ Result<void> SegmentRecovery::remove_segment_files(Offset base) {
 Result<void> SegmentRecovery::check_indexes() {
   for (size_t i = 0; i < segments_.size(); ++i) {
     if (!segments_[i].scan) continue;
+    const SegmentScan& scan = *segments_[i].scan;
     const bool sealed = i + 1 < segments_.size();
-    if (auto r = check_index(segments_[i], sealed, false); !r) return r;
-    if (auto r = check_index(segments_[i], sealed, true); !r) return r;
+    // A rebuilt .timeindex follows the rebuilt .index's entries; beside a kept .index of the
+    // active segment it may stop short of that one's last entry, which Segment::open relies on.
+    // Then the .index is rebuilt too, so the pair comes from one rule.
+    const int64_t rebuilt_reach =
+        scan.time_entries.empty() ? -1 : scan.time_entries.back().timestamp_ms;
+    const bool with_time = !sealed && !scan.time_index.problem.empty() &&
+                           rebuilt_reach < scan.largest_at_last_offset_entry;
+    if (auto r = check_index(segments_[i], sealed, false, with_time); !r) return r;
+    if (auto r = check_index(segments_[i], sealed, true, false); !r) return r;
   }
   return {};
 }
 
-Result<void> SegmentRecovery::check_index(const SegmentFiles& seg, bool sealed, bool time) {
+Result<void> SegmentRecovery::check_index(const SegmentFiles& seg, bool sealed, bool time,
+                                          bool with_time_index) {
   const SegmentScan& scan = *seg.scan;
   const fs::path path = file(seg.base, time ? kTimeIndexSuffix : kIndexSuffix);
-  auto existing = read_file(path);
-  if (!existing && existing.error() != std::errc::no_such_file_or_directory) {
-    return existing.error();
+  const IndexVerdict& verdict = time ? scan.time_index : scan.offset_index;
+  std::string why = verdict.problem;
+  // A sealed segment's index is read-only and never trimmed again: preallocated room is waste.
+  if (why.empty() && sealed && !verdict.trimmed) why = "not trimmed, though its segment is sealed";
+  if (why.empty() && sealed && time && !verdict.reaches_end) {
+    why = "too sparse: the segment is sealed, and its largest timestamp has no entry";
   }
-  const auto& opts = settings_.options;
-  if (existing && (time ? time_index_matches(*existing, scan, opts, sealed)
-                        : offset_index_matches(*existing, scan, opts, sealed))) {
-    return {};
+  if (why.empty() && with_time_index && !settings_.read_only) {
+    why = "valid, but written again with the rebuilt .timeindex";
   }
+  if (why.empty()) return {};
   ++report_.indexes_rebuilt;
-  const std::string why = existing ? "does not match the log" : "missing";
   if (settings_.read_only) {
     report_.problems.push_back(fmt::format("{}: {}", path.filename().string(), why));
     return {};
   }
+  const auto& opts = settings_.options;
   SLUICE_CHECK(entries_cover(scan), "rebuilt index of {} does not cover the log", path.string());
   const std::string bytes =
       time ? time_index_bytes(scan, opts, sealed) : offset_index_bytes(scan, opts, sealed);
@@ -292,7 +305,7 @@ Result<void> SegmentRecovery::check_index(const SegmentFiles& seg, bool sealed, 
     // A full disk may have no room for the new index beside the old one. The old one is wrong
     // or missing anyway and is derived from the log: remove it and write the new one in its
     // room (a crash in between leaves it missing, which the next recovery rebuilds again).
-    if (r.error() != std::errc::no_space_on_device || !existing) return r;
+    if (r.error() != std::errc::no_space_on_device || !verdict.present) return r;
     std::error_code ec;
     if (!fs::remove(path, ec) && ec) return ec;
     if (auto again = write_file_atomically(path, bytes); !again) return again;

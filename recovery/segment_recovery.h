@@ -42,9 +42,11 @@ struct SegmentRecoverySettings {
 
 // Validates, cuts and re-indexes the segments of one partition directory, so that afterwards
 // every .log holds only whole valid batches with contiguous offsets, segment base offsets
-// follow each other without gap or overlap, and every .index/.timeindex is byte-identical to
-// what segment::Segment writes (sealed segments trimmed with the seal's time entry; the last,
-// active one preallocated to segment.index.bytes, or left trimmed if it already was).
+// follow each other without gap or overlap, and every .index/.timeindex is a valid index of
+// its .log (recovery/index_check.h; a sealed segment's trimmed). An index that is not is
+// rebuilt by the indexing rule with the partition's settings, as segment::Segment writes it
+// (sealed segments trimmed with the seal's time entry; the last, active one preallocated to
+// segment.index.bytes).
 //
 // At the first bad or incomplete batch (or a segment that does not start where the previous
 // one ends), the bytes from there to the end of that segment and every later segment are
@@ -52,8 +54,9 @@ struct SegmentRecoverySettings {
 // last valid batch (fsynced) and the later segments deleted (directory fsynced). Rebuilt
 // indexes are written to a temporary name, fsynced and renamed. Stray files (*.tmp,
 // *.deleted, index files without a .log, empty .log files before the last segment) are
-// removed; unknown names are left alone and reported as ignored. An index that already
-// matches is not rewritten, so recovering a recovered directory changes nothing.
+// removed; unknown names are left alone and reported as ignored. A valid index is not
+// rewritten, however densely it was written, so recovering a recovered directory changes
+// nothing, and neither does recovering under another index.interval.bytes.
 //
 // read_only: nothing is opened for writing or created; every defect is listed in the
 // report's problems instead of repaired.
@@ -88,8 +91,11 @@ class SegmentRecovery {
   QuarantineCut plan_cut(const Cut& cut);
   [[nodiscard]] Result<void> apply_cut(const Cut& cut);
   [[nodiscard]] Result<void> remove_segment_files(Offset base);
+  [[nodiscard]] Result<ExistingIndexes> read_indexes(Offset base) const;
   [[nodiscard]] Result<void> check_indexes();
-  [[nodiscard]] Result<void> check_index(const SegmentFiles& seg, bool sealed, bool time);
+  // with_time_index: rewrite a valid .index too, because its .timeindex is rebuilt.
+  [[nodiscard]] Result<void> check_index(const SegmentFiles& seg, bool sealed, bool time,
+                                         bool with_time_index);
   bool trusted(size_t i) const;
   std::filesystem::path file(Offset base, std::string_view suffix) const;
 

@@ -14,6 +14,7 @@
 #include "common/file.h"
 #include "recovery/errors.h"
 #include "segment/errors.h"
+#include "segment/index_rule.h"
 
 namespace sluice::recovery {
 namespace {
@@ -85,54 +86,52 @@ class Prefetcher {
   std::jthread thread_;
 };
 
-// segment::Segment's indexing rule (see its class comment, index_batch and
-// maybe_append_time_entry), replayed over a scan, including what the index files refuse: an
-// entry not after the last one, or beyond the capacity.
-class IndexRule {
+// The scan's side of the indexing rule (segment/index_rule.h): the rebuilt entries, refused
+// where the index files would refuse them (out of order, not fitting 32 bits, or full).
+class RebuiltIndexes {
  public:
-  IndexRule(SegmentScan& scan, const RecoveryOptions& options)
+  RebuiltIndexes(SegmentScan& scan, const RecoveryOptions& options)
       : scan_(scan),
-        interval_(options.index_interval_bytes),
         offset_capacity_(options.index_max_bytes / index::kOffsetEntrySize),
-        time_capacity_(options.index_max_bytes / index::kTimeEntrySize) {}
+        time_capacity_(options.index_max_bytes / index::kTimeEntrySize),
+        largest_{-1, scan.base} {}
 
-  void add(uint64_t pos, const segment::BatchHeader& h) {
-    if (h.max_timestamp > max_timestamp_) {
-      max_timestamp_ = h.max_timestamp;
-      offset_of_max_timestamp_ = h.base_offset;
-    }
-    auto& entries = scan_.offset_entries;
-    if (!entries.empty() && pos - entries.back().position.value < interval_) return;
-    if (!entries.empty() &&
-        !(entries.back().offset < h.base_offset && entries.back().position.value < pos)) {
-      return;
-    }
-    if (entries.size() >= offset_capacity_ || pos > std::numeric_limits<uint32_t>::max()) return;
-    entries.push_back({h.base_offset, FilePos{pos}});
-    if (auto e = time_entry()) scan_.time_entries.push_back(*e);
+  std::optional<index::OffsetEntry> last_offset_entry() const {
+    return last_of(scan_.offset_entries);
   }
-
-  void finish() {
-    auto e = time_entry();
-    scan_.seal_adds_entry = e.has_value();
-    if (e) scan_.seal_entry = *e;
+  std::optional<index::TimeEntry> last_time_entry() const { return last_of(scan_.time_entries); }
+  index::TimeEntry largest_timestamp() const { return largest_; }
+  void set_largest_timestamp(index::TimeEntry e) { largest_ = e; }
+  bool add_offset_entry(index::OffsetEntry e) {
+    return add<index::OffsetLayout>(scan_.offset_entries, e, offset_capacity_).has_value();
+  }
+  Result<void> add_time_entry(index::TimeEntry e) {
+    return add<index::TimeLayout>(scan_.time_entries, e, time_capacity_);
   }
 
  private:
-  std::optional<index::TimeEntry> time_entry() const {
-    const auto& entries = scan_.time_entries;
-    if (!entries.empty() && entries.back().timestamp_ms >= max_timestamp_) return std::nullopt;
-    if (entries.empty() && max_timestamp_ < 0) return std::nullopt;
-    if (entries.size() >= time_capacity_) return std::nullopt;
-    return index::TimeEntry{max_timestamp_, offset_of_max_timestamp_};
+  template <class Entry>
+  static std::optional<Entry> last_of(const std::vector<Entry>& entries) {
+    if (entries.empty()) return std::nullopt;
+    return entries.back();
+  }
+
+  template <class Layout>
+  Result<void> add(std::vector<typename Layout::Entry>& entries, const typename Layout::Entry& e,
+                   size_t capacity) {
+    if (!entries.empty() && !Layout::ordered(entries.back(), e)) {
+      return index::Errc::not_increasing;
+    }
+    if (auto ec = Layout::check_fits(e, scan_.base)) return ec;
+    if (entries.size() >= capacity) return index::Errc::index_full;
+    entries.push_back(e);
+    return {};
   }
 
   SegmentScan& scan_;
-  uint64_t interval_;
   size_t offset_capacity_;
   size_t time_capacity_;
-  int64_t max_timestamp_ = -1;
-  Offset offset_of_max_timestamp_;
+  index::TimeEntry largest_;
 };
 
 template <class Layout>
@@ -183,7 +182,7 @@ Result<segment::BatchHeader> check_batch(std::span<const std::byte> rest, Offset
 }
 
 Result<SegmentScan> scan_segment(const std::filesystem::path& log_path, Offset base,
-                                 const RecoveryOptions& options,
+                                 const RecoveryOptions& options, const ExistingIndexes& existing,
                                  std::atomic<uint64_t>* bytes_done) {
   auto file = File::open(log_path, O_RDONLY);
   if (!file) return file.error();
@@ -196,7 +195,9 @@ Result<SegmentScan> scan_segment(const std::filesystem::path& log_path, Offset b
   Mapping mapping;
   if (auto r = mapping.map(file->fd(), *size); !r) return r.error();
   const auto bytes = mapping.bytes();
-  IndexRule rule(scan, options);
+  RebuiltIndexes rebuilt(scan, options);
+  IndexCheck check(existing.offset_bytes, existing.time_bytes, base, options.index_interval_bytes,
+                   options.index_max_bytes);
   Prefetcher prefetcher(file->fd(), *size);
   constexpr uint64_t kProgressStep = 4 << 20;
   uint64_t pos = 0;
@@ -207,7 +208,10 @@ Result<SegmentScan> scan_segment(const std::filesystem::path& log_path, Offset b
       scan.error = h.error();
       break;
     }
-    rule.add(pos, *h);
+    const size_t entries = scan.offset_entries.size();
+    segment::index_batch(rebuilt, options.index_interval_bytes, pos, *h);
+    check.add(pos, *h, rebuilt.largest_timestamp().timestamp_ms,
+              scan.offset_entries.size() > entries);
     scan.next_offset = h->next_offset();
     ++scan.batches;
     scan.records += static_cast<uint64_t>(h->record_count);
@@ -219,7 +223,18 @@ Result<SegmentScan> scan_segment(const std::filesystem::path& log_path, Offset b
     }
   }
   scan.valid_bytes = pos;
-  rule.finish();
+  check.finish();
+  scan.offset_index = check.offset_verdict();
+  scan.time_index = check.time_verdict();
+  scan.largest_at_last_offset_entry = check.largest_at_last_entry();
+  // What seal() would add: kept apart, as only a sealed segment's index holds it.
+  const size_t time_entries = scan.time_entries.size();
+  (void)segment::add_time_entry_if_due(rebuilt);
+  if (scan.time_entries.size() > time_entries) {
+    scan.seal_adds_entry = true;
+    scan.seal_entry = scan.time_entries.back();
+    scan.time_entries.pop_back();
+  }
   if (bytes_done != nullptr) bytes_done->fetch_add(*size - reported, std::memory_order_relaxed);
   return scan;
 }
@@ -227,29 +242,17 @@ Result<SegmentScan> scan_segment(const std::filesystem::path& log_path, Offset b
 std::string offset_index_bytes(const SegmentScan& scan, const RecoveryOptions& options,
                                bool sealed) {
   const size_t pad = sealed ? 0 : preallocated(options.index_max_bytes, index::kOffsetEntrySize);
-  return encode<index::detail::OffsetLayout>(scan.offset_entries, scan.base, pad);
+  return encode<index::OffsetLayout>(scan.offset_entries, scan.base, pad);
 }
 
 std::string time_index_bytes(const SegmentScan& scan, const RecoveryOptions& options, bool sealed) {
   if (!sealed) {
-    return encode<index::detail::TimeLayout>(
-        scan.time_entries, scan.base, preallocated(options.index_max_bytes, index::kTimeEntrySize));
+    return encode<index::TimeLayout>(scan.time_entries, scan.base,
+                                     preallocated(options.index_max_bytes, index::kTimeEntrySize));
   }
   std::vector<index::TimeEntry> entries = scan.time_entries;
   if (scan.seal_adds_entry) entries.push_back(scan.seal_entry);
-  return encode<index::detail::TimeLayout>(entries, scan.base, 0);
-}
-
-bool offset_index_matches(std::string_view existing, const SegmentScan& scan,
-                          const RecoveryOptions& options, bool sealed) {
-  if (existing == offset_index_bytes(scan, options, sealed)) return true;
-  return !sealed && existing == offset_index_bytes(scan, options, true);
-}
-
-bool time_index_matches(std::string_view existing, const SegmentScan& scan,
-                        const RecoveryOptions& options, bool sealed) {
-  if (existing == time_index_bytes(scan, options, sealed)) return true;
-  return !sealed && existing == encode<index::detail::TimeLayout>(scan.time_entries, scan.base, 0);
+  return encode<index::TimeLayout>(entries, scan.base, 0);
 }
 
 }  // namespace sluice::recovery

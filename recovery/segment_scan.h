@@ -4,14 +4,15 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <vector>
 
 #include "common/result.h"
 #include "common/types.h"
-#include "index/offset_index.h"
-#include "index/time_index.h"
+#include "index/format.h"
+#include "recovery/index_check.h"
 #include "segment/batch.h"
 
 namespace sluice::recovery {
@@ -22,8 +23,15 @@ struct RecoveryOptions {
   size_t index_interval_bytes = 4096;  // index.interval.bytes
 };
 
-// What one pass over a segment's .log found: the valid prefix, the first bad batch (if any) and
-// the index entries the live writer would have made for the valid prefix.
+// The bytes of a segment's index files as recovery found them; nullopt for a missing file.
+struct ExistingIndexes {
+  std::optional<std::string> offset_bytes;
+  std::optional<std::string> time_bytes;
+};
+
+// What one pass over a segment's .log found: the valid prefix, the first bad batch (if any),
+// the index entries the indexing rule (segment/index_rule.h) makes for the valid prefix, and
+// whether the existing index files are valid for it (recovery/index_check.h).
 struct SegmentScan {
   Offset base;
   uint64_t file_bytes = 0;
@@ -36,6 +44,11 @@ struct SegmentScan {
   std::vector<index::TimeEntry> time_entries;  // as while active: without the seal entry
   index::TimeEntry seal_entry{-1, {}};         // what seal() adds, when seal_adds_entry
   bool seal_adds_entry = false;
+  IndexVerdict offset_index;  // the existing .index, judged against the valid prefix
+  IndexVerdict time_index;    // the existing .timeindex
+  // The largest timestamp up to the existing .index's last entry: a kept .index needs a
+  // .timeindex that reaches it.
+  int64_t largest_at_last_offset_entry = -1;
 
   bool clean() const { return !error; }
   // "batch checksum mismatch at position 123"
@@ -50,24 +63,19 @@ struct SegmentScan {
                                                        Offset expected, Offset segment_base);
 
 // Scans `log_path` (read-only, memory-mapped) batch by batch and stops at the first batch
-// check_batch rejects. I/O failures are the only errors; bad bytes are reported in the scan.
-// Adds the bytes it passes to *bytes_done as it goes (for progress), if given.
+// check_batch rejects, judging `existing` against the valid batches on the way. I/O failures
+// are the only errors; bad bytes are reported in the scan. Adds the bytes it passes to
+// *bytes_done as it goes (for progress), if given.
 [[nodiscard]] Result<SegmentScan> scan_segment(const std::filesystem::path& log_path, Offset base,
                                                const RecoveryOptions& options,
+                                               const ExistingIndexes& existing = {},
                                                std::atomic<uint64_t>* bytes_done = nullptr);
 
-// The exact bytes segment::Segment leaves in the segment's .index / .timeindex: sealed is
-// trimmed with the seal entry; active (not sealed) is preallocated to segment.index.bytes as
-// a writable index::OffsetIndex / TimeIndex leaves it.
+// The index files the indexing rule writes for the scan's valid prefix, as segment::Segment
+// leaves them: sealed is trimmed with the seal's time entry; active (not sealed) is
+// preallocated to segment.index.bytes as a writable index::OffsetIndex / TimeIndex leaves it.
 std::string offset_index_bytes(const SegmentScan& scan, const RecoveryOptions& options,
                                bool sealed);
 std::string time_index_bytes(const SegmentScan& scan, const RecoveryOptions& options, bool sealed);
-
-// Whether `existing` is a form of the index the writer may leave: the expected bytes, or, for
-// the active segment, also the trimmed form a clean stop leaves.
-bool offset_index_matches(std::string_view existing, const SegmentScan& scan,
-                          const RecoveryOptions& options, bool sealed);
-bool time_index_matches(std::string_view existing, const SegmentScan& scan,
-                        const RecoveryOptions& options, bool sealed);
 
 }  // namespace sluice::recovery

@@ -1,19 +1,18 @@
 #include "segment/segment.h"
 
 #include <fcntl.h>
-#include <fmt/format.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
 
 #include "common/check.h"
 #include "segment/errors.h"
+#include "segment/index_rule.h"
 
 namespace sluice::segment {
 namespace {
@@ -113,19 +112,6 @@ std::filesystem::path file_path(const std::filesystem::path& dir, Offset base,
 }
 
 }  // namespace
-
-std::string segment_file_name(Offset base, std::string_view suffix) {
-  return fmt::format("{:020d}{}", base.value, suffix);
-}
-
-std::optional<Offset> parse_segment_file_name(std::string_view name, std::string_view suffix) {
-  if (name.size() != 20 + suffix.size() || !name.ends_with(suffix)) return std::nullopt;
-  int64_t value = 0;
-  const char* end = name.data() + 20;
-  auto [ptr, ec] = std::from_chars(name.data(), end, value);
-  if (ec != std::errc{} || ptr != end || value < 0) return std::nullopt;
-  return Offset{value};
-}
 
 int LogSlice::fd() const { return segment->fd(); }
 
@@ -242,23 +228,40 @@ bool Segment::needs_roll(size_t batch_bytes, Offset last_offset, int64_t segment
   return size + batch_bytes > UINT32_MAX;
 }
 
+// Segment's side of the indexing rule (segment/index_rule.h): its two index files and its
+// largest timestamp. Writer thread only.
+class Segment::RuleIndexes {
+ public:
+  explicit RuleIndexes(Segment& s) : s_(s) {}
+
+  std::optional<index::OffsetEntry> last_offset_entry() const { return s_.offset_index_.last(); }
+  std::optional<index::TimeEntry> last_time_entry() const { return s_.time_index_.last(); }
+  index::TimeEntry largest_timestamp() const {
+    return {s_.max_timestamp_.load(std::memory_order_relaxed), s_.offset_of_max_timestamp_};
+  }
+  void set_largest_timestamp(index::TimeEntry e) {
+    s_.max_timestamp_.store(e.timestamp_ms, std::memory_order_release);
+    s_.offset_of_max_timestamp_ = e.offset;
+  }
+  bool add_offset_entry(index::OffsetEntry e) {
+    return s_.offset_index_.append(e.offset, e.position).has_value();
+  }
+  Result<void> add_time_entry(index::TimeEntry e) {
+    return s_.time_index_.append(e.timestamp_ms, e.offset);
+  }
+
+ private:
+  Segment& s_;
+};
+
 Result<void> Segment::maybe_append_time_entry() {
-  const int64_t max_ts = max_timestamp_.load(std::memory_order_relaxed);
-  auto last = time_index_.last();
-  if (last && last->timestamp_ms >= max_ts) return {};
-  if (!last && max_ts < 0) return {};
-  return time_index_.append(max_ts, offset_of_max_timestamp_);
+  RuleIndexes indexes(*this);
+  return add_time_entry_if_due(indexes);
 }
 
 void Segment::index_batch(uint64_t pos, const BatchHeader& header) {
-  if (header.max_timestamp > max_timestamp_.load(std::memory_order_relaxed)) {
-    max_timestamp_.store(header.max_timestamp, std::memory_order_release);
-    offset_of_max_timestamp_ = header.base_offset;
-  }
-  auto last = offset_index_.last();
-  if (last && pos - last->position.value < options_.index_interval_bytes) return;
-  if (!offset_index_.append(header.base_offset, FilePos{pos})) return;  // full: roll is due
-  (void)maybe_append_time_entry();
+  RuleIndexes indexes(*this);
+  segment::index_batch(indexes, options_.index_interval_bytes, pos, header);
 }
 
 void Segment::reserve_for(uint64_t end) {

@@ -16,17 +16,9 @@
 #include "index/offset_index.h"
 #include "index/time_index.h"
 #include "segment/batch.h"
+#include "segment/layout.h"
 
 namespace sluice::segment {
-
-inline constexpr std::string_view kLogSuffix = ".log";
-inline constexpr std::string_view kIndexSuffix = ".index";
-inline constexpr std::string_view kTimeIndexSuffix = ".timeindex";
-
-// "00000000000000000042" + suffix: a segment's files are named by its base offset.
-std::string segment_file_name(Offset base, std::string_view suffix);
-// The base offset a file name encodes, or nullopt if it is not 20 digits + a known suffix.
-std::optional<Offset> parse_segment_file_name(std::string_view name, std::string_view suffix);
 
 struct SegmentOptions {
   size_t index_max_bytes = 10 << 20;   // segment.index.bytes
@@ -81,11 +73,8 @@ struct LogSlice {
 
 // One segment: a .log file of record batches plus its sparse offset and time indexes.
 //
-// Indexing rule (rebuilt identically by recovery): a batch gets an offset-index entry
-// (its base offset, its position) when it is the first batch of the segment or starts at least
-// index_interval_bytes after the last indexed batch. At those batches, and when the segment is
-// sealed, the time index gets (largest timestamp so far, base offset of the batch holding it)
-// if that timestamp is larger than the last entry's.
+// Indexes: every append and seal follows the indexing rule of segment/index_rule.h, the one
+// function recovery also replays when it rebuilds an index.
 //
 // Threading: one writer (the partition's writer lock) calls append/seal/truncate/flush;
 // readers call read/offset_for_timestamp concurrently. append() writes the bytes and index
@@ -183,6 +172,7 @@ class Segment : public std::enable_shared_from_this<Segment> {
   class RunBytes;
   [[nodiscard]] Result<void> write_run(std::span<const StampedBatch> batches, uint64_t pos,
                                        uint64_t end, DirectBuffer* direct);
+  class RuleIndexes;
   void index_batch(uint64_t pos, const BatchHeader& header);
   [[nodiscard]] Result<void> maybe_append_time_entry();
   // Reserves blocks to reserve_ahead_bytes past `end` once `end` passes the reserved range,

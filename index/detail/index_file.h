@@ -19,15 +19,7 @@ namespace sluice::index::detail {
 // What OffsetIndex and TimeIndex share: an array of fixed-size entries in a memory-mapped file,
 // preallocated when writable, with an entry count published to readers.
 //
-// A Layout describes one kind of entry:
-//   using Entry = ...;                          // decoded, with absolute offsets
-//   static constexpr size_t kEntrySize;         // bytes on disk
-//   static Entry decode(const std::byte* p, Offset base);
-//   static void encode(std::byte* p, const Entry& e, Offset base);  // e passed check_fits
-//   static std::error_code check_fits(const Entry& e, Offset base); // empty when e is storable
-//   static bool ordered(const Entry& prev, const Entry& next);     // may next follow prev?
-//   static bool continues(const Entry& prev, const Entry& next, Offset base);
-//       // on open, is `next` (not the first entry) still an entry or the start of free space?
+// Layout is index::OffsetLayout or index::TimeLayout (index/format.h).
 //
 // Threading: one writer calls append, truncate_to, trim and flush; any number of readers call
 // entries, at, last, partition_point and verify concurrently with append. The writer stores the

@@ -40,7 +40,7 @@ class CliTest : public ::testing::Test {
   int verify(std::vector<std::string> extra = {}) {
     const auto files = recovery::testing::snapshot(log_dir());
     const auto times = recovery::testing::mtimes(log_dir());
-    const bool had_quarantine = fs::exists(log_dir() / "quarantine");
+    const bool had_quarantine = fs::exists(log_dir() / segment::kQuarantineDir);
     std::vector<std::string> args{"verify", "--log-dir", dir()};
     args.insert(args.end(), extra.begin(), extra.end());
     ::testing::internal::CaptureStdout();
@@ -48,7 +48,7 @@ class CliTest : public ::testing::Test {
     output_ = ::testing::internal::GetCapturedStdout();
     EXPECT_EQ(recovery::testing::differing(recovery::testing::snapshot(log_dir()), files), "");
     EXPECT_EQ(recovery::testing::mtimes(log_dir()), times);
-    EXPECT_EQ(fs::exists(log_dir() / "quarantine"), had_quarantine);
+    EXPECT_EQ(fs::exists(log_dir() / segment::kQuarantineDir), had_quarantine);
     return rc;
   }
 
@@ -65,8 +65,8 @@ class CliTest : public ::testing::Test {
                       const std::function<void(PartitionWriter&)>& damage) {
     SCOPED_TRACE(what);
     fs::remove_all(log_dir() / "c-0");
-    fs::remove_all(log_dir() / "quarantine");
-    fs::remove(log_dir() / "recovery-report.json");
+    fs::remove_all(log_dir() / segment::kQuarantineDir);
+    fs::remove(log_dir() / segment::kRecoveryReportFile);
     PartitionWriter w(log_dir() / "c-0", 4096, Offset{0}, kBrokerDefaults);
     w.append_batches(80);
     w.close();
@@ -88,33 +88,39 @@ TEST_F(CliTest, VerifyFindsEachKindOfCorruptionAndRecoverFixesIt) {
     write_file(p, b);
   };
   check_detected("torn tail", [](PartitionWriter& w) {
-    const auto p = w.file(w.bases().size() - 1, ".log");
+    const auto p = w.file(w.bases().size() - 1, segment::kLogSuffix);
     fs::resize_file(p, fs::file_size(p) - 1);
   });
-  check_detected("bit flip", [&](PartitionWriter& w) { flip(w.file(1, ".log"), 333); });
-  check_detected("deleted index", [](PartitionWriter& w) { fs::remove(w.file(0, ".index")); });
-  check_detected("truncated time index",
-                 [](PartitionWriter& w) { fs::resize_file(w.file(1, ".timeindex"), 12); });
-  check_detected("zeroed time index", [](PartitionWriter& w) {
-    write_file(w.file(2, ".timeindex"), std::string(fs::file_size(w.file(2, ".timeindex")), '\0'));
+  check_detected("bit flip",
+                 [&](PartitionWriter& w) { flip(w.file(1, segment::kLogSuffix), 333); });
+  check_detected("deleted index",
+                 [](PartitionWriter& w) { fs::remove(w.file(0, segment::kIndexSuffix)); });
+  check_detected("truncated time index", [](PartitionWriter& w) {
+    fs::resize_file(w.file(1, segment::kTimeIndexSuffix), 12);
   });
-  check_detected("garbled active index",
-                 [&](PartitionWriter& w) { flip(w.file(w.bases().size() - 1, ".index"), 9); });
+  check_detected("zeroed time index", [](PartitionWriter& w) {
+    write_file(w.file(2, segment::kTimeIndexSuffix),
+               std::string(fs::file_size(w.file(2, segment::kTimeIndexSuffix)), '\0'));
+  });
+  check_detected("garbled active index", [&](PartitionWriter& w) {
+    flip(w.file(w.bases().size() - 1, segment::kIndexSuffix), 9);
+  });
   check_detected("leftover tmp", [](PartitionWriter& w) {
-    write_file(w.file(0, ".index").string() + ".tmp", "x");
+    write_file(w.file(0, segment::kIndexSuffix).string() + std::string(segment::kTempSuffix), "x");
   });
   check_detected("deleted segment", [](PartitionWriter& w) {
-    write_file(w.file(0, ".log").string() + ".deleted", "x");
+    write_file(w.file(0, segment::kLogSuffix).string() + std::string(segment::kDeletedSuffix), "x");
   });
   check_detected("orphan index", [&](PartitionWriter&) {
     write_file(log_dir() / "c-0/00000000000000777777.index", "");
   });
   check_detected("empty middle log", [&](PartitionWriter& w) {
-    write_file(log_dir() / "c-0" / segment::segment_file_name({w.bases()[1].value + 1}, ".log"),
+    write_file(log_dir() / "c-0" /
+                   segment::segment_file_name({w.bases()[1].value + 1}, segment::kLogSuffix),
                "");
   });
   check_detected("overlap", [](PartitionWriter& w) {
-    for (auto suffix : {".log", ".index", ".timeindex"}) {
+    for (auto suffix : {segment::kLogSuffix, segment::kIndexSuffix, segment::kTimeIndexSuffix}) {
       const auto from = w.file(2, suffix);
       fs::rename(from,
                  from.parent_path() / segment::segment_file_name({w.bases()[2].value - 1}, suffix));
@@ -141,15 +147,34 @@ TEST_F(CliTest, VerifyPrintsATableOrJsonAndFiltersByTopic) {
   EXPECT_NE(output_.find("ignored: README"), std::string::npos) << output_;
 }
 
+TEST_F(CliTest, VerifyAcceptsIndexesWrittenWithAnotherInterval) {
+  // A broker with log.index.interval.bytes=1024, verified with the default configuration.
+  PartitionWriter w(log_dir() / "dense-0", 64 * 1024, Offset{0},
+                    {kBrokerDefaults.index_max_bytes, 1024});
+  w.append_batches(1500);
+  w.close();
+  ASSERT_GE(w.bases().size(), 2u);
+  EXPECT_EQ(verify(), 0) << output_;
+  EXPECT_NE(output_.find("dense-0"), std::string::npos) << output_;
+  EXPECT_EQ(output_.find(segment::kIndexSuffix), std::string::npos) << output_;
+  // Another segment.index.bytes changes nothing either.
+  PartitionWriter small(log_dir() / "small-0", 4096);  // segment.index.bytes 600, interval 256
+  small.append_batches(60);
+  small.close();
+  EXPECT_EQ(verify(), 0) << output_;
+}
+
 TEST_F(CliTest, VerifyReadsEachPartitionsTopicProperties) {
-  PartitionWriter w(log_dir() / "small-0", 4096);  // segment.index.bytes 600, interval 256
+  PartitionWriter w(log_dir() / "sparse-0", 4096, Offset{0}, kBrokerDefaults);
   w.append_batches(60);
   w.close();
-  EXPECT_EQ(verify(), 1) << output_;  // the broker defaults expect other indexes
-  write_file(log_dir() / "small-0" / "topic.properties",
-             "# overrides\nsegment.index.bytes=600\nindex.interval.bytes=256\n");
   EXPECT_EQ(verify(), 0) << output_;
-  write_file(log_dir() / "small-0" / "topic.properties", "segment.index.bytes=banana\n");
+  // Indexes every 4096 bytes are too sparse for a topic that asks for one every 256.
+  write_file(log_dir() / "sparse-0" / segment::kTopicConfigFile,
+             "# overrides\nsegment.index.bytes=600\nindex.interval.bytes=256\n");
+  EXPECT_EQ(verify(), 1) << output_;
+  EXPECT_NE(output_.find("too sparse"), std::string::npos) << output_;
+  write_file(log_dir() / "sparse-0" / segment::kTopicConfigFile, "segment.index.bytes=banana\n");
   EXPECT_EQ(verify(), 1) << output_;
   EXPECT_NE(output_.find("bad topic.properties"), std::string::npos) << output_;
 }

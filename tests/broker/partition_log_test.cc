@@ -12,6 +12,7 @@
 
 #include "broker/errors.h"
 #include "segment/errors.h"
+#include "segment/layout.h"
 #include "tests/page_cache.h"
 #include "tests/temp_dir.h"
 
@@ -94,7 +95,7 @@ class PartitionLogTest : public ::testing::Test {
   std::vector<std::filesystem::path> log_files() const {
     std::vector<std::filesystem::path> files;
     for (const auto& e : std::filesystem::directory_iterator(dir_.path() / "t-0")) {
-      if (e.path().extension() == ".log") files.push_back(e.path());
+      if (e.path().extension() == segment::kLogSuffix) files.push_back(e.path());
     }
     std::sort(files.begin(), files.end());
     return files;
@@ -184,7 +185,8 @@ TEST_F(PartitionLogTest, CloseTrimsTheActiveSegmentsIndexesAndReopenExtendsThem)
     std::vector<uintmax_t> sizes;
     for (const auto& e : fs::directory_iterator(dir)) {
       const auto ext = e.path().extension();
-      if (ext == ".index" || ext == ".timeindex") sizes.push_back(fs::file_size(e.path()));
+      if (ext == segment::kIndexSuffix || ext == segment::kTimeIndexSuffix)
+        sizes.push_back(fs::file_size(e.path()));
     }
     return sizes;
   };
@@ -282,7 +284,8 @@ TEST_F(PartitionLogTest, ReaderKeepsReadingASegmentThatRetentionDeleted) {
   ASSERT_TRUE(slice);
   now_ = kNow + 100000;
   ASSERT_TRUE(log->apply_retention());
-  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "t-0" / "00000000000000000000.log"));
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "t-0" /
+                                       segment::segment_file_name(Offset{0}, segment::kLogSuffix)));
   auto bytes = slice->read();
   ASSERT_TRUE(bytes);
   EXPECT_TRUE(segment::validate_batch(std::as_bytes(std::span(*bytes))));

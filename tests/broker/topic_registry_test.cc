@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "broker/errors.h"
+#include "segment/layout.h"
 #include "tests/temp_dir.h"
 
 namespace sluice::broker {
@@ -42,7 +43,7 @@ TEST_F(TopicRegistryTest, CreateListDescribeAndDelete) {
   EXPECT_EQ(created->partitions, 3);
   EXPECT_EQ(created->config.retention_ms, 1000);
   EXPECT_EQ(registry->list(), std::vector<std::string>{"orders"});
-  EXPECT_TRUE(std::filesystem::exists(dir_.path() / "orders-2" / "topic.properties"));
+  EXPECT_TRUE(std::filesystem::exists(dir_.path() / "orders-2" / segment::kTopicConfigFile));
   EXPECT_TRUE(registry->partition("orders", 2));
   EXPECT_EQ(registry->partition("orders", 3).error(), Errc::partition_not_found);
   EXPECT_EQ(registry->partition("nope", 0).error(), Errc::topic_not_found);
@@ -74,7 +75,7 @@ TEST_F(TopicRegistryTest, TopicsAndOverridesAreLoadedAtStartUp) {
     ASSERT_TRUE(registry->partition("a", 1).value()->append(records));
     ASSERT_TRUE(registry->close());
   }
-  std::filesystem::create_directories(dir_.path() / "quarantine");
+  std::filesystem::create_directories(dir_.path() / segment::kQuarantineDir);
   auto registry = open();
   EXPECT_EQ(registry->list(), (std::vector<std::string>{"a", "b"}));
   auto a = registry->describe("a");

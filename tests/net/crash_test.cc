@@ -2,19 +2,23 @@
 // (the raw ones written by the flusher, directly), and raw batches with acks=1, all into one
 // partition. After each restart (and its recovery) every acknowledged record must be there, at
 // its offset, with its exact content.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
 #include <atomic>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <random>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "segment/batch.h"
+#include "segment/layout.h"
 #include "tests/net/api_test_util.h"
 #include "tests/net/broker_process.h"
 #include "tests/net/http_client.h"
@@ -169,6 +173,44 @@ TEST(CrashTest, EveryAcknowledgedRecordSurvivesKillNine) {
       previous = offset;
     }
   }
+}
+
+// A data dir a broker wrote under log.index.interval.bytes=1024, killed, is clean for
+// `sluice verify` with the default configuration (4096), and a broker with the defaults
+// recovers it without rebuilding an index: denser indexes than asked for are valid.
+TEST(CrashTest, IndexesWrittenUnderAnotherIntervalPassVerifyAndAreNotRebuilt) {
+  TempDir dir;
+  BrokerProcess::Options options;
+  options.data_dir = dir.path();
+  options.sets = {"log.segment.bytes=65536", "log.index.interval.bytes=1024"};
+  {
+    BrokerProcess broker(options);
+    for (int i = 0; i < 60; ++i) {
+      std::string records;
+      for (int j = 0; j < 10; ++j) {
+        records += fmt::format(R"({}{{"value":"{}"}})", j == 0 ? "" : ",",
+                               std::string(100, static_cast<char>('a' + j)));
+      }
+      auto r = http_request(broker.port(), "POST", "/topics/dense/partitions/0",
+                            R"({"records":[)" + records + "]}", kJson);
+      ASSERT_EQ(r.status, 200) << r.body;
+    }
+    broker.kill9();
+  }
+  std::string log_dir = dir.path().string();
+  const auto verified = run_sluice({"verify", "--log-dir", log_dir});
+  const std::string& out = verified.output;
+  EXPECT_EQ(verified.exit_code, 0) << out;
+  EXPECT_EQ(out.find(segment::kIndexSuffix), std::string::npos) << out;
+
+  BrokerProcess::Options defaults;
+  defaults.data_dir = dir.path();
+  BrokerProcess again(defaults);
+  std::ifstream in(dir.path() / segment::kRecoveryReportFile);
+  std::stringstream report;
+  report << in.rdbuf();
+  EXPECT_NE(report.str().find("\"indexes_rebuilt\": 0"), std::string::npos) << report.str();
+  EXPECT_EQ(report.str().find("; rebuilt"), std::string::npos) << report.str();
 }
 
 }  // namespace

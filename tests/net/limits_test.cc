@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "segment/batch.h"
+#include "segment/layout.h"
 #include "tests/net/api_test_util.h"
 #include "tests/net/broker_process.h"
 #include "tests/temp_dir.h"
@@ -272,7 +273,7 @@ TEST(LimitsTest, DataEndpointsAre503UntilRecoveryFinishes) {
   }
   // Recovery reads the topic's properties file first; as a FIFO it blocks recovery until we
   // write to it, which holds the broker in its recovering state for as long as we need.
-  const auto fifo = dir.path() / "ready-0" / "topic.properties";
+  const auto fifo = dir.path() / "ready-0" / segment::kTopicConfigFile;
   std::filesystem::remove(fifo);
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   BrokerProcess::Options options;
@@ -303,7 +304,8 @@ TEST(LimitsTest, DataEndpointsAre503UntilRecoveryFinishes) {
   }));
   // Recovery holds the FIFO open for reading now. Put an empty regular file in its place
   // before letting that read finish, so the broker's later reads of the file don't block.
-  const auto plain = dir.path() / "ready-0" / "topic.properties.new";
+  auto plain = fifo;
+  plain += ".new";
   { std::ofstream(plain.string()); }
   std::filesystem::rename(plain, fifo);
   ::close(fd);  // recovery reads an empty properties file: no overrides

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "segment/batch.h"
+#include "segment/layout.h"
 #include "tests/disk_blocks.h"
 #include "tests/net/api_test_util.h"
 #include "tests/net/broker_process.h"
@@ -443,7 +444,8 @@ TEST_P(ProducePageCacheTest, DurableBytesBehindTheWindowLeaveThePageCacheAndStil
                           body, kRawContent);
     ASSERT_EQ(r.status, 200) << r.body;
   }
-  const auto pages = cached_pages(broker.data_dir() / "cache-0" / "00000000000000000000.log");
+  const auto pages = cached_pages(broker.data_dir() / "cache-0" /
+                                  segment::segment_file_name(Offset{0}, segment::kLogSuffix));
   ASSERT_GT(pages.size(), 64u);  // ~300 KB
   // All but the folio holding the partial page the next append writes into, which writes of
   // 100 KB may make up to 64 KiB (16 pages) long.
@@ -475,7 +477,8 @@ INSTANTIATE_TEST_SUITE_P(Writes, ProducePageCacheTest, ::testing::Values(false, 
 // back; the records are all there after the restart, and appends reserve again.
 TEST(ProducePreallocateTest, ActiveSegmentReservesAheadAndACleanStopGivesItBack) {
   BrokerProcess broker;
-  const auto log = broker.data_dir() / "pre-0" / "00000000000000000000.log";
+  const auto log =
+      broker.data_dir() / "pre-0" / segment::segment_file_name(Offset{0}, segment::kLogSuffix);
   const std::string body = batch_bytes({{std::nullopt, std::string(1000, 'x'), {}, 1700000000000}});
   for (int i = 0; i < 3; ++i) {
     auto r =
@@ -506,7 +509,8 @@ TEST(ProducePreallocateTest, OffKeepsTheFileToItsBatches) {
   auto r =
       http_request(broker.port(), "POST", "/topics/nopre/partitions/0/records", body, kRawContent);
   ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_LT(allocated_bytes(broker.data_dir() / "nopre-0" / "00000000000000000000.log"),
+  EXPECT_LT(allocated_bytes(broker.data_dir() / "nopre-0" /
+                            segment::segment_file_name(Offset{0}, segment::kLogSuffix)),
             body.size() + 64 * 1024);
 }
 

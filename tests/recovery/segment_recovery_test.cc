@@ -3,8 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
 #include <random>
 
+#include "common/endian.h"
+#include "index/format.h"
 #include "recovery/errors.h"
 #include "segment/errors.h"
 #include "tests/recovery/partition_fixture.h"
@@ -23,7 +26,7 @@ class SegmentRecoveryTest : public ::testing::Test {
  protected:
   fs::path log_dir() const { return tmp_.path() / "logs"; }
   fs::path part() const { return log_dir() / "orders-3"; }
-  fs::path qdir() const { return log_dir() / "quarantine" / "orders-3"; }
+  fs::path qdir() const { return log_dir() / segment::kQuarantineDir / "orders-3"; }
 
   // Writes `batches` batches into orders-3 (and a copy of the untouched files in `pristine_`).
   PartitionWriter write(int batches, uint64_t segment_bytes = 4096) {
@@ -77,7 +80,7 @@ TEST_F(SegmentRecoveryTest, RecoveringWhatTheWriterLeftChangesNothing) {
   EXPECT_EQ(r->batches, 120u);
   EXPECT_EQ(r->records, 360u);
   EXPECT_EQ(r->next_offset, w.next_offset());
-  EXPECT_FALSE(fs::exists(log_dir() / "quarantine"));
+  EXPECT_FALSE(fs::exists(log_dir() / segment::kQuarantineDir));
 }
 
 TEST_F(SegmentRecoveryTest, TornFinalBatchIsQuarantinedAndCut) {
@@ -149,7 +152,7 @@ TEST_F(SegmentRecoveryTest, BitFlipInMiddleSegmentQuarantinesFromTheDamagedBatch
     }
     const auto& victim = in_seg[rng() % in_seg.size()];
     const uint64_t pos = victim.position + rng() % victim.size;
-    const auto log = w.file(seg, ".log");
+    const auto log = w.file(seg, segment::kLogSuffix);
     std::string bytes = read_file(log);
     bytes[pos] = static_cast<char>(bytes[pos] ^ static_cast<char>(1 + rng() % 255));
     write_file(log, bytes);
@@ -163,17 +166,17 @@ TEST_F(SegmentRecoveryTest, BitFlipInMiddleSegmentQuarantinesFromTheDamagedBatch
     expected[log.filename().string()] = bytes.substr(victim.position);
     uint64_t total = bytes.size() - victim.position;
     for (size_t later = seg + 1; later < w.bases().size(); ++later) {
-      const auto name = w.file(later, ".log").filename().string();
+      const auto name = w.file(later, segment::kLogSuffix).filename().string();
       expected[name] = pristine_[name];
       total += pristine_[name].size();
-      EXPECT_FALSE(fs::exists(w.file(later, ".log")));
-      EXPECT_FALSE(fs::exists(w.file(later, ".index")));
-      EXPECT_FALSE(fs::exists(w.file(later, ".timeindex")));
+      EXPECT_FALSE(fs::exists(w.file(later, segment::kLogSuffix)));
+      EXPECT_FALSE(fs::exists(w.file(later, segment::kIndexSuffix)));
+      EXPECT_FALSE(fs::exists(w.file(later, segment::kTimeIndexSuffix)));
     }
     EXPECT_EQ(testing::differing(q, expected), "");
     EXPECT_EQ(r->bytes_quarantined, total);
     for (size_t before = 0; before < seg; ++before) {
-      for (auto suffix : {".log", ".index", ".timeindex"}) {
+      for (auto suffix : {segment::kLogSuffix, segment::kIndexSuffix, segment::kTimeIndexSuffix}) {
         const auto name = w.file(before, suffix).filename().string();
         EXPECT_EQ(read_file(part() / name), pristine_[name]) << name;
       }
@@ -183,6 +186,8 @@ TEST_F(SegmentRecoveryTest, BitFlipInMiddleSegmentQuarantinesFromTheDamagedBatch
 
 enum class Damage { remove, truncate, zero_fill, garble };
 
+// Rebuilt under the settings they were written with, indexes come out as the writer's bytes:
+// both apply segment::index_batch.
 TEST_F(SegmentRecoveryTest, DamagedIndexesAreRebuiltByteIdentical) {
   auto w = write(90);
   const size_t n = w.bases().size();
@@ -219,6 +224,79 @@ TEST_F(SegmentRecoveryTest, DamagedIndexesAreRebuiltByteIdentical) {
   }
 }
 
+TEST_F(SegmentRecoveryTest, WrongOrTooSparseIndexesAreReportedAndRebuilt) {
+  auto w = write(90);
+  ASSERT_GE(w.bases().size(), 3u);
+  // Offset entries: u32 relative offset, u32 position; time entries: i64 timestamp, u32 offset.
+  auto add_u32 = [](std::string& b, size_t at, uint32_t delta) {
+    store_le<uint32_t>(b.data() + at, load_le<uint32_t>(b.data() + at) + delta);
+  };
+  auto swap_entries = [](std::string& b, size_t size, size_t i, size_t j) {
+    std::swap_ranges(b.begin() + static_cast<long>(i * size),
+                     b.begin() + static_cast<long>((i + 1) * size),
+                     b.begin() + static_cast<long>(j * size));
+  };
+  const struct {
+    const char* what;
+    std::string_view suffix;
+    std::string_view problem;
+    std::function<void(std::string&)> damage;
+  } cases[] = {
+      {"entry mid-batch", segment::kIndexSuffix, "not at a batch's start",
+       [&](std::string& b) { add_u32(b, 12, 1); }},
+      {"entry with another offset", segment::kIndexSuffix, "names another offset",
+       [&](std::string& b) { add_u32(b, 8, 1); }},
+      {"decreasing entries", segment::kIndexSuffix, "does not follow",
+       [&](std::string& b) { swap_entries(b, index::kOffsetEntrySize, 1, 2); }},
+      {"entry dropped", segment::kIndexSuffix, "too sparse",
+       [](std::string& b) { b.erase(2 * index::kOffsetEntrySize, index::kOffsetEntrySize); }},
+      {"wrong timestamp", segment::kTimeIndexSuffix, "not the largest timestamp",
+       [](std::string& b) { store_le<int64_t>(b.data(), load_le<int64_t>(b.data()) + 1); }},
+      {"decreasing timestamps", segment::kTimeIndexSuffix, "does not follow",
+       [&](std::string& b) { swap_entries(b, index::kTimeEntrySize, 0, 1); }},
+      {"seal entry dropped", segment::kTimeIndexSuffix, "too sparse",
+       [](std::string& b) { b.resize(b.size() - index::kTimeEntrySize); }},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    reset_dir();
+    const auto path = w.file(0, c.suffix);
+    std::string bytes = read_file(path);
+    ASSERT_GE(bytes.size(), 3 * index::kTimeEntrySize);
+    c.damage(bytes);
+    write_file(path, bytes);
+    auto found = recover(/*read_only=*/true);
+    ASSERT_TRUE(found) << found.error().message();
+    EXPECT_EQ(found->indexes_rebuilt, 1u);
+    ASSERT_EQ(found->problems.size(), 1u);
+    EXPECT_NE(found->problems[0].find(path.filename().string()), std::string::npos);
+    EXPECT_NE(found->problems[0].find(c.problem), std::string::npos) << found->problems[0];
+    auto r = recover();
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(r->indexes_rebuilt, 1u);
+    EXPECT_EQ(testing::differing(snapshot(part()), pristine_), "");
+  }
+}
+
+TEST_F(SegmentRecoveryTest, IndexesWrittenDenserThanTheIntervalAreKept) {
+  auto w = write(120);
+  SegmentRecoverySettings s;
+  s.options = {1 << 20, 1024};  // sparser than the 256 written, and larger index files
+  s.quarantine_dir = qdir();
+  const auto times = testing::mtimes(part());
+  auto r = SegmentRecovery(*parse_partition_dir(part()), s).run();
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->indexes_rebuilt, 0u);
+  EXPECT_TRUE(r->clean()) << r->problems.front();
+  EXPECT_EQ(testing::differing(snapshot(part()), pristine_), "");
+  EXPECT_EQ(testing::mtimes(part()), times);
+  // The other way round, the same indexes are too sparse.
+  s.options = {600, 64};
+  auto sparse = SegmentRecovery(*parse_partition_dir(part()), s).run();
+  ASSERT_TRUE(sparse);
+  EXPECT_GE(sparse->indexes_rebuilt, w.bases().size());
+}
+
 TEST_F(SegmentRecoveryTest, IndexesStayByteIdenticalWhenTheyFillUp) {
   // 600-byte indexes hold 75 offset and 50 time entries: with interval 0 every batch is
   // indexed, so the time index fills first and later batches get offset entries only.
@@ -248,7 +326,7 @@ TEST_F(SegmentRecoveryTest, OverlappingAndNonContiguousSegmentsAreCut) {
     SCOPED_TRACE(shift);
     reset_dir();
     const Offset moved{w.bases()[2].value + shift};
-    for (auto suffix : {".log", ".index", ".timeindex"}) {
+    for (auto suffix : {segment::kLogSuffix, segment::kIndexSuffix, segment::kTimeIndexSuffix}) {
       fs::rename(w.file(2, suffix), part() / segment::segment_file_name(moved, suffix));
     }
     auto r = recover();
@@ -258,10 +336,10 @@ TEST_F(SegmentRecoveryTest, OverlappingAndNonContiguousSegmentsAreCut) {
     EXPECT_NE(r->truncation->find(ec.message()), std::string::npos) << *r->truncation;
     EXPECT_EQ(r->segments, 2u);
     EXPECT_EQ(r->next_offset, w.bases()[2]);
-    EXPECT_FALSE(fs::exists(part() / segment::segment_file_name(moved, ".log")));
+    EXPECT_FALSE(fs::exists(part() / segment::segment_file_name(moved, segment::kLogSuffix)));
     auto q = testing::quarantined(qdir());
-    EXPECT_EQ(q[segment::segment_file_name(moved, ".log")],
-              pristine_[w.file(2, ".log").filename()]);
+    EXPECT_EQ(q[segment::segment_file_name(moved, segment::kLogSuffix)],
+              pristine_[w.file(2, segment::kLogSuffix).filename()]);
     EXPECT_EQ(q.size(), w.bases().size() - 2);
     // The new last segment is now the active one: the writer reopens it and appends.
     auto seg = segment::Segment::open(part(), w.bases()[1], testing::segment_options(), true,
@@ -274,15 +352,16 @@ TEST_F(SegmentRecoveryTest, OverlappingAndNonContiguousSegmentsAreCut) {
 TEST_F(SegmentRecoveryTest, StrayFilesAreRemovedOrIgnoredAndReported) {
   auto w = write(100);
   const Offset empty_base{w.bases()[1].value + 1};
-  write_file(part() / segment::segment_file_name(empty_base, ".log"), "");
-  write_file(part() / segment::segment_file_name(empty_base, ".index"), std::string(600, '\0'));
+  write_file(part() / segment::segment_file_name(empty_base, segment::kLogSuffix), "");
+  write_file(part() / segment::segment_file_name(empty_base, segment::kIndexSuffix),
+             std::string(600, '\0'));
   write_file(part() / "00000000000000099999.index", "orphan");
   write_file(part() / "00000000000000099999.timeindex", "orphan");
   write_file(part() / "00000000000000001000.index.tmp", "half");
   write_file(part() / "00000000000000000042.log.deleted", "old");
   write_file(part() / "notes.txt", "keep me");
-  write_file(part() / "topic.properties", "retention.ms=1\n");
-  write_file(part() / "log-start-offset", "1000");
+  write_file(part() / segment::kTopicConfigFile, "retention.ms=1\n");
+  write_file(part() / segment::kLogStartOffsetFile, "1000");
   fs::create_directories(part() / "somedir");
   auto r = recover();
   ASSERT_TRUE(r) << r.error().message();
@@ -292,11 +371,11 @@ TEST_F(SegmentRecoveryTest, StrayFilesAreRemovedOrIgnoredAndReported) {
                            "00000000000000001000.index.tmp", "00000000000000000042.log.deleted"}) {
     EXPECT_FALSE(fs::exists(part() / gone)) << gone;
   }
-  EXPECT_FALSE(fs::exists(part() / segment::segment_file_name(empty_base, ".log")));
-  EXPECT_FALSE(fs::exists(part() / segment::segment_file_name(empty_base, ".index")));
+  EXPECT_FALSE(fs::exists(part() / segment::segment_file_name(empty_base, segment::kLogSuffix)));
+  EXPECT_FALSE(fs::exists(part() / segment::segment_file_name(empty_base, segment::kIndexSuffix)));
   EXPECT_EQ(read_file(part() / "notes.txt"), "keep me");
-  EXPECT_EQ(read_file(part() / "log-start-offset"), "1000");
-  EXPECT_TRUE(fs::exists(part() / "topic.properties"));
+  EXPECT_EQ(read_file(part() / segment::kLogStartOffsetFile), "1000");
+  EXPECT_TRUE(fs::exists(part() / segment::kTopicConfigFile));
   EXPECT_EQ(r->ignored.size(), 2u);
   EXPECT_FALSE(r->truncation);
   EXPECT_EQ(r->next_offset, w.next_offset());
@@ -352,7 +431,7 @@ TEST_F(SegmentRecoveryTest, EmptyLastSegmentIsKept) {
   ASSERT_TRUE(segment::Segment::create(part(), next, testing::segment_options(), testing::kNow));
   auto r = recover();
   ASSERT_TRUE(r);
-  EXPECT_TRUE(fs::exists(part() / segment::segment_file_name(next, ".log")));
+  EXPECT_TRUE(fs::exists(part() / segment::segment_file_name(next, segment::kLogSuffix)));
   EXPECT_EQ(r->next_offset, next);
   EXPECT_EQ(r->segments, w.bases().size() + 1);
 }
