@@ -8,16 +8,10 @@
 #include <set>
 
 #include "broker/errors.h"
+#include "common/clock.h"
 
 namespace sluice::broker {
 namespace {
-
-// The wall clock in ms since the epoch: a commit's commit_time.
-int64_t wall_clock_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 class ConsumerCategory final : public std::error_category {
  public:

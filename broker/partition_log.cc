@@ -10,6 +10,7 @@
 
 #include "broker/errors.h"
 #include "common/check.h"
+#include "common/clock.h"
 #include "common/file.h"
 #include "segment/errors.h"
 
@@ -52,11 +53,7 @@ PartitionLog::PartitionLog(Options options)
     : options_(std::move(options)),
       config_(std::make_shared<const config::TopicConfig>(options_.config)) {
   if (!options_.clock_ms) {
-    options_.clock_ms = [] {
-      return std::chrono::duration_cast<std::chrono::milliseconds>(
-                 std::chrono::system_clock::now().time_since_epoch())
-          .count();
-    };
+    options_.clock_ms = wall_clock_ms;
   }
   if (!options_.sync) options_.sync = fdatasync_fd;
 }

@@ -9,16 +9,11 @@
 #include <string>
 
 #include "broker/errors.h"
+#include "common/clock.h"
 #include "common/topic_name.h"
 
 namespace sluice::broker {
 namespace {
-
-int64_t wall_clock_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // About what a record adds to a batch, to split a partition's records before encoding them.
 size_t estimated_size(const segment::RecordInput& r) {

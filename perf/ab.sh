@@ -2,8 +2,9 @@
 # A/B produce runs of two sluice builds, alternating, in one session: for a change that must
 # not cost speed. Each round starts each broker afresh on its own empty data dir (interval
 # flush, as perf/compare.sh), runs the scenarios with sluice-load, and stops it by its PID.
-# Usage: perf/ab.sh BUILD_A BUILD_B [ROUNDS]   (build dirs holding sluice and perf/load/sluice-load)
-# Prints one line per run: build, scenario, records/s, p99 ms.
+# Usage: perf/ab.sh BUILD_A BUILD_B [ROUNDS]   (build dirs holding sluice and sluice-load)
+# Both brokers are loaded by BUILD_A's sluice-load, so only the broker differs. Prints one line
+# per run: build, scenario, records/s, p99 ms.
 set -euo pipefail
 a=$1 b=$2 rounds=${3:-3}
 work=$(mktemp -d)
@@ -29,9 +30,9 @@ run_build() {  # build label
   for s in "${scenarios[@]}"; do
     local name=${s%%|*} args=${s#*|}
     # shellcheck disable=SC2086
-    "$build/perf/load/sluice-load" $args --url "http://127.0.0.1:$port" --no-progress |
+    "$a/sluice-load" $args --url "http://127.0.0.1:$port" --no-progress |
       jq -r --arg b "$label" --arg n "$name" \
-        '"\($b) \($n) \(.records_per_second | floor) rec/s p99 \(.latency_ms.p99 // .latency_p99_ms // "?") ms"'
+        '"\($b) \($n) \(.records_per_s | floor) rec/s p99 \(.latency_us.p99 / 1000) ms"'
   done
   kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
 }

@@ -65,12 +65,6 @@ std::string free_suffix(const fs::path& dir, const QuarantineCut& cut, int64_t n
 
 }  // namespace
 
-int64_t wall_clock_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 Result<uint64_t> quarantine(const fs::path& dir, const QuarantineCut& cut, int64_t now_ms) {
   if (auto r = make_dirs(dir); !r) return r.error();
   const std::string suffix = free_suffix(dir, cut, now_ms);

@@ -26,7 +26,4 @@ struct QuarantineCut {
 [[nodiscard]] Result<uint64_t> quarantine(const std::filesystem::path& dir,
                                           const QuarantineCut& cut, int64_t now_ms);
 
-// Milliseconds since the epoch.
-int64_t wall_clock_ms();
-
 }  // namespace sluice::recovery

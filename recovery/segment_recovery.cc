@@ -7,6 +7,7 @@
 #include <set>
 
 #include "common/check.h"
+#include "common/clock.h"
 #include "common/file.h"
 #include "recovery/errors.h"
 #include "recovery/quarantine.h"
