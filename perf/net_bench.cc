@@ -20,10 +20,10 @@
 #include <vector>
 
 #include "broker/partition_log.h"
-#include "net/base64.h"
-#include "net/produce_parser.h"
-#include "net/record_render.h"
-#include "net/router.h"
+#include "net/rest/base64.h"
+#include "net/rest/produce_parser.h"
+#include "net/rest/record_render.h"
+#include "net/rest/router.h"
 #include "segment/batch.h"
 #include "tests/temp_dir.h"
 

@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "common/check.h"
-#include "net/base64.h"
+#include "net/rest/base64.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace sluice::net;

@@ -4,11 +4,11 @@
 #include <chrono>
 
 #include "broker/errors.h"
-#include "net/base64.h"
-#include "net/handler_util.h"
-#include "net/json_writer.h"
-#include "net/record_render.h"
-#include "net/router.h"
+#include "net/rest/base64.h"
+#include "net/rest/handler_util.h"
+#include "net/rest/json_writer.h"
+#include "net/rest/record_render.h"
+#include "net/rest/router.h"
 
 namespace sluice::net {
 namespace {
@@ -104,7 +104,8 @@ asio::awaitable<Reply> fetch_records(Call& call) {
   Reply reply;
   if (*format == RecordFormat::raw) {
     reply = json_reply(http::status::ok, {}, kRawBatch);
-    if (!slice->empty()) reply.file_body = *slice;
+    if (!slice->empty())
+      reply.file_body = FileBody{slice->segment, slice->fd(), slice->position.value, slice->length};
   } else {
     std::string body;
     // Rendering may stop early, before a record that is not JSON: next says where.

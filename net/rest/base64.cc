@@ -1,4 +1,4 @@
-#include "net/base64.h"
+#include "net/rest/base64.h"
 
 #include <array>
 #include <cstdint>

@@ -11,12 +11,12 @@
 #include "broker/consumer_groups.h"
 #include "broker/errors.h"
 #include "broker/offsets_store.h"
-#include "net/consumer_body.h"
-#include "net/durable.h"
-#include "net/handler_util.h"
-#include "net/json_writer.h"
-#include "net/record_render.h"
-#include "net/router.h"
+#include "net/rest/consumer_body.h"
+#include "net/rest/durable.h"
+#include "net/rest/handler_util.h"
+#include "net/rest/json_writer.h"
+#include "net/rest/record_render.h"
+#include "net/rest/router.h"
 
 namespace sluice::net {
 namespace {

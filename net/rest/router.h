@@ -10,10 +10,10 @@
 #include <vector>
 
 #include "broker/broker.h"
-#include "net/fetch_waiters.h"
-#include "net/http.h"
-#include "net/metrics.h"
-#include "net/server.h"
+#include "net/http/message.h"
+#include "net/http/server.h"
+#include "net/rest/fetch_waiters.h"
+#include "net/rest/metrics.h"
 
 namespace sluice::net {
 

@@ -13,8 +13,8 @@
 
 #include "broker/partition_log.h"
 #include "common/result.h"
-#include "net/http.h"
-#include "net/router.h"
+#include "net/http/message.h"
+#include "net/rest/router.h"
 
 namespace sluice::net {
 

@@ -1,4 +1,4 @@
-#include "net/produce_parser.h"
+#include "net/rest/produce_parser.h"
 
 #include <fmt/format.h>
 #include <simdjson.h>
@@ -8,7 +8,7 @@
 #include <cstring>
 #include <ctime>
 
-#include "net/base64.h"
+#include "net/rest/base64.h"
 
 namespace sluice::net {
 namespace {

@@ -5,7 +5,7 @@
 #include <string_view>
 
 #include "common/types.h"
-#include "net/http.h"
+#include "net/http/message.h"
 #include "segment/segment.h"
 
 namespace sluice::net {

@@ -6,11 +6,11 @@
 #include <ctime>
 
 #include "broker/errors.h"
-#include "net/durable.h"
-#include "net/handler_util.h"
-#include "net/json_writer.h"
-#include "net/produce_parser.h"
-#include "net/router.h"
+#include "net/rest/durable.h"
+#include "net/rest/handler_util.h"
+#include "net/rest/json_writer.h"
+#include "net/rest/produce_parser.h"
+#include "net/rest/router.h"
 
 namespace sluice::net {
 namespace {

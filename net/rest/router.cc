@@ -1,4 +1,4 @@
-#include "net/router.h"
+#include "net/rest/router.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -8,8 +8,8 @@
 #include <chrono>
 #include <iterator>
 
-#include "net/handler_util.h"
-#include "net/json_writer.h"
+#include "net/rest/handler_util.h"
+#include "net/rest/json_writer.h"
 
 namespace sluice::net {
 namespace {
@@ -25,22 +25,6 @@ bool has_control_characters(std::string_view s) {
 }
 
 }  // namespace
-
-Reply json_reply(http::status status, std::string body, std::string_view content_type) {
-  Reply reply;
-  reply.message.result(status);
-  reply.message.set(http::field::content_type, content_type);
-  reply.message.set(http::field::server, "sluice");
-  reply.message.body() = std::move(body);
-  return reply;
-}
-
-Reply error_reply(const ApiError& error) {
-  std::string body = fmt::format("{{\"error_code\":{},\"message\":", error.error_code);
-  append_json_string(body, error.message);
-  body += '}';
-  return json_reply(error.status, std::move(body));
-}
 
 std::optional<Target> parse_target(std::string_view target) {
   auto parsed = boost::urls::parse_origin_form(target);

@@ -1,9 +1,9 @@
-#include "net/record_render.h"
+#include "net/rest/record_render.h"
 
 #include <fmt/format.h>
 
-#include "net/base64.h"
-#include "net/json_writer.h"
+#include "net/rest/base64.h"
+#include "net/rest/json_writer.h"
 
 namespace sluice::net {
 namespace {

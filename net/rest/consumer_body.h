@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "broker/consumer_groups.h"
-#include "net/http.h"
-#include "net/router.h"
+#include "net/http/message.h"
+#include "net/rest/router.h"
 
 namespace sluice::net::consumer_body {
 

@@ -1,4 +1,4 @@
-#include "net/handler_util.h"
+#include "net/rest/handler_util.h"
 
 #include <fmt/format.h>
 

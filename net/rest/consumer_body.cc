@@ -1,4 +1,4 @@
-#include "net/consumer_body.h"
+#include "net/rest/consumer_body.h"
 
 #include <fmt/format.h>
 
@@ -6,7 +6,7 @@
 #include <chrono>
 
 #include "broker/offsets_store.h"
-#include "net/handler_util.h"
+#include "net/rest/handler_util.h"
 
 namespace sluice::net::consumer_body {
 
