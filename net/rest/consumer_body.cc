@@ -103,7 +103,7 @@ std::optional<ApiError> parse_partitions(dom::object o, std::string_view key,
       return unprocessable(
           42203, fmt::format("'{}' entries need a string topic and a partition >= 0", key));
     }
-    if (auto e = check_topic_name(*name)) return e;
+    if (auto valid = check_topic_name(*name); !valid) return valid.error();
     out.push_back({std::move(*name), static_cast<int32_t>(*number)});
   }
   return std::nullopt;

@@ -130,7 +130,7 @@ asio::awaitable<Reply> subscribe(Call& call) {
         if (!name) {
           co_return error_reply(unprocessable(42203, "'topics' must be an array of topic names"));
         }
-        if (auto e = check_topic_name(*name)) co_return error_reply(*e);
+        if (auto valid = check_topic_name(*name); !valid) co_return error_reply(valid.error());
         topics.push_back(std::move(*name));
       }
     } else if (regex) {
@@ -271,14 +271,13 @@ asio::awaitable<Reply> records(Call& call) {
       call, "timeout",
       plan->config.request_timeout_ms.value_or(call.broker->config().consumer_request_timeout_ms),
       0, kMaxTimeoutMs);
-  if (timeout.error) co_return fail(*timeout.error);
+  if (!timeout) co_return fail(timeout.error());
   const auto max_bytes = int_query(call, "max_bytes", kDefaultMaxBytes, 1, kMaxFetchBytes);
-  if (max_bytes.error) co_return fail(*max_bytes.error);
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(*timeout.value);
+  if (!max_bytes) co_return fail(max_bytes.error());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(*timeout);
   co_await wait_for_records(call.ctx, plan->targets, plan->config.fetch_min_bytes, deadline);
 
-  const auto limit = static_cast<uint64_t>(*max_bytes.value);
+  const auto limit = static_cast<uint64_t>(*max_bytes);
   const size_t n = plan->targets.size();
   // Start at a different partition each time, so one busy partition cannot starve the others.
   const size_t first = n == 0 ? 0 : call.ctx.round_robin.fetch_add(1) % n;
@@ -345,13 +344,13 @@ asio::awaitable<Reply> seek(Call& call) {
   for (auto& e : entries) offsets.emplace_back(std::move(e.tp), e.offset);
   for (auto& t : times) {
     auto ref = find_partition(call, t.tp.topic, std::to_string(t.tp.partition));
-    if (ref.error) co_return error_reply(*ref.error);
-    auto found = ref.log->offset_for_timestamp(t.timestamp_ms);
+    if (!ref) co_return error_reply(ref.error());
+    auto found = (*ref)->offset_for_timestamp(t.timestamp_ms);
     if (!found) {
       co_return error_reply(
           to_api_error(found.error(), fmt::format("{}-{}", t.tp.topic, t.tp.partition)));
     }
-    offsets.emplace_back(std::move(t.tp), found->value_or(ref.log->end_offset()).value);
+    offsets.emplace_back(std::move(t.tp), found->value_or((*ref)->end_offset()).value);
   }
   std::string why;
   auto r = call.broker->groups().seek(call.params[0], call.params[1], offsets, why);

@@ -105,7 +105,7 @@ asio::awaitable<std::optional<ApiError>> store_records(Call& call, std::string_v
 
 asio::awaitable<Reply> produce_v2(Call& call, std::optional<int32_t> path_partition) {
   const std::string_view topic = call.params[0];
-  if (auto e = check_topic_name(topic)) co_return error_reply(*e);
+  if (auto valid = check_topic_name(topic); !valid) co_return error_reply(valid.error());
   const auto type = media_type(call.header(http::field::content_type));
   EmbeddedFormat format;
   if (type == kJsonV2 || type == "application/json") {
@@ -176,9 +176,9 @@ asio::awaitable<Reply> produce_raw(Call& call) {
     co_return error_reply(to_api_error(broker::Errc::internal_topic, call.params[0]));
   }
   auto ref = find_partition(call, call.params[0], call.params[1]);
-  if (ref.error &&
-      (ref.error->error_code != 40401 || !call.broker->config().auto_create_topics_enable)) {
-    co_return error_reply(*ref.error);
+  if (!ref &&
+      (ref.error().error_code != 40401 || !call.broker->config().auto_create_topics_enable)) {
+    co_return error_reply(ref.error());
   }
   Acks acks;
   if (auto e = parse_acks(call, acks)) co_return error_reply(*e);
@@ -240,14 +240,9 @@ std::string iso8601(int64_t ms) {
 
 // REST Proxy v3: one record, or a stream of concatenated records answered by one delivery
 // report per record, in order.
-// The request-level checks of a v3 produce, streamed or not.
+// The request-level checks of a v3 produce, streamed or not, after the route's (cluster, topic).
 std::optional<ApiError> check_v3_request(const Call& call, Acks& acks) {
-  if (call.params[0] != call.broker->cluster_id()) {
-    return ApiError{http::status::not_found, 40404,
-                    fmt::format("Cluster '{}' not found", call.params[0])};
-  }
-  if (auto e = check_topic_name(call.params[1])) return e;
-  if (auto e = refuse_v1_media_types(call.request)) return e;
+  if (auto v1 = refuse_v1_media_types(call.request); !v1) return v1.error();
   const auto type = media_type(call.header(http::field::content_type));
   if (type != "application/json") {
     return ApiError{
@@ -408,6 +403,11 @@ class V3ProduceStream final : public StreamSession {
   JsonValueSplitter splitter_;
 };
 
+// The v3 produce route; a streamed v3 produce reaches its handler without the Router, and
+// makes the route's checks itself.
+constexpr Route kV3ProduceRoute =
+    v3_route(http::verb::post, "/v3/clusters/{}/topics/{}/records", produce_v3, 1);
+
 }  // namespace
 
 asio::awaitable<std::optional<StreamStart>> start_produce_stream(const Request& header,
@@ -429,6 +429,9 @@ asio::awaitable<std::optional<StreamStart>> start_produce_stream(const Request& 
   Request head = header;
   Call probe{head, ctx, broker, {target->segments[2], target->segments[4]}, target->query};
   Acks acks;
+  if (auto path = check_route_params(kV3ProduceRoute, probe); !path) {
+    co_return StreamStart{error_reply(path.error())};
+  }
   if (auto e = check_v3_request(probe, acks)) co_return StreamStart{error_reply(*e)};
   // The first records create the topic where auto.create.topics.enable allows it.
   const auto& topic = target->segments[4];
@@ -448,7 +451,7 @@ void add_produce_routes(std::vector<Route>& routes) {
   routes.push_back({http::verb::post, "/topics/{}", produce_to_topic});
   routes.push_back({http::verb::post, "/topics/{}/partitions/{}", produce_to_partition});
   routes.push_back({http::verb::post, "/topics/{}/partitions/{}/records", produce_raw});
-  routes.push_back({http::verb::post, "/v3/clusters/{}/topics/{}/records", produce_v3});
+  routes.push_back(kV3ProduceRoute);
 }
 
 }  // namespace sluice::net
