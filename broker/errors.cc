@@ -39,10 +39,35 @@ class Category final : public std::error_category {
   }
 };
 
+class ConsumerCategory final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "consumer"; }
+  std::string message(int ev) const override {
+    switch (static_cast<ConsumerErrc>(ev)) {
+      case ConsumerErrc::instance_not_found:
+        return "consumer instance not found";
+      case ConsumerErrc::instance_exists:
+        return "consumer instance already exists";
+      case ConsumerErrc::illegal_state:
+        return "illegal consumer state";
+      case ConsumerErrc::invalid_pattern:
+        return "invalid topic pattern";
+      case ConsumerErrc::invalid_offset:
+        return "invalid offset";
+    }
+    return "unknown consumer error";
+  }
+};
+
 }  // namespace
 
 const std::error_category& error_category() noexcept {
   static const Category category;
+  return category;
+}
+
+const std::error_category& consumer_error_category() noexcept {
+  static const ConsumerCategory category;
   return category;
 }
 

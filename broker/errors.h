@@ -25,7 +25,24 @@ inline std::error_code make_error_code(Errc e) noexcept {
   return {static_cast<int>(e), error_category()};
 }
 
+// Refusals of the consumer-group API (ConsumerGroups).
+enum class ConsumerErrc {
+  instance_not_found = 1,  // no such group or instance
+  instance_exists,
+  illegal_state,    // subscription and assignment together; unassigned partition; no offset
+  invalid_pattern,  // topic_pattern is not a valid RE2 pattern, or too long
+  invalid_offset,   // commit outside [log start, end], or a negative seek
+};
+
+const std::error_category& consumer_error_category() noexcept;
+
+inline std::error_code make_error_code(ConsumerErrc e) noexcept {
+  return {static_cast<int>(e), consumer_error_category()};
+}
+
 }  // namespace sluice::broker
 
 template <>
 struct std::is_error_code_enum<sluice::broker::Errc> : std::true_type {};
+template <>
+struct std::is_error_code_enum<sluice::broker::ConsumerErrc> : std::true_type {};

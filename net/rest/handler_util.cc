@@ -57,6 +57,26 @@ ApiError to_api_error(std::error_code ec, std::string_view what) {
                 fmt::format("Partition {} is offline after a failed fdatasync", what)};
     }
   }
+  using C = broker::ConsumerErrc;
+  if (ec.category() == broker::consumer_error_category()) {
+    switch (static_cast<C>(ec.value())) {
+      case C::instance_not_found:
+        return {http::status::not_found, 40403, "Consumer instance not found."};
+      case C::instance_exists:
+        return {http::status::conflict, 40902,
+                "Consumer with specified consumer ID already exists in the specified consumer "
+                "group."};
+      case C::illegal_state:
+        return {http::status::conflict, 40903,
+                what.empty() ? "Illegal state: subscription to topics, partitions and pattern are "
+                               "mutually exclusive."
+                             : std::string(what)};
+      case C::invalid_pattern:
+        return {http::status::unprocessable_entity, 42203, std::string(what)};
+      case C::invalid_offset:
+        return {http::status::unprocessable_entity, 42206, std::string(what)};
+    }
+  }
   if (ec.category() == segment::error_category()) {
     return {http::status::unprocessable_entity, 42206,
             fmt::format("Invalid record batch: {}", ec.message())};

@@ -20,7 +20,9 @@
 namespace sluice::net {
 
 // The one place a std::error_code becomes an HTTP status, a REST Proxy error_code and a
-// message. `what` names the object (topic, partition) for the message.
+// message. `what` names the object (topic, partition) for the message; for a consumer-group
+// refusal (broker::ConsumerErrc) it is the broker's explanation, which becomes the message
+// (REST Proxy's own wording where it has none).
 ApiError to_api_error(std::error_code ec, std::string_view what = {});
 
 // Strict decimal integer in [min, max]; nullopt on anything else.

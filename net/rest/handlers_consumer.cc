@@ -39,29 +39,6 @@ using broker::TopicPartition;
 
 constexpr int64_t kDefaultMaxBytes = 1 << 20;
 
-ApiError consumer_error(std::error_code ec, std::string_view why) {
-  if (ec.category() == broker::consumer_error_category()) {
-    switch (static_cast<ConsumerErrc>(ec.value())) {
-      case ConsumerErrc::instance_not_found:
-        return {http::status::not_found, 40403, "Consumer instance not found."};
-      case ConsumerErrc::instance_exists:
-        return {http::status::conflict, 40902,
-                "Consumer with specified consumer ID already exists in the specified consumer "
-                "group."};
-      case ConsumerErrc::illegal_state:
-        return {http::status::conflict, 40903,
-                why.empty() ? "Illegal state: subscription to topics, partitions and pattern are "
-                              "mutually exclusive."
-                            : std::string(why)};
-      case ConsumerErrc::invalid_pattern:
-        return {http::status::unprocessable_entity, 42203, std::string(why)};
-      case ConsumerErrc::invalid_offset:
-        return {http::status::unprocessable_entity, 42206, std::string(why)};
-    }
-  }
-  return to_api_error(ec, why);
-}
-
 Reply no_content() {
   Reply reply;
   reply.message.result(http::status::no_content);
@@ -89,7 +66,7 @@ asio::awaitable<Reply> create_instance(Call& call) {
          fmt::format("Consumer group names are at most {} bytes", broker::kMaxGroupNameLength)});
   }
   if (auto r = call.broker->groups().create(group, config); !r) {
-    co_return error_reply(consumer_error(r.error(), {}));
+    co_return error_reply(to_api_error(r.error()));
   }
   std::string out;
   JsonWriter w(out);
@@ -103,7 +80,7 @@ asio::awaitable<Reply> create_instance(Call& call) {
 
 asio::awaitable<Reply> delete_instance(Call& call) {
   if (auto r = call.broker->groups().remove(call.params[0], call.params[1]); !r) {
-    co_return error_reply(consumer_error(r.error(), {}));
+    co_return error_reply(to_api_error(r.error()));
   }
   co_return no_content();
 }
@@ -118,7 +95,7 @@ asio::awaitable<Reply> subscribe(Call& call) {
     auto list = field(*body.object, "topics");
     auto regex = field(*body.object, "topic_pattern");
     if (list && regex) {
-      co_return error_reply(consumer_error(ConsumerErrc::illegal_state, {}));
+      co_return error_reply(to_api_error(ConsumerErrc::illegal_state));
     }
     if (list) {
       dom::array array;
@@ -148,13 +125,13 @@ asio::awaitable<Reply> subscribe(Call& call) {
   std::string why;
   auto r = call.broker->groups().subscribe(call.params[0], call.params[1], std::move(topics),
                                            std::move(pattern), why);
-  if (!r) co_return error_reply(consumer_error(r.error(), why));
+  if (!r) co_return error_reply(to_api_error(r.error(), why));
   co_return no_content();
 }
 
 asio::awaitable<Reply> get_subscription(Call& call) {
   auto topics = call.broker->groups().subscription(call.params[0], call.params[1]);
-  if (!topics) co_return error_reply(consumer_error(topics.error(), {}));
+  if (!topics) co_return error_reply(to_api_error(topics.error()));
   std::string out;
   JsonWriter w(out);
   w.begin_object().key("topics").begin_array();
@@ -165,7 +142,7 @@ asio::awaitable<Reply> get_subscription(Call& call) {
 
 asio::awaitable<Reply> unsubscribe(Call& call) {
   if (auto r = call.broker->groups().unsubscribe(call.params[0], call.params[1]); !r) {
-    co_return error_reply(consumer_error(r.error(), {}));
+    co_return error_reply(to_api_error(r.error()));
   }
   co_return no_content();
 }
@@ -189,13 +166,13 @@ asio::awaitable<Reply> assign(Call& call) {
   if (!body.object) co_return error_reply(unprocessable(42203, "Give 'partitions'"));
   if (auto e = parse_partitions(*body.object, "partitions", partitions)) co_return error_reply(*e);
   auto r = call.broker->groups().assign(call.params[0], call.params[1], std::move(partitions));
-  if (!r) co_return error_reply(consumer_error(r.error(), {}));
+  if (!r) co_return error_reply(to_api_error(r.error()));
   co_return no_content();
 }
 
 asio::awaitable<Reply> get_assignment(Call& call) {
   auto parts = call.broker->groups().assignment(call.params[0], call.params[1]);
-  if (!parts) co_return error_reply(consumer_error(parts.error(), {}));
+  if (!parts) co_return error_reply(to_api_error(parts.error()));
   co_return ok_json(render_partitions("partitions", *parts));
 }
 
@@ -250,7 +227,7 @@ asio::awaitable<Reply> records(Call& call) {
   auto& groups = call.broker->groups();
   std::string why;
   auto plan = groups.begin_fetch(call.params[0], call.params[1], why);
-  if (!plan) co_return error_reply(consumer_error(plan.error(), why));
+  if (!plan) co_return error_reply(to_api_error(plan.error(), why));
   const auto format = plan->config.format == broker::ConsumerFormat::json ? RecordFormat::json
                                                                           : RecordFormat::binary;
   if (!accepts(call.header(http::field::accept), format)) {
@@ -354,7 +331,7 @@ asio::awaitable<Reply> seek(Call& call) {
   }
   std::string why;
   auto r = call.broker->groups().seek(call.params[0], call.params[1], offsets, why);
-  if (!r) co_return error_reply(consumer_error(r.error(), why));
+  if (!r) co_return error_reply(to_api_error(r.error(), why));
   co_return no_content();
 }
 
@@ -368,7 +345,7 @@ asio::awaitable<Reply> seek_to_edge(Call& call, bool beginning) {
   std::string why;
   auto r = call.broker->groups().seek_to_edge(call.params[0], call.params[1], partitions, beginning,
                                               why);
-  if (!r) co_return error_reply(consumer_error(r.error(), why));
+  if (!r) co_return error_reply(to_api_error(r.error(), why));
   co_return no_content();
 }
 
@@ -403,7 +380,7 @@ asio::awaitable<Reply> commit(Call& call) {
   if (!log) {
     // Errors of the group itself come with their reason; the rest are writes to the offsets
     // topic (a full disk).
-    co_return error_reply(consumer_error(log.error(), why.empty() ? broker::kOffsetsTopic : why));
+    co_return error_reply(to_api_error(log.error(), why.empty() ? broker::kOffsetsTopic : why));
   }
   if (*log) {
     auto& committer = call.broker->committer();
@@ -426,7 +403,7 @@ asio::awaitable<Reply> committed_offsets(Call& call) {
     }
   }
   auto offsets = call.broker->groups().committed(call.params[0], call.params[1], partitions);
-  if (!offsets) co_return error_reply(consumer_error(offsets.error(), {}));
+  if (!offsets) co_return error_reply(to_api_error(offsets.error()));
   std::string out;
   JsonWriter w(out);
   w.begin_object().key("offsets").begin_array();
