@@ -1,6 +1,7 @@
 #include "broker/errors.h"
 
 #include <string>
+#include <system_error>
 
 namespace sluice::broker {
 namespace {
@@ -64,6 +65,10 @@ class ConsumerCategory final : public std::error_category {
 const std::error_category& error_category() noexcept {
   static const Category category;
   return category;
+}
+
+void throw_exception_from_error(const AdminError& error, const boost::source_location&) {
+  throw std::system_error(error.code(), error.detail());
 }
 
 const std::error_category& consumer_error_category() noexcept {

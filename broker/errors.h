@@ -1,6 +1,10 @@
 #pragma once
 
+#include <boost/system/result.hpp>
+#include <string>
 #include <system_error>
+#include <type_traits>
+#include <utility>
 
 namespace sluice::broker {
 
@@ -39,6 +43,37 @@ const std::error_category& consumer_error_category() noexcept;
 inline std::error_code make_error_code(ConsumerErrc e) noexcept {
   return {static_cast<int>(e), consumer_error_category()};
 }
+
+// The refusal of a topic admin request (create, alter config): an error code and, where the
+// code alone cannot say what was wrong, the detail. For Errc::invalid_config the detail is the
+// config::ConfigError message naming the key, the value and what is allowed, so that a client
+// can be told; these are request paths, so nothing is thrown.
+class AdminError {
+ public:
+  AdminError() = default;
+  AdminError(std::error_code code, std::string detail = {})  // NOLINT: implicit by design
+      : code_(code), detail_(std::move(detail)) {}
+  template <class E>
+  requires std::is_error_code_enum_v<E> AdminError(E e)
+      : code_(e) {}  // NOLINT: `return Errc::x;` reads as it does for Result
+
+  const std::error_code& code() const { return code_; }
+  const std::string& detail() const { return detail_; }
+  // The detail, or the code's message where there is none.
+  std::string message() const { return detail_.empty() ? code_.message() : detail_; }
+  friend bool operator==(const AdminError& a, const std::error_code& b) { return a.code_ == b; }
+
+ private:
+  std::error_code code_;
+  std::string detail_;
+};
+
+template <class T>
+using AdminResult = boost::system::result<T, AdminError>;
+
+// What AdminResult::value() throws on an error: std::system_error with the code and message.
+[[noreturn]] void throw_exception_from_error(const AdminError& error,
+                                             const boost::source_location& location);
 
 }  // namespace sluice::broker
 

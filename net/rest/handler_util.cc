@@ -89,6 +89,13 @@ ApiError to_api_error(std::error_code ec, std::string_view what) {
           fmt::format("Internal error on {}: {}", what, ec.message())};
 }
 
+ApiError to_api_error(const broker::AdminError& error, std::string_view what) {
+  if (error.code() == broker::Errc::invalid_config && !error.detail().empty()) {
+    return {http::status::bad_request, 40002, error.detail()};
+  }
+  return to_api_error(error.code(), what);
+}
+
 std::optional<int64_t> parse_int(std::string_view s, int64_t min, int64_t max) {
   int64_t value = 0;
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);

@@ -9,8 +9,10 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <type_traits>
 #include <vector>
 
+#include "broker/errors.h"
 #include "broker/partition_log.h"
 #include "common/result.h"
 #include "net/http/message.h"
@@ -24,6 +26,13 @@ namespace sluice::net {
 // refusal (broker::ConsumerErrc) it is the broker's explanation, which becomes the message
 // (REST Proxy's own wording where it has none).
 ApiError to_api_error(std::error_code ec, std::string_view what = {});
+// The same for a refused topic admin request: a bad topic config is 400 / 40002 with the
+// detail naming the key, the value and what is allowed; any other refusal as its code.
+ApiError to_api_error(const broker::AdminError& error, std::string_view what = {});
+template <class E>
+requires std::is_error_code_enum_v<E> ApiError to_api_error(E e, std::string_view what = {}) {
+  return to_api_error(std::error_code(e), what);
+}
 
 // Strict decimal integer in [min, max]; nullopt on anything else.
 std::optional<int64_t> parse_int(std::string_view s, int64_t min, int64_t max);

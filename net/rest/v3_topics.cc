@@ -18,16 +18,6 @@
 namespace sluice::net {
 namespace {
 
-// What an admin write on the broker's worker returns: the registry's result, or the message
-// of the configuration error that refused it.
-template <typename T>
-struct AdminResult {
-  AdminResult(Result<T> r, std::string error)
-      : result(std::move(r)), config_error(std::move(error)) {}
-  Result<T> result;
-  std::string config_error;
-};
-
 // "a=1, b reset to default" for the log line of a topic change.
 std::string describe_changes(const std::map<std::string, std::optional<std::string>>& changes) {
   std::string out;
@@ -118,18 +108,10 @@ asio::awaitable<Reply> create_topic_v3(Call& call) {
   }
   // On the broker's worker: creating a topic syncs its files and directories.
   auto& registry = call.broker->topics();
-  auto create = [&]() -> AdminResult<broker::TopicDescription> {
-    try {
-      return {registry.create_topic(name, static_cast<int32_t>(partitions), overrides), {}};
-    } catch (const config::ConfigError& e) {
-      return {broker::Errc::invalid_config, e.what()};
-    }
+  auto create = [&] {
+    return registry.create_topic(name, static_cast<int32_t>(partitions), overrides);
   };
-  auto outcome = co_await on_worker(call.broker->worker(), create);
-  if (!outcome.config_error.empty()) {
-    co_return error_reply({http::status::bad_request, 40002, outcome.config_error});
-  }
-  const auto& created = outcome.result;
+  const auto created = co_await on_worker(call.broker->worker(), create);
   if (!created) co_return error_reply(to_api_error(created.error(), name));
   spdlog::info("created topic '{}' with {} partitions{}{}", name, created->partitions,
                overrides.empty() ? "" : ", configs: ", describe_changes(overrides));
@@ -227,18 +209,10 @@ asio::awaitable<Reply> alter_topic_config(
   }
   // On the broker's worker: the new values are written to every partition's topic.properties.
   auto& registry = call.broker->topics();
-  auto alter = [&]() -> AdminResult<broker::TopicDescription> {
-    try {
-      return {registry.alter_config(topic, changes), {}};
-    } catch (const config::ConfigError& e) {
-      return {broker::Errc::invalid_config, e.what()};
-    }
-  };
-  auto outcome = co_await on_worker(call.broker->worker(), alter);
-  if (!outcome.config_error.empty()) {
-    co_return error_reply({http::status::bad_request, 40002, outcome.config_error});
+  auto alter = [&] { return registry.alter_config(topic, changes); };
+  if (auto altered = co_await on_worker(call.broker->worker(), alter); !altered) {
+    co_return error_reply(to_api_error(altered.error(), topic));
   }
-  if (!outcome.result) co_return error_reply(to_api_error(outcome.result.error(), topic));
   spdlog::info("topic '{}' config: {}", topic, describe_changes(changes));
   Reply reply;
   reply.message.result(http::status::no_content);

@@ -132,8 +132,14 @@ TEST_F(AdminApiTest, V3CreateRejectsBadInput) {
   EXPECT_EQ(create(R"({"partitions_count":1})").status, 400);
   EXPECT_EQ(error_code_of(create(R"({"topic_name":"a/b"})")), 40005);
   EXPECT_EQ(error_code_of(create(R"({"topic_name":"x",)")), 40001);
-  EXPECT_EQ(create(R"({"topic_name":"x","configs":[{"name":"no.such.key","value":"1"}]})").status,
-            400);
+  auto bad_key = create(R"({"topic_name":"x","configs":[{"name":"no.such.key","value":"1"}]})");
+  EXPECT_EQ(bad_key.status, 400);
+  EXPECT_EQ(error_code_of(bad_key), 40002);
+  EXPECT_NE(bad_key.body.find("no.such.key"), std::string::npos) << bad_key.body;
+  auto bad_value =
+      create(R"({"topic_name":"x","configs":[{"name":"retention.ms","value":"soon"}]})");
+  EXPECT_EQ(error_code_of(bad_value), 40002);
+  EXPECT_NE(bad_value.body.find("retention.ms: 'soon'"), std::string::npos) << bad_value.body;
   EXPECT_EQ(http_request(port(), "GET", "/topics").body, "[]");
 }
 
