@@ -54,10 +54,11 @@ std::string generated_instance_name() {
 
 asio::awaitable<Reply> create_instance(Call& call) {
   thread_local dom::parser parser;
-  auto body = parse_body(call, parser);
-  if (body.error) co_return error_reply(*body.error);
+  auto parsed = parse_body(call, parser);
+  if (!parsed) co_return error_reply(parsed.error());
+  const auto& body = *parsed;
   broker::InstanceConfig config;
-  if (auto e = parse_instance_config(body.object, config)) co_return error_reply(*e);
+  if (auto r = parse_instance_config(body, config); !r) co_return error_reply(r.error());
   if (config.name.empty()) config.name = generated_instance_name();
   const std::string& group = call.params[0];
   if (group.size() > broker::kMaxGroupNameLength) {
@@ -87,13 +88,14 @@ asio::awaitable<Reply> delete_instance(Call& call) {
 
 asio::awaitable<Reply> subscribe(Call& call) {
   thread_local dom::parser parser;
-  auto body = parse_body(call, parser);
-  if (body.error) co_return error_reply(*body.error);
+  auto parsed = parse_body(call, parser);
+  if (!parsed) co_return error_reply(parsed.error());
+  const auto& body = *parsed;
   std::vector<std::string> topics;
   std::string pattern;
-  if (body.object) {
-    auto list = field(*body.object, "topics");
-    auto regex = field(*body.object, "topic_pattern");
+  if (body) {
+    auto list = field(*body, "topics");
+    auto regex = field(*body, "topic_pattern");
     if (list && regex) {
       co_return error_reply(to_api_error(ConsumerErrc::illegal_state));
     }
@@ -160,11 +162,13 @@ std::string render_partitions(std::string_view key, const std::vector<TopicParti
 
 asio::awaitable<Reply> assign(Call& call) {
   thread_local dom::parser parser;
-  auto body = parse_body(call, parser);
-  if (body.error) co_return error_reply(*body.error);
+  auto parsed = parse_body(call, parser);
+  if (!parsed) co_return error_reply(parsed.error());
+  const auto& body = *parsed;
   std::vector<TopicPartition> partitions;
-  if (!body.object) co_return error_reply(unprocessable(42203, "Give 'partitions'"));
-  if (auto e = parse_partitions(*body.object, "partitions", partitions)) co_return error_reply(*e);
+  if (!body) co_return error_reply(unprocessable(42203, "Give 'partitions'"));
+  if (auto r = parse_partitions(*body, "partitions", partitions); !r)
+    co_return error_reply(r.error());
   auto r = call.broker->groups().assign(call.params[0], call.params[1], std::move(partitions));
   if (!r) co_return error_reply(to_api_error(r.error()));
   co_return no_content();
@@ -302,20 +306,21 @@ asio::awaitable<Reply> records(Call& call) {
 // to the end when there is none (Kafka's offsetsForTimes finds none: REST Proxy seeks to end).
 asio::awaitable<Reply> seek(Call& call) {
   thread_local dom::parser parser;
-  auto body = parse_body(call, parser);
-  if (body.error) co_return error_reply(*body.error);
-  const bool by_offset = body.object && field(*body.object, "offsets");
-  const bool by_time = body.object && field(*body.object, "timestamps");
+  auto parsed = parse_body(call, parser);
+  if (!parsed) co_return error_reply(parsed.error());
+  const auto& body = *parsed;
+  const bool by_offset = body && field(*body, "offsets");
+  const bool by_time = body && field(*body, "timestamps");
   if (!by_offset && !by_time) {
     co_return error_reply(unprocessable(42203, "Give 'offsets' or 'timestamps'"));
   }
   std::vector<OffsetEntry> entries;
   if (by_offset) {
-    if (auto e = parse_offsets(*body.object, "offsets", entries)) co_return error_reply(*e);
+    if (auto r = parse_offsets(*body, "offsets", entries); !r) co_return error_reply(r.error());
   }
   std::vector<consumer_body::TimestampEntry> times;
   if (by_time) {
-    if (auto e = parse_timestamps(*body.object, "timestamps", times)) co_return error_reply(*e);
+    if (auto r = parse_timestamps(*body, "timestamps", times); !r) co_return error_reply(r.error());
   }
   std::vector<std::pair<TopicPartition, int64_t>> offsets;
   for (auto& e : entries) offsets.emplace_back(std::move(e.tp), e.offset);
@@ -337,11 +342,13 @@ asio::awaitable<Reply> seek(Call& call) {
 
 asio::awaitable<Reply> seek_to_edge(Call& call, bool beginning) {
   thread_local dom::parser parser;
-  auto body = parse_body(call, parser);
-  if (body.error) co_return error_reply(*body.error);
+  auto parsed = parse_body(call, parser);
+  if (!parsed) co_return error_reply(parsed.error());
+  const auto& body = *parsed;
   std::vector<TopicPartition> partitions;
-  if (!body.object) co_return error_reply(unprocessable(42203, "Give 'partitions'"));
-  if (auto e = parse_partitions(*body.object, "partitions", partitions)) co_return error_reply(*e);
+  if (!body) co_return error_reply(unprocessable(42203, "Give 'partitions'"));
+  if (auto r = parse_partitions(*body, "partitions", partitions); !r)
+    co_return error_reply(r.error());
   std::string why;
   auto r = call.broker->groups().seek_to_edge(call.params[0], call.params[1], partitions, beginning,
                                               why);
@@ -354,16 +361,17 @@ asio::awaitable<Reply> seek_end(Call& call) { return seek_to_edge(call, false); 
 
 asio::awaitable<Reply> commit(Call& call) {
   thread_local dom::parser parser;
-  auto body = parse_body(call, parser);
-  if (body.error) co_return error_reply(*body.error);
+  auto parsed = parse_body(call, parser);
+  if (!parsed) co_return error_reply(parsed.error());
+  const auto& body = *parsed;
   std::vector<ConsumerGroups::Commit> commits;
-  if (body.object) {
-    const std::string_view key = field(*body.object, "offsets")      ? "offsets"
-                                 : field(*body.object, "partitions") ? "partitions"
-                                                                     : "";
+  if (body) {
+    const std::string_view key = field(*body, "offsets")      ? "offsets"
+                                 : field(*body, "partitions") ? "partitions"
+                                                              : "";
     std::vector<OffsetEntry> entries;
     if (!key.empty()) {
-      if (auto e = parse_offsets(*body.object, key, entries)) co_return error_reply(*e);
+      if (auto r = parse_offsets(*body, key, entries); !r) co_return error_reply(r.error());
     }
     for (auto& e : entries) {
       // As REST Proxy: the offset sent is the last record consumed; the next one is stored.
@@ -394,12 +402,13 @@ asio::awaitable<Reply> commit(Call& call) {
 
 asio::awaitable<Reply> committed_offsets(Call& call) {
   thread_local dom::parser parser;
-  auto body = parse_body(call, parser);
-  if (body.error) co_return error_reply(*body.error);
+  auto parsed = parse_body(call, parser);
+  if (!parsed) co_return error_reply(parsed.error());
+  const auto& body = *parsed;
   std::vector<TopicPartition> partitions;
-  if (body.object && field(*body.object, "partitions")) {
-    if (auto e = parse_partitions(*body.object, "partitions", partitions)) {
-      co_return error_reply(*e);
+  if (body && field(*body, "partitions")) {
+    if (auto r = parse_partitions(*body, "partitions", partitions); !r) {
+      co_return error_reply(r.error());
     }
   }
   auto offsets = call.broker->groups().committed(call.params[0], call.params[1], partitions);
