@@ -120,11 +120,12 @@ void BM_RenderRecords(benchmark::State& state) {
       return;
     }
     out.clear();
-    Offset next;
-    if (auto error = render_records(*slice, offset, "bench", 0, format, out, next)) {
-      state.SkipWithError(error->message.c_str());
+    auto result = render_records(*slice, offset, "bench", 0, format, out);
+    if (!result) {
+      state.SkipWithError(result.error().message.c_str());
       return;
     }
+    const Offset next = *result;
     benchmark::DoNotOptimize(out.data());
     rendered += static_cast<uint64_t>(next.value - offset.value);
     offset = next;

@@ -279,15 +279,15 @@ asio::awaitable<Reply> records(Call& call) {
     // At least one batch per reply, but never past max_bytes after the first.
     if (slice->empty() || (used > 0 && slice->length > limit - used)) continue;
     part.clear();
-    Offset next;
-    if (auto e =
-            render_records(*slice, t.position, t.tp.topic, t.tp.partition, format, part, next)) {
-      if (e->error_code != kNotJson) co_return fail(*e);
+    auto rendered = render_records(*slice, t.position, t.tp.topic, t.tp.partition, format, part);
+    if (!rendered) {
+      if (rendered.error().error_code != kNotJson) co_return fail(rendered.error());
       // A record that is not JSON at this partition's position: answer the other partitions'
       // records if there are any, and this error only when there are none.
-      not_json = std::move(*e);
+      not_json = rendered.error();
       continue;
     }
+    const Offset next = *rendered;
     if (part.size() > 2) {
       if (body.size() > 1) body += ',';
       body.append(part, 1, part.size() - 2);

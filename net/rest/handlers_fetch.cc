@@ -108,9 +108,9 @@ asio::awaitable<Reply> fetch_records(Call& call) {
   } else {
     std::string body;
     // Rendering may stop early, before a record that is not JSON: next says where.
-    if (auto e = render_records(*slice, start, log.topic(), log.partition(), *format, body, next)) {
-      co_return error_reply(*e);
-    }
+    auto rendered = render_records(*slice, start, log.topic(), log.partition(), *format, body);
+    if (!rendered) co_return error_reply(rendered.error());
+    next = *rendered;
     reply = json_reply(http::status::ok, std::move(body),
                        *format == RecordFormat::json ? kJsonV2 : kBinaryV2);
   }
