@@ -75,7 +75,7 @@ void BM_Base64Decode(benchmark::State& state) {
   const std::string text = base64_encode(raw);
   std::string out;
   for (auto _ : state) {
-    if (!base64_decode(text, out, nullptr)) {
+    if (!base64_decode(text, out)) {
       state.SkipWithError("decode failed");
       return;
     }

@@ -1,6 +1,7 @@
 #pragma once
 
-#include <optional>
+#include <boost/system/result.hpp>
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -10,12 +11,13 @@ namespace sluice::net {
 void base64_encode(std::string_view in, std::string& out);
 std::string base64_encode(std::string_view in);
 
-// Decodes strict base64: the standard alphabet, length a multiple of 4, '=' only as final
-// padding. Returns the index of the first bad character (or in.size() for a bad length) on
-// failure.
+// Decodes strict base64 into `out` (resized; callers reuse it as a buffer): the standard
+// alphabet, length a multiple of 4, '=' only as final padding. On failure the error holds the
+// index of the first bad character (or in.size() for a bad length).
 struct Base64Error {
-  size_t position;
+  size_t position = 0;
 };
-[[nodiscard]] bool base64_decode(std::string_view in, std::string& out, Base64Error* error);
+[[nodiscard]] boost::system::result<void, Base64Error> base64_decode(std::string_view in,
+                                                                     std::string& out);
 
 }  // namespace sluice::net
