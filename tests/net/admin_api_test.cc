@@ -265,6 +265,33 @@ TEST_F(AdminApiTest, V3TopicConfigsAreSetResetAndAlteredAtOnceAndPersisted) {
       << accepted.body;
 }
 
+TEST_F(AdminApiTest, RoutesCheckTheClusterFirstThenTheTopicName) {
+  const std::pair<const char*, std::string> calls[] = {
+      {"GET", "/topics/{}"},
+      {"DELETE", "/topics/{}"},
+      {"GET", "/topics/{}/configs"},
+      {"GET", "/topics/{}/configs/retention.ms"},
+      {"PUT", "/topics/{}/configs/retention.ms"},
+      {"DELETE", "/topics/{}/configs/retention.ms"},
+      {"POST", "/topics/{}/configs:alter"},
+      {"GET", "/topics/{}/partitions"},
+      {"GET", "/topics/{}/partitions/0"},
+      {"GET", "/topics/{}/partitions/0/replicas"},
+      {"GET", "/topics/{}/partitions/0/replicas/0"},
+      {"POST", "/topics/{}/records"},
+  };
+  for (const auto& [method, pattern] : calls) {
+    std::string path = pattern;
+    path.replace(path.find("{}"), 2, "%2e%2e");  // "..": never a topic name
+    auto other = http_request(port(), method, "/v3/clusters/nope" + path);
+    EXPECT_EQ(error_code_of(other), 40404) << method << " " << path << " " << other.body;
+    auto ours = http_request(port(), method, v3(path));
+    EXPECT_EQ(ours.status, 400) << method << " " << path;
+    EXPECT_EQ(error_code_of(ours), 40005) << method << " " << path << " " << ours.body;
+    EXPECT_NE(ours.body.find("Invalid topic name '..'"), std::string::npos) << ours.body;
+  }
+}
+
 TEST_F(AdminApiTest, WrongClusterIdIs40404OnEveryPath) {
   ASSERT_EQ(create(R"({"topic_name":"t"})").status, 201);
   const std::pair<const char*, std::string> calls[] = {
