@@ -1,7 +1,7 @@
 // The Kafka REST Proxy v2 consumer API: instances of consumer groups that subscribe or are
 // assigned partitions, fetch records (long-polling across their partitions), seek, commit and
 // read committed offsets. Group coordination lives in broker::ConsumerGroups; this file only
-// translates HTTP; net/consumer_body.h parses the request bodies.
+// translates HTTP; net/rest/consumer_body.h parses the request bodies.
 #include <fmt/format.h>
 #include <simdjson.h>
 
