@@ -18,8 +18,8 @@
 #include "broker/broker.h"
 #include "common/prometheus.h"
 #include "config/config.h"
-#include "net/router.h"
-#include "net/server.h"
+#include "net/http/server.h"
+#include "net/rest/router.h"
 #include "recovery/log_dir_lock.h"
 #include "recovery/log_recovery.h"
 

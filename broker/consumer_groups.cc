@@ -13,34 +13,9 @@
 namespace sluice::broker {
 namespace {
 
-class ConsumerCategory final : public std::error_category {
- public:
-  const char* name() const noexcept override { return "consumer"; }
-  std::string message(int ev) const override {
-    switch (static_cast<ConsumerErrc>(ev)) {
-      case ConsumerErrc::instance_not_found:
-        return "consumer instance not found";
-      case ConsumerErrc::instance_exists:
-        return "consumer instance already exists";
-      case ConsumerErrc::illegal_state:
-        return "illegal consumer state";
-      case ConsumerErrc::invalid_pattern:
-        return "invalid topic pattern";
-      case ConsumerErrc::invalid_offset:
-        return "invalid offset";
-    }
-    return "unknown consumer error";
-  }
-};
-
 bool is_internal(std::string_view topic) { return topic.starts_with("__"); }
 
 }  // namespace
-
-const std::error_category& consumer_error_category() noexcept {
-  static const ConsumerCategory category;
-  return category;
-}
 
 std::map<std::string, std::vector<TopicPartition>> assign_partitions(
     AssignmentStrategy strategy, const std::map<std::string, std::vector<std::string>>& topics_of,

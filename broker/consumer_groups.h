@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "broker/errors.h"
 #include "broker/offsets_store.h"
 #include "broker/partition_log.h"
 #include "broker/topic_pattern.h"
@@ -21,18 +22,6 @@
 #include "common/result.h"
 
 namespace sluice::broker {
-
-enum class ConsumerErrc {
-  instance_not_found = 1,  // no such group or instance
-  instance_exists,
-  illegal_state,    // subscription and assignment together; unassigned partition; no offset
-  invalid_pattern,  // topic_pattern is not a valid RE2 pattern, or too long
-  invalid_offset,   // commit outside [log start, end], or a negative seek
-};
-const std::error_category& consumer_error_category() noexcept;
-inline std::error_code make_error_code(ConsumerErrc e) noexcept {
-  return {static_cast<int>(e), consumer_error_category()};
-}
 
 enum class ConsumerFormat { binary, json };
 enum class OffsetReset { earliest, latest, none };
@@ -250,6 +239,3 @@ class ConsumerGroups {
 };
 
 }  // namespace sluice::broker
-
-template <>
-struct std::is_error_code_enum<sluice::broker::ConsumerErrc> : std::true_type {};

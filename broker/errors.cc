@@ -1,6 +1,7 @@
 #include "broker/errors.h"
 
 #include <string>
+#include <system_error>
 
 namespace sluice::broker {
 namespace {
@@ -39,10 +40,39 @@ class Category final : public std::error_category {
   }
 };
 
+class ConsumerCategory final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "consumer"; }
+  std::string message(int ev) const override {
+    switch (static_cast<ConsumerErrc>(ev)) {
+      case ConsumerErrc::instance_not_found:
+        return "consumer instance not found";
+      case ConsumerErrc::instance_exists:
+        return "consumer instance already exists";
+      case ConsumerErrc::illegal_state:
+        return "illegal consumer state";
+      case ConsumerErrc::invalid_pattern:
+        return "invalid topic pattern";
+      case ConsumerErrc::invalid_offset:
+        return "invalid offset";
+    }
+    return "unknown consumer error";
+  }
+};
+
 }  // namespace
 
 const std::error_category& error_category() noexcept {
   static const Category category;
+  return category;
+}
+
+void throw_exception_from_error(const AdminError& error, const boost::source_location&) {
+  throw std::system_error(error.code(), error.detail());
+}
+
+const std::error_category& consumer_error_category() noexcept {
+  static const ConsumerCategory category;
   return category;
 }
 

@@ -1,6 +1,10 @@
 #pragma once
 
+#include <boost/system/result.hpp>
+#include <string>
 #include <system_error>
+#include <type_traits>
+#include <utility>
 
 namespace sluice::broker {
 
@@ -25,7 +29,55 @@ inline std::error_code make_error_code(Errc e) noexcept {
   return {static_cast<int>(e), error_category()};
 }
 
+// Refusals of the consumer-group API (ConsumerGroups).
+enum class ConsumerErrc {
+  instance_not_found = 1,  // no such group or instance
+  instance_exists,
+  illegal_state,    // subscription and assignment together; unassigned partition; no offset
+  invalid_pattern,  // topic_pattern is not a valid RE2 pattern, or too long
+  invalid_offset,   // commit outside [log start, end], or a negative seek
+};
+
+const std::error_category& consumer_error_category() noexcept;
+
+inline std::error_code make_error_code(ConsumerErrc e) noexcept {
+  return {static_cast<int>(e), consumer_error_category()};
+}
+
+// The refusal of a topic admin request (create, alter config): an error code and, where the
+// code alone cannot say what was wrong, the detail. For Errc::invalid_config the detail is the
+// config::ConfigError message naming the key, the value and what is allowed, so that a client
+// can be told; these are request paths, so nothing is thrown.
+class AdminError {
+ public:
+  AdminError() = default;
+  AdminError(std::error_code code, std::string detail = {})  // NOLINT: implicit by design
+      : code_(code), detail_(std::move(detail)) {}
+  template <class E>
+  requires std::is_error_code_enum_v<E> AdminError(E e)
+      : code_(e) {}  // NOLINT: `return Errc::x;` reads as it does for Result
+
+  const std::error_code& code() const { return code_; }
+  const std::string& detail() const { return detail_; }
+  // The detail, or the code's message where there is none.
+  std::string message() const { return detail_.empty() ? code_.message() : detail_; }
+  friend bool operator==(const AdminError& a, const std::error_code& b) { return a.code_ == b; }
+
+ private:
+  std::error_code code_;
+  std::string detail_;
+};
+
+template <class T>
+using AdminResult = boost::system::result<T, AdminError>;
+
+// What AdminResult::value() throws on an error: std::system_error with the code and message.
+[[noreturn]] void throw_exception_from_error(const AdminError& error,
+                                             const boost::source_location& location);
+
 }  // namespace sluice::broker
 
 template <>
 struct std::is_error_code_enum<sluice::broker::Errc> : std::true_type {};
+template <>
+struct std::is_error_code_enum<sluice::broker::ConsumerErrc> : std::true_type {};

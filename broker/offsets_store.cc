@@ -157,7 +157,7 @@ Result<std::shared_ptr<PartitionLog>> OffsetsStore::append(std::string_view grou
         {"segment.bytes", std::to_string(kOffsetsSegmentBytes)}};
     auto created =
         registry_.create_internal_topic(kOffsetsTopic, kOffsetsTopicPartitions, overrides);
-    if (!created && created.error() != Errc::topic_exists) return created.error();
+    if (!created && created.error() != Errc::topic_exists) return created.error().code();
     if (created) spdlog::info("created {} with {} partitions", kOffsetsTopic, created->partitions);
     log = registry_.partition(kOffsetsTopic, partition);
   }

@@ -98,7 +98,7 @@ void Producer::with_partitions(
   worker_.post([this, name = std::string(topic), then = std::move(then)] {
     auto created = registry_.create_topic(name, config_.num_partitions, {});
     if (!created && created.error() != Errc::topic_exists) {
-      then(created.error());
+      then(created.error().code());
       return;
     }
     if (created)

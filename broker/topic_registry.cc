@@ -133,26 +133,28 @@ const std::filesystem::path& TopicRegistry::least_loaded_dir() const {
   return *best;
 }
 
-Result<TopicDescription> TopicRegistry::create_topic(
+AdminResult<TopicDescription> TopicRegistry::create_topic(
     std::string_view name, int32_t partitions,
     const std::map<std::string, std::string>& overrides) {
   if (is_internal_topic(name)) return Errc::internal_topic;
   return create(name, partitions, overrides);
 }
 
-Result<TopicDescription> TopicRegistry::create_internal_topic(
+AdminResult<TopicDescription> TopicRegistry::create_internal_topic(
     std::string_view name, int32_t partitions,
     const std::map<std::string, std::string>& overrides) {
   if (!is_internal_topic(name)) return Errc::invalid_topic_name;
   return create(name, partitions, overrides);
 }
 
-Result<TopicDescription> TopicRegistry::create(
+AdminResult<TopicDescription> TopicRegistry::create(
     std::string_view name, int32_t partitions,
     const std::map<std::string, std::string>& overrides) {
   if (!is_valid_topic_name(name)) return Errc::invalid_topic_name;
   if (partitions < 1 || partitions > kMaxPartitions) return Errc::invalid_partition_count;
-  const config::TopicConfig config = config::apply_topic_overrides(options_.defaults, overrides);
+  auto applied = config::try_apply_topic_overrides(options_.defaults, overrides);
+  if (!applied) return AdminError(Errc::invalid_config, applied.error().what());
+  const config::TopicConfig& config = *applied;
   std::lock_guard admin(admin_mu_);
   std::filesystem::path log_dir;
   {
@@ -208,7 +210,7 @@ Result<void> TopicRegistry::delete_topic(std::string_view name) {
   return {};
 }
 
-Result<TopicDescription> TopicRegistry::alter_config(
+AdminResult<TopicDescription> TopicRegistry::alter_config(
     std::string_view name, const std::map<std::string, std::optional<std::string>>& changes) {
   if (is_internal_topic(name)) return Errc::internal_topic;
   std::lock_guard admin(admin_mu_);  // no create or delete meanwhile, nor another change
@@ -228,7 +230,9 @@ Result<TopicDescription> TopicRegistry::alter_config(
       overrides.erase(key);
     }
   }
-  const config::TopicConfig config = config::apply_topic_overrides(options_.defaults, overrides);
+  auto applied = config::try_apply_topic_overrides(options_.defaults, overrides);
+  if (!applied) return AdminError(Errc::invalid_config, applied.error().what());
+  const config::TopicConfig& config = *applied;
   // open() reads the lowest partition's file: written last, so that a crash part way leaves
   // the old configuration in force everywhere.
   const auto text = properties_text(overrides);

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "broker/errors.h"
 #include "broker/group_commit.h"
 #include "broker/partition_log.h"
 #include "common/result.h"
@@ -52,21 +53,21 @@ class TopicRegistry {
   [[nodiscard]] static Result<std::unique_ptr<TopicRegistry>> open(Options options,
                                                                    GroupCommitter& committer);
 
-  // Creates a topic; overrides use topic-level names. Throws config::ConfigError for an
-  // unknown override or bad value (its message names both); other failures are returned.
-  [[nodiscard]] Result<TopicDescription> create_topic(
+  // Creates a topic; overrides use topic-level names. An unknown override or a bad value is
+  // Errc::invalid_config with a detail naming both (AdminError).
+  [[nodiscard]] AdminResult<TopicDescription> create_topic(
       std::string_view name, int32_t partitions,
       const std::map<std::string, std::string>& overrides);
   // As create_topic(), for the broker's own internal topics (is_internal_topic), which
   // create_topic(), delete_topic() and alter_config() refuse with Errc::internal_topic.
-  [[nodiscard]] Result<TopicDescription> create_internal_topic(
+  [[nodiscard]] AdminResult<TopicDescription> create_internal_topic(
       std::string_view name, int32_t partitions,
       const std::map<std::string, std::string>& overrides);
   [[nodiscard]] Result<void> delete_topic(std::string_view name);
   // Sets (a value) or removes (nullopt: back to the broker default) topic-level overrides, all
-  // or none; throws config::ConfigError as create_topic() does. Stored in every partition's
+  // or none; a bad name or value is refused as by create_topic(). Stored in every partition's
   // topic.properties, then applied to the partitions' logs.
-  [[nodiscard]] Result<TopicDescription> alter_config(
+  [[nodiscard]] AdminResult<TopicDescription> alter_config(
       std::string_view name, const std::map<std::string, std::optional<std::string>>& changes);
 
   std::vector<std::string> list() const;
@@ -87,7 +88,7 @@ class TopicRegistry {
   TopicRegistry& operator=(const TopicRegistry&) = delete;
 
  private:
-  [[nodiscard]] Result<TopicDescription> create(
+  [[nodiscard]] AdminResult<TopicDescription> create(
       std::string_view name, int32_t partitions,
       const std::map<std::string, std::string>& overrides);
 

@@ -133,24 +133,34 @@ BrokerConfig load_broker_config(const std::optional<std::filesystem::path>& file
   return settings.apply();
 }
 
-TopicConfig apply_topic_overrides(const TopicConfig& defaults,
-                                  const std::map<std::string, std::string>& overrides) {
+void throw_exception_from_error(const ConfigError& error, const boost::source_location&) {
+  throw error;
+}
+
+Result<TopicConfig> try_apply_topic_overrides(const TopicConfig& defaults,
+                                              const std::map<std::string, std::string>& overrides) {
   TopicConfig config = defaults;
   for (const auto& [name, value] : overrides) {
     const auto* key = find_key(topic_keys(), name);
     if (key == nullptr) {
       std::vector<std::string_view> names;
       for (const auto& k : topic_keys()) names.push_back(k.name);
-      throw ConfigError(fmt::format("unknown topic configuration key '{}' (allowed: {})", name,
-                                    fmt::join(names, ", ")));
+      return ConfigError(fmt::format("unknown topic configuration key '{}' (allowed: {})", name,
+                                     fmt::join(names, ", ")));
     }
+    // The value parsers throw; this is the one place their errors become values.
     try {
       key->set(config, value);
     } catch (const ConfigError& e) {
-      throw ConfigError(fmt::format("{}: {}", name, e.what()));
+      return ConfigError(fmt::format("{}: {}", name, e.what()));
     }
   }
   return config;
+}
+
+TopicConfig apply_topic_overrides(const TopicConfig& defaults,
+                                  const std::map<std::string, std::string>& overrides) {
+  return try_apply_topic_overrides(defaults, overrides).value();
 }
 
 std::map<std::string, std::string> topic_config_to_map(const TopicConfig& c) {

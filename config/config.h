@@ -1,6 +1,7 @@
 #pragma once
 
 #include <algorithm>
+#include <boost/system/result.hpp>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -25,7 +26,16 @@ namespace sluice::config {
 class ConfigError : public std::runtime_error {
  public:
   using runtime_error::runtime_error;
+  ConfigError() : runtime_error(std::string()) {}  // Result<T>::error() of a value needs one
 };
+
+// What a non-throwing entry returns: the value, or the ConfigError it would have thrown (for
+// request paths, where a bad value is the client's input rather than a start-up failure).
+// value() on an error throws that ConfigError.
+template <class T>
+using Result = boost::system::result<T, ConfigError>;
+[[noreturn]] void throw_exception_from_error(const ConfigError& error,
+                                             const boost::source_location& location);
 
 enum class FlushPolicy { always, interval };
 enum class RecoveryMode { full, checkpoint };
@@ -114,6 +124,10 @@ std::map<std::string, std::string> parse_properties(std::string_view text,
 // Throws ConfigError on an unknown name or a bad value.
 TopicConfig apply_topic_overrides(const TopicConfig& defaults,
                                   const std::map<std::string, std::string>& overrides);
+// The same without throwing: the error names the key, the value and what is allowed, e.g.
+//   "retention.ms: 'soon' is not an integer (allowed: ...)".
+[[nodiscard]] Result<TopicConfig> try_apply_topic_overrides(
+    const TopicConfig& defaults, const std::map<std::string, std::string>& overrides);
 
 // Every topic key -> its value, in the form apply_topic_overrides accepts; for topic.properties
 // and the v3 configs API.

@@ -20,10 +20,10 @@
 #include <vector>
 
 #include "broker/partition_log.h"
-#include "net/base64.h"
-#include "net/produce_parser.h"
-#include "net/record_render.h"
-#include "net/router.h"
+#include "net/rest/base64.h"
+#include "net/rest/produce_parser.h"
+#include "net/rest/record_render.h"
+#include "net/rest/router.h"
 #include "segment/batch.h"
 #include "tests/temp_dir.h"
 
@@ -75,7 +75,7 @@ void BM_Base64Decode(benchmark::State& state) {
   const std::string text = base64_encode(raw);
   std::string out;
   for (auto _ : state) {
-    if (!base64_decode(text, out, nullptr)) {
+    if (!base64_decode(text, out)) {
       state.SkipWithError("decode failed");
       return;
     }
@@ -120,11 +120,12 @@ void BM_RenderRecords(benchmark::State& state) {
       return;
     }
     out.clear();
-    Offset next;
-    if (auto error = render_records(*slice, offset, "bench", 0, format, out, next)) {
-      state.SkipWithError(error->message.c_str());
+    auto result = render_records(*slice, offset, "bench", 0, format, out);
+    if (!result) {
+      state.SkipWithError(result.error().message.c_str());
       return;
     }
+    const Offset next = *result;
     benchmark::DoNotOptimize(out.data());
     rendered += static_cast<uint64_t>(next.value - offset.value);
     offset = next;

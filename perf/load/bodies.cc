@@ -4,7 +4,7 @@
 
 #include <chrono>
 
-#include "net/base64.h"
+#include "net/rest/base64.h"
 
 namespace sluice::load {
 namespace {

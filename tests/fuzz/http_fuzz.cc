@@ -15,7 +15,7 @@
 #include "broker/broker.h"
 #include "common/check.h"
 #include "config/config.h"
-#include "net/router.h"
+#include "net/rest/router.h"
 
 namespace {
 

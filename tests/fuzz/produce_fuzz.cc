@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include "common/check.h"
-#include "net/produce_parser.h"
+#include "net/rest/produce_parser.h"
 
 namespace {
 

@@ -132,8 +132,14 @@ TEST_F(AdminApiTest, V3CreateRejectsBadInput) {
   EXPECT_EQ(create(R"({"partitions_count":1})").status, 400);
   EXPECT_EQ(error_code_of(create(R"({"topic_name":"a/b"})")), 40005);
   EXPECT_EQ(error_code_of(create(R"({"topic_name":"x",)")), 40001);
-  EXPECT_EQ(create(R"({"topic_name":"x","configs":[{"name":"no.such.key","value":"1"}]})").status,
-            400);
+  auto bad_key = create(R"({"topic_name":"x","configs":[{"name":"no.such.key","value":"1"}]})");
+  EXPECT_EQ(bad_key.status, 400);
+  EXPECT_EQ(error_code_of(bad_key), 40002);
+  EXPECT_NE(bad_key.body.find("no.such.key"), std::string::npos) << bad_key.body;
+  auto bad_value =
+      create(R"({"topic_name":"x","configs":[{"name":"retention.ms","value":"soon"}]})");
+  EXPECT_EQ(error_code_of(bad_value), 40002);
+  EXPECT_NE(bad_value.body.find("retention.ms: 'soon'"), std::string::npos) << bad_value.body;
   EXPECT_EQ(http_request(port(), "GET", "/topics").body, "[]");
 }
 
@@ -257,6 +263,33 @@ TEST_F(AdminApiTest, V3TopicConfigsAreSetResetAndAlteredAtOnceAndPersisted) {
   auto accepted = http_request(port(), "POST", "/topics/cfg", big, kJson);
   EXPECT_TRUE(parse(parser, accepted.body)["offsets"].at(0)["error_code"].is_null())
       << accepted.body;
+}
+
+TEST_F(AdminApiTest, RoutesCheckTheClusterFirstThenTheTopicName) {
+  const std::pair<const char*, std::string> calls[] = {
+      {"GET", "/topics/{}"},
+      {"DELETE", "/topics/{}"},
+      {"GET", "/topics/{}/configs"},
+      {"GET", "/topics/{}/configs/retention.ms"},
+      {"PUT", "/topics/{}/configs/retention.ms"},
+      {"DELETE", "/topics/{}/configs/retention.ms"},
+      {"POST", "/topics/{}/configs:alter"},
+      {"GET", "/topics/{}/partitions"},
+      {"GET", "/topics/{}/partitions/0"},
+      {"GET", "/topics/{}/partitions/0/replicas"},
+      {"GET", "/topics/{}/partitions/0/replicas/0"},
+      {"POST", "/topics/{}/records"},
+  };
+  for (const auto& [method, pattern] : calls) {
+    std::string path = pattern;
+    path.replace(path.find("{}"), 2, "%2e%2e");  // "..": never a topic name
+    auto other = http_request(port(), method, "/v3/clusters/nope" + path);
+    EXPECT_EQ(error_code_of(other), 40404) << method << " " << path << " " << other.body;
+    auto ours = http_request(port(), method, v3(path));
+    EXPECT_EQ(ours.status, 400) << method << " " << path;
+    EXPECT_EQ(error_code_of(ours), 40005) << method << " " << path << " " << ours.body;
+    EXPECT_NE(ours.body.find("Invalid topic name '..'"), std::string::npos) << ours.body;
+  }
 }
 
 TEST_F(AdminApiTest, WrongClusterIdIs40404OnEveryPath) {

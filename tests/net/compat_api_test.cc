@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "config/config.h"
-#include "net/consumer_body.h"
+#include "net/rest/consumer_body.h"
 #include "tests/net/api_test_util.h"
 #include "tests/net/broker_process.h"
 

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "broker/broker.h"
-#include "net/router.h"
+#include "net/rest/router.h"
 #include "tests/temp_dir.h"
 
 namespace sluice::testing {

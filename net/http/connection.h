@@ -5,7 +5,7 @@
 #include <memory>
 #include <utility>
 
-#include "net/http.h"
+#include "net/http/message.h"
 
 namespace sluice::net {
 

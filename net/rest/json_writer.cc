@@ -1,4 +1,4 @@
-#include "net/json_writer.h"
+#include "net/rest/json_writer.h"
 
 #include <fmt/format.h>
 #include <simdjson.h>

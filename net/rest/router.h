@@ -10,10 +10,11 @@
 #include <vector>
 
 #include "broker/broker.h"
-#include "net/fetch_waiters.h"
-#include "net/http.h"
-#include "net/metrics.h"
-#include "net/server.h"
+#include "net/http/message.h"
+#include "net/http/server.h"
+#include "net/rest/api_result.h"
+#include "net/rest/fetch_waiters.h"
+#include "net/rest/metrics.h"
 
 namespace sluice::net {
 
@@ -50,17 +51,44 @@ using RouteHandler = asio::awaitable<Reply> (*)(Call&);
 // labels errors with them; v3 speaks application/json; the operations endpoints are our own.
 enum class Api { v2, v3, ops };
 
+// A route and the path checks the router makes before its handler runs, so that a handler
+// starts from a cluster id that is this broker's and a topic name that is valid. The checks
+// run in this order, after readiness:
+// - cluster_param: the index of a {} that must be this broker's cluster id (404 / 40404);
+// - topic_param: the index of a {} that must be a valid topic name (400 / 40005).
+// -1 means no such parameter.
 struct Route {
   http::verb method;
   std::string_view pattern;  // "/topics/{}/partitions/{}"; {} matches one path segment
   RouteHandler handler;
   bool needs_ready = true;  // answers 503 while recovery runs
   Api api = Api::v2;        // the Router marks "/v3/..." patterns v3
+  int cluster_param = -1;
+  int topic_param = -1;
 };
+
+// A route under /v3/clusters/{}: its first parameter must be this cluster's id, and the one
+// at `topic_param`, if any, a valid topic name.
+constexpr Route v3_route(http::verb method, std::string_view pattern, RouteHandler handler,
+                         int topic_param = -1) {
+  return {.method = method,
+          .pattern = pattern,
+          .handler = handler,
+          .api = Api::v3,
+          .cluster_param = 0,
+          .topic_param = topic_param};
+}
+
+// The checks `route` asks for on `call` (see Route); for a path that reaches a handler
+// without the Router (the streaming produce), the caller runs them itself.
+[[nodiscard]] ApiResult<void> check_route_params(const Route& route, const Call& call);
 
 // Registered by each handler file.
 void add_ops_routes(std::vector<Route>& routes);
-void add_admin_routes(std::vector<Route>& routes);
+void add_v2_metadata_routes(std::vector<Route>& routes);
+void add_v3_cluster_routes(std::vector<Route>& routes);
+void add_v3_topic_routes(std::vector<Route>& routes);
+void add_v3_group_routes(std::vector<Route>& routes);
 void add_produce_routes(std::vector<Route>& routes);
 void add_fetch_routes(std::vector<Route>& routes);
 

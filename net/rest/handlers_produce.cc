@@ -6,11 +6,11 @@
 #include <ctime>
 
 #include "broker/errors.h"
-#include "net/durable.h"
-#include "net/handler_util.h"
-#include "net/json_writer.h"
-#include "net/produce_parser.h"
-#include "net/router.h"
+#include "net/rest/durable.h"
+#include "net/rest/handler_util.h"
+#include "net/rest/json_writer.h"
+#include "net/rest/produce_parser.h"
+#include "net/rest/router.h"
 
 namespace sluice::net {
 namespace {
@@ -25,23 +25,15 @@ struct RecordOutcome {
   bool retriable = false;
 };
 
-std::optional<ApiError> parse_acks(const Call& call, Acks& acks) {
+// The acks query parameter, or the producer's default when absent.
+ApiResult<Acks> parse_acks(const Call& call) {
   auto text = call.query_param("acks");
-  if (!text) {
-    acks = call.broker->producer().default_acks();
-    return std::nullopt;
-  }
-  if (*text == "0") {
-    acks = Acks::none;
-  } else if (*text == "1") {
-    acks = Acks::leader;
-  } else if (*text == "all" || *text == "-1") {
-    acks = Acks::all;
-  } else {
-    return ApiError{http::status::bad_request, 40003,
-                    fmt::format("Query parameter 'acks' must be 0, 1 or all, got '{}'", *text)};
-  }
-  return std::nullopt;
+  if (!text) return call.broker->producer().default_acks();
+  if (*text == "0") return Acks::none;
+  if (*text == "1") return Acks::leader;
+  if (*text == "all" || *text == "-1") return Acks::all;
+  return ApiError{http::status::bad_request, 40003,
+                  fmt::format("Query parameter 'acks' must be 0, 1 or all, got '{}'", *text)};
 }
 
 // Whether the client accepts a JSON reply.
@@ -67,11 +59,10 @@ bool retriable(std::error_code ec) {
 }
 
 // Stores the records through the broker's producer and waits for it; returns a request-level
-// error (unknown topic or partition) or fills `outcomes`, one per record.
-asio::awaitable<std::optional<ApiError>> store_records(Call& call, std::string_view topic,
-                                                       std::optional<int32_t> path_partition,
-                                                       const ProduceRequest& request, Acks acks,
-                                                       std::vector<RecordOutcome>& outcomes) {
+// error (unknown topic or partition) or the outcomes, one per record.
+asio::awaitable<ApiResult<std::vector<RecordOutcome>>> store_records(
+    Call& call, std::string_view topic, std::optional<int32_t> path_partition,
+    const ProduceRequest& request, Acks acks) {
   auto& producer = call.broker->producer();
   auto start = [&](auto done) {
     producer.produce(topic, path_partition, request.records, acks, done);
@@ -84,7 +75,7 @@ asio::awaitable<std::optional<ApiError>> store_records(Call& call, std::string_v
                     outcome.partition, outcome.partitions)};
   }
   if (outcome.error) co_return to_api_error(outcome.error, topic);
-  outcomes.resize(outcome.records.size());
+  std::vector<RecordOutcome> outcomes(outcome.records.size());
   uint64_t stored = 0;
   for (size_t i = 0; i < outcome.records.size(); ++i) {
     const auto& r = outcome.records[i];
@@ -100,12 +91,12 @@ asio::awaitable<std::optional<ApiError>> store_records(Call& call, std::string_v
     }
   }
   call.ctx.metrics.add_records_appended(stored);
-  co_return std::nullopt;
+  co_return outcomes;
 }
 
 asio::awaitable<Reply> produce_v2(Call& call, std::optional<int32_t> path_partition) {
   const std::string_view topic = call.params[0];
-  if (auto e = check_topic_name(topic)) co_return error_reply(*e);
+  if (auto valid = check_topic_name(topic); !valid) co_return error_reply(valid.error());
   const auto type = media_type(call.header(http::field::content_type));
   EmbeddedFormat format;
   if (type == kJsonV2 || type == "application/json") {
@@ -122,16 +113,15 @@ asio::awaitable<Reply> produce_v2(Call& call, std::optional<int32_t> path_partit
         {http::status::not_acceptable, 406,
          "HTTP 406 Not Acceptable: produce replies are application/vnd.kafka.v2+json"});
   }
-  Acks acks;
-  if (auto e = parse_acks(call, acks)) co_return error_reply(*e);
+  const auto acks = parse_acks(call);
+  if (!acks) co_return error_reply(acks.error());
   ProduceRequest request;
   if (auto e = parse_produce_request(call.request.body(), format, request)) {
     co_return error_reply({static_cast<http::status>(e->http_status), e->error_code, e->message});
   }
-  std::vector<RecordOutcome> outcomes;
-  if (auto e = co_await store_records(call, topic, path_partition, request, acks, outcomes)) {
-    co_return error_reply(*e);
-  }
+  auto stored = co_await store_records(call, topic, path_partition, request, *acks);
+  if (!stored) co_return error_reply(stored.error());
+  const auto& outcomes = *stored;
   std::string body;
   body.reserve(64 + outcomes.size() * 72);
   JsonWriter w(body);
@@ -176,12 +166,12 @@ asio::awaitable<Reply> produce_raw(Call& call) {
     co_return error_reply(to_api_error(broker::Errc::internal_topic, call.params[0]));
   }
   auto ref = find_partition(call, call.params[0], call.params[1]);
-  if (ref.error &&
-      (ref.error->error_code != 40401 || !call.broker->config().auto_create_topics_enable)) {
-    co_return error_reply(*ref.error);
+  if (!ref &&
+      (ref.error().error_code != 40401 || !call.broker->config().auto_create_topics_enable)) {
+    co_return error_reply(ref.error());
   }
-  Acks acks;
-  if (auto e = parse_acks(call, acks)) co_return error_reply(*e);
+  const auto acks = parse_acks(call);
+  if (!acks) co_return error_reply(acks.error());
   auto body = std::as_writable_bytes(std::span(call.request.body()));
   if (body.empty()) co_return error_reply({http::status::unprocessable_entity, 422, "Empty body"});
   std::vector<segment::ValidBatch> batches;
@@ -205,7 +195,7 @@ asio::awaitable<Reply> produce_raw(Call& call) {
   using Appended = std::pair<std::error_code, std::vector<broker::AppendResult>>;
   auto start = [&](auto done) {
     call.broker->producer().produce_batches(
-        call.params[0], partition, batches, acks,
+        call.params[0], partition, batches, *acks,
         [done](std::error_code ec, std::vector<broker::AppendResult> r) {
           done(Appended{ec, std::move(r)});
         });
@@ -240,21 +230,16 @@ std::string iso8601(int64_t ms) {
 
 // REST Proxy v3: one record, or a stream of concatenated records answered by one delivery
 // report per record, in order.
-// The request-level checks of a v3 produce, streamed or not.
-std::optional<ApiError> check_v3_request(const Call& call, Acks& acks) {
-  if (call.params[0] != call.broker->cluster_id()) {
-    return ApiError{http::status::not_found, 40404,
-                    fmt::format("Cluster '{}' not found", call.params[0])};
-  }
-  if (auto e = check_topic_name(call.params[1])) return e;
-  if (auto e = refuse_v1_media_types(call.request)) return e;
+// The request-level checks of a v3 produce, streamed or not, after the route's (cluster, topic).
+ApiResult<Acks> check_v3_request(const Call& call) {
+  if (auto v1 = refuse_v1_media_types(call.request); !v1) return v1.error();
   const auto type = media_type(call.header(http::field::content_type));
   if (type != "application/json") {
     return ApiError{
         http::status::unsupported_media_type, 415,
         fmt::format("HTTP 415 Unsupported Media Type: '{}'; use application/json", type)};
   }
-  return parse_acks(call, acks);
+  return parse_acks(call);
 }
 
 // One delivery report per record, in order, each a JSON object on its own line.
@@ -303,19 +288,17 @@ std::string error_report(int error_code, std::string_view message) {
 }
 
 asio::awaitable<Reply> produce_v3(Call& call) {
-  Acks acks;
-  if (auto e = check_v3_request(call, acks)) co_return error_reply(*e);
+  const auto acks = check_v3_request(call);
+  if (!acks) co_return error_reply(acks.error());
   const std::string_view topic = call.params[1];
   ProduceRequest request;
   if (auto e = parse_v3_records(call.request.body(), request)) {
     co_return error_reply({static_cast<http::status>(e->http_status), e->error_code, e->message});
   }
-  std::vector<RecordOutcome> outcomes;
-  if (auto e = co_await store_records(call, topic, std::nullopt, request, acks, outcomes)) {
-    co_return error_reply(*e);
-  }
+  auto stored = co_await store_records(call, topic, std::nullopt, request, *acks);
+  if (!stored) co_return error_reply(stored.error());
   co_return json_reply(http::status::ok,
-                       render_v3_reports(request, outcomes, call.broker->cluster_id(), topic));
+                       render_v3_reports(request, *stored, call.broker->cluster_id(), topic));
 }
 
 // Finds where complete top-level JSON values end in a growing buffer, scanning each byte once.
@@ -393,12 +376,9 @@ class V3ProduceStream final : public StreamSession {
     if (body.find_first_not_of(" \t\r\n") == std::string::npos) co_return std::string{};
     ProduceRequest request;
     if (auto e = parse_v3_records(body, request)) co_return error_report(e->error_code, e->message);
-    std::vector<RecordOutcome> outcomes;
-    if (auto e = co_await store_records(call_, call_.params[1], std::nullopt, request, acks_,
-                                        outcomes)) {
-      co_return error_report(e->error_code, e->message);
-    }
-    co_return render_v3_reports(request, outcomes, call_.broker->cluster_id(), call_.params[1]);
+    auto stored = co_await store_records(call_, call_.params[1], std::nullopt, request, acks_);
+    if (!stored) co_return error_report(stored.error().error_code, stored.error().message);
+    co_return render_v3_reports(request, *stored, call_.broker->cluster_id(), call_.params[1]);
   }
 
   Request header_;
@@ -407,6 +387,11 @@ class V3ProduceStream final : public StreamSession {
   std::string carry_;  // bytes of records not yet complete
   JsonValueSplitter splitter_;
 };
+
+// The v3 produce route; a streamed v3 produce reaches its handler without the Router, and
+// makes the route's checks itself.
+constexpr Route kV3ProduceRoute =
+    v3_route(http::verb::post, "/v3/clusters/{}/topics/{}/records", produce_v3, 1);
 
 }  // namespace
 
@@ -428,8 +413,11 @@ asio::awaitable<std::optional<StreamStart>> start_produce_stream(const Request& 
   }
   Request head = header;
   Call probe{head, ctx, broker, {target->segments[2], target->segments[4]}, target->query};
-  Acks acks;
-  if (auto e = check_v3_request(probe, acks)) co_return StreamStart{error_reply(*e)};
+  if (auto path = check_route_params(kV3ProduceRoute, probe); !path) {
+    co_return StreamStart{error_reply(path.error())};
+  }
+  const auto acks = check_v3_request(probe);
+  if (!acks) co_return StreamStart{error_reply(acks.error())};
   // The first records create the topic where auto.create.topics.enable allows it.
   const auto& topic = target->segments[4];
   if (broker::is_internal_topic(topic)) {
@@ -441,14 +429,14 @@ asio::awaitable<std::optional<StreamStart>> start_produce_stream(const Request& 
     co_return StreamStart{error_reply(to_api_error(logs.error(), topic))};
   }
   co_return StreamStart{
-      std::make_unique<V3ProduceStream>(header, ctx, *broker, std::move(*target), acks)};
+      std::make_unique<V3ProduceStream>(header, ctx, *broker, std::move(*target), *acks)};
 }
 
 void add_produce_routes(std::vector<Route>& routes) {
   routes.push_back({http::verb::post, "/topics/{}", produce_to_topic});
   routes.push_back({http::verb::post, "/topics/{}/partitions/{}", produce_to_partition});
   routes.push_back({http::verb::post, "/topics/{}/partitions/{}/records", produce_raw});
-  routes.push_back({http::verb::post, "/v3/clusters/{}/topics/{}/records", produce_v3});
+  routes.push_back(kV3ProduceRoute);
 }
 
 }  // namespace sluice::net

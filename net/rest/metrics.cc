@@ -1,4 +1,4 @@
-#include "net/metrics.h"
+#include "net/rest/metrics.h"
 
 #include <fmt/format.h>
 

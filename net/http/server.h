@@ -10,7 +10,7 @@
 #include <variant>
 #include <vector>
 
-#include "net/http.h"
+#include "net/http/message.h"
 
 namespace sluice::net {
 

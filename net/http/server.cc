@@ -1,4 +1,4 @@
-#include "net/server.h"
+#include "net/http/server.h"
 
 #include <spdlog/spdlog.h>
 #include <sys/sendfile.h>
@@ -6,7 +6,7 @@
 #include <array>
 #include <charconv>
 
-#include "net/connection.h"
+#include "net/http/connection.h"
 
 namespace sluice::net {
 namespace {
@@ -369,8 +369,8 @@ asio::awaitable<bool> HttpServer::serve_one(Connection& stream, beast::flat_buff
   serialize_head(head, head_bytes);
   auto [head_ec, m] = co_await asio::async_write(stream, asio::buffer(head_bytes), kNoThrow);
   if (head_ec) co_return false;
-  auto send_ec = co_await async_sendfile(stream, slice.fd(), slice.position.value, slice.length,
-                                         options_.write_timeout);
+  auto send_ec =
+      co_await async_sendfile(stream, slice.fd, slice.offset, slice.length, options_.write_timeout);
   co_return !send_ec && keep_alive;
 }
 

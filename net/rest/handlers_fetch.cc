@@ -4,11 +4,11 @@
 #include <chrono>
 
 #include "broker/errors.h"
-#include "net/base64.h"
-#include "net/handler_util.h"
-#include "net/json_writer.h"
-#include "net/record_render.h"
-#include "net/router.h"
+#include "net/rest/base64.h"
+#include "net/rest/handler_util.h"
+#include "net/rest/json_writer.h"
+#include "net/rest/record_render.h"
+#include "net/rest/router.h"
 
 namespace sluice::net {
 namespace {
@@ -68,8 +68,8 @@ asio::awaitable<void> long_poll(ApiContext& ctx, const broker::PartitionLog& log
 
 asio::awaitable<Reply> fetch_records(Call& call) {
   auto ref = find_partition(call, call.params[0], call.params[1]);
-  if (ref.error) co_return error_reply(*ref.error);
-  auto& log = *ref.log;
+  if (!ref) co_return error_reply(ref.error());
+  auto& log = **ref;
   const auto format = accepted_format(call.header(http::field::accept));
   if (!format) {
     co_return error_reply(
@@ -77,22 +77,21 @@ asio::awaitable<Reply> fetch_records(Call& call) {
          fmt::format("HTTP 406 Not Acceptable: use {}, {} or {}", kJsonV2, kBinaryV2, kRawBatch)});
   }
   const auto offset = int_query(call, "offset", std::nullopt, INT64_MIN, INT64_MAX);
-  if (offset.error) co_return error_reply(*offset.error);
+  if (!offset) co_return error_reply(offset.error());
   const auto timeout = int_query(call, "timeout", call.broker->config().consumer_request_timeout_ms,
                                  0, kMaxTimeoutMs);
-  if (timeout.error) co_return error_reply(*timeout.error);
+  if (!timeout) co_return error_reply(timeout.error());
   const auto max_bytes = int_query(call, "max_bytes", kDefaultMaxBytes, 1, kMaxMaxBytes);
-  if (max_bytes.error) co_return error_reply(*max_bytes.error);
+  if (!max_bytes) co_return error_reply(max_bytes.error());
   const auto min_bytes = int_query(call, "min_bytes", 1, 0, kMaxMaxBytes);
-  if (min_bytes.error) co_return error_reply(*min_bytes.error);
-  const Offset start{*offset.value};
+  if (!min_bytes) co_return error_reply(min_bytes.error());
+  const Offset start{*offset};
   if (start < log.start_offset() || start > log.end_offset()) {
     co_return error_reply(out_of_range(log, start.value));
   }
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(*timeout.value);
-  co_await long_poll(call.ctx, log, start, *min_bytes.value, deadline);
-  auto slice = log.read(start, static_cast<uint64_t>(*max_bytes.value));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(*timeout);
+  co_await long_poll(call.ctx, log, start, *min_bytes, deadline);
+  auto slice = log.read(start, static_cast<uint64_t>(*max_bytes));
   if (!slice) {
     // Retention may have moved the start while we waited.
     if (slice.error() == broker::Errc::offset_out_of_range)
@@ -104,13 +103,14 @@ asio::awaitable<Reply> fetch_records(Call& call) {
   Reply reply;
   if (*format == RecordFormat::raw) {
     reply = json_reply(http::status::ok, {}, kRawBatch);
-    if (!slice->empty()) reply.file_body = *slice;
+    if (!slice->empty())
+      reply.file_body = FileBody{slice->segment, slice->fd(), slice->position.value, slice->length};
   } else {
     std::string body;
     // Rendering may stop early, before a record that is not JSON: next says where.
-    if (auto e = render_records(*slice, start, log.topic(), log.partition(), *format, body, next)) {
-      co_return error_reply(*e);
-    }
+    auto rendered = render_records(*slice, start, log.topic(), log.partition(), *format, body);
+    if (!rendered) co_return error_reply(rendered.error());
+    next = *rendered;
     reply = json_reply(http::status::ok, std::move(body),
                        *format == RecordFormat::json ? kJsonV2 : kBinaryV2);
   }
@@ -122,8 +122,8 @@ asio::awaitable<Reply> fetch_records(Call& call) {
 
 asio::awaitable<Reply> partition_offsets(Call& call) {
   auto ref = find_partition(call, call.params[0], call.params[1]);
-  if (ref.error) co_return error_reply(*ref.error);
-  auto& log = *ref.log;
+  if (!ref) co_return error_reply(ref.error());
+  auto& log = **ref;
   std::string body;
   JsonWriter w(body);
   if (!call.query_param("timestamp")) {
@@ -132,19 +132,19 @@ asio::awaitable<Reply> partition_offsets(Call& call) {
     co_return json_reply(http::status::ok, std::move(body), kKafkaV2);
   }
   const auto ts = int_query(call, "timestamp", std::nullopt, -2, INT64_MAX);
-  if (ts.error) co_return error_reply(*ts.error);
+  if (!ts) co_return error_reply(ts.error());
   Offset found = log.end_offset();
-  if (*ts.value == -2) {
+  if (*ts == -2) {
     found = log.start_offset();
-  } else if (*ts.value >= 0) {
-    auto r = log.offset_for_timestamp(*ts.value);
+  } else if (*ts >= 0) {
+    auto r = log.offset_for_timestamp(*ts);
     if (!r)
       co_return error_reply(
           to_api_error(r.error(), fmt::format("{}-{}", log.topic(), log.partition())));
     // None that new: the end offset, where the next record will land.
     if (*r) found = **r;
   }
-  w.begin_object().key("offset").value(found.value).key("timestamp").value(*ts.value).end_object();
+  w.begin_object().key("offset").value(found.value).key("timestamp").value(*ts).end_object();
   co_return json_reply(http::status::ok, std::move(body), kKafkaV2);
 }
 

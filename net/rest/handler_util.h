@@ -9,45 +9,51 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <type_traits>
 #include <vector>
 
+#include "broker/errors.h"
 #include "broker/partition_log.h"
 #include "common/result.h"
-#include "net/http.h"
-#include "net/router.h"
+#include "net/http/message.h"
+#include "net/rest/api_result.h"
+#include "net/rest/router.h"
 
 namespace sluice::net {
 
 // The one place a std::error_code becomes an HTTP status, a REST Proxy error_code and a
-// message. `what` names the object (topic, partition) for the message.
+// message. `what` names the object (topic, partition) for the message; for a consumer-group
+// refusal (broker::ConsumerErrc) it is the broker's explanation, which becomes the message
+// (REST Proxy's own wording where it has none).
 ApiError to_api_error(std::error_code ec, std::string_view what = {});
+// The same for a refused topic admin request: a bad topic config is 400 / 40002 with the
+// detail naming the key, the value and what is allowed; any other refusal as its code.
+ApiError to_api_error(const broker::AdminError& error, std::string_view what = {});
+template <class E>
+requires std::is_error_code_enum_v<E> ApiError to_api_error(E e, std::string_view what = {}) {
+  return to_api_error(std::error_code(e), what);
+}
 
 // Strict decimal integer in [min, max]; nullopt on anything else.
 std::optional<int64_t> parse_int(std::string_view s, int64_t min, int64_t max);
 
-// An integer query parameter: the default when absent, an ApiError (400 / 40002 missing,
+// An integer query parameter: the default when absent, an error (400 / 40002 missing,
 // 400 / 40003 malformed or out of range) naming it otherwise.
-struct IntParam {
-  std::optional<int64_t> value;
-  std::optional<ApiError> error;
-};
-IntParam int_query(const Call& call, std::string_view name, std::optional<int64_t> fallback,
-                   int64_t min, int64_t max);
+[[nodiscard]] ApiResult<int64_t> int_query(const Call& call, std::string_view name,
+                                           std::optional<int64_t> fallback, int64_t min,
+                                           int64_t max);
 
-// Validates the {topic} path parameter: 400 / 40005 naming the rule when it is not a Kafka
+// Validates a topic name (path or body): 400 / 40005 naming the rule when it is not a Kafka
 // topic name.
-std::optional<ApiError> check_topic_name(std::string_view topic);
+[[nodiscard]] ApiResult<void> check_topic_name(std::string_view topic);
 
 // 404 / 40402 in REST Proxy's words, naming the topic and the partition asked for.
 ApiError partition_not_found(std::string_view topic, std::string_view partition);
 
-// Looks up the {topic}/{partition} of the path, with the REST Proxy errors.
-struct PartitionRef {
-  std::shared_ptr<broker::PartitionLog> log;
-  std::optional<ApiError> error;
-};
-PartitionRef find_partition(const Call& call, std::string_view topic,
-                            std::string_view partition_text);
+// Looks up a topic and partition (the name is checked here too: callers pass names from
+// request bodies as well as paths), with the REST Proxy errors.
+[[nodiscard]] ApiResult<std::shared_ptr<broker::PartitionLog>> find_partition(
+    const Call& call, std::string_view topic, std::string_view partition_text);
 
 // Percent-encodes a name for one path segment of a URL we hand out (base_uri, v3 links): all
 // but RFC 3986's unreserved characters, so '/', '%' and spaces survive the round trip.
@@ -61,7 +67,7 @@ std::vector<std::string> accept_list(std::string_view accept);
 
 // REST Proxy v1 media types (application/vnd.kafka.v1+json, ...binary.v1+json, ...): 415 when
 // the Content-Type or any Accept entry is one. Confluent removed v1 in 2021.
-std::optional<ApiError> refuse_v1_media_types(const Request& request);
+[[nodiscard]] ApiResult<void> refuse_v1_media_types(const Request& request);
 
 // Whether a v2 route can answer a client with this Accept header (absent: yes): a wildcard,
 // application/json or a Kafka v2 type. The handlers narrow it further.

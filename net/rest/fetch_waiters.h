@@ -7,7 +7,7 @@
 #include <mutex>
 #include <vector>
 
-#include "net/http.h"
+#include "net/http/message.h"
 
 namespace sluice::broker {
 class PartitionLog;

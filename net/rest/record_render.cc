@@ -1,9 +1,9 @@
-#include "net/record_render.h"
+#include "net/rest/record_render.h"
 
 #include <fmt/format.h>
 
-#include "net/base64.h"
-#include "net/json_writer.h"
+#include "net/rest/base64.h"
+#include "net/rest/json_writer.h"
 
 namespace sluice::net {
 namespace {
@@ -23,14 +23,14 @@ void append_data(std::string& out, const std::optional<std::string_view>& data,
 
 }  // namespace
 
-std::optional<ApiError> render_records(const segment::LogSlice& slice, Offset from,
-                                       std::string_view topic, int32_t partition,
-                                       RecordFormat format, std::string& out, Offset& next) {
-  next = slice.empty() ? from : slice.next_offset;
+ApiResult<Offset> render_records(const segment::LogSlice& slice, Offset from,
+                                 std::string_view topic, int32_t partition, RecordFormat format,
+                                 std::string& out) {
+  Offset next = slice.empty() ? from : slice.next_offset;
   out += '[';
   if (slice.empty()) {
     out += ']';
-    return std::nullopt;
+    return next;
   }
   auto bytes = slice.read_bytes();
   if (!bytes) {
@@ -58,7 +58,7 @@ std::optional<ApiError> render_records(const segment::LogSlice& slice, Offset fr
         if (!first) {
           next = record->offset;
           out += ']';
-          return std::nullopt;
+          return next;
         }
         return ApiError{
             http::status::unprocessable_entity, kNotJson,
@@ -92,7 +92,7 @@ std::optional<ApiError> render_records(const segment::LogSlice& slice, Offset fr
     span = span.subspan(header->size_bytes());
   }
   out += ']';
-  return std::nullopt;
+  return next;
 }
 
 }  // namespace sluice::net

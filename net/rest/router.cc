@@ -1,4 +1,4 @@
-#include "net/router.h"
+#include "net/rest/router.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -8,8 +8,8 @@
 #include <chrono>
 #include <iterator>
 
-#include "net/handler_util.h"
-#include "net/json_writer.h"
+#include "net/rest/handler_util.h"
+#include "net/rest/json_writer.h"
 
 namespace sluice::net {
 namespace {
@@ -25,22 +25,6 @@ bool has_control_characters(std::string_view s) {
 }
 
 }  // namespace
-
-Reply json_reply(http::status status, std::string body, std::string_view content_type) {
-  Reply reply;
-  reply.message.result(status);
-  reply.message.set(http::field::content_type, content_type);
-  reply.message.set(http::field::server, "sluice");
-  reply.message.body() = std::move(body);
-  return reply;
-}
-
-Reply error_reply(const ApiError& error) {
-  std::string body = fmt::format("{{\"error_code\":{},\"message\":", error.error_code);
-  append_json_string(body, error.message);
-  body += '}';
-  return json_reply(error.status, std::move(body));
-}
 
 std::optional<Target> parse_target(std::string_view target) {
   auto parsed = boost::urls::parse_origin_form(target);
@@ -64,6 +48,20 @@ std::optional<Target> parse_target(std::string_view target) {
   return out;
 }
 
+ApiResult<void> check_route_params(const Route& route, const Call& call) {
+  if (route.cluster_param >= 0) {
+    const auto& cluster = call.params[static_cast<size_t>(route.cluster_param)];
+    if (cluster != call.broker->cluster_id()) {
+      return ApiError{http::status::not_found, 40404,
+                      fmt::format("Cluster '{}' not found", cluster)};
+    }
+  }
+  if (route.topic_param >= 0) {
+    return check_topic_name(call.params[static_cast<size_t>(route.topic_param)]);
+  }
+  return {};
+}
+
 std::optional<std::string_view> Call::query_param(std::string_view name) const {
   auto it = query.find(name);
   if (it == query.end()) return std::nullopt;
@@ -77,7 +75,10 @@ std::string Call::base_url() const {
 
 Router::Router(ApiContext& ctx) : ctx_(ctx) {
   add_ops_routes(routes_);
-  add_admin_routes(routes_);
+  add_v2_metadata_routes(routes_);
+  add_v3_cluster_routes(routes_);
+  add_v3_topic_routes(routes_);
+  add_v3_group_routes(routes_);
   add_produce_routes(routes_);
   add_fetch_routes(routes_);
   add_consumer_routes(routes_);
@@ -132,8 +133,8 @@ asio::awaitable<Reply> Router::handle(Request request) {
                            has_control_characters)) {
       reply = error_reply(
           {http::status::bad_request, 400, "Path segments must not contain control characters"});
-    } else if (auto v1 = refuse_v1_media_types(request)) {
-      reply = error_reply(*v1);
+    } else if (auto v1 = refuse_v1_media_types(request); !v1) {
+      reply = error_reply(v1.error());
     } else if (auto m =
                    match(request.method() == http::verb::head ? http::verb::get : request.method(),
                          target->segments);
@@ -158,7 +159,11 @@ asio::awaitable<Reply> Router::handle(Request request) {
         reply.message.set(http::field::retry_after, "1");
       } else {
         Call call{request, ctx_, broker, std::move(m.params), std::move(target->query)};
-        reply = co_await m.route->handler(call);
+        if (auto checked = check_route_params(*m.route, call); !checked) {
+          reply = error_reply(checked.error());
+        } else {
+          reply = co_await m.route->handler(call);
+        }
       }
     }
   } catch (const std::exception& e) {

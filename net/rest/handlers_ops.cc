@@ -1,7 +1,7 @@
 // Operations endpoints: liveness, readiness, metrics and the recovery report. They answer
 // from the first second, while recovery still runs.
-#include "net/handler_util.h"
-#include "net/router.h"
+#include "net/rest/handler_util.h"
+#include "net/rest/router.h"
 
 namespace sluice::net {
 namespace {

@@ -1,4 +1,4 @@
-#include "net/fetch_waiters.h"
+#include "net/rest/fetch_waiters.h"
 
 #include <algorithm>
 

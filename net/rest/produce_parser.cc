@@ -1,4 +1,4 @@
-#include "net/produce_parser.h"
+#include "net/rest/produce_parser.h"
 
 #include <fmt/format.h>
 #include <simdjson.h>
@@ -8,7 +8,7 @@
 #include <cstring>
 #include <ctime>
 
-#include "net/base64.h"
+#include "net/rest/base64.h"
 
 namespace sluice::net {
 namespace {
@@ -98,10 +98,10 @@ simdjson::error_code raw_json(od::value& v, std::string_view& out) {
 std::optional<ProduceParseError> decode_into_arena(std::string_view b64, std::string& arena,
                                                    std::string_view field, std::string_view& out) {
   thread_local std::string scratch;
-  Base64Error error{};
-  if (!base64_decode(b64, scratch, &error)) {
+  if (auto decoded = base64_decode(b64, scratch); !decoded) {
     return ProduceParseError{
-        422, 42206, fmt::format("{}: invalid base64 at position {}", field, error.position)};
+        422, 42206,
+        fmt::format("{}: invalid base64 at position {}", field, decoded.error().position)};
   }
   if (arena.size() + scratch.size() > arena.capacity()) {
     return ProduceParseError{422, 42206, fmt::format("{}: decoded data too large", field)};

@@ -12,8 +12,9 @@
 #include <vector>
 
 #include "broker/consumer_groups.h"
-#include "net/http.h"
-#include "net/router.h"
+#include "net/http/message.h"
+#include "net/rest/api_result.h"
+#include "net/rest/router.h"
 
 namespace sluice::net::consumer_body {
 
@@ -29,19 +30,16 @@ bool has_control_characters(std::string_view s);
 // A request body: absent (empty or only whitespace), an object, or the error to answer (400 /
 // 40001 for broken JSON or a non-object, 415 for another content type). The object lives in
 // `parser` until its next parse.
-struct Body {
-  std::optional<dom::object> object;
-  std::optional<ApiError> error;
-};
-Body parse_body(const Call& call, dom::parser& parser);
+[[nodiscard]] ApiResult<std::optional<dom::object>> parse_body(const Call& call,
+                                                               dom::parser& parser);
 
 // The member `key` of `o`, absent when missing or null.
 std::optional<dom::element> field(dom::object o, std::string_view key);
 std::optional<std::string> as_string(dom::element e);
 
 // `key`: an array of {"topic", "partition"}; partitions may be decimal strings.
-std::optional<ApiError> parse_partitions(dom::object o, std::string_view key,
-                                         std::vector<broker::TopicPartition>& out);
+[[nodiscard]] ApiResult<void> parse_partitions(dom::object o, std::string_view key,
+                                               std::vector<broker::TopicPartition>& out);
 
 // `key`: an array of {"topic", "partition", "offset", "metadata"?}; numbers may be strings.
 struct OffsetEntry {
@@ -49,16 +47,16 @@ struct OffsetEntry {
   int64_t offset = 0;
   std::string metadata;
 };
-std::optional<ApiError> parse_offsets(dom::object o, std::string_view key,
-                                      std::vector<OffsetEntry>& out);
+[[nodiscard]] ApiResult<void> parse_offsets(dom::object o, std::string_view key,
+                                            std::vector<OffsetEntry>& out);
 
 // `key`: an array of {"topic", "partition", "timestamp"}, the timestamp an ISO-8601 string.
 struct TimestampEntry {
   broker::TopicPartition tp;
   int64_t timestamp_ms = 0;
 };
-std::optional<ApiError> parse_timestamps(dom::object o, std::string_view key,
-                                         std::vector<TimestampEntry>& out);
+[[nodiscard]] ApiResult<void> parse_timestamps(dom::object o, std::string_view key,
+                                               std::vector<TimestampEntry>& out);
 
 // Milliseconds since the epoch of an ISO-8601 date and time as REST Proxy sends them:
 // "2026-12-06T04:01:37.823Z", the fraction optional (digits past milliseconds dropped), the
@@ -67,7 +65,7 @@ std::optional<int64_t> parse_iso8601_ms(std::string_view text);
 
 // The settings of a create body into `config`; 422 / 42204 names a bad one, 400 / 40003 a name
 // with control characters. An absent body leaves the defaults.
-std::optional<ApiError> parse_instance_config(const std::optional<dom::object>& body,
-                                              broker::InstanceConfig& config);
+[[nodiscard]] ApiResult<void> parse_instance_config(const std::optional<dom::object>& body,
+                                                    broker::InstanceConfig& config);
 
 }  // namespace sluice::net::consumer_body

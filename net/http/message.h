@@ -5,11 +5,11 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include "segment/segment.h"
 
 namespace sluice::net {
 
@@ -19,11 +19,21 @@ namespace http = beast::http;
 
 using Request = http::request<http::string_body>;
 
+// A byte range of an open file, sent as a reply body with sendfile(2). `owner` keeps the
+// descriptor open until the send has ended (for a raw-batch fetch, the segment the bytes
+// are in), so the server needs to know nothing about what the file is.
+struct FileBody {
+  std::shared_ptr<const void> owner;
+  int fd = -1;
+  uint64_t offset = 0;
+  uint64_t length = 0;
+};
+
 // What a handler answers: a message with a string body, or a header whose body is sent
-// straight from a segment file (raw-batch fetch), without passing through user space.
+// straight from a file (raw-batch fetch), without passing through user space.
 struct Reply {
   http::response<http::string_body> message;
-  std::optional<segment::LogSlice> file_body;
+  std::optional<FileBody> file_body;
 };
 
 // One REST Proxy-style error: HTTP status, error_code (status x 100 + sub-code, or the bare

@@ -1,4 +1,4 @@
-#include "net/base64.h"
+#include "net/rest/base64.h"
 
 #include <array>
 #include <cstdint>
@@ -49,11 +49,9 @@ std::string base64_encode(std::string_view in) {
   return out;
 }
 
-bool base64_decode(std::string_view in, std::string& out, Base64Error* error) {
-  auto fail = [&](size_t pos) {
-    if (error) error->position = pos;
-    return false;
-  };
+boost::system::result<void, Base64Error> base64_decode(std::string_view in, std::string& out) {
+  using Decoded = boost::system::result<void, Base64Error>;
+  auto fail = [](size_t pos) -> Decoded { return Base64Error{pos}; };
   if (in.size() % 4 != 0) return fail(in.size());
   size_t padding = 0;
   if (!in.empty() && in.back() == '=') padding = in[in.size() - 2] == '=' ? 2 : 1;
@@ -94,7 +92,7 @@ bool base64_decode(std::string_view in, std::string& out, Base64Error* error) {
     out.push_back(static_cast<char>(v >> 16));
     if (data == 3) out.push_back(static_cast<char>((v >> 8) & 0xff));
   }
-  return true;
+  return {};
 }
 
 }  // namespace sluice::net

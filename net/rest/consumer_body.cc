@@ -1,4 +1,4 @@
-#include "net/consumer_body.h"
+#include "net/rest/consumer_body.h"
 
 #include <fmt/format.h>
 
@@ -6,7 +6,7 @@
 #include <chrono>
 
 #include "broker/offsets_store.h"
-#include "net/handler_util.h"
+#include "net/rest/handler_util.h"
 
 namespace sluice::net::consumer_body {
 
@@ -21,27 +21,26 @@ bool has_control_characters(std::string_view s) {
                      [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
 }
 
-Body parse_body(const Call& call, dom::parser& parser) {
+ApiResult<std::optional<dom::object>> parse_body(const Call& call, dom::parser& parser) {
   const std::string& text = call.request.body();
-  if (text.find_first_not_of(" \t\r\n") == std::string::npos) return {};
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos) return std::nullopt;
   const auto type = media_type(call.header(http::field::content_type));
   if (!type.empty() && type != kKafkaV2 && type != "application/json" &&
       type != "application/vnd.kafka+json") {
-    return {std::nullopt,
-            ApiError{http::status::unsupported_media_type, 415,
-                     fmt::format("HTTP 415 Unsupported Media Type: send {}", kKafkaV2)}};
+    return ApiError{http::status::unsupported_media_type, 415,
+                    fmt::format("HTTP 415 Unsupported Media Type: send {}", kKafkaV2)};
   }
   dom::element doc;
   if (auto e = parser.parse(text).get(doc)) {
-    return {std::nullopt, ApiError{http::status::bad_request, 40001,
-                                   fmt::format("Malformed JSON: {}", simdjson::error_message(e))}};
+    return ApiError{http::status::bad_request, 40001,
+                    fmt::format("Malformed JSON: {}", simdjson::error_message(e))};
   }
   dom::object object;
   if (doc.get_object().get(object)) {
-    return {std::nullopt, ApiError{http::status::bad_request, 40001,
-                                   "Malformed request: the body must be a JSON object"}};
+    return ApiError{http::status::bad_request, 40001,
+                    "Malformed request: the body must be a JSON object"};
   }
-  return {object, std::nullopt};
+  return object;
 }
 
 // The member `key` of `o`, absent when missing or null.
@@ -83,8 +82,8 @@ std::optional<std::string> as_string(dom::element e) {
 }
 
 // {"topic", "partition"} elements of an array member; partitions may be strings of digits.
-std::optional<ApiError> parse_partitions(dom::object o, std::string_view key,
-                                         std::vector<TopicPartition>& out) {
+ApiResult<void> parse_partitions(dom::object o, std::string_view key,
+                                 std::vector<TopicPartition>& out) {
   auto list = field(o, key);
   dom::array array;
   if (!list || list->get_array().get(array)) {
@@ -103,16 +102,15 @@ std::optional<ApiError> parse_partitions(dom::object o, std::string_view key,
       return unprocessable(
           42203, fmt::format("'{}' entries need a string topic and a partition >= 0", key));
     }
-    if (auto e = check_topic_name(*name)) return e;
+    if (auto valid = check_topic_name(*name); !valid) return valid.error();
     out.push_back({std::move(*name), static_cast<int32_t>(*number)});
   }
-  return std::nullopt;
+  return {};
 }
 
-std::optional<ApiError> parse_offsets(dom::object o, std::string_view key,
-                                      std::vector<OffsetEntry>& out) {
+ApiResult<void> parse_offsets(dom::object o, std::string_view key, std::vector<OffsetEntry>& out) {
   std::vector<TopicPartition> partitions;
-  if (auto e = parse_partitions(o, key, partitions)) return e;
+  if (auto r = parse_partitions(o, key, partitions); !r) return r.error();
   dom::array array;
   if (o.at_key(key).get_array().get(array)) {
     return unprocessable(42203, fmt::format("'{}' must be an array", key));
@@ -138,7 +136,7 @@ std::optional<ApiError> parse_offsets(dom::object o, std::string_view key,
     out.push_back({std::move(partitions[i]), *number, std::move(metadata)});
     ++i;
   }
-  return std::nullopt;
+  return {};
 }
 
 namespace {
@@ -218,10 +216,10 @@ std::optional<int64_t> parse_iso8601_ms(std::string_view text) {
   return seconds * 1000 + millis;
 }
 
-std::optional<ApiError> parse_timestamps(dom::object o, std::string_view key,
-                                         std::vector<TimestampEntry>& out) {
+ApiResult<void> parse_timestamps(dom::object o, std::string_view key,
+                                 std::vector<TimestampEntry>& out) {
   std::vector<TopicPartition> partitions;
-  if (auto e = parse_partitions(o, key, partitions)) return e;
+  if (auto r = parse_partitions(o, key, partitions); !r) return r.error();
   dom::array array;
   if (o.at_key(key).get_array().get(array)) {
     return unprocessable(42203, fmt::format("'{}' must be an array", key));
@@ -244,17 +242,17 @@ std::optional<ApiError> parse_timestamps(dom::object o, std::string_view key,
     out.push_back({std::move(partitions[i]), *ms});
     ++i;
   }
-  return std::nullopt;
+  return {};
 }
 
 // The instance settings of a create body; 422 / 42204 names the bad one.
-std::optional<ApiError> parse_instance_config(const std::optional<dom::object>& body,
-                                              broker::InstanceConfig& config) {
+ApiResult<void> parse_instance_config(const std::optional<dom::object>& body,
+                                      broker::InstanceConfig& config) {
   const auto bad = [](std::string_view key, std::string_view allowed) {
     return unprocessable(
         42204, fmt::format("Invalid consumer configuration: '{}' must be {}", key, allowed));
   };
-  if (!body) return std::nullopt;
+  if (!body) return {};
   auto name = field(*body, "name");
   if (!name) name = field(*body, "id");  // the v1 spelling
   if (name) {
@@ -310,7 +308,7 @@ std::optional<ApiError> parse_instance_config(const std::optional<dom::object>& 
     }
     config.request_timeout_ms = *n;
   }
-  return std::nullopt;
+  return {};
 }
 
 }  // namespace sluice::net::consumer_body

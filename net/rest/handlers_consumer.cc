@@ -1,7 +1,7 @@
 // The Kafka REST Proxy v2 consumer API: instances of consumer groups that subscribe or are
 // assigned partitions, fetch records (long-polling across their partitions), seek, commit and
 // read committed offsets. Group coordination lives in broker::ConsumerGroups; this file only
-// translates HTTP; net/consumer_body.h parses the request bodies.
+// translates HTTP; net/rest/consumer_body.h parses the request bodies.
 #include <fmt/format.h>
 #include <simdjson.h>
 
@@ -11,12 +11,12 @@
 #include "broker/consumer_groups.h"
 #include "broker/errors.h"
 #include "broker/offsets_store.h"
-#include "net/consumer_body.h"
-#include "net/durable.h"
-#include "net/handler_util.h"
-#include "net/json_writer.h"
-#include "net/record_render.h"
-#include "net/router.h"
+#include "net/rest/consumer_body.h"
+#include "net/rest/durable.h"
+#include "net/rest/handler_util.h"
+#include "net/rest/json_writer.h"
+#include "net/rest/record_render.h"
+#include "net/rest/router.h"
 
 namespace sluice::net {
 namespace {
@@ -39,29 +39,6 @@ using broker::TopicPartition;
 
 constexpr int64_t kDefaultMaxBytes = 1 << 20;
 
-ApiError consumer_error(std::error_code ec, std::string_view why) {
-  if (ec.category() == broker::consumer_error_category()) {
-    switch (static_cast<ConsumerErrc>(ec.value())) {
-      case ConsumerErrc::instance_not_found:
-        return {http::status::not_found, 40403, "Consumer instance not found."};
-      case ConsumerErrc::instance_exists:
-        return {http::status::conflict, 40902,
-                "Consumer with specified consumer ID already exists in the specified consumer "
-                "group."};
-      case ConsumerErrc::illegal_state:
-        return {http::status::conflict, 40903,
-                why.empty() ? "Illegal state: subscription to topics, partitions and pattern are "
-                              "mutually exclusive."
-                            : std::string(why)};
-      case ConsumerErrc::invalid_pattern:
-        return {http::status::unprocessable_entity, 42203, std::string(why)};
-      case ConsumerErrc::invalid_offset:
-        return {http::status::unprocessable_entity, 42206, std::string(why)};
-    }
-  }
-  return to_api_error(ec, why);
-}
-
 Reply no_content() {
   Reply reply;
   reply.message.result(http::status::no_content);
@@ -77,10 +54,11 @@ std::string generated_instance_name() {
 
 asio::awaitable<Reply> create_instance(Call& call) {
   thread_local dom::parser parser;
-  auto body = parse_body(call, parser);
-  if (body.error) co_return error_reply(*body.error);
+  auto parsed = parse_body(call, parser);
+  if (!parsed) co_return error_reply(parsed.error());
+  const auto& body = *parsed;
   broker::InstanceConfig config;
-  if (auto e = parse_instance_config(body.object, config)) co_return error_reply(*e);
+  if (auto r = parse_instance_config(body, config); !r) co_return error_reply(r.error());
   if (config.name.empty()) config.name = generated_instance_name();
   const std::string& group = call.params[0];
   if (group.size() > broker::kMaxGroupNameLength) {
@@ -89,7 +67,7 @@ asio::awaitable<Reply> create_instance(Call& call) {
          fmt::format("Consumer group names are at most {} bytes", broker::kMaxGroupNameLength)});
   }
   if (auto r = call.broker->groups().create(group, config); !r) {
-    co_return error_reply(consumer_error(r.error(), {}));
+    co_return error_reply(to_api_error(r.error()));
   }
   std::string out;
   JsonWriter w(out);
@@ -103,22 +81,23 @@ asio::awaitable<Reply> create_instance(Call& call) {
 
 asio::awaitable<Reply> delete_instance(Call& call) {
   if (auto r = call.broker->groups().remove(call.params[0], call.params[1]); !r) {
-    co_return error_reply(consumer_error(r.error(), {}));
+    co_return error_reply(to_api_error(r.error()));
   }
   co_return no_content();
 }
 
 asio::awaitable<Reply> subscribe(Call& call) {
   thread_local dom::parser parser;
-  auto body = parse_body(call, parser);
-  if (body.error) co_return error_reply(*body.error);
+  auto parsed = parse_body(call, parser);
+  if (!parsed) co_return error_reply(parsed.error());
+  const auto& body = *parsed;
   std::vector<std::string> topics;
   std::string pattern;
-  if (body.object) {
-    auto list = field(*body.object, "topics");
-    auto regex = field(*body.object, "topic_pattern");
+  if (body) {
+    auto list = field(*body, "topics");
+    auto regex = field(*body, "topic_pattern");
     if (list && regex) {
-      co_return error_reply(consumer_error(ConsumerErrc::illegal_state, {}));
+      co_return error_reply(to_api_error(ConsumerErrc::illegal_state));
     }
     if (list) {
       dom::array array;
@@ -130,7 +109,7 @@ asio::awaitable<Reply> subscribe(Call& call) {
         if (!name) {
           co_return error_reply(unprocessable(42203, "'topics' must be an array of topic names"));
         }
-        if (auto e = check_topic_name(*name)) co_return error_reply(*e);
+        if (auto valid = check_topic_name(*name); !valid) co_return error_reply(valid.error());
         topics.push_back(std::move(*name));
       }
     } else if (regex) {
@@ -148,13 +127,13 @@ asio::awaitable<Reply> subscribe(Call& call) {
   std::string why;
   auto r = call.broker->groups().subscribe(call.params[0], call.params[1], std::move(topics),
                                            std::move(pattern), why);
-  if (!r) co_return error_reply(consumer_error(r.error(), why));
+  if (!r) co_return error_reply(to_api_error(r.error(), why));
   co_return no_content();
 }
 
 asio::awaitable<Reply> get_subscription(Call& call) {
   auto topics = call.broker->groups().subscription(call.params[0], call.params[1]);
-  if (!topics) co_return error_reply(consumer_error(topics.error(), {}));
+  if (!topics) co_return error_reply(to_api_error(topics.error()));
   std::string out;
   JsonWriter w(out);
   w.begin_object().key("topics").begin_array();
@@ -165,7 +144,7 @@ asio::awaitable<Reply> get_subscription(Call& call) {
 
 asio::awaitable<Reply> unsubscribe(Call& call) {
   if (auto r = call.broker->groups().unsubscribe(call.params[0], call.params[1]); !r) {
-    co_return error_reply(consumer_error(r.error(), {}));
+    co_return error_reply(to_api_error(r.error()));
   }
   co_return no_content();
 }
@@ -183,19 +162,21 @@ std::string render_partitions(std::string_view key, const std::vector<TopicParti
 
 asio::awaitable<Reply> assign(Call& call) {
   thread_local dom::parser parser;
-  auto body = parse_body(call, parser);
-  if (body.error) co_return error_reply(*body.error);
+  auto parsed = parse_body(call, parser);
+  if (!parsed) co_return error_reply(parsed.error());
+  const auto& body = *parsed;
   std::vector<TopicPartition> partitions;
-  if (!body.object) co_return error_reply(unprocessable(42203, "Give 'partitions'"));
-  if (auto e = parse_partitions(*body.object, "partitions", partitions)) co_return error_reply(*e);
+  if (!body) co_return error_reply(unprocessable(42203, "Give 'partitions'"));
+  if (auto r = parse_partitions(*body, "partitions", partitions); !r)
+    co_return error_reply(r.error());
   auto r = call.broker->groups().assign(call.params[0], call.params[1], std::move(partitions));
-  if (!r) co_return error_reply(consumer_error(r.error(), {}));
+  if (!r) co_return error_reply(to_api_error(r.error()));
   co_return no_content();
 }
 
 asio::awaitable<Reply> get_assignment(Call& call) {
   auto parts = call.broker->groups().assignment(call.params[0], call.params[1]);
-  if (!parts) co_return error_reply(consumer_error(parts.error(), {}));
+  if (!parts) co_return error_reply(to_api_error(parts.error()));
   co_return ok_json(render_partitions("partitions", *parts));
 }
 
@@ -250,7 +231,7 @@ asio::awaitable<Reply> records(Call& call) {
   auto& groups = call.broker->groups();
   std::string why;
   auto plan = groups.begin_fetch(call.params[0], call.params[1], why);
-  if (!plan) co_return error_reply(consumer_error(plan.error(), why));
+  if (!plan) co_return error_reply(to_api_error(plan.error(), why));
   const auto format = plan->config.format == broker::ConsumerFormat::json ? RecordFormat::json
                                                                           : RecordFormat::binary;
   if (!accepts(call.header(http::field::accept), format)) {
@@ -271,14 +252,13 @@ asio::awaitable<Reply> records(Call& call) {
       call, "timeout",
       plan->config.request_timeout_ms.value_or(call.broker->config().consumer_request_timeout_ms),
       0, kMaxTimeoutMs);
-  if (timeout.error) co_return fail(*timeout.error);
+  if (!timeout) co_return fail(timeout.error());
   const auto max_bytes = int_query(call, "max_bytes", kDefaultMaxBytes, 1, kMaxFetchBytes);
-  if (max_bytes.error) co_return fail(*max_bytes.error);
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(*timeout.value);
+  if (!max_bytes) co_return fail(max_bytes.error());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(*timeout);
   co_await wait_for_records(call.ctx, plan->targets, plan->config.fetch_min_bytes, deadline);
 
-  const auto limit = static_cast<uint64_t>(*max_bytes.value);
+  const auto limit = static_cast<uint64_t>(*max_bytes);
   const size_t n = plan->targets.size();
   // Start at a different partition each time, so one busy partition cannot starve the others.
   const size_t first = n == 0 ? 0 : call.ctx.round_robin.fetch_add(1) % n;
@@ -299,15 +279,15 @@ asio::awaitable<Reply> records(Call& call) {
     // At least one batch per reply, but never past max_bytes after the first.
     if (slice->empty() || (used > 0 && slice->length > limit - used)) continue;
     part.clear();
-    Offset next;
-    if (auto e =
-            render_records(*slice, t.position, t.tp.topic, t.tp.partition, format, part, next)) {
-      if (e->error_code != kNotJson) co_return fail(*e);
+    auto rendered = render_records(*slice, t.position, t.tp.topic, t.tp.partition, format, part);
+    if (!rendered) {
+      if (rendered.error().error_code != kNotJson) co_return fail(rendered.error());
       // A record that is not JSON at this partition's position: answer the other partitions'
       // records if there are any, and this error only when there are none.
-      not_json = std::move(*e);
+      not_json = rendered.error();
       continue;
     }
+    const Offset next = *rendered;
     if (part.size() > 2) {
       if (body.size() > 1) body += ',';
       body.append(part, 1, part.size() - 2);
@@ -326,50 +306,53 @@ asio::awaitable<Reply> records(Call& call) {
 // to the end when there is none (Kafka's offsetsForTimes finds none: REST Proxy seeks to end).
 asio::awaitable<Reply> seek(Call& call) {
   thread_local dom::parser parser;
-  auto body = parse_body(call, parser);
-  if (body.error) co_return error_reply(*body.error);
-  const bool by_offset = body.object && field(*body.object, "offsets");
-  const bool by_time = body.object && field(*body.object, "timestamps");
+  auto parsed = parse_body(call, parser);
+  if (!parsed) co_return error_reply(parsed.error());
+  const auto& body = *parsed;
+  const bool by_offset = body && field(*body, "offsets");
+  const bool by_time = body && field(*body, "timestamps");
   if (!by_offset && !by_time) {
     co_return error_reply(unprocessable(42203, "Give 'offsets' or 'timestamps'"));
   }
   std::vector<OffsetEntry> entries;
   if (by_offset) {
-    if (auto e = parse_offsets(*body.object, "offsets", entries)) co_return error_reply(*e);
+    if (auto r = parse_offsets(*body, "offsets", entries); !r) co_return error_reply(r.error());
   }
   std::vector<consumer_body::TimestampEntry> times;
   if (by_time) {
-    if (auto e = parse_timestamps(*body.object, "timestamps", times)) co_return error_reply(*e);
+    if (auto r = parse_timestamps(*body, "timestamps", times); !r) co_return error_reply(r.error());
   }
   std::vector<std::pair<TopicPartition, int64_t>> offsets;
   for (auto& e : entries) offsets.emplace_back(std::move(e.tp), e.offset);
   for (auto& t : times) {
     auto ref = find_partition(call, t.tp.topic, std::to_string(t.tp.partition));
-    if (ref.error) co_return error_reply(*ref.error);
-    auto found = ref.log->offset_for_timestamp(t.timestamp_ms);
+    if (!ref) co_return error_reply(ref.error());
+    auto found = (*ref)->offset_for_timestamp(t.timestamp_ms);
     if (!found) {
       co_return error_reply(
           to_api_error(found.error(), fmt::format("{}-{}", t.tp.topic, t.tp.partition)));
     }
-    offsets.emplace_back(std::move(t.tp), found->value_or(ref.log->end_offset()).value);
+    offsets.emplace_back(std::move(t.tp), found->value_or((*ref)->end_offset()).value);
   }
   std::string why;
   auto r = call.broker->groups().seek(call.params[0], call.params[1], offsets, why);
-  if (!r) co_return error_reply(consumer_error(r.error(), why));
+  if (!r) co_return error_reply(to_api_error(r.error(), why));
   co_return no_content();
 }
 
 asio::awaitable<Reply> seek_to_edge(Call& call, bool beginning) {
   thread_local dom::parser parser;
-  auto body = parse_body(call, parser);
-  if (body.error) co_return error_reply(*body.error);
+  auto parsed = parse_body(call, parser);
+  if (!parsed) co_return error_reply(parsed.error());
+  const auto& body = *parsed;
   std::vector<TopicPartition> partitions;
-  if (!body.object) co_return error_reply(unprocessable(42203, "Give 'partitions'"));
-  if (auto e = parse_partitions(*body.object, "partitions", partitions)) co_return error_reply(*e);
+  if (!body) co_return error_reply(unprocessable(42203, "Give 'partitions'"));
+  if (auto r = parse_partitions(*body, "partitions", partitions); !r)
+    co_return error_reply(r.error());
   std::string why;
   auto r = call.broker->groups().seek_to_edge(call.params[0], call.params[1], partitions, beginning,
                                               why);
-  if (!r) co_return error_reply(consumer_error(r.error(), why));
+  if (!r) co_return error_reply(to_api_error(r.error(), why));
   co_return no_content();
 }
 
@@ -378,16 +361,17 @@ asio::awaitable<Reply> seek_end(Call& call) { return seek_to_edge(call, false); 
 
 asio::awaitable<Reply> commit(Call& call) {
   thread_local dom::parser parser;
-  auto body = parse_body(call, parser);
-  if (body.error) co_return error_reply(*body.error);
+  auto parsed = parse_body(call, parser);
+  if (!parsed) co_return error_reply(parsed.error());
+  const auto& body = *parsed;
   std::vector<ConsumerGroups::Commit> commits;
-  if (body.object) {
-    const std::string_view key = field(*body.object, "offsets")      ? "offsets"
-                                 : field(*body.object, "partitions") ? "partitions"
-                                                                     : "";
+  if (body) {
+    const std::string_view key = field(*body, "offsets")      ? "offsets"
+                                 : field(*body, "partitions") ? "partitions"
+                                                              : "";
     std::vector<OffsetEntry> entries;
     if (!key.empty()) {
-      if (auto e = parse_offsets(*body.object, key, entries)) co_return error_reply(*e);
+      if (auto r = parse_offsets(*body, key, entries); !r) co_return error_reply(r.error());
     }
     for (auto& e : entries) {
       // As REST Proxy: the offset sent is the last record consumed; the next one is stored.
@@ -404,7 +388,7 @@ asio::awaitable<Reply> commit(Call& call) {
   if (!log) {
     // Errors of the group itself come with their reason; the rest are writes to the offsets
     // topic (a full disk).
-    co_return error_reply(consumer_error(log.error(), why.empty() ? broker::kOffsetsTopic : why));
+    co_return error_reply(to_api_error(log.error(), why.empty() ? broker::kOffsetsTopic : why));
   }
   if (*log) {
     auto& committer = call.broker->committer();
@@ -418,16 +402,17 @@ asio::awaitable<Reply> commit(Call& call) {
 
 asio::awaitable<Reply> committed_offsets(Call& call) {
   thread_local dom::parser parser;
-  auto body = parse_body(call, parser);
-  if (body.error) co_return error_reply(*body.error);
+  auto parsed = parse_body(call, parser);
+  if (!parsed) co_return error_reply(parsed.error());
+  const auto& body = *parsed;
   std::vector<TopicPartition> partitions;
-  if (body.object && field(*body.object, "partitions")) {
-    if (auto e = parse_partitions(*body.object, "partitions", partitions)) {
-      co_return error_reply(*e);
+  if (body && field(*body, "partitions")) {
+    if (auto r = parse_partitions(*body, "partitions", partitions); !r) {
+      co_return error_reply(r.error());
     }
   }
   auto offsets = call.broker->groups().committed(call.params[0], call.params[1], partitions);
-  if (!offsets) co_return error_reply(consumer_error(offsets.error(), {}));
+  if (!offsets) co_return error_reply(to_api_error(offsets.error()));
   std::string out;
   JsonWriter w(out);
   w.begin_object().key("offsets").begin_array();

@@ -6,7 +6,7 @@
 #include <utility>
 
 #include "broker/worker.h"
-#include "net/http.h"
+#include "net/http/message.h"
 
 namespace sluice::net {
 

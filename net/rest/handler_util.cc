@@ -1,12 +1,14 @@
-#include "net/handler_util.h"
+#include "net/rest/handler_util.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <boost/throw_exception.hpp>
 #include <boost/url/encode.hpp>
 #include <boost/url/rfc/unreserved_chars.hpp>
 #include <cctype>
 #include <charconv>
+#include <stdexcept>
 
 #include "broker/errors.h"
 #include "broker/topic_registry.h"
@@ -55,6 +57,26 @@ ApiError to_api_error(std::error_code ec, std::string_view what) {
                 fmt::format("Partition {} is offline after a failed fdatasync", what)};
     }
   }
+  using C = broker::ConsumerErrc;
+  if (ec.category() == broker::consumer_error_category()) {
+    switch (static_cast<C>(ec.value())) {
+      case C::instance_not_found:
+        return {http::status::not_found, 40403, "Consumer instance not found."};
+      case C::instance_exists:
+        return {http::status::conflict, 40902,
+                "Consumer with specified consumer ID already exists in the specified consumer "
+                "group."};
+      case C::illegal_state:
+        return {http::status::conflict, 40903,
+                what.empty() ? "Illegal state: subscription to topics, partitions and pattern are "
+                               "mutually exclusive."
+                             : std::string(what)};
+      case C::invalid_pattern:
+        return {http::status::unprocessable_entity, 42203, std::string(what)};
+      case C::invalid_offset:
+        return {http::status::unprocessable_entity, 42206, std::string(what)};
+    }
+  }
   if (ec.category() == segment::error_category()) {
     return {http::status::unprocessable_entity, 42206,
             fmt::format("Invalid record batch: {}", ec.message())};
@@ -67,6 +89,13 @@ ApiError to_api_error(std::error_code ec, std::string_view what) {
           fmt::format("Internal error on {}: {}", what, ec.message())};
 }
 
+ApiError to_api_error(const broker::AdminError& error, std::string_view what) {
+  if (error.code() == broker::Errc::invalid_config && !error.detail().empty()) {
+    return {http::status::bad_request, 40002, error.detail()};
+  }
+  return to_api_error(error.code(), what);
+}
+
 std::optional<int64_t> parse_int(std::string_view s, int64_t min, int64_t max) {
   int64_t value = 0;
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
@@ -75,23 +104,26 @@ std::optional<int64_t> parse_int(std::string_view s, int64_t min, int64_t max) {
   return value;
 }
 
-IntParam int_query(const Call& call, std::string_view name, std::optional<int64_t> fallback,
-                   int64_t min, int64_t max) {
-  auto text = call.query_param(name);
-  if (!text) {
-    if (fallback) return {fallback, std::nullopt};
-    return {std::nullopt, ApiError{http::status::bad_request, 40002,
-                                   fmt::format("Missing required query parameter '{}'", name)}};
-  }
-  if (auto v = parse_int(*text, min, max)) return {v, std::nullopt};
-  return {std::nullopt,
-          ApiError{http::status::bad_request, 40003,
-                   fmt::format("Query parameter '{}' must be an integer in [{}, {}], got '{}'",
-                               name, min, max, *text)}};
+void throw_exception_from_error(const ApiError& error, const boost::source_location& location) {
+  boost::throw_exception(std::logic_error("unchecked ApiResult: " + error.message), location);
 }
 
-std::optional<ApiError> check_topic_name(std::string_view topic) {
-  if (broker::is_valid_topic_name(topic)) return std::nullopt;
+ApiResult<int64_t> int_query(const Call& call, std::string_view name,
+                             std::optional<int64_t> fallback, int64_t min, int64_t max) {
+  auto text = call.query_param(name);
+  if (!text) {
+    if (fallback) return *fallback;
+    return ApiError{http::status::bad_request, 40002,
+                    fmt::format("Missing required query parameter '{}'", name)};
+  }
+  if (auto v = parse_int(*text, min, max)) return *v;
+  return ApiError{http::status::bad_request, 40003,
+                  fmt::format("Query parameter '{}' must be an integer in [{}, {}], got '{}'", name,
+                              min, max, *text)};
+}
+
+ApiResult<void> check_topic_name(std::string_view topic) {
+  if (broker::is_valid_topic_name(topic)) return {};
   return ApiError{http::status::bad_request, 40005,
                   fmt::format("Invalid topic name '{}': use 1 to {} characters of [a-zA-Z0-9._-], "
                               "not '.' or '..'",
@@ -104,17 +136,18 @@ ApiError partition_not_found(std::string_view topic, std::string_view partition)
                       partition.substr(0, 20))};
 }
 
-PartitionRef find_partition(const Call& call, std::string_view topic,
-                            std::string_view partition_text) {
-  if (auto e = check_topic_name(topic)) return {nullptr, e};
+ApiResult<std::shared_ptr<broker::PartitionLog>> find_partition(const Call& call,
+                                                                std::string_view topic,
+                                                                std::string_view partition_text) {
+  if (auto valid = check_topic_name(topic); !valid) return valid.error();
   auto p = parse_int(partition_text, 0, INT32_MAX);
   auto log = p ? call.broker->topics().partition(topic, static_cast<int32_t>(*p))
                : Result<std::shared_ptr<broker::PartitionLog>>(broker::Errc::partition_not_found);
   if (!log && log.error() == broker::Errc::partition_not_found) {
-    return {nullptr, partition_not_found(topic, partition_text)};
+    return partition_not_found(topic, partition_text);
   }
-  if (!log) return {nullptr, to_api_error(log.error(), topic)};
-  return {std::move(*log), std::nullopt};
+  if (!log) return to_api_error(log.error(), topic);
+  return std::move(*log);
 }
 
 std::string encode_path_segment(std::string_view s) {
@@ -160,7 +193,7 @@ bool is_kafka_type(std::string_view type, std::string_view version) {
 
 }  // namespace
 
-std::optional<ApiError> refuse_v1_media_types(const Request& request) {
+ApiResult<void> refuse_v1_media_types(const Request& request) {
   auto types = accept_list(request[http::field::accept]);
   types.insert(types.begin(), media_type(request[http::field::content_type]));
   for (const auto& type : types) {
@@ -171,7 +204,7 @@ std::optional<ApiError> refuse_v1_media_types(const Request& request) {
                                 "or {})",
                                 type, kJsonV2, kBinaryV2, kKafkaV2)};
   }
-  return std::nullopt;
+  return {};
 }
 
 bool accepts_v2(std::string_view accept) {

@@ -1,0 +1,113 @@
+// REST Proxy v2 metadata: brokers, topics and partitions.
+#include <fmt/format.h>
+#include <simdjson.h>
+
+#include <string>
+#include <vector>
+
+#include "net/rest/handler_util.h"
+#include "net/rest/json_writer.h"
+#include "net/rest/router.h"
+#include "net/rest/v3_common.h"
+
+namespace sluice::net {
+namespace {
+
+void write_v2_partition(JsonWriter& w, int32_t partition, int32_t broker_id) {
+  w.begin_object().key("partition").value(partition).key("leader").value(broker_id);
+  w.key("replicas").begin_array().begin_object().key("broker").value(broker_id);
+  w.key("leader").value(true).key("in_sync").value(true).end_object().end_array();
+  w.end_object();
+}
+
+asio::awaitable<Reply> root(Call&) { co_return json_reply(http::status::ok, "{}", kKafkaV2); }
+
+// REST Proxy's POST / answers the JSON object it was sent: a probe of content negotiation.
+asio::awaitable<Reply> root_echo(Call& call) {
+  const auto type = media_type(call.header(http::field::content_type));
+  if (type != kKafkaV2 && type != "application/json" && type != "application/vnd.kafka+json") {
+    co_return error_reply(
+        {http::status::unsupported_media_type, 415,
+         fmt::format("HTTP 415 Unsupported Media Type: '{}'; use {}", type, kKafkaV2)});
+  }
+  simdjson::dom::parser parser;
+  simdjson::dom::object object;
+  if (parser.parse(call.request.body()).get_object().get(object)) {
+    co_return error_reply(
+        {http::status::bad_request, 40001, "Malformed request: the body must be a JSON object"});
+  }
+  co_return json_reply(http::status::ok, simdjson::minify(object), kKafkaV2);
+}
+
+asio::awaitable<Reply> brokers(Call& call) {
+  co_return json_reply(http::status::ok,
+                       fmt::format("{{\"brokers\":[{}]}}", call.broker->config().broker_id),
+                       kKafkaV2);
+}
+
+asio::awaitable<Reply> list_topics(Call& call) {
+  std::string body;
+  JsonWriter w(body);
+  w.begin_array();
+  for (const auto& name : call.broker->topics().list()) {
+    if (!is_internal(name)) w.value(name);
+  }
+  w.end_array();
+  co_return json_reply(http::status::ok, std::move(body), kKafkaV2);
+}
+
+asio::awaitable<Reply> get_topic(Call& call) {
+  auto d = call.broker->topics().describe(call.params[0]);
+  if (!d) co_return error_reply(to_api_error(d.error(), call.params[0]));
+  std::string body;
+  JsonWriter w(body);
+  w.begin_object().key("name").value(d->name).key("configs").begin_object();
+  for (const auto& [key, value] : config::topic_config_to_map(d->config)) w.key(key).value(value);
+  w.end_object().key("partitions").begin_array();
+  for (int32_t p = 0; p < d->partitions; ++p)
+    write_v2_partition(w, p, call.broker->config().broker_id);
+  w.end_array().end_object();
+  co_return json_reply(http::status::ok, std::move(body), kKafkaV2);
+}
+
+asio::awaitable<Reply> list_partitions(Call& call) {
+  auto d = call.broker->topics().describe(call.params[0]);
+  if (!d) co_return error_reply(to_api_error(d.error(), call.params[0]));
+  std::string body;
+  JsonWriter w(body);
+  w.begin_array();
+  for (int32_t p = 0; p < d->partitions; ++p)
+    write_v2_partition(w, p, call.broker->config().broker_id);
+  w.end_array();
+  co_return json_reply(http::status::ok, std::move(body), kKafkaV2);
+}
+
+asio::awaitable<Reply> get_partition(Call& call) {
+  auto ref = find_partition(call, call.params[0], call.params[1]);
+  if (!ref) co_return error_reply(ref.error());
+  std::string body;
+  JsonWriter w(body);
+  write_v2_partition(w, (*ref)->partition(), call.broker->config().broker_id);
+  co_return json_reply(http::status::ok, std::move(body), kKafkaV2);
+}
+
+}  // namespace
+
+void add_v2_metadata_routes(std::vector<Route>& routes) {
+  routes.push_back({http::verb::get, "/", root, false});
+  routes.push_back({http::verb::post, "/", root_echo, false});
+  routes.push_back({http::verb::get, "/brokers", brokers});
+  routes.push_back({http::verb::get, "/topics", list_topics});
+  routes.push_back(
+      {.method = http::verb::get, .pattern = "/topics/{}", .handler = get_topic, .topic_param = 0});
+  routes.push_back({.method = http::verb::get,
+                    .pattern = "/topics/{}/partitions",
+                    .handler = list_partitions,
+                    .topic_param = 0});
+  routes.push_back({.method = http::verb::get,
+                    .pattern = "/topics/{}/partitions/{}",
+                    .handler = get_partition,
+                    .topic_param = 0});
+}
+
+}  // namespace sluice::net
