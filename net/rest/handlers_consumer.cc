@@ -160,16 +160,21 @@ std::string render_partitions(std::string_view key, const std::vector<TopicParti
   return out;
 }
 
-asio::awaitable<Reply> assign(Call& call) {
+// The 'partitions' array that the body must give (assign, seek to the beginning or the end).
+ApiResult<std::vector<TopicPartition>> required_partitions(Call& call) {
   thread_local dom::parser parser;
   auto parsed = parse_body(call, parser);
-  if (!parsed) co_return error_reply(parsed.error());
-  const auto& body = *parsed;
+  if (!parsed) return parsed.error();
+  if (!*parsed) return unprocessable(42203, "Give 'partitions'");
   std::vector<TopicPartition> partitions;
-  if (!body) co_return error_reply(unprocessable(42203, "Give 'partitions'"));
-  if (auto r = parse_partitions(*body, "partitions", partitions); !r)
-    co_return error_reply(r.error());
-  auto r = call.broker->groups().assign(call.params[0], call.params[1], std::move(partitions));
+  if (auto r = parse_partitions(**parsed, "partitions", partitions); !r) return r.error();
+  return partitions;
+}
+
+asio::awaitable<Reply> assign(Call& call) {
+  auto partitions = required_partitions(call);
+  if (!partitions) co_return error_reply(partitions.error());
+  auto r = call.broker->groups().assign(call.params[0], call.params[1], std::move(*partitions));
   if (!r) co_return error_reply(to_api_error(r.error()));
   co_return no_content();
 }
@@ -341,17 +346,11 @@ asio::awaitable<Reply> seek(Call& call) {
 }
 
 asio::awaitable<Reply> seek_to_edge(Call& call, bool beginning) {
-  thread_local dom::parser parser;
-  auto parsed = parse_body(call, parser);
-  if (!parsed) co_return error_reply(parsed.error());
-  const auto& body = *parsed;
-  std::vector<TopicPartition> partitions;
-  if (!body) co_return error_reply(unprocessable(42203, "Give 'partitions'"));
-  if (auto r = parse_partitions(*body, "partitions", partitions); !r)
-    co_return error_reply(r.error());
+  auto partitions = required_partitions(call);
+  if (!partitions) co_return error_reply(partitions.error());
   std::string why;
-  auto r = call.broker->groups().seek_to_edge(call.params[0], call.params[1], partitions, beginning,
-                                              why);
+  auto r = call.broker->groups().seek_to_edge(call.params[0], call.params[1], *partitions,
+                                              beginning, why);
   if (!r) co_return error_reply(to_api_error(r.error(), why));
   co_return no_content();
 }
