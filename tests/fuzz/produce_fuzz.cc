@@ -44,14 +44,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     SLUICE_CHECK(!error->message.empty(), "an error says what is wrong");
     return 0;
   }
-  for (const auto& record : request.records) {
+  SLUICE_CHECK(request.header_ranges.size() == request.records.size(), "a range per record");
+  for (size_t r = 0; r < request.records.size(); ++r) {
+    const auto& record = request.records[r];
+    const auto& range = request.header_ranges[r];
     SLUICE_CHECK(inside_either(record.input.key, body, request.arena), "key inside the request");
     SLUICE_CHECK(inside_either(record.input.value, body, request.arena),
                  "value inside the request");
-    SLUICE_CHECK(record.first_header + record.header_count <= request.headers.size(),
+    SLUICE_CHECK(range.first + range.count <= request.headers.size(),
                  "headers inside the request's list");
-    for (size_t i = 0; i < record.header_count; ++i) {
-      const auto& h = request.headers[record.first_header + i];
+    SLUICE_CHECK(record.input.headers.size() == range.count, "the record's headers are its range");
+    for (size_t i = 0; i < range.count; ++i) {
+      const auto& h = request.headers[range.first + i];
       SLUICE_CHECK(inside_either(h.key, body, request.arena), "header key inside the request");
       SLUICE_CHECK(inside_either(h.value, body, request.arena), "header value inside the request");
     }
