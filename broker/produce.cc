@@ -86,11 +86,22 @@ Acks Producer::default_acks() const {
   return config_.log_flush_policy == config::FlushPolicy::always ? Acks::all : Acks::leader;
 }
 
+std::error_code Producer::check_target(std::string_view topic,
+                                       std::optional<int32_t> partition) const {
+  if (is_internal_topic(topic)) return Errc::internal_topic;
+  auto logs = registry_.partitions(topic);
+  if (!logs) return creates(logs.error()) ? std::error_code{} : logs.error();
+  if (partition && (*partition < 0 || static_cast<size_t>(*partition) >= logs->size())) {
+    return Errc::partition_not_found;
+  }
+  return {};
+}
+
 void Producer::with_partitions(
     std::string_view topic,
     std::function<void(Result<std::vector<std::shared_ptr<PartitionLog>>>)> then) {
   auto logs = registry_.partitions(topic);
-  if (logs || logs.error() != Errc::topic_not_found || !config_.auto_create_topics_enable) {
+  if (logs || !creates(logs.error())) {
     then(std::move(logs));
     return;
   }
@@ -174,20 +185,21 @@ void Producer::store(std::shared_ptr<Request> request) {
     // Split the partition's records, in order, into as few batches as max.message.bytes allows.
     const std::vector<size_t> indexes = std::move(part.chunks.front());
     part.chunks.clear();
-    size_t chunk_bytes = 0;
+    std::vector<size_t> chunk_bytes;  // each chunk's estimated size
     for (size_t index : indexes) {
       const size_t size = estimated_size(request->records[index].input);
-      if (part.chunks.empty() || chunk_bytes + size > limit) {
+      if (part.chunks.empty() || chunk_bytes.back() + size > limit) {
         part.chunks.emplace_back();
-        chunk_bytes = segment::kBatchHeaderSize;
+        chunk_bytes.push_back(segment::kBatchHeaderSize);
       }
       part.chunks.back().push_back(index);
-      chunk_bytes += size;
+      chunk_bytes.back() += size;
     }
     // Build them; each batch keeps its builder, whose buffer the log writes from.
     part.builders.reserve(part.chunks.size());
     for (size_t c = 0; c < part.chunks.size(); ++c) {
       auto& builder = part.builders.emplace_back();
+      builder.reserve(chunk_bytes[c]);  // one allocation, not a doubling per growth
       builder.reset(config->message_timestamp_type);
       for (size_t index : part.chunks[c]) {
         segment::RecordInput input = request->records[index].input;

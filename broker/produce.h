@@ -9,6 +9,7 @@
 #include <system_error>
 #include <vector>
 
+#include "broker/errors.h"
 #include "broker/group_commit.h"
 #include "broker/partition_log.h"
 #include "broker/topic_registry.h"
@@ -73,11 +74,21 @@ class Producer {
   void produce_batches(std::string_view topic, int32_t partition,
                        std::span<const segment::ValidBatch> batches, Acks acks, BatchesDone done);
 
+  // Whether a produce to `topic` (and `partition`) can go ahead, checked before a front end
+  // reads the records: Errc::internal_topic, Errc::topic_not_found (unless the first records
+  // will create it), Errc::partition_not_found, or nothing. The produce itself checks again.
+  [[nodiscard]] std::error_code check_target(std::string_view topic,
+                                             std::optional<int32_t> partition) const;
+
   // acks when a request names none: all under log.flush.policy=always, else leader.
   Acks default_acks() const;
 
  private:
   struct Request;
+  // A topic that does not exist is created by its first produce.
+  bool creates(std::error_code lookup) const {
+    return lookup == Errc::topic_not_found && config_.auto_create_topics_enable;
+  }
   // Looks the topic's partitions up, auto-creating the topic on the worker when allowed; calls
   // `then` with them (on this thread or the worker's) or with the error.
   void with_partitions(

@@ -76,6 +76,8 @@ class BatchBuilder {
   void reset(TimestampType type = TimestampType::create_time, int64_t producer_id = -1,
              int16_t producer_epoch = -1, int32_t base_sequence = -1);
   void add(const RecordInput& record);
+  // Makes room for a batch of about `bytes`, so that adding to it does not reallocate.
+  void reserve(size_t bytes) { buf_.reserve(bytes); }
   // Writes the header (base offset 0, to be stamped) and checksums; the returned bytes stay
   // valid until the next reset(). Requires at least one record.
   std::span<std::byte> finish();

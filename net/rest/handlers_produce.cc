@@ -162,13 +162,16 @@ asio::awaitable<Reply> produce_raw(Call& call) {
                            fmt::format("HTTP 415 Unsupported Media Type: '{}'; this path takes {}",
                                        type, kRawBatch)});
   }
-  if (broker::is_internal_topic(call.params[0])) {
-    co_return error_reply(to_api_error(broker::Errc::internal_topic, call.params[0]));
-  }
-  auto ref = find_partition(call, call.params[0], call.params[1]);
-  if (!ref &&
-      (ref.error().error_code != 40401 || !call.broker->config().auto_create_topics_enable)) {
-    co_return error_reply(ref.error());
+  const std::string_view topic = call.params[0];
+  auto& producer = call.broker->producer();
+  if (auto valid = check_topic_name(topic); !valid) co_return error_reply(valid.error());
+  const auto partition_number = parse_int(call.params[1], 0, INT32_MAX);
+  if (!partition_number) co_return error_reply(partition_not_found(topic, call.params[1]));
+  const auto partition = static_cast<int32_t>(*partition_number);
+  if (auto ec = producer.check_target(topic, partition)) {
+    co_return error_reply(ec == broker::Errc::partition_not_found
+                              ? partition_not_found(topic, call.params[1])
+                              : to_api_error(ec, topic));
   }
   const auto acks = parse_acks(call);
   if (!acks) co_return error_reply(acks.error());
@@ -186,24 +189,16 @@ asio::awaitable<Reply> produce_raw(Call& call) {
     batches.push_back(*batch);
   }
   // Only a request that is valid creates the topic, as on the JSON produce paths.
-  const auto partition_number = parse_int(call.params[1], 0, INT32_MAX);
-  if (!partition_number) {
-    co_return error_reply(
-        {http::status::not_found, 40402, fmt::format("Partition '{}' not found", call.params[1])});
-  }
-  const auto partition = static_cast<int32_t>(*partition_number);
   using Appended = std::pair<std::error_code, std::vector<broker::AppendResult>>;
   auto start = [&](auto done) {
-    call.broker->producer().produce_batches(
-        call.params[0], partition, batches, *acks,
-        [done](std::error_code ec, std::vector<broker::AppendResult> r) {
-          done(Appended{ec, std::move(r)});
-        });
+    producer.produce_batches(topic, partition, batches, *acks,
+                             [done](std::error_code ec, std::vector<broker::AppendResult> r) {
+                               done(Appended{ec, std::move(r)});
+                             });
   };
   const Appended appended = co_await await_completion<Appended>(start);
   if (appended.first) {
-    co_return error_reply(
-        to_api_error(appended.first, fmt::format("{}-{}", call.params[0], partition)));
+    co_return error_reply(to_api_error(appended.first, fmt::format("{}-{}", topic, partition)));
   }
   const auto& results = appended.second;
   std::string reply;
@@ -420,13 +415,8 @@ asio::awaitable<std::optional<StreamStart>> start_produce_stream(const Request& 
   if (!acks) co_return StreamStart{error_reply(acks.error())};
   // The first records create the topic where auto.create.topics.enable allows it.
   const auto& topic = target->segments[4];
-  if (broker::is_internal_topic(topic)) {
-    co_return StreamStart{error_reply(to_api_error(broker::Errc::internal_topic, topic))};
-  }
-  auto logs = broker->topics().partitions(topic);
-  if (!logs && (logs.error() != broker::Errc::topic_not_found ||
-                !broker->config().auto_create_topics_enable)) {
-    co_return StreamStart{error_reply(to_api_error(logs.error(), topic))};
+  if (auto ec = broker->producer().check_target(topic, std::nullopt)) {
+    co_return StreamStart{error_reply(to_api_error(ec, topic))};
   }
   co_return StreamStart{
       std::make_unique<V3ProduceStream>(header, ctx, *broker, std::move(*target), *acks)};

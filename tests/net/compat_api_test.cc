@@ -237,12 +237,12 @@ TEST_F(RestProxyCompatTest, EveryV3LinkResolves) {
   ASSERT_EQ(http_request(port(), "POST", path + "/offsets", {}, kV2).status, 200);
 
   // No answer links to a group's lags (as in REST Proxy), so they are a second start.
-  std::deque<std::string> todo = {"/v3/clusters", v3("/consumer-groups/g-links/lags")};
-  std::set<std::string> seen(todo.begin(), todo.end());
+  std::deque<std::string> unvisited = {"/v3/clusters", v3("/consumer-groups/g-links/lags")};
+  std::set<std::string> seen(unvisited.begin(), unvisited.end());
   simdjson::dom::parser parser;
-  while (!todo.empty()) {
-    const std::string target = todo.front();
-    todo.pop_front();
+  while (!unvisited.empty()) {
+    const std::string target = unvisited.front();
+    unvisited.pop_front();
     auto r = http_request(port(), "GET", target);
     ASSERT_EQ(r.status, 200) << target << " " << r.body;
     std::vector<simdjson::dom::element> stack = {parse(parser, r.body)};
@@ -266,7 +266,7 @@ TEST_F(RestProxyCompatTest, EveryV3LinkResolves) {
     for (const auto& url : links) {
       const auto start = url.find("/v3/");
       ASSERT_NE(start, std::string::npos) << url;
-      if (seen.insert(url.substr(start)).second) todo.push_back(url.substr(start));
+      if (seen.insert(url.substr(start)).second) unvisited.push_back(url.substr(start));
     }
   }
   EXPECT_TRUE(seen.contains(v3("/consumer-groups/g-links/lag-summary")));
