@@ -144,6 +144,8 @@ Result<ConsumerGroups::Member*> ConsumerGroups::member(std::string_view group,
 }
 
 Result<void> ConsumerGroups::create(std::string_view group, InstanceConfig config) {
+  // Every append of a commit finds the topic: instances come first.
+  if (auto r = store_.ensure_topic(); !r) return r.error();
   std::lock_guard lock(mu_);
   auto& g = groups_[std::string(group)];
   if (g.members.contains(config.name)) return ConsumerErrc::instance_exists;

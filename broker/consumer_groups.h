@@ -107,7 +107,11 @@ class ConsumerGroups {
   // Expires idle instances every `period` on its own thread until the destructor.
   void start_sweeper(std::chrono::milliseconds period);
 
+  // Creates the instance, and kOffsetsTopic when it does not exist yet (which syncs: a network
+  // thread calls ensure_offsets_topic on the broker's worker first when !has_offsets_topic()).
   [[nodiscard]] Result<void> create(std::string_view group, InstanceConfig config);
+  [[nodiscard]] bool has_offsets_topic() const { return store_.has_topic(); }
+  [[nodiscard]] Result<void> ensure_offsets_topic() { return store_.ensure_topic(); }
   // Leaves the group; commits the positions first under auto-commit.
   [[nodiscard]] Result<void> remove(std::string_view group, std::string_view instance);
   [[nodiscard]] Result<InstanceConfig> config(std::string_view group, std::string_view instance);

@@ -143,24 +143,26 @@ Result<OffsetsStore::LoadResult> OffsetsStore::load(
   return result;
 }
 
+bool OffsetsStore::has_topic() const { return registry_.partitions(kOffsetsTopic).has_value(); }
+
+Result<void> OffsetsStore::ensure_topic() {
+  if (has_topic()) return {};
+  // Commits must never be deleted by time or size: ConsumerGroups::compact_offsets drops
+  // only commits that a later one of the same group and partition replaced.
+  const std::map<std::string, std::string> overrides = {
+      {"cleanup.policy", "compact"},
+      {"retention.ms", "-1"},
+      {"retention.bytes", "-1"},
+      {"segment.bytes", std::to_string(kOffsetsSegmentBytes)}};
+  auto created = registry_.create_internal_topic(kOffsetsTopic, kOffsetsTopicPartitions, overrides);
+  if (!created && created.error() != Errc::topic_exists) return created.error().code();
+  if (created) spdlog::info("created {} with {} partitions", kOffsetsTopic, created->partitions);
+  return {};
+}
+
 Result<std::shared_ptr<PartitionLog>> OffsetsStore::append(std::string_view group,
                                                            std::span<const OffsetCommit> commits) {
-  const int32_t partition = offsets_partition_for(group);
-  auto log = registry_.partition(kOffsetsTopic, partition);
-  if (!log && log.error() == Errc::topic_not_found) {
-    // Commits must never be deleted by time or size: ConsumerGroups::compact_offsets drops
-    // only commits that a later one of the same group and partition replaced.
-    const std::map<std::string, std::string> overrides = {
-        {"cleanup.policy", "compact"},
-        {"retention.ms", "-1"},
-        {"retention.bytes", "-1"},
-        {"segment.bytes", std::to_string(kOffsetsSegmentBytes)}};
-    auto created =
-        registry_.create_internal_topic(kOffsetsTopic, kOffsetsTopicPartitions, overrides);
-    if (!created && created.error() != Errc::topic_exists) return created.error().code();
-    if (created) spdlog::info("created {} with {} partitions", kOffsetsTopic, created->partitions);
-    log = registry_.partition(kOffsetsTopic, partition);
-  }
+  auto log = registry_.partition(kOffsetsTopic, offsets_partition_for(group));
   if (!log) return log.error();
   std::vector<std::string> keys;
   std::vector<std::string> values;

@@ -62,7 +62,13 @@ class OffsetsStore {
   };
   [[nodiscard]] Result<LoadResult> load(const std::function<void(OffsetCommit)>& apply) const;
 
-  // Appends the commits (all of one group) as one batch, creating the topic on first use.
+  // Whether kOffsetsTopic exists, and creating it (its partitions' directories are synced, so
+  // a network thread must not call ensure_topic).
+  [[nodiscard]] bool has_topic() const;
+  [[nodiscard]] Result<void> ensure_topic();
+
+  // Appends the commits (all of one group) as one batch; Errc::topic_not_found before
+  // ensure_topic().
   [[nodiscard]] Result<std::shared_ptr<PartitionLog>> append(std::string_view group,
                                                              std::span<const OffsetCommit> commits);
 

@@ -66,7 +66,15 @@ asio::awaitable<Reply> create_instance(Call& call) {
         {http::status::bad_request, 40003,
          fmt::format("Consumer group names are at most {} bytes", broker::kMaxGroupNameLength)});
   }
-  if (auto r = call.broker->groups().create(group, config); !r) {
+  auto& groups = call.broker->groups();
+  if (!groups.has_offsets_topic()) {
+    // The first instance on a broker creates the offsets topic, whose directories are synced.
+    auto ensure = [&groups] { return groups.ensure_offsets_topic(); };
+    if (auto r = co_await on_worker(call.broker->worker(), ensure); !r) {
+      co_return error_reply(to_api_error(r.error(), broker::kOffsetsTopic));
+    }
+  }
+  if (auto r = groups.create(group, config); !r) {
     co_return error_reply(to_api_error(r.error()));
   }
   std::string out;

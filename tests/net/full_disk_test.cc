@@ -103,6 +103,11 @@ TEST_P(FullDiskTest, ProduceIsRefusedWithoutLosingDataAndResumesWhenSpaceIsFreed
     next += kPerBatch;
   }
 
+  const std::map<std::string, std::string> v2 = {{"Content-Type", "application/vnd.kafka.v2+json"}};
+  auto created =
+      http_request(port(), "POST", "/consumers/g", R"({"name":"c","format":"binary"})", v2);
+  ASSERT_EQ(created.status, 200) << created.body;
+
   // Fill the disk through another topic until the broker refuses.
   int accepted = 0;
   HttpResponse refused;
@@ -143,11 +148,8 @@ TEST_P(FullDiskTest, ProduceIsRefusedWithoutLosingDataAndResumesWhenSpaceIsFreed
     next += 1;
   }
 
-  // A consumer's offset commit is a write too, and is refused the same way.
-  const std::map<std::string, std::string> v2 = {{"Content-Type", "application/vnd.kafka.v2+json"}};
-  auto created =
-      http_request(port(), "POST", "/consumers/g", R"({"name":"c","format":"binary"})", v2);
-  ASSERT_EQ(created.status, 200) << created.body;
+  // A consumer's offset commit is a write too, and is refused the same way (its instance was
+  // created while there was space: the first one creates __consumer_offsets).
   auto commit = http_request(port(), "POST", "/consumers/g/instances/c/offsets",
                              R"({"offsets":[{"topic":"keep","partition":0,"offset":5}]})", v2);
   EXPECT_EQ(commit.status, 507) << commit.body;

@@ -99,5 +99,29 @@ TEST(ServingTest, ASlowSyncHoldsUpNoOtherRequestOnTheSameIoThread) {
   EXPECT_EQ(remove.get().message.result_int(), 204);
 }
 
+// The first consumer instance on a broker creates __consumer_offsets (50 partition
+// directories, each synced): on the broker's worker, never on the I/O thread that took the
+// request. With the worker held, the create waits and a health check still answers.
+TEST(ServingTest, TheFirstConsumerInstanceCreatesTheOffsetsTopicOffTheIoThread) {
+  InProcessBroker broker;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  broker.broker().worker().post([released] { released.wait_for(60s); });
+
+  auto create = broker.start(verb::post, "/consumers/g", R"({"name":"i1","format":"json"})",
+                             {{"Content-Type", "application/vnd.kafka.v2+json"}});
+  auto health = broker.start(verb::get, "/healthz");
+  const bool answered = ready(health, 30s);
+  const bool create_waited = !ready(create, 200ms);
+  release.set_value();
+  EXPECT_TRUE(answered) << "the health check waited for the worker";
+  EXPECT_TRUE(create_waited) << "the offsets topic was created on the I/O thread";
+  auto created = create.get();
+  EXPECT_EQ(created.message.result_int(), 200) << created.message.body();
+  auto commit = broker.call(verb::post, "/consumers/g/instances/i1/offsets", R"({"offsets":[]})",
+                            {{"Content-Type", "application/vnd.kafka.v2+json"}});
+  EXPECT_EQ(commit.message.result_int(), 200) << commit.message.body();
+}
+
 }  // namespace
 }  // namespace sluice::testing
