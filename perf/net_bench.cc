@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "broker/partition_log.h"
-#include "net/rest/base64.h"
+#include "common/base64.h"
 #include "net/rest/produce_parser.h"
 #include "net/rest/record_render.h"
 #include "net/rest/router.h"

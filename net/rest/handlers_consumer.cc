@@ -14,7 +14,7 @@
 #include "net/rest/consumer_body.h"
 #include "net/rest/durable.h"
 #include "net/rest/handler_util.h"
-#include "net/rest/json_writer.h"
+#include "common/json_writer.h"
 #include "net/rest/record_render.h"
 #include "net/rest/router.h"
 

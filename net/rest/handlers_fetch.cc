@@ -4,9 +4,9 @@
 #include <chrono>
 
 #include "broker/errors.h"
-#include "net/rest/base64.h"
+#include "common/base64.h"
 #include "net/rest/handler_util.h"
-#include "net/rest/json_writer.h"
+#include "common/json_writer.h"
 #include "net/rest/record_render.h"
 #include "net/rest/router.h"
 

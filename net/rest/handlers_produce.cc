@@ -8,7 +8,7 @@
 #include "broker/errors.h"
 #include "net/rest/durable.h"
 #include "net/rest/handler_util.h"
-#include "net/rest/json_writer.h"
+#include "common/json_writer.h"
 #include "net/rest/produce_parser.h"
 #include "net/rest/router.h"
 

@@ -8,7 +8,7 @@
 #include <cstring>
 #include <ctime>
 
-#include "net/rest/base64.h"
+#include "common/base64.h"
 
 namespace sluice::net {
 namespace {

@@ -2,8 +2,8 @@
 
 #include <fmt/format.h>
 
-#include "net/rest/base64.h"
-#include "net/rest/json_writer.h"
+#include "common/base64.h"
+#include "common/json_writer.h"
 
 namespace sluice::net {
 namespace {

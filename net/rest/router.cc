@@ -9,7 +9,7 @@
 #include <iterator>
 
 #include "net/rest/handler_util.h"
-#include "net/rest/json_writer.h"
+#include "common/json_writer.h"
 
 namespace sluice::net {
 namespace {

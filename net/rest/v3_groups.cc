@@ -7,7 +7,7 @@
 
 #include "broker/consumer_groups.h"
 #include "net/rest/handler_util.h"
-#include "net/rest/json_writer.h"
+#include "common/json_writer.h"
 #include "net/rest/router.h"
 #include "net/rest/v3_common.h"
 

@@ -4,7 +4,7 @@
 
 #include <chrono>
 
-#include "net/rest/base64.h"
+#include "common/base64.h"
 
 namespace sluice::load {
 namespace {
@@ -73,7 +73,7 @@ void build_produce_body(const Options& o, int partition, std::optional<uint64_t>
     out += "]}";
     return;
   }
-  const std::string b64 = net::base64_encode(make_value(size, stamp_ns));
+  const std::string b64 = base64_encode(make_value(size, stamp_ns));
   if (o.format == "binary") {
     out.reserve(16 + static_cast<size_t>(n) * (b64.size() + 14));
     out += "{\"records\":[";

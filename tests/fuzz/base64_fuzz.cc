@@ -8,10 +8,10 @@
 #include <string_view>
 
 #include "common/check.h"
-#include "net/rest/base64.h"
+#include "common/base64.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using namespace sluice::net;
+  using namespace sluice;
   const std::string_view in(reinterpret_cast<const char*>(data), size);
   std::string decoded;
   if (auto result = base64_decode(in, decoded)) {

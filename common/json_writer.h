@@ -7,7 +7,7 @@
 
 #include "common/json_string.h"
 
-namespace sluice::net {
+namespace sluice {
 
 // Appends JSON to a string. The caller opens and closes objects and arrays in order; commas
 // are inserted automatically. Strings are escaped per RFC 8259.
@@ -48,4 +48,4 @@ using sluice::append_json_string;
 // Whether s is a single valid JSON value (for rendering stored JSON-format keys and values).
 bool is_valid_json(std::string_view s);
 
-}  // namespace sluice::net
+}  // namespace sluice

@@ -1,9 +1,9 @@
-#include "net/rest/json_writer.h"
+#include "common/json_writer.h"
 
 #include <fmt/format.h>
 #include <simdjson.h>
 
-namespace sluice::net {
+namespace sluice {
 
 void JsonWriter::separate() {
   if (need_comma_) out_.push_back(',');
@@ -73,4 +73,4 @@ bool is_valid_json(std::string_view s) {
   return parser.parse(s.data(), s.size(), true).get(element) == simdjson::SUCCESS;
 }
 
-}  // namespace sluice::net
+}  // namespace sluice

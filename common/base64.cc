@@ -1,9 +1,9 @@
-#include "net/rest/base64.h"
+#include "common/base64.h"
 
 #include <array>
 #include <cstdint>
 
-namespace sluice::net {
+namespace sluice {
 namespace {
 
 constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -95,4 +95,4 @@ boost::system::result<void, Base64Error> base64_decode(std::string_view in, std:
   return {};
 }
 
-}  // namespace sluice::net
+}  // namespace sluice

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-namespace sluice::net {
+namespace sluice {
 
 // Standard base64 (RFC 4648 §4) with '=' padding.
 void base64_encode(std::string_view in, std::string& out);
@@ -20,4 +20,4 @@ struct Base64Error {
 [[nodiscard]] boost::system::result<void, Base64Error> base64_decode(std::string_view in,
                                                                      std::string& out);
 
-}  // namespace sluice::net
+}  // namespace sluice
