@@ -176,21 +176,23 @@ Result<InstanceConfig> ConsumerGroups::config(std::string_view group, std::strin
   return (*m)->config;
 }
 
-Result<void> ConsumerGroups::subscribe(std::string_view group, std::string_view instance,
-                                       std::vector<std::string> topics, std::string pattern,
-                                       std::string& why) {
+DetailedResult<void> ConsumerGroups::subscribe(std::string_view group, std::string_view instance,
+                                               std::vector<std::string> topics,
+                                               std::string pattern) {
   // Compiled before taking the lock: only matching happens under it.
   std::optional<TopicPattern> compiled;
   if (!pattern.empty()) {
-    compiled = TopicPattern::compile(pattern, why);
-    if (!compiled) return ConsumerErrc::invalid_pattern;
+    auto c = TopicPattern::compile(pattern);
+    if (!c) return c.error();
+    compiled = std::move(*c);
   }
   std::lock_guard lock(mu_);
   auto m = member(group, instance);
   if (!m) return m.error();
   if ((*m)->manual) {
-    why = "Illegal state: subscription to topics, partitions and pattern are mutually exclusive";
-    return ConsumerErrc::illegal_state;
+    return DetailedError(
+        ConsumerErrc::illegal_state,
+        "Illegal state: subscription to topics, partitions and pattern are mutually exclusive");
   }
   std::sort(topics.begin(), topics.end());
   topics.erase(std::unique(topics.begin(), topics.end()), topics.end());
@@ -247,9 +249,8 @@ Result<std::vector<TopicPartition>> ConsumerGroups::assignment(std::string_view 
   return (*m)->assigned;
 }
 
-Result<ConsumerGroups::FetchPlan> ConsumerGroups::begin_fetch(std::string_view group,
-                                                              std::string_view instance,
-                                                              std::string& why) {
+DetailedResult<ConsumerGroups::FetchPlan> ConsumerGroups::begin_fetch(std::string_view group,
+                                                                      std::string_view instance) {
   std::lock_guard lock(mu_);
   auto found = member(group, instance);
   if (!found) return found.error();
@@ -277,10 +278,11 @@ Result<ConsumerGroups::FetchPlan> ConsumerGroups::begin_fetch(std::string_view g
       } else if (m.config.reset == OffsetReset::latest) {
         resolved = end.value;
       } else {
-        why = fmt::format(
-            "Illegal state: no valid committed offset for {}-{} and auto.offset.reset is none",
-            tp.topic, tp.partition);
-        return ConsumerErrc::illegal_state;
+        return DetailedError(
+            ConsumerErrc::illegal_state,
+            fmt::format(
+                "Illegal state: no valid committed offset for {}-{} and auto.offset.reset is none",
+                tp.topic, tp.partition));
       }
       pos = m.positions.insert_or_assign(tp, resolved).first;
     }
@@ -303,64 +305,66 @@ void ConsumerGroups::end_fetch(std::string_view group, std::string_view instance
   }
 }
 
-Result<void> ConsumerGroups::seek(std::string_view group, std::string_view instance,
-                                  std::span<const std::pair<TopicPartition, int64_t>> offsets,
-                                  std::string& why) {
+DetailedResult<void> ConsumerGroups::seek(
+    std::string_view group, std::string_view instance,
+    std::span<const std::pair<TopicPartition, int64_t>> offsets) {
   std::lock_guard lock(mu_);
   auto m = member(group, instance);
   if (!m) return m.error();
   for (const auto& [tp, offset] : offsets) {
     if (offset < 0) {
-      why = fmt::format("Offset {} for {}-{} is negative", offset, tp.topic, tp.partition);
-      return ConsumerErrc::invalid_offset;
+      return DetailedError(
+          ConsumerErrc::invalid_offset,
+          fmt::format("Offset {} for {}-{} is negative", offset, tp.topic, tp.partition));
     }
     if (!std::binary_search((*m)->assigned.begin(), (*m)->assigned.end(), tp)) {
-      why = fmt::format("Illegal state: no current assignment for partition {}-{}", tp.topic,
-                        tp.partition);
-      return ConsumerErrc::illegal_state;
+      return DetailedError(ConsumerErrc::illegal_state,
+                           fmt::format("Illegal state: no current assignment for partition {}-{}",
+                                       tp.topic, tp.partition));
     }
   }
   for (const auto& [tp, offset] : offsets) (*m)->positions[tp] = offset;
   return {};
 }
 
-Result<void> ConsumerGroups::seek_to_edge(std::string_view group, std::string_view instance,
-                                          std::span<const TopicPartition> partitions,
-                                          bool beginning, std::string& why) {
+DetailedResult<void> ConsumerGroups::seek_to_edge(std::string_view group, std::string_view instance,
+                                                  std::span<const TopicPartition> partitions,
+                                                  bool beginning) {
   std::vector<std::pair<TopicPartition, int64_t>> offsets;
   for (const auto& tp : partitions) {
     auto log = registry_.partition(tp.topic, tp.partition);
-    if (!log) return log.error();
+    if (!log) return DetailedError(log.error(), tp.topic);
     offsets.emplace_back(tp, beginning ? (*log)->start_offset().value : (*log)->end_offset().value);
   }
-  return seek(group, instance, offsets, why);
+  return seek(group, instance, offsets);
 }
 
-Result<std::shared_ptr<PartitionLog>> ConsumerGroups::commit(std::string_view group,
-                                                             std::string_view instance,
-                                                             std::vector<Commit> commits,
-                                                             std::string& why) {
+DetailedResult<std::shared_ptr<PartitionLog>> ConsumerGroups::commit(std::string_view group,
+                                                                     std::string_view instance,
+                                                                     std::vector<Commit> commits) {
   std::lock_guard lock(mu_);
   auto m = member(group, instance);
   if (!m) return m.error();
   for (const auto& c : commits) {
     auto log = registry_.partition(c.tp.topic, c.tp.partition);
-    if (!log) return log.error();
+    if (!log) return DetailedError(log.error(), c.tp.topic);
     const Offset start = (*log)->start_offset();
     const Offset end = (*log)->end_offset();
     if (c.offset < start.value || c.offset > end.value) {
-      why = fmt::format(
-          "Cannot commit {}-{} at next offset {}: committed offsets must lie in [{}, {}] "
-          "(the log start and end)",
-          c.tp.topic, c.tp.partition, c.offset, start.value, end.value);
-      return ConsumerErrc::invalid_offset;
+      return DetailedError(
+          ConsumerErrc::invalid_offset,
+          fmt::format("Cannot commit {}-{} at next offset {}: committed offsets must lie in "
+                      "[{}, {}] (the log start and end)",
+                      c.tp.topic, c.tp.partition, c.offset, start.value, end.value));
     }
   }
   if (commits.empty()) {
     for (const auto& [tp, offset] : (*m)->positions) commits.push_back({tp, offset, {}});
   }
   if (commits.empty()) return std::shared_ptr<PartitionLog>();
-  return append_commits(group, groups_.find(group)->second, std::move(commits));
+  auto log = append_commits(group, groups_.find(group)->second, std::move(commits));
+  if (!log) return DetailedError(log.error(), std::string(kOffsetsTopic));
+  return std::move(*log);
 }
 
 Result<std::shared_ptr<PartitionLog>> ConsumerGroups::append_commits(std::string_view group,

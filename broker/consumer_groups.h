@@ -117,10 +117,10 @@ class ConsumerGroups {
   [[nodiscard]] Result<InstanceConfig> config(std::string_view group, std::string_view instance);
 
   // Exactly one of `topics` (non-empty) and `pattern` (non-empty; see TopicPattern). A bad or
-  // too long pattern fills `why`.
-  [[nodiscard]] Result<void> subscribe(std::string_view group, std::string_view instance,
-                                       std::vector<std::string> topics, std::string pattern,
-                                       std::string& why);
+  // too long pattern is ConsumerErrc::invalid_pattern with a detail naming the problem.
+  [[nodiscard]] DetailedResult<void> subscribe(std::string_view group, std::string_view instance,
+                                               std::vector<std::string> topics,
+                                               std::string pattern);
   [[nodiscard]] Result<void> unsubscribe(std::string_view group, std::string_view instance);
   // The topics subscribed to (those the pattern matches now, for a pattern).
   [[nodiscard]] Result<std::vector<std::string>> subscription(std::string_view group,
@@ -131,27 +131,29 @@ class ConsumerGroups {
   [[nodiscard]] Result<std::vector<TopicPartition>> assignment(std::string_view group,
                                                                std::string_view instance);
 
-  // Resolves a position for every assigned partition (auto-commits first when due). `why`
-  // names the partition when auto.offset.reset=none finds no offset.
-  [[nodiscard]] Result<FetchPlan> begin_fetch(std::string_view group, std::string_view instance,
-                                              std::string& why);
+  // Resolves a position for every assigned partition (auto-commits first when due). The
+  // detail names the partition when auto.offset.reset=none finds no offset.
+  [[nodiscard]] DetailedResult<FetchPlan> begin_fetch(std::string_view group,
+                                                      std::string_view instance);
   // Moves each position from `from` to `to` if the member still owns it and nobody seeked.
   void end_fetch(std::string_view group, std::string_view instance,
                  std::span<const Advance> advances);
-  // Seek: to an offset (>= 0), or to the beginning or end of each partition.
-  [[nodiscard]] Result<void> seek(std::string_view group, std::string_view instance,
-                                  std::span<const std::pair<TopicPartition, int64_t>> offsets,
-                                  std::string& why);
-  [[nodiscard]] Result<void> seek_to_edge(std::string_view group, std::string_view instance,
-                                          std::span<const TopicPartition> partitions,
-                                          bool beginning, std::string& why);
+  // Seek: to an offset (>= 0), or to the beginning or end of each partition. A partition that
+  // is not there has the topic's name as the detail.
+  [[nodiscard]] DetailedResult<void> seek(
+      std::string_view group, std::string_view instance,
+      std::span<const std::pair<TopicPartition, int64_t>> offsets);
+  [[nodiscard]] DetailedResult<void> seek_to_edge(std::string_view group, std::string_view instance,
+                                                  std::span<const TopicPartition> partitions,
+                                                  bool beginning);
 
   // Commits the given offsets, or with none every position the instance holds. Returns the
-  // log to await durability on (null when there was nothing to commit).
-  [[nodiscard]] Result<std::shared_ptr<PartitionLog>> commit(std::string_view group,
-                                                             std::string_view instance,
-                                                             std::vector<Commit> commits,
-                                                             std::string& why);
+  // log to await durability on (null when there was nothing to commit). The detail of an error
+  // names the topic it concerns: the one committed to when it is not there, kOffsetsTopic when
+  // the write failed.
+  [[nodiscard]] DetailedResult<std::shared_ptr<PartitionLog>> commit(std::string_view group,
+                                                                     std::string_view instance,
+                                                                     std::vector<Commit> commits);
   // The committed offsets of `partitions` (all of the group's when empty); never-committed
   // partitions are left out.
   [[nodiscard]] Result<std::vector<std::pair<TopicPartition, Committed>>> committed(

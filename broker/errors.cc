@@ -67,7 +67,7 @@ const std::error_category& error_category() noexcept {
   return category;
 }
 
-void throw_exception_from_error(const AdminError& error, const boost::source_location&) {
+void throw_exception_from_error(const DetailedError& error, const boost::source_location&) {
   throw std::system_error(error.code(), error.detail());
 }
 

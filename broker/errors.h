@@ -44,24 +44,27 @@ inline std::error_code make_error_code(ConsumerErrc e) noexcept {
   return {static_cast<int>(e), consumer_error_category()};
 }
 
-// The refusal of a topic admin request (create, alter config): an error code and, where the
-// code alone cannot say what was wrong, the detail. For Errc::invalid_config the detail is the
-// config::ConfigError message naming the key, the value and what is allowed, so that a client
-// can be told; these are request paths, so nothing is thrown.
-class AdminError {
+// The refusal of a client's request: an error code and, where the code alone cannot say what
+// was wrong, a detail for the client's message. Topic admin (create, alter config) gives
+// Errc::invalid_config with the config::ConfigError message naming the key, the value and what
+// is allowed. The consumer groups give their own refusals (ConsumerErrc) with the reason, such
+// as a bad pattern or an offset outside the log, and a missing topic or partition, or a failed
+// write of a commit, with the name of the topic concerned. These are request paths, so nothing
+// is thrown, and every refusal reaches the handler the same way, detail included.
+class DetailedError {
  public:
-  AdminError() = default;
-  AdminError(std::error_code code, std::string detail = {})  // NOLINT: implicit by design
+  DetailedError() = default;
+  DetailedError(std::error_code code, std::string detail = {})  // NOLINT: implicit by design
       : code_(code), detail_(std::move(detail)) {}
   template <class E>
-  requires std::is_error_code_enum_v<E> AdminError(E e)
+  requires std::is_error_code_enum_v<E> DetailedError(E e)
       : code_(e) {}  // NOLINT: `return Errc::x;` reads as it does for Result
 
   const std::error_code& code() const { return code_; }
   const std::string& detail() const { return detail_; }
   // The detail, or the code's message where there is none.
   std::string message() const { return detail_.empty() ? code_.message() : detail_; }
-  friend bool operator==(const AdminError& a, const std::error_code& b) { return a.code_ == b; }
+  friend bool operator==(const DetailedError& a, const std::error_code& b) { return a.code_ == b; }
 
  private:
   std::error_code code_;
@@ -69,10 +72,10 @@ class AdminError {
 };
 
 template <class T>
-using AdminResult = boost::system::result<T, AdminError>;
+using DetailedResult = boost::system::result<T, DetailedError>;
 
-// What AdminResult::value() throws on an error: std::system_error with the code and message.
-[[noreturn]] void throw_exception_from_error(const AdminError& error,
+// What DetailedResult::value() throws on an error: std::system_error with the code and message.
+[[noreturn]] void throw_exception_from_error(const DetailedError& error,
                                              const boost::source_location& location);
 
 }  // namespace sluice::broker

@@ -5,19 +5,19 @@
 
 namespace sluice::broker {
 
-std::optional<TopicPattern> TopicPattern::compile(std::string_view pattern, std::string& why) {
+DetailedResult<TopicPattern> TopicPattern::compile(std::string_view pattern) {
   if (pattern.size() > kMaxBytes) {
-    why = fmt::format("topic_pattern is {} bytes long; the limit is {} bytes", pattern.size(),
-                      kMaxBytes);
-    return std::nullopt;
+    return DetailedError(ConsumerErrc::invalid_pattern,
+                         fmt::format("topic_pattern is {} bytes long; the limit is {} bytes",
+                                     pattern.size(), kMaxBytes));
   }
   RE2::Options options;
   options.set_log_errors(false);  // the reason goes back to the client instead
   auto re = std::make_unique<const RE2>(re2::StringPiece(pattern.data(), pattern.size()), options);
   if (!re->ok()) {
-    why = fmt::format("topic_pattern '{}' is not a valid regular expression: {}", pattern,
-                      re->error());
-    return std::nullopt;
+    return DetailedError(ConsumerErrc::invalid_pattern,
+                         fmt::format("topic_pattern '{}' is not a valid regular expression: {}",
+                                     pattern, re->error()));
   }
   return TopicPattern(std::move(re));
 }

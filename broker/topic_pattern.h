@@ -2,9 +2,9 @@
 
 #include <cstddef>
 #include <memory>
-#include <optional>
-#include <string>
 #include <string_view>
+
+#include "broker/errors.h"
 
 namespace re2 {
 class RE2;
@@ -21,8 +21,9 @@ class TopicPattern {
  public:
   static constexpr size_t kMaxBytes = 1024;  // longer patterns are refused
 
-  // The compiled pattern, or nullopt with `why` naming the problem (too long, or not valid).
-  static std::optional<TopicPattern> compile(std::string_view pattern, std::string& why);
+  // The compiled pattern, or ConsumerErrc::invalid_pattern with a detail naming the problem
+  // (too long, or not valid).
+  [[nodiscard]] static DetailedResult<TopicPattern> compile(std::string_view pattern);
 
   bool matches(std::string_view topic) const;
 

@@ -133,27 +133,27 @@ const std::filesystem::path& TopicRegistry::least_loaded_dir() const {
   return *best;
 }
 
-AdminResult<TopicDescription> TopicRegistry::create_topic(
+DetailedResult<TopicDescription> TopicRegistry::create_topic(
     std::string_view name, int32_t partitions,
     const std::map<std::string, std::string>& overrides) {
   if (is_internal_topic(name)) return Errc::internal_topic;
   return create(name, partitions, overrides);
 }
 
-AdminResult<TopicDescription> TopicRegistry::create_internal_topic(
+DetailedResult<TopicDescription> TopicRegistry::create_internal_topic(
     std::string_view name, int32_t partitions,
     const std::map<std::string, std::string>& overrides) {
   if (!is_internal_topic(name)) return Errc::invalid_topic_name;
   return create(name, partitions, overrides);
 }
 
-AdminResult<TopicDescription> TopicRegistry::create(
+DetailedResult<TopicDescription> TopicRegistry::create(
     std::string_view name, int32_t partitions,
     const std::map<std::string, std::string>& overrides) {
   if (!is_valid_topic_name(name)) return Errc::invalid_topic_name;
   if (partitions < 1 || partitions > kMaxPartitions) return Errc::invalid_partition_count;
   auto applied = config::try_apply_topic_overrides(options_.defaults, overrides);
-  if (!applied) return AdminError(Errc::invalid_config, applied.error().what());
+  if (!applied) return DetailedError(Errc::invalid_config, applied.error().what());
   const config::TopicConfig& config = *applied;
   std::lock_guard admin(admin_mu_);
   std::filesystem::path log_dir;
@@ -210,7 +210,7 @@ Result<void> TopicRegistry::delete_topic(std::string_view name) {
   return {};
 }
 
-AdminResult<TopicDescription> TopicRegistry::alter_config(
+DetailedResult<TopicDescription> TopicRegistry::alter_config(
     std::string_view name, const std::map<std::string, std::optional<std::string>>& changes) {
   if (is_internal_topic(name)) return Errc::internal_topic;
   std::lock_guard admin(admin_mu_);  // no create or delete meanwhile, nor another change
@@ -231,7 +231,7 @@ AdminResult<TopicDescription> TopicRegistry::alter_config(
     }
   }
   auto applied = config::try_apply_topic_overrides(options_.defaults, overrides);
-  if (!applied) return AdminError(Errc::invalid_config, applied.error().what());
+  if (!applied) return DetailedError(Errc::invalid_config, applied.error().what());
   const config::TopicConfig& config = *applied;
   // open() reads the lowest partition's file: written last, so that a crash part way leaves
   // the old configuration in force everywhere.

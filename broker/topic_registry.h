@@ -54,20 +54,20 @@ class TopicRegistry {
                                                                    GroupCommitter& committer);
 
   // Creates a topic; overrides use topic-level names. An unknown override or a bad value is
-  // Errc::invalid_config with a detail naming both (AdminError).
-  [[nodiscard]] AdminResult<TopicDescription> create_topic(
+  // Errc::invalid_config with a detail naming both (DetailedError).
+  [[nodiscard]] DetailedResult<TopicDescription> create_topic(
       std::string_view name, int32_t partitions,
       const std::map<std::string, std::string>& overrides);
   // As create_topic(), for the broker's own internal topics (is_internal_topic), which
   // create_topic(), delete_topic() and alter_config() refuse with Errc::internal_topic.
-  [[nodiscard]] AdminResult<TopicDescription> create_internal_topic(
+  [[nodiscard]] DetailedResult<TopicDescription> create_internal_topic(
       std::string_view name, int32_t partitions,
       const std::map<std::string, std::string>& overrides);
   [[nodiscard]] Result<void> delete_topic(std::string_view name);
   // Sets (a value) or removes (nullopt: back to the broker default) topic-level overrides, all
   // or none; a bad name or value is refused as by create_topic(). Stored in every partition's
   // topic.properties, then applied to the partitions' logs.
-  [[nodiscard]] AdminResult<TopicDescription> alter_config(
+  [[nodiscard]] DetailedResult<TopicDescription> alter_config(
       std::string_view name, const std::map<std::string, std::optional<std::string>>& changes);
 
   std::vector<std::string> list() const;
@@ -88,7 +88,7 @@ class TopicRegistry {
   TopicRegistry& operator=(const TopicRegistry&) = delete;
 
  private:
-  [[nodiscard]] AdminResult<TopicDescription> create(
+  [[nodiscard]] DetailedResult<TopicDescription> create(
       std::string_view name, int32_t partitions,
       const std::map<std::string, std::string>& overrides);
 

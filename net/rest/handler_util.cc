@@ -89,11 +89,11 @@ ApiError to_api_error(std::error_code ec, std::string_view what) {
           fmt::format("Internal error on {}: {}", what, ec.message())};
 }
 
-ApiError to_api_error(const broker::AdminError& error, std::string_view what) {
+ApiError to_api_error(const broker::DetailedError& error, std::string_view what) {
   if (error.code() == broker::Errc::invalid_config && !error.detail().empty()) {
     return {http::status::bad_request, 40002, error.detail()};
   }
-  return to_api_error(error.code(), what);
+  return to_api_error(error.code(), error.detail().empty() ? what : error.detail());
 }
 
 std::optional<int64_t> parse_int(std::string_view s, int64_t min, int64_t max) {

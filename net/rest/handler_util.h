@@ -26,9 +26,10 @@ namespace sluice::net {
 // refusal (broker::ConsumerErrc) it is the broker's explanation, which becomes the message
 // (REST Proxy's own wording where it has none).
 ApiError to_api_error(std::error_code ec, std::string_view what = {});
-// The same for a refused topic admin request: a bad topic config is 400 / 40002 with the
-// detail naming the key, the value and what is allowed; any other refusal as its code.
-ApiError to_api_error(const broker::AdminError& error, std::string_view what = {});
+// The same for a refusal with a detail (broker::DetailedError): a bad topic config is 400 /
+// 40002 with the detail naming the key, the value and what is allowed; any other refusal as
+// its code, with the detail as `what` when there is one.
+ApiError to_api_error(const broker::DetailedError& error, std::string_view what = {});
 template <class E>
 requires std::is_error_code_enum_v<E> ApiError to_api_error(E e, std::string_view what = {}) {
   return to_api_error(std::error_code(e), what);

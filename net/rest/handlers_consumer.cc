@@ -132,10 +132,9 @@ asio::awaitable<Reply> subscribe(Call& call) {
     co_return error_reply(
         unprocessable(42203, "Give 'topics' (a non-empty array) or 'topic_pattern'"));
   }
-  std::string why;
   auto r = call.broker->groups().subscribe(call.params[0], call.params[1], std::move(topics),
-                                           std::move(pattern), why);
-  if (!r) co_return error_reply(to_api_error(r.error(), why));
+                                           std::move(pattern));
+  if (!r) co_return error_reply(to_api_error(r.error()));
   co_return no_content();
 }
 
@@ -242,9 +241,8 @@ asio::awaitable<void> wait_for_records(ApiContext& ctx,
 
 asio::awaitable<Reply> records(Call& call) {
   auto& groups = call.broker->groups();
-  std::string why;
-  auto plan = groups.begin_fetch(call.params[0], call.params[1], why);
-  if (!plan) co_return error_reply(to_api_error(plan.error(), why));
+  auto plan = groups.begin_fetch(call.params[0], call.params[1]);
+  if (!plan) co_return error_reply(to_api_error(plan.error()));
   const auto format = plan->config.format == broker::ConsumerFormat::json ? RecordFormat::json
                                                                           : RecordFormat::binary;
   if (!accepts(call.header(http::field::accept), format)) {
@@ -347,19 +345,17 @@ asio::awaitable<Reply> seek(Call& call) {
     }
     offsets.emplace_back(std::move(t.tp), found->value_or((*ref)->end_offset()).value);
   }
-  std::string why;
-  auto r = call.broker->groups().seek(call.params[0], call.params[1], offsets, why);
-  if (!r) co_return error_reply(to_api_error(r.error(), why));
+  auto r = call.broker->groups().seek(call.params[0], call.params[1], offsets);
+  if (!r) co_return error_reply(to_api_error(r.error()));
   co_return no_content();
 }
 
 asio::awaitable<Reply> seek_to_edge(Call& call, bool beginning) {
   auto partitions = required_partitions(call);
   if (!partitions) co_return error_reply(partitions.error());
-  std::string why;
-  auto r = call.broker->groups().seek_to_edge(call.params[0], call.params[1], *partitions,
-                                              beginning, why);
-  if (!r) co_return error_reply(to_api_error(r.error(), why));
+  auto r =
+      call.broker->groups().seek_to_edge(call.params[0], call.params[1], *partitions, beginning);
+  if (!r) co_return error_reply(to_api_error(r.error()));
   co_return no_content();
 }
 
@@ -390,13 +386,10 @@ asio::awaitable<Reply> commit(Call& call) {
       commits.push_back({std::move(e.tp), e.offset + 1, std::move(e.metadata)});
     }
   }
-  std::string why;
-  auto log = call.broker->groups().commit(call.params[0], call.params[1], std::move(commits), why);
-  if (!log) {
-    // Errors of the group itself come with their reason; the rest are writes to the offsets
-    // topic (a full disk).
-    co_return error_reply(to_api_error(log.error(), why.empty() ? broker::kOffsetsTopic : why));
-  }
+  auto log = call.broker->groups().commit(call.params[0], call.params[1], std::move(commits));
+  // Refusals of the group come with their reason, a missing topic with its name and a failed
+  // write (a full disk) with the offsets topic's.
+  if (!log) co_return error_reply(to_api_error(log.error()));
   if (*log) {
     auto& committer = call.broker->committer();
     auto start = [&](auto done) { committer.request(**log, done); };

@@ -149,8 +149,8 @@ class ConsumerGroupsTest : public ::testing::Test {
     c.name = name;
     c.reset = reset;
     ASSERT_TRUE(groups_->create("g", c));
-    std::string why;
-    ASSERT_TRUE(groups_->subscribe("g", name, {"t"}, {}, why)) << why;
+    auto r = groups_->subscribe("g", name, {"t"}, {});
+    ASSERT_TRUE(r) << r.error().message();
   }
 
   std::vector<TopicPartition> assigned(const std::string& name) {
@@ -207,8 +207,8 @@ TEST_F(ConsumerGroupsTest, DescribeShowsMembersAndCommitsWithoutKeepingMembersAl
   EXPECT_TRUE(groups_->group_names().empty());
   join("a");
   join("b");
-  std::string why;
-  ASSERT_TRUE(groups_->commit("g", "a", commit_of("t", 0, 3), why)) << why;
+  auto r = groups_->commit("g", "a", commit_of("t", 0, 3));
+  ASSERT_TRUE(r) << r.error().message();
 
   auto d = groups_->describe("g");
   ASSERT_TRUE(d);
@@ -243,8 +243,7 @@ TEST_F(ConsumerGroupsTest, NewPartitionsMatchingAPatternAreAssigned) {
   InstanceConfig c;
   c.name = "a";
   ASSERT_TRUE(groups_->create("g", c));
-  std::string why;
-  ASSERT_TRUE(groups_->subscribe("g", "a", {}, "t[0-9]+", why));
+  ASSERT_TRUE(groups_->subscribe("g", "a", {}, "t[0-9]+"));
   EXPECT_TRUE(assigned("a").empty());
   make_topic("t1", 2, 0);
   make_topic("x1", 2, 0);
@@ -262,12 +261,14 @@ TEST_F(ConsumerGroupsTest, BacktrackingPatternsMatchLongTopicNamesCorrectly) {
   InstanceConfig c;
   c.name = "a";
   ASSERT_TRUE(groups_->create("g", c));
-  std::string why;
-  ASSERT_TRUE(groups_->subscribe("g", "a", {}, "(a|aa)+b", why)) << why;
+  auto r = groups_->subscribe("g", "a", {}, "(a|aa)+b");
+  ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(*groups_->subscription("g", "a"), std::vector<std::string>{as_b});
-  ASSERT_TRUE(groups_->subscribe("g", "a", {}, "(a+)+$", why)) << why;
+  r = groups_->subscribe("g", "a", {}, "(a+)+$");
+  ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(*groups_->subscription("g", "a"), std::vector<std::string>{as});
-  ASSERT_TRUE(groups_->subscribe("g", "a", {}, "(a*)*c", why)) << why;
+  r = groups_->subscribe("g", "a", {}, "(a*)*c");
+  ASSERT_TRUE(r) << r.error().message();
   EXPECT_TRUE(groups_->subscription("g", "a")->empty());
 }
 
@@ -278,10 +279,11 @@ TEST_F(ConsumerGroupsTest, PatternIsMatchedAgainstTheWholeName) {
   InstanceConfig c;
   c.name = "a";
   ASSERT_TRUE(groups_->create("g", c));
-  std::string why;
-  ASSERT_TRUE(groups_->subscribe("g", "a", {}, "orders", why)) << why;
+  auto r = groups_->subscribe("g", "a", {}, "orders");
+  ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(*groups_->subscription("g", "a"), std::vector<std::string>{"orders"});
-  ASSERT_TRUE(groups_->subscribe("g", "a", {}, "orders.*|.*-orders", why)) << why;
+  r = groups_->subscribe("g", "a", {}, "orders.*|.*-orders");
+  ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(*groups_->subscription("g", "a"),
             (std::vector<std::string>{"old-orders", "orders", "orders-eu"}));
 }
@@ -290,30 +292,31 @@ TEST_F(ConsumerGroupsTest, PatternLongerThanTheLimitIsRejectedNamingTheLimit) {
   InstanceConfig c;
   c.name = "a";
   ASSERT_TRUE(groups_->create("g", c));
-  std::string why;
   const std::string at_limit(TopicPattern::kMaxBytes, 'x');
-  EXPECT_TRUE(groups_->subscribe("g", "a", {}, at_limit, why)) << why;
-  EXPECT_EQ(groups_->subscribe("g", "a", {}, at_limit + "x", why).error(),
-            ConsumerErrc::invalid_pattern);
-  EXPECT_NE(why.find("1025 bytes"), std::string::npos) << why;
-  EXPECT_NE(why.find("limit is 1024 bytes"), std::string::npos) << why;
+  auto r = groups_->subscribe("g", "a", {}, at_limit);
+  EXPECT_TRUE(r) << r.error().message();
+  r = groups_->subscribe("g", "a", {}, at_limit + "x");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), ConsumerErrc::invalid_pattern);
+  const std::string detail = r.error().detail();
+  EXPECT_NE(detail.find("1025 bytes"), std::string::npos) << detail;
+  EXPECT_NE(detail.find("limit is 1024 bytes"), std::string::npos) << detail;
 }
 
 TEST_F(ConsumerGroupsTest, GainedPartitionStartsAtTheCommittedOffsetOrTheResetPolicy) {
   make_topic("t", 2, 10);
   join("a");
-  std::string why;
-  auto log = groups_->commit("g", "a", commit_of("t", 0, 7, "m"), why);
-  ASSERT_TRUE(log) << why;
+  auto log = groups_->commit("g", "a", commit_of("t", 0, 7, "m"));
+  ASSERT_TRUE(log) << log.error().message();
   ASSERT_TRUE(*log);
   ASSERT_TRUE(committer_.wait_durable(**log));
   join("b", OffsetReset::latest);
   // Range over 2 partitions: a gets t-0, b gets t-1.
-  auto plan_a = groups_->begin_fetch("g", "a", why);
+  auto plan_a = groups_->begin_fetch("g", "a");
   ASSERT_TRUE(plan_a);
   ASSERT_EQ(plan_a->targets.size(), 1u);
   EXPECT_EQ(plan_a->targets[0].position, Offset{7});  // committed
-  auto plan_b = groups_->begin_fetch("g", "b", why);
+  auto plan_b = groups_->begin_fetch("g", "b");
   ASSERT_TRUE(plan_b);
   ASSERT_EQ(plan_b->targets.size(), 1u);
   EXPECT_EQ(plan_b->targets[0].position, Offset{10});  // latest
@@ -321,7 +324,7 @@ TEST_F(ConsumerGroupsTest, GainedPartitionStartsAtTheCommittedOffsetOrTheResetPo
   // a advances to 9 and commits its positions; once b leaves, a resumes t-1 at latest=10.
   ConsumerGroups::Advance advance{{"t", 0}, Offset{7}, Offset{9}};
   groups_->end_fetch("g", "a", std::span(&advance, 1));
-  ASSERT_TRUE(groups_->commit("g", "a", {}, why));
+  ASSERT_TRUE(groups_->commit("g", "a", {}));
   auto committed = groups_->committed("g", "a", {});
   ASSERT_TRUE(committed);
   ASSERT_EQ(committed->size(), 1u);
@@ -332,27 +335,24 @@ TEST_F(ConsumerGroupsTest, GainedPartitionStartsAtTheCommittedOffsetOrTheResetPo
   strict.name = "c";
   strict.reset = OffsetReset::none;
   ASSERT_TRUE(groups_->create("g", strict));
-  ASSERT_TRUE(groups_->subscribe("g", "c", {"t"}, {}, why));
+  ASSERT_TRUE(groups_->subscribe("g", "c", {"t"}, {}));
   ASSERT_TRUE(groups_->remove("g", "a"));
   ASSERT_TRUE(groups_->remove("g", "b"));
-  why.clear();
-  auto plan_c = groups_->begin_fetch("g", "c", why);
+  auto plan_c = groups_->begin_fetch("g", "c");
   ASSERT_FALSE(plan_c);  // t-1 has no committed offset and reset is none
   EXPECT_EQ(plan_c.error(), ConsumerErrc::illegal_state);
-  EXPECT_NE(why.find("t-1"), std::string::npos) << why;
+  EXPECT_NE(plan_c.error().detail().find("t-1"), std::string::npos) << plan_c.error().detail();
 }
 
 TEST_F(ConsumerGroupsTest, CommitsSurviveAReopenThroughTheOffsetsTopic) {
   make_topic("t", 3, 5);
   join("a");
-  std::string why;
   for (int64_t offset : {1, 4, 3}) {  // the last write wins, even when it goes back
-    auto log =
-        groups_->commit("g", "a", commit_of("t", 2, offset, "v" + std::to_string(offset)), why);
-    ASSERT_TRUE(log) << why;
+    auto log = groups_->commit("g", "a", commit_of("t", 2, offset, "v" + std::to_string(offset)));
+    ASSERT_TRUE(log) << log.error().message();
     ASSERT_TRUE(committer_.wait_durable(**log));
   }
-  ASSERT_TRUE(groups_->commit("g", "a", commit_of("t", 0, 5), why));
+  ASSERT_TRUE(groups_->commit("g", "a", commit_of("t", 0, 5)));
   reopen_registry();
   join("fresh");
   const std::vector<TopicPartition> asked = {{"t", 0}, {"t", 1}, {"t", 2}};
@@ -363,7 +363,7 @@ TEST_F(ConsumerGroupsTest, CommitsSurviveAReopenThroughTheOffsetsTopic) {
   EXPECT_EQ((*committed)[0].second.offset, 5);
   EXPECT_EQ((*committed)[1].second.offset, 3);
   EXPECT_EQ((*committed)[1].second.metadata, "v3");
-  auto plan = groups_->begin_fetch("g", "fresh", why);
+  auto plan = groups_->begin_fetch("g", "fresh");
   ASSERT_TRUE(plan);
   ASSERT_EQ(plan->targets.size(), 3u);
   EXPECT_EQ(plan->targets[0].position, Offset{5});
@@ -376,7 +376,6 @@ TEST_F(ConsumerGroupsTest, CommitsSurviveAReopenThroughTheOffsetsTopic) {
 TEST_F(ConsumerGroupsTest, CompactionKeepsTheLatestCommitsAndDeletesReplacedSegments) {
   make_topic("t", 3, 1000);
   join("a");
-  std::string why;
   // ~20 MiB of commits (500 a call, 1 KiB of metadata each): more than one 16 MiB segment.
   const std::string metadata(1024, 'm');
   int64_t next = 0;
@@ -386,7 +385,8 @@ TEST_F(ConsumerGroupsTest, CompactionKeepsTheLatestCommitsAndDeletesReplacedSegm
       auto c = commit_of("t", static_cast<int32_t>(next % 3), next % 1000, metadata);
       commits.push_back(std::move(c[0]));
     }
-    ASSERT_TRUE(groups_->commit("g", "a", std::move(commits), why)) << why;
+    auto r = groups_->commit("g", "a", std::move(commits));
+    ASSERT_TRUE(r) << r.error().message();
   }
   auto last = groups_->committed("g", "a", {});
   ASSERT_TRUE(last);
@@ -429,16 +429,15 @@ TEST_F(ConsumerGroupsTest, AutoCommitCommitsPositionsOnceTheIntervalHasPassed) {
   c.reset = OffsetReset::earliest;
   c.auto_commit = true;
   ASSERT_TRUE(groups_->create("g", c));
-  std::string why;
-  ASSERT_TRUE(groups_->subscribe("g", "a", {"t"}, {}, why));
-  ASSERT_TRUE(groups_->begin_fetch("g", "a", why));
+  ASSERT_TRUE(groups_->subscribe("g", "a", {"t"}, {}));
+  ASSERT_TRUE(groups_->begin_fetch("g", "a"));
   ConsumerGroups::Advance advance{{"t", 0}, Offset{0}, Offset{6}};
   groups_->end_fetch("g", "a", std::span(&advance, 1));
   now_ms_ += 4999;  // the default auto_commit_interval_ms is 5000
-  ASSERT_TRUE(groups_->begin_fetch("g", "a", why));
+  ASSERT_TRUE(groups_->begin_fetch("g", "a"));
   EXPECT_TRUE(groups_->committed("g", "a", {})->empty());
   now_ms_ += 1;
-  ASSERT_TRUE(groups_->begin_fetch("g", "a", why));
+  ASSERT_TRUE(groups_->begin_fetch("g", "a"));
   auto committed = groups_->committed("g", "a", {});
   ASSERT_EQ(committed->size(), 1u);
   EXPECT_EQ(committed->front().second.offset, 6);
@@ -457,28 +456,37 @@ TEST_F(ConsumerGroupsTest, ErrorsNameTheProblem) {
   InstanceConfig dup;
   dup.name = "a";
   EXPECT_EQ(groups_->create("g", dup).error(), ConsumerErrc::instance_exists);
-  std::string why;
-  EXPECT_EQ(groups_->subscribe("g", "a", {}, "([", why).error(), ConsumerErrc::invalid_pattern);
-  EXPECT_NE(why.find("(["), std::string::npos);
+  auto subscribed = groups_->subscribe("g", "a", {}, "([");
+  EXPECT_EQ(subscribed.error(), ConsumerErrc::invalid_pattern);
+  EXPECT_NE(subscribed.error().detail().find("(["), std::string::npos);
   EXPECT_EQ(groups_->assign("g", "a", {{"t", 0}}).error(), ConsumerErrc::illegal_state);
   EXPECT_EQ(groups_->assign("g", "a", {{"t", 9}}).error(), Errc::partition_not_found);
-  why.clear();
-  EXPECT_EQ(groups_->commit("g", "a", commit_of("t", 0, 4), why).error(),
-            ConsumerErrc::invalid_offset);
-  EXPECT_NE(why.find("[0, 3]"), std::string::npos) << why;
-  EXPECT_EQ(groups_->commit("g", "a", commit_of("u", 0, 0), why).error(), Errc::topic_not_found);
+  auto committed = groups_->commit("g", "a", commit_of("t", 0, 4));
+  EXPECT_EQ(committed.error(), ConsumerErrc::invalid_offset);
+  EXPECT_NE(committed.error().detail().find("[0, 3]"), std::string::npos)
+      << committed.error().detail();
+  // A partition that is not there names its topic (the client's message does).
+  committed = groups_->commit("g", "a", commit_of("u", 0, 0));
+  EXPECT_EQ(committed.error(), Errc::topic_not_found);
+  EXPECT_EQ(committed.error().detail(), "u");
+  const TopicPartition missing{"t", 9};
+  auto edge = groups_->seek_to_edge("g", "a", std::span(&missing, 1), true);
+  EXPECT_EQ(edge.error(), Errc::partition_not_found);
+  EXPECT_EQ(edge.error().detail(), "t");
   const std::pair<TopicPartition, int64_t> negative{{"t", 0}, -1};
-  EXPECT_EQ(groups_->seek("g", "a", std::span(&negative, 1), why).error(),
-            ConsumerErrc::invalid_offset);
+  auto sought = groups_->seek("g", "a", std::span(&negative, 1));
+  EXPECT_EQ(sought.error(), ConsumerErrc::invalid_offset);
+  EXPECT_EQ(sought.error().detail(), "Offset -1 for t-0 is negative");
 
   InstanceConfig manual;
   manual.name = "m";
   ASSERT_TRUE(groups_->create("g", manual));
   ASSERT_TRUE(groups_->assign("g", "m", {{"t", 1}}));
-  EXPECT_EQ(groups_->subscribe("g", "m", {"t"}, {}, why).error(), ConsumerErrc::illegal_state);
+  EXPECT_EQ(groups_->subscribe("g", "m", {"t"}, {}).error(), ConsumerErrc::illegal_state);
   const std::pair<TopicPartition, int64_t> unassigned{{"t", 0}, 1};
-  EXPECT_EQ(groups_->seek("g", "m", std::span(&unassigned, 1), why).error(),
-            ConsumerErrc::illegal_state);
+  sought = groups_->seek("g", "m", std::span(&unassigned, 1));
+  EXPECT_EQ(sought.error(), ConsumerErrc::illegal_state);
+  EXPECT_NE(sought.error().detail().find("t-0"), std::string::npos) << sought.error().detail();
 }
 
 }  // namespace

@@ -123,5 +123,27 @@ TEST(ServingTest, TheFirstConsumerInstanceCreatesTheOffsetsTopicOffTheIoThread) 
   EXPECT_EQ(commit.message.result_int(), 200) << commit.message.body();
 }
 
+// A consumer request naming a topic that does not exist is refused naming that topic: a commit
+// (whose writes go to __consumer_offsets, which the message must not name instead) and a seek
+// to the beginning or the end.
+TEST(ServingTest, ConsumerRequestsNamingAMissingTopicNameIt) {
+  InProcessBroker broker;
+  const std::map<std::string, std::string> v2 = {{"Content-Type", "application/vnd.kafka.v2+json"}};
+  auto created = broker.call(verb::post, "/consumers/g", R"({"name":"i1"})", v2);
+  ASSERT_EQ(created.message.result_int(), 200) << created.message.body();
+  const std::string not_found =
+      R"({"error_code":40401,"message":"Topic not found. Topic 'nosuch' does not exist."})";
+  auto commit = broker.call(verb::post, "/consumers/g/instances/i1/offsets",
+                            R"({"offsets":[{"topic":"nosuch","partition":0,"offset":1}]})", v2);
+  EXPECT_EQ(commit.message.result_int(), 404);
+  EXPECT_EQ(commit.message.body(), not_found);
+  for (const char* edge : {"beginning", "end"}) {
+    auto seek = broker.call(verb::post, std::string("/consumers/g/instances/i1/positions/") + edge,
+                            R"({"partitions":[{"topic":"nosuch","partition":0}]})", v2);
+    EXPECT_EQ(seek.message.result_int(), 404) << edge;
+    EXPECT_EQ(seek.message.body(), not_found) << edge;
+  }
+}
+
 }  // namespace
 }  // namespace sluice::testing
