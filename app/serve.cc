@@ -4,6 +4,7 @@
 #include <malloc.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -16,6 +17,7 @@
 
 #include "app/commands.h"
 #include "broker/broker.h"
+#include "cluster/node.h"
 #include "common/prometheus.h"
 #include "config/config.h"
 #include "net/http/server.h"
@@ -181,10 +183,53 @@ int serve(const ServeArgs& args) {
   broker::Broker::Hooks hooks;
   hooks.on_append = [&ctx](const broker::PartitionLog& log) { ctx.waiters.notify(&log); };
   broker::Broker broker(config, std::move(hooks));
+  ctx.advertised_url = config.advertised_listeners.empty()
+                           ? fmt::format("http://{}:{}", server_options->host, server.port())
+                           : config.advertised_listeners;
+
+  // Cluster mode: the cluster id comes from etcd (a data directory of another cluster is
+  // refused) before the broker opens its partitions.
+  std::unique_ptr<cluster::ClusterNode> node;
+  if (!config.etcd_endpoints.empty()) {
+    auto endpoints = cluster::parse_etcd_endpoints(config.etcd_endpoints);
+    auto local = broker::stored_cluster_id(config.log_dirs);
+    if (!endpoints || !local) {
+      spdlog::critical("etcd.endpoints: {}",
+                       endpoints ? "unreadable meta.properties" : endpoints.error());
+      server.stop(std::chrono::milliseconds(0));
+      return 2;
+    }
+    cluster::ClusterNode::Options o;
+    o.broker_id = config.broker_id;
+    o.url = ctx.advertised_url;
+    o.endpoints = std::move(*endpoints);
+    o.prefix = config.etcd_prefix;
+    o.session_timeout = std::chrono::milliseconds(config.broker_session_timeout_ms);
+    o.heartbeat = std::chrono::milliseconds(config.broker_heartbeat_interval_ms);
+    o.clean_start = std::all_of(report->clean_shutdown.begin(), report->clean_shutdown.end(),
+                                [](bool clean) { return clean; });
+    node = std::make_unique<cluster::ClusterNode>(std::move(o));
+    auto id = node->agree_cluster_id(local->value_or(broker::new_cluster_id()), *local);
+    if (!id) {
+      spdlog::critical("{}", id.error().message);
+      server.stop(std::chrono::milliseconds(0));
+      return 2;
+    }
+    broker.set_cluster_id(*id);
+  }
   if (auto r = broker.start(); !r) {
     spdlog::critical("start-up failed: {}", r.error().message());
     server.stop(std::chrono::milliseconds(0));
     return 1;
+  }
+  if (node) {
+    if (auto r = node->start(); !r) {
+      spdlog::critical("{}", r.error().message);
+      server.stop(std::chrono::milliseconds(0));
+      (void)broker.stop();
+      return 2;
+    }
+    ctx.cluster.store(node.get(), std::memory_order_release);
   }
   ctx.broker.store(&broker, std::memory_order_release);
   spdlog::info("ready: {} topics in {}", broker.topics().list().size(),
@@ -192,6 +237,8 @@ int serve(const ServeArgs& args) {
   int signal = 0;
   sigwait(&stop_signals, &signal);
   spdlog::info("received {}, stopping", strsignal(signal));
+  // The lease goes first, so the cluster moves this broker's leaderships at once.
+  if (node) node->stop();
   ctx.waiters.shut_down();  // parked long polls answer now instead of holding up the grace period
   server.stop(kShutdownGrace);
   ctx.broker.store(nullptr);

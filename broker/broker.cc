@@ -14,9 +14,34 @@
 #include "segment/layout.h"
 
 namespace sluice::broker {
-namespace {
 
-// 16 random bytes in URL-safe base64 without padding, as Kafka's cluster ids look.
+Broker::Broker(config::BrokerConfig config, Hooks hooks)
+    : config_(std::move(config)), hooks_(std::move(hooks)) {}
+
+Broker::~Broker() {
+  if (started_) (void)stop();
+}
+
+Result<std::optional<std::string>> stored_cluster_id(const std::vector<std::string>& log_dirs) {
+  for (const auto& dir : log_dirs) {
+    std::ifstream in(std::filesystem::path(dir) / segment::kMetaFile);
+    if (!in) continue;
+    std::stringstream text;
+    text << in.rdbuf();
+    try {
+      auto props = config::parse_properties(
+          text.str(), (dir / std::filesystem::path(segment::kMetaFile)).string());
+      if (auto it = props.find("cluster.id"); it != props.end() && !it->second.empty()) {
+        return std::optional<std::string>(it->second);
+      }
+    } catch (const config::ConfigError& e) {
+      spdlog::error("{}", e.what());
+      return Errc::invalid_config;
+    }
+  }
+  return std::optional<std::string>();
+}
+
 std::string new_cluster_id() {
   static constexpr char kAlphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -26,32 +51,12 @@ std::string new_cluster_id() {
   return id;
 }
 
-}  // namespace
-
-Broker::Broker(config::BrokerConfig config, Hooks hooks)
-    : config_(std::move(config)), hooks_(std::move(hooks)) {}
-
-Broker::~Broker() {
-  if (started_) (void)stop();
-}
-
 Result<void> Broker::load_identity() {
-  for (const auto& dir : config_.log_dirs) {
-    std::ifstream in(std::filesystem::path(dir) / segment::kMetaFile);
-    if (!in) continue;
-    std::stringstream text;
-    text << in.rdbuf();
-    try {
-      auto props = config::parse_properties(
-          text.str(), (dir / std::filesystem::path(segment::kMetaFile)).string());
-      if (auto it = props.find("cluster.id"); it != props.end() && !it->second.empty()) {
-        cluster_id_ = it->second;
-        break;
-      }
-    } catch (const config::ConfigError& e) {
-      spdlog::error("{}", e.what());
-      return Errc::invalid_config;
-    }
+  auto stored = stored_cluster_id(config_.log_dirs);
+  if (!stored) return stored.error();
+  if (*stored) {
+    if (!cluster_id_.empty() && cluster_id_ != **stored) return Errc::invalid_config;
+    cluster_id_ = **stored;
   }
   if (cluster_id_.empty()) cluster_id_ = new_cluster_id();
   const std::string meta =

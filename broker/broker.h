@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -31,6 +32,12 @@ struct SyncStats {
 // Lifecycle: construct, start() (identity files, then the logs), serve, stop() (flush, trim,
 // clean-shutdown marker). Threading: after start(), every accessor is thread-safe; start and
 // stop are called by the owning thread only.
+// The cluster id the log dirs' meta.properties name, if any.
+[[nodiscard]] Result<std::optional<std::string>> stored_cluster_id(
+    const std::vector<std::string>& log_dirs);
+// A new cluster id: 16 random bytes in URL-safe base64 without padding, as Kafka's look.
+std::string new_cluster_id();
+
 class Broker {
  public:
   // What the layers above (or tests) attach to the broker's work. Set before start().
@@ -47,6 +54,9 @@ class Broker {
   Broker(const Broker&) = delete;
   Broker& operator=(const Broker&) = delete;
 
+  // The cluster id this broker is to have, from etcd in cluster mode; before start(), which
+  // refuses a data directory that names another.
+  void set_cluster_id(std::string id) { cluster_id_ = std::move(id); }
   // Reads or creates meta.properties in every log dir and opens every partition. Recovery
   // (recovery::LogRecovery) must have run on the log dirs first.
   [[nodiscard]] Result<void> start();

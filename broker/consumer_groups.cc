@@ -221,14 +221,14 @@ Result<std::vector<std::string>> ConsumerGroups::subscription(std::string_view g
   return matched_topics(**m, registry_.list());
 }
 
-Result<void> ConsumerGroups::assign(std::string_view group, std::string_view instance,
-                                    std::vector<TopicPartition> partitions) {
+DetailedResult<void> ConsumerGroups::assign(std::string_view group, std::string_view instance,
+                                            std::vector<TopicPartition> partitions) {
   std::lock_guard lock(mu_);
   auto m = member(group, instance);
   if (!m) return m.error();
   for (const auto& tp : partitions) {
     auto log = registry_.partition(tp.topic, tp.partition);
-    if (!log) return log.error();
+    if (!log) return DetailedError(log.error(), tp.topic);
   }
   if (!(*m)->topics.empty() || (*m)->pattern) return ConsumerErrc::illegal_state;
   std::sort(partitions.begin(), partitions.end());

@@ -126,8 +126,8 @@ class ConsumerGroups {
   [[nodiscard]] Result<std::vector<std::string>> subscription(std::string_view group,
                                                               std::string_view instance);
   // Manual assignment; every partition must exist.
-  [[nodiscard]] Result<void> assign(std::string_view group, std::string_view instance,
-                                    std::vector<TopicPartition> partitions);
+  [[nodiscard]] DetailedResult<void> assign(std::string_view group, std::string_view instance,
+                                            std::vector<TopicPartition> partitions);
   [[nodiscard]] Result<std::vector<TopicPartition>> assignment(std::string_view group,
                                                                std::string_view instance);
 

@@ -98,6 +98,12 @@ struct BrokerConfig {
   int64_t consumer_auto_commit_interval_ms = 5000;        // consumer.auto.commit.interval.ms
   std::string consumer_assignment_strategy = "range";     // consumer.partition.assignment.strategy
   std::string log_level = "info";                         // log.level trace|debug|info|warn|error
+  // Cluster mode (docs/CLUSTER.md): empty etcd.endpoints is a standalone broker.
+  std::string etcd_endpoints;                  // etcd.endpoints: http://host:port,...
+  std::string etcd_prefix = "/sluice";         // etcd.prefix
+  std::string advertised_listeners;            // advertised.listeners (from listeners)
+  int64_t broker_session_timeout_ms = 3000;    // broker.session.timeout.ms
+  int64_t broker_heartbeat_interval_ms = 500;  // broker.heartbeat.interval.ms
   TopicConfig topic_defaults;
   bool operator==(const BrokerConfig&) const = default;
 };

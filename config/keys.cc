@@ -201,6 +201,30 @@ std::vector<Key<BrokerConfig>> make_broker_keys() {
          b.consumer_assignment_strategy = kStrategies[parse_choice(v, kStrategies)];
        },
        {}},
+      {"etcd.endpoints",
+       "",
+       "Cluster mode: comma-separated etcd client URLs (http://host:port); empty runs a "
+       "standalone broker.",
+       [](B& b, std::string_view v) { b.etcd_endpoints = parse_listener_list(v); },
+       {}},
+      {"etcd.prefix",
+       "/sluice",
+       "Cluster mode: the etcd key prefix under which the cluster keeps its metadata.",
+       [](B& b, std::string_view v) { b.etcd_prefix = parse_key_prefix(v); },
+       {}},
+      {"advertised.listeners",
+       "",
+       "Cluster mode: the URL other brokers and clients reach this broker at "
+       "(http://host:port); empty: listeners, with the port it bound.",
+       [](B& b, std::string_view v) {
+         b.advertised_listeners = v.empty() ? "" : parse_listener(v);
+       },
+       {}},
+      int_key("broker.session.timeout.ms", &B::broker_session_timeout_ms, {2000, 3600000}, "3000",
+              "Cluster mode: a broker that stops renewing its etcd lease for this long is dead "
+              "(rounded up to whole seconds)."),
+      int_key("broker.heartbeat.interval.ms", &B::broker_heartbeat_interval_ms, {50, 600000}, "500",
+              "Cluster mode: how often a broker renews its etcd lease."),
       {"log.level",
        "info",
        "Logging level: trace, debug, info, warn or error.",

@@ -122,6 +122,29 @@ std::string parse_listener(std::string_view v) {
   return std::string(v);
 }
 
+std::string parse_listener_list(std::string_view v) {
+  std::string_view rest = v;
+  while (!rest.empty()) {
+    const auto comma = rest.find(',');
+    std::string_view entry = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    while (!entry.empty() && entry.front() == ' ') entry.remove_prefix(1);
+    while (!entry.empty() && entry.back() == ' ') entry.remove_suffix(1);
+    if (entry.ends_with('/')) entry.remove_suffix(1);
+    parse_listener(entry);
+  }
+  return std::string(v);
+}
+
+std::string parse_key_prefix(std::string_view v) {
+  if (v.size() < 2 || !v.starts_with('/') || v.ends_with('/') ||
+      v.find_first_of(" \t\n") != std::string_view::npos) {
+    throw ConfigError(fmt::format(
+        "'{}' is not a valid key prefix (allowed: '/' then a name, no trailing '/')", v));
+  }
+  return std::string(v);
+}
+
 std::vector<std::string> parse_dir_list(std::string_view v) {
   std::vector<std::string> dirs;
   std::string_view rest = v;

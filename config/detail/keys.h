@@ -58,6 +58,10 @@ bool parse_bool(std::string_view v);
 size_t parse_choice(std::string_view v, std::span<const std::string_view> allowed);
 // http://host:port with a non-empty host (IPv6 in brackets) and port 0..65535.
 std::string parse_listener(std::string_view v);
+// A comma-separated list of listeners (etcd.endpoints), validated one by one.
+std::string parse_listener_list(std::string_view v);
+// An etcd key prefix: "/name".
+std::string parse_key_prefix(std::string_view v);
 // Comma-separated, each entry trimmed and non-empty.
 std::vector<std::string> parse_dir_list(std::string_view v);
 

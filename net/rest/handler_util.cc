@@ -96,6 +96,22 @@ ApiError to_api_error(const broker::DetailedError& error, std::string_view what)
   return to_api_error(error.code(), error.detail().empty() ? what : error.detail());
 }
 
+std::vector<BrokerEntry> cluster_brokers(const Call& call) {
+  std::vector<BrokerEntry> out;
+  if (auto* node = call.ctx.cluster.load(std::memory_order_acquire)) {
+    for (const auto& [id, b] : node->view()->brokers) out.push_back({id, b.registration.url, true});
+    return out;
+  }
+  out.push_back({call.broker->config().broker_id, call.ctx.advertised_url, true});
+  return out;
+}
+
+std::optional<int32_t> controller_id(const Call& call) {
+  if (auto* node = call.ctx.cluster.load(std::memory_order_acquire))
+    return node->view()->controller;
+  return call.broker->config().broker_id;
+}
+
 std::optional<int64_t> parse_int(std::string_view s, int64_t min, int64_t max) {
   int64_t value = 0;
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);

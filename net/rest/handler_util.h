@@ -35,6 +35,18 @@ requires std::is_error_code_enum_v<E> ApiError to_api_error(E e, std::string_vie
   return to_api_error(std::error_code(e), what);
 }
 
+// A broker of the cluster as the metadata endpoints show it: every registered broker in
+// cluster mode, this one alone otherwise.
+struct BrokerEntry {
+  int32_t id = 0;
+  std::string url;
+  bool alive = true;
+};
+std::vector<BrokerEntry> cluster_brokers(const Call& call);
+// The controller's broker id: etcd's elected one in cluster mode (none during an election),
+// this broker otherwise.
+std::optional<int32_t> controller_id(const Call& call);
+
 // Strict decimal integer in [min, max]; nullopt on anything else.
 std::optional<int64_t> parse_int(std::string_view s, int64_t min, int64_t max);
 

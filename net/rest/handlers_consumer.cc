@@ -11,10 +11,10 @@
 #include "broker/consumer_groups.h"
 #include "broker/errors.h"
 #include "broker/offsets_store.h"
+#include "common/json_writer.h"
 #include "net/rest/consumer_body.h"
 #include "net/rest/durable.h"
 #include "net/rest/handler_util.h"
-#include "common/json_writer.h"
 #include "net/rest/record_render.h"
 #include "net/rest/router.h"
 

@@ -5,8 +5,8 @@
 
 #include "broker/errors.h"
 #include "common/base64.h"
-#include "net/rest/handler_util.h"
 #include "common/json_writer.h"
+#include "net/rest/handler_util.h"
 #include "net/rest/record_render.h"
 #include "net/rest/router.h"
 

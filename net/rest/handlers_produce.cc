@@ -6,9 +6,9 @@
 #include <ctime>
 
 #include "broker/errors.h"
+#include "common/json_writer.h"
 #include "net/rest/durable.h"
 #include "net/rest/handler_util.h"
-#include "common/json_writer.h"
 #include "net/rest/produce_parser.h"
 #include "net/rest/router.h"
 

@@ -8,8 +8,8 @@
 #include <chrono>
 #include <iterator>
 
-#include "net/rest/handler_util.h"
 #include "common/json_writer.h"
+#include "net/rest/handler_util.h"
 
 namespace sluice::net {
 namespace {
@@ -77,6 +77,7 @@ Router::Router(ApiContext& ctx) : ctx_(ctx) {
   add_ops_routes(routes_);
   add_v2_metadata_routes(routes_);
   add_v3_cluster_routes(routes_);
+  add_v1_cluster_routes(routes_);
   add_v3_topic_routes(routes_);
   add_v3_group_routes(routes_);
   add_produce_routes(routes_);

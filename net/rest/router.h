@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "broker/broker.h"
+#include "cluster/node.h"
 #include "net/http/message.h"
 #include "net/http/server.h"
 #include "net/rest/api_result.h"
@@ -22,6 +23,12 @@ namespace sluice::net {
 // endpoints answer 503 until then. Owned by the process; outlives the server.
 struct ApiContext {
   std::atomic<broker::Broker*> broker{nullptr};
+  // Cluster mode: this broker's membership (null for a standalone broker). Set before
+  // `broker`, never changed after.
+  std::atomic<cluster::ClusterNode*> cluster{nullptr};
+  // Where clients reach this broker (advertised.listeners, or the listener with the port it
+  // bound). Set before `broker`.
+  std::string advertised_url;
   Metrics metrics;
   FetchWaiters waiters;
   // The last recovery report as JSON, or the progress while recovery runs.
@@ -87,6 +94,7 @@ constexpr Route v3_route(http::verb method, std::string_view pattern, RouteHandl
 void add_ops_routes(std::vector<Route>& routes);
 void add_v2_metadata_routes(std::vector<Route>& routes);
 void add_v3_cluster_routes(std::vector<Route>& routes);
+void add_v1_cluster_routes(std::vector<Route>& routes);
 void add_v3_topic_routes(std::vector<Route>& routes);
 void add_v3_group_routes(std::vector<Route>& routes);
 void add_produce_routes(std::vector<Route>& routes);

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "net/rest/handler_util.h"
 #include "common/json_writer.h"
+#include "net/rest/handler_util.h"
 #include "net/rest/router.h"
 #include "net/rest/v3_common.h"
 
@@ -40,9 +40,12 @@ asio::awaitable<Reply> root_echo(Call& call) {
 }
 
 asio::awaitable<Reply> brokers(Call& call) {
-  co_return json_reply(http::status::ok,
-                       fmt::format("{{\"brokers\":[{}]}}", call.broker->config().broker_id),
-                       kKafkaV2);
+  std::string body;
+  JsonWriter w(body);
+  w.begin_object().key("brokers").begin_array();
+  for (const auto& b : cluster_brokers(call)) w.value(b.id);
+  w.end_array().end_object();
+  co_return json_reply(http::status::ok, std::move(body), kKafkaV2);
 }
 
 asio::awaitable<Reply> list_topics(Call& call) {

@@ -1,4 +1,4 @@
-// REST Proxy v3: the cluster and its one broker.
+// REST Proxy v3: the cluster and its brokers.
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "broker/consumer_groups.h"
-#include "net/rest/handler_util.h"
 #include "common/json_writer.h"
+#include "net/rest/handler_util.h"
 #include "net/rest/router.h"
 #include "net/rest/v3_common.h"
 
@@ -21,8 +21,11 @@ void write_cluster(JsonWriter& w, const Call& call) {
   w.key("metadata").begin_object().key("self").value(url);
   w.key("resource_name").value(fmt::format("crn:///kafka={}", id)).end_object();
   w.key("cluster_id").value(id);
-  write_related(w, "controller",
-                fmt::format("{}/brokers/{}", url, call.broker->config().broker_id));
+  if (auto controller = controller_id(call)) {
+    write_related(w, "controller", fmt::format("{}/brokers/{}", url, *controller));
+  } else {
+    write_absent(w, "controller");
+  }
   write_absent(w, "acls");
   write_related(w, "brokers", url + "/brokers");
   write_absent(w, "broker_configs");
@@ -50,14 +53,36 @@ asio::awaitable<Reply> get_cluster(Call& call) {
   co_return json_reply(http::status::ok, std::move(body));
 }
 
-// The single broker this is.
-void write_broker(JsonWriter& w, const Call& call) {
-  const auto id = call.broker->config().broker_id;
-  const auto self = fmt::format("{}/brokers/{}", cluster_url(call), id);
+// "http://host:port" -> host and port, for the v3 broker resource.
+std::pair<std::string, std::optional<int>> host_port(std::string_view url) {
+  if (auto scheme = url.find("://"); scheme != std::string_view::npos)
+    url.remove_prefix(scheme + 3);
+  if (!url.empty() && url.back() == '/') url.remove_suffix(1);
+  const auto colon = url.rfind(':');
+  if (colon == std::string_view::npos) return {std::string(url), std::nullopt};
+  std::string host(url.substr(0, colon));
+  if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  auto port = parse_int(url.substr(colon + 1), 0, 65535);
+  return {host, port ? std::optional<int>(static_cast<int>(*port)) : std::nullopt};
+}
+
+void write_broker(JsonWriter& w, const Call& call, const BrokerEntry& b) {
+  const auto self = fmt::format("{}/brokers/{}", cluster_url(call), b.id);
   w.begin_object().key("kind").value("KafkaBroker");
-  write_metadata(w, call, self, fmt::format("broker={}", id));
-  w.key("cluster_id").value(call.broker->cluster_id()).key("broker_id").value(id);
-  w.key("host").null().key("port").null().key("rack").null();
+  write_metadata(w, call, self, fmt::format("broker={}", b.id));
+  w.key("cluster_id").value(call.broker->cluster_id()).key("broker_id").value(b.id);
+  const auto [host, port] = host_port(b.url);
+  if (host.empty()) {
+    w.key("host").null();
+  } else {
+    w.key("host").value(host);
+  }
+  if (port) {
+    w.key("port").value(*port);
+  } else {
+    w.key("port").null();
+  }
+  w.key("rack").null();
   write_absent(w, "configs");
   write_absent(w, "partition_replicas");
   w.end_object();
@@ -69,20 +94,21 @@ asio::awaitable<Reply> list_brokers_v3(Call& call) {
   w.begin_object().key("kind").value("KafkaBrokerList");
   w.key("metadata").begin_object().key("self").value(cluster_url(call) + "/brokers");
   w.key("next").null().end_object().key("data").begin_array();
-  write_broker(w, call);
+  for (const auto& b : cluster_brokers(call)) write_broker(w, call, b);
   w.end_array().end_object();
   co_return json_reply(http::status::ok, std::move(body));
 }
 
 asio::awaitable<Reply> get_broker_v3(Call& call) {
-  if (call.params[1] != std::to_string(call.broker->config().broker_id)) {
-    co_return error_reply(
-        {http::status::not_found, 404, fmt::format("Broker '{}' not found", call.params[1])});
+  for (const auto& b : cluster_brokers(call)) {
+    if (call.params[1] != std::to_string(b.id)) continue;
+    std::string body;
+    JsonWriter w(body);
+    write_broker(w, call, b);
+    co_return json_reply(http::status::ok, std::move(body));
   }
-  std::string body;
-  JsonWriter w(body);
-  write_broker(w, call);
-  co_return json_reply(http::status::ok, std::move(body));
+  co_return error_reply(
+      {http::status::not_found, 404, fmt::format("Broker '{}' not found", call.params[1])});
 }
 
 }  // namespace

@@ -7,8 +7,8 @@
 #include <string>
 #include <string_view>
 
-#include "net/rest/api_result.h"
 #include "common/json_writer.h"
+#include "net/rest/api_result.h"
 #include "net/rest/router.h"
 
 namespace sluice::net {

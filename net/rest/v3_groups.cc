@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "broker/consumer_groups.h"
-#include "net/rest/handler_util.h"
 #include "common/json_writer.h"
+#include "net/rest/handler_util.h"
 #include "net/rest/router.h"
 #include "net/rest/v3_common.h"
 

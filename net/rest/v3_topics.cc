@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "broker/errors.h"
+#include "common/json_writer.h"
 #include "net/rest/durable.h"
 #include "net/rest/handler_util.h"
-#include "common/json_writer.h"
 #include "net/rest/router.h"
 #include "net/rest/v3_common.h"
 

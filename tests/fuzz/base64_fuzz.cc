@@ -7,8 +7,8 @@
 #include <string>
 #include <string_view>
 
-#include "common/check.h"
 #include "common/base64.h"
+#include "common/check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace sluice;

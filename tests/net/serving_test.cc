@@ -143,6 +143,10 @@ TEST(ServingTest, ConsumerRequestsNamingAMissingTopicNameIt) {
     EXPECT_EQ(seek.message.result_int(), 404) << edge;
     EXPECT_EQ(seek.message.body(), not_found) << edge;
   }
+  auto assign = broker.call(verb::post, "/consumers/g/instances/i1/assignments",
+                            R"({"partitions":[{"topic":"nosuch","partition":0}]})", v2);
+  EXPECT_EQ(assign.message.result_int(), 404);
+  EXPECT_EQ(assign.message.body(), not_found);
 }
 
 }  // namespace

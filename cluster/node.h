@@ -1,0 +1,115 @@
+#pragma once
+
+#include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/system/result.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cluster/etcd_client.h"
+#include "cluster/metadata.h"
+
+namespace sluice::cluster {
+
+// This broker's membership of a cluster kept in etcd (docs/CLUSTER.md §3, §4): it agrees the
+// cluster id, holds a lease and the registration bound to it, campaigns for controller, and
+// keeps a watch-fed copy of the cluster's keys from which every broker answers metadata.
+//
+// Liveness: the lease is renewed every heartbeat. When renewals have failed for longer than
+// the lease's TTL (measured from the send of the last one that succeeded), etcd may have
+// expired it: the node is fenced (fenced() is true) until it holds a lease again. A lease that
+// etcd reports gone is replaced: a new lease, a new registration (a new broker epoch) and a new
+// campaign. An etcd restart keeps leases (it renews them to their full TTL), so it fences
+// nothing unless it lasts longer than the TTL.
+//
+// Threading: the node runs its own thread (one io_context) for every etcd call. The public
+// methods are thread-safe; the blocking ones (agree_cluster_id, start, stop) are for the
+// broker's main thread.
+class ClusterNode {
+ public:
+  struct Options {
+    int32_t broker_id = 0;
+    std::string url;  // advertised
+    std::vector<EtcdEndpoint> endpoints;
+    std::string prefix = "/sluice";
+    std::chrono::milliseconds session_timeout{3000};
+    std::chrono::milliseconds heartbeat{500};
+    bool clean_start = false;
+  };
+  // What stops start-up, naming what is wrong.
+  struct Error {
+    std::string message;
+  };
+
+  explicit ClusterNode(Options options);
+  ~ClusterNode();
+  ClusterNode(const ClusterNode&) = delete;
+  ClusterNode& operator=(const ClusterNode&) = delete;
+
+  // The cluster's id: etcd's when it has one, else `proposed` becomes it. `local` is the id
+  // this broker's data directories already name (meta.properties), if any: a different id in
+  // etcd is an error naming both.
+  boost::system::result<std::string, Error> agree_cluster_id(
+      const std::string& proposed, const std::optional<std::string>& local);
+
+  // Grants the lease, registers (waiting for an earlier registration of this id to expire, at
+  // most 2 x session timeout + 5 s; then a live broker holds it: an error naming the id),
+  // campaigns for controller, loads the cluster's keys and starts the watch and the heartbeat.
+  boost::system::result<void, Error> start();
+
+  // Revokes the lease first, so the cluster sees this broker gone at once, then stops.
+  void stop();
+
+  // The latest picture of the cluster (never null after start()).
+  std::shared_ptr<const ClusterView> view() const;
+  int32_t broker_id() const { return options_.broker_id; }
+  // No lease this broker can trust: it must not act as a leader.
+  bool fenced() const { return fenced_.load(std::memory_order_acquire); }
+  // The broker epoch of the current registration (0 before start).
+  int64_t broker_epoch() const { return broker_epoch_.load(std::memory_order_acquire); }
+
+ private:
+  template <class T>
+  T run(std::function<asio::awaitable<T>()> body);
+  asio::awaitable<Result<int64_t>> grant_lease();
+  // Registers under the current lease; `held` while another registration holds the id.
+  enum class Registration { done, held };
+  asio::awaitable<Result<Registration>> register_once();
+  asio::awaitable<Result<void>> campaign();
+  asio::awaitable<void> heartbeat_loop();
+  asio::awaitable<void> watch_loop();
+  asio::awaitable<Result<int64_t>> load_keys();
+  void publish();
+
+  Options options_;
+  KeyLayout layout_;
+  std::string incarnation_;
+  asio::io_context io_;
+  std::unique_ptr<EtcdClient> client_;
+  // Keeps run() going until stop(); reset only on the node's thread.
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> fenced_{true};
+  std::atomic<int64_t> broker_epoch_{0};
+
+  // Touched only on the node's thread:
+  int64_t lease_ = 0;
+  int64_t ttl_s_ = 0;
+  std::map<std::string, KeyValue> keys_;
+  int64_t revision_ = 0;
+  std::shared_ptr<EtcdWatch> watch_;
+
+  mutable std::mutex view_mu_;
+  std::shared_ptr<const ClusterView> view_;  // guarded by view_mu_
+};
+
+}  // namespace sluice::cluster

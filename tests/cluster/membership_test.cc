@@ -1,0 +1,220 @@
+// Brokers joining a cluster through a real etcd: registration, controller election, the
+// metadata every broker answers, leaving, and the start-ups that must be refused.
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include <chrono>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/cluster/etcd_process.h"
+#include "tests/net/broker_process.h"
+#include "tests/net/http_client.h"
+#include "tests/temp_dir.h"
+
+namespace sluice::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct ClusterState {
+  std::string cluster_id;
+  int64_t controller = -1;                 // -1: none
+  std::map<int64_t, std::string> brokers;  // id -> url
+};
+
+ClusterState cluster_state(uint16_t port) {
+  auto r = http_request(port, "GET", "/v1/cluster");
+  if (r.status != 200) throw std::runtime_error("/v1/cluster: " + std::to_string(r.status));
+  simdjson::dom::parser parser;
+  auto doc = parser.parse(r.body);
+  ClusterState s;
+  s.cluster_id = std::string(doc["cluster_id"].get_string().value());
+  auto controller = doc["controller"];
+  if (controller.is_int64()) s.controller = controller.get_int64().value();
+  for (auto b : doc["brokers"].get_array()) {
+    s.brokers[b["id"].get_int64().value()] = std::string(b["url"].get_string().value());
+  }
+  return s;
+}
+
+// Polls until `done` holds (bounded: a broken cluster fails the test, never hangs it).
+template <class F>
+bool eventually(F done, std::chrono::milliseconds limit = 20s) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    try {
+      if (done()) return true;
+    } catch (const std::exception&) {
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  return false;
+}
+
+class MembershipTest : public ::testing::Test {
+ protected:
+  std::vector<std::string> sets(int id) const {
+    return {"broker.id=" + std::to_string(id), "etcd.endpoints=" + etcd_.endpoint(),
+            "broker.session.timeout.ms=2000", "broker.heartbeat.interval.ms=200"};
+  }
+  std::unique_ptr<BrokerProcess> start_broker(int id) {
+    BrokerProcess::Options o;
+    o.sets = sets(id);
+    return std::make_unique<BrokerProcess>(o);
+  }
+  std::string etcd_key(const std::string& key) {
+    auto r = http_request(etcd_.client_port(), "POST", "/v3/kv/range",
+                          "{\"key\":\"" + base64(key) + "\"}");
+    return r.body;
+  }
+  static std::string base64(const std::string& in) {
+    static constexpr char kAlphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    size_t i = 0;
+    for (; i + 2 < in.size(); i += 3) {
+      const uint32_t n = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
+      for (int s = 18; s >= 0; s -= 6) out += kAlphabet[(n >> s) & 63];
+    }
+    if (i + 1 == in.size()) {
+      const uint32_t n = uint8_t(in[i]) << 16;
+      out += kAlphabet[(n >> 18) & 63];
+      out += kAlphabet[(n >> 12) & 63];
+      out += "==";
+    } else if (i + 2 == in.size()) {
+      const uint32_t n = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
+      out += kAlphabet[(n >> 18) & 63];
+      out += kAlphabet[(n >> 12) & 63];
+      out += kAlphabet[(n >> 6) & 63];
+      out += '=';
+    }
+    return out;
+  }
+
+  EtcdProcess etcd_;
+};
+
+TEST_F(MembershipTest, ThreeBrokersRegisterAndEveryOneShowsTheSameCluster) {
+  std::vector<std::unique_ptr<BrokerProcess>> brokers;
+  for (int id = 1; id <= 3; ++id) brokers.push_back(start_broker(id));
+  ClusterState first;
+  ASSERT_TRUE(eventually([&] {
+    first = cluster_state(brokers[0]->port());
+    return first.brokers.size() == 3 && first.controller >= 1;
+  })) << brokers[0]->output();
+  EXPECT_EQ(first.controller, 1);  // the first to campaign wins
+  for (int id = 1; id <= 3; ++id) {
+    EXPECT_EQ(first.brokers[id], "http://127.0.0.1:" + std::to_string(brokers[id - 1]->port()));
+  }
+  for (auto& b : brokers) {
+    ASSERT_TRUE(eventually([&] {
+      auto s = cluster_state(b->port());
+      return s.brokers == first.brokers && s.controller == first.controller &&
+             s.cluster_id == first.cluster_id;
+    })) << b->output();
+    // The REST Proxy's views agree: v2 broker ids, v3 brokers with host and port.
+    auto v2 = http_request(b->port(), "GET", "/brokers");
+    EXPECT_EQ(v2.body, R"({"brokers":[1,2,3]})");
+    auto v3 = http_request(b->port(), "GET", "/v3/clusters/" + first.cluster_id + "/brokers");
+    ASSERT_EQ(v3.status, 200) << v3.body;
+    for (auto& other : brokers) {
+      EXPECT_NE(v3.body.find("\"port\":" + std::to_string(other->port())), std::string::npos)
+          << v3.body;
+    }
+    auto cluster = http_request(b->port(), "GET", "/v3/clusters/" + first.cluster_id);
+    EXPECT_NE(cluster.body.find("/brokers/1\""), std::string::npos) << cluster.body;
+  }
+}
+
+TEST_F(MembershipTest, ABrokerStoppedWithSigtermLeavesAtOnceAndTheControllerMoves) {
+  auto one = start_broker(1);
+  auto two = start_broker(2);
+  ASSERT_TRUE(eventually([&] { return cluster_state(two->port()).brokers.size() == 2; }));
+  ASSERT_EQ(cluster_state(two->port()).controller, 1);
+  EXPECT_EQ(one->terminate(), 0) << one->output();
+  // The lease was revoked before the broker exited: its registration is gone already, not
+  // after the session timeout.
+  EXPECT_EQ(etcd_key("/sluice/brokers/1").find("\"kvs\""), std::string::npos)
+      << etcd_key("/sluice/brokers/1");
+  EXPECT_TRUE(eventually([&] {
+    auto s = cluster_state(two->port());
+    return s.brokers.size() == 1 && s.controller == 2;
+  })) << two->output();
+}
+
+TEST_F(MembershipTest, ABrokerKilledComesBackUnderItsIdOnceItsOldRegistrationExpires) {
+  auto one = start_broker(1);
+  auto two = start_broker(2);
+  ASSERT_TRUE(eventually([&] { return cluster_state(two->port()).brokers.size() == 2; }));
+  one->kill9();
+  one->restart();  // waits (bounded) for the dead registration to expire, then registers
+  ASSERT_TRUE(eventually([&] {
+    auto s = cluster_state(two->port());
+    return s.brokers.size() == 2 &&
+           s.brokers[1] == "http://127.0.0.1:" + std::to_string(one->port());
+  })) << one->output();
+  EXPECT_NE(one->output().find("still registered"), std::string::npos) << one->output();
+}
+
+TEST_F(MembershipTest, ASecondBrokerWithALiveBrokersIdRefusesToStart) {
+  auto one = start_broker(1);
+  TempDir other;
+  std::vector<std::string> args = {"serve", "--set", "log.dirs=" + other.path().string(), "--set",
+                                   "listeners=http://127.0.0.1:0"};
+  for (const auto& s : sets(1)) {
+    args.push_back("--set");
+    args.push_back(s);
+  }
+  auto result = run_sluice(args, 60s);
+  EXPECT_NE(result.exit_code, 0) << result.output;
+  EXPECT_NE(result.output.find("broker.id 1 is held by a live broker"), std::string::npos)
+      << result.output;
+  // The live broker is untouched.
+  EXPECT_EQ(cluster_state(one->port()).brokers.size(), 1u);
+  EXPECT_EQ(http_request(one->port(), "GET", "/readyz").status, 200);
+}
+
+TEST_F(MembershipTest, ADataDirectoryOfAnotherClusterIsRefused) {
+  auto one = start_broker(1);
+  const auto id = cluster_state(one->port()).cluster_id;
+  // A standalone broker's data directory names a cluster of its own.
+  TempDir dir;
+  {
+    BrokerProcess::Options o;
+    o.data_dir = dir.path();
+    BrokerProcess standalone(o);
+  }
+  std::vector<std::string> args = {"serve", "--set", "log.dirs=" + dir.path().string(), "--set",
+                                   "listeners=http://127.0.0.1:0"};
+  for (const auto& s : sets(2)) {
+    args.push_back("--set");
+    args.push_back(s);
+  }
+  auto result = run_sluice(args, 60s);
+  EXPECT_EQ(result.exit_code, 2) << result.output;
+  EXPECT_NE(result.output.find("holds cluster " + id), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("refusing to join another cluster"), std::string::npos)
+      << result.output;
+}
+
+TEST_F(MembershipTest, BrokersRewatchAfterAnEtcdRestartAndKeepTheirRegistrations) {
+  auto one = start_broker(1);
+  auto two = start_broker(2);
+  ASSERT_TRUE(eventually([&] { return cluster_state(one->port()).brokers.size() == 2; }));
+  etcd_.kill9();
+  etcd_.start();
+  // A broker that joins after the restart is seen by the others: their watches came back.
+  auto three = start_broker(3);
+  EXPECT_TRUE(eventually([&] {
+    auto s = cluster_state(one->port());
+    return s.brokers.size() == 3 && s.controller == 1;
+  })) << one->output();
+  EXPECT_NE(cluster_state(two->port()).brokers.size(), 0u);
+}
+
+}  // namespace
+}  // namespace sluice::testing
