@@ -20,6 +20,8 @@ class Category final : public std::error_category {
         return "segment overlaps the previous segment";
       case Errc::segment_gap:
         return "segment does not start where the previous one ends";
+      case Errc::epoch_decreased:
+        return "leader epoch lower than the previous batch's";
       case Errc::bad_checkpoint:
         return "malformed recovery point checkpoint";
       case Errc::bad_partition_dir:

@@ -15,6 +15,7 @@ enum class Errc {
   bad_checkpoint,             // a recovery point checkpoint file is malformed
   bad_partition_dir,          // a directory name is not <topic>-<partition>
   bad_topic_config,           // a partition's topic.properties is malformed or has bad values
+  epoch_decreased,            // a batch's leader epoch is below the batch's before it
 };
 
 const std::error_category& error_category() noexcept;

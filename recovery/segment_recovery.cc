@@ -63,6 +63,7 @@ Result<PartitionReport> SegmentRecovery::run() {
     if (auto r = apply_cut(**cut); !r) return r.error();
   }
   if (auto r = check_indexes(); !r) return r.error();
+  if (auto r = reconcile_epochs(); !r) return r.error();
   if (dir_changed_) {
     if (auto r = fsync_dir(dir_.path); !r) return r.error();
   }
@@ -110,7 +111,8 @@ Result<void> SegmentRecovery::classify() {
       indexes.emplace_back(p, ib->value);
     } else if (auto tb = segment::parse_segment_file_name(name, kTimeIndexSuffix)) {
       indexes.emplace_back(p, tb->value);
-    } else if (name != segment::kTopicConfigFile && name != segment::kLogStartOffsetFile) {
+    } else if (name != segment::kTopicConfigFile && name != segment::kLogStartOffsetFile &&
+               name != segment::kLeaderEpochFile) {
       report_.ignored.push_back(name);
     }
   }
@@ -165,6 +167,7 @@ bool SegmentRecovery::trusted(size_t i) const {
 
 Result<std::optional<SegmentRecovery::Cut>> SegmentRecovery::scan_segments() {
   std::optional<Offset> expected;
+  std::optional<int32_t> last_epoch;  // of the batches before; unknown past a trusted segment
   for (size_t i = 0; i < segments_.size(); ++i) {
     SegmentFiles& seg = segments_[i];
     if (expected && seg.base != *expected) {
@@ -179,13 +182,15 @@ Result<std::optional<SegmentRecovery::Cut>> SegmentRecovery::scan_segments() {
       expected = segments_[i + 1].base;
       if (settings_.bytes_done) settings_.bytes_done->fetch_add(seg.size);
       if (settings_.segments_done) settings_.segments_done->fetch_add(1);
+      last_epoch.reset();
       continue;
     }
     auto existing = read_indexes(seg.base);
     if (!existing) return existing.error();
     auto scan = scan_segment(file(seg.base, kLogSuffix), seg.base, settings_.options, *existing,
-                             settings_.bytes_done);
+                             settings_.bytes_done, last_epoch);
     if (!scan) return scan.error();
+    if (!scan->epochs.empty()) last_epoch = scan->epochs.back().epoch;
     if (settings_.segments_done) settings_.segments_done->fetch_add(1);
     ++report_.segments_scanned;
     report_.batches += scan->batches;
@@ -200,6 +205,52 @@ Result<std::optional<SegmentRecovery::Cut>> SegmentRecovery::scan_segments() {
     }
   }
   return std::optional<Cut>{};
+}
+
+Result<void> SegmentRecovery::reconcile_epochs() {
+  if (segments_.empty() || !segments_.back().scan) return {};
+  const int64_t end = segments_.back().scan->next_offset.value;
+  bool all_scanned = true;
+  std::vector<EpochEntry> from_batches;
+  for (const auto& seg : segments_) {
+    if (!seg.scan) {
+      all_scanned = false;
+      continue;
+    }
+    for (const auto& e : seg.scan->epochs) {
+      if (seg.scan->valid_bytes == 0 || e.start_offset >= end) break;
+      if (from_batches.empty() || e.epoch > from_batches.back().epoch) from_batches.push_back(e);
+    }
+  }
+  auto epochs = LeaderEpochs::load(dir_.path);
+  std::string rebuild_reason;
+  if (!epochs) {
+    if (epochs.error() != Errc::bad_checkpoint) return epochs.error();
+    rebuild_reason = fmt::format("{} is malformed", segment::kLeaderEpochFile);
+  } else if (epochs->entries().empty()) {
+    const bool replicated = std::any_of(from_batches.begin(), from_batches.end(),
+                                        [](const EpochEntry& e) { return e.epoch > 0; });
+    if (!all_scanned || !replicated) return {};
+    rebuild_reason = fmt::format("{} is missing", segment::kLeaderEpochFile);
+  } else {
+    const auto entries = epochs->entries();
+    if (entries.back().start_offset < end) return {};
+    if (settings_.read_only) return {};
+    // Epochs the cut (or a crash before the log caught up) left without batches.
+    return epochs->truncate_from_end(end);
+  }
+  const std::string problem = fmt::format("{}: rebuilt from the batch headers", rebuild_reason);
+  report_.problems.push_back(problem);
+  if (auto log = spdlog::get("recovery")) log->warn("{}: {}", dir_.name(), problem);
+  if (settings_.read_only) return {};
+  std::error_code ec;
+  std::filesystem::remove(dir_.path / segment::kLeaderEpochFile, ec);
+  auto fresh = LeaderEpochs::load(dir_.path);
+  if (!fresh) return fresh.error();
+  for (const auto& e : from_batches) {
+    if (auto r = fresh->assign(e.epoch, e.start_offset); !r) return r;
+  }
+  return {};
 }
 
 QuarantineCut SegmentRecovery::plan_cut(const Cut& cut) {

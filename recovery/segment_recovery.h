@@ -93,6 +93,10 @@ class SegmentRecovery {
   [[nodiscard]] Result<void> remove_segment_files(Offset base);
   [[nodiscard]] Result<ExistingIndexes> read_indexes(Offset base) const;
   [[nodiscard]] Result<void> check_indexes();
+  // Brings leader-epoch-checkpoint in line with the log: entries past its end dropped, a
+  // malformed file (or a missing one where batches carry epochs above 0) rebuilt from the
+  // batch headers scanned.
+  [[nodiscard]] Result<void> reconcile_epochs();
   // with_time_index: rewrite a valid .index too, because its .timeindex is rebuilt.
   [[nodiscard]] Result<void> check_index(const SegmentFiles& seg, bool sealed, bool time,
                                          bool with_time_index);

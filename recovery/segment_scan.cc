@@ -183,7 +183,8 @@ Result<segment::BatchHeader> check_batch(std::span<const std::byte> rest, Offset
 
 Result<SegmentScan> scan_segment(const std::filesystem::path& log_path, Offset base,
                                  const RecoveryOptions& options, const ExistingIndexes& existing,
-                                 std::atomic<uint64_t>* bytes_done) {
+                                 std::atomic<uint64_t>* bytes_done,
+                                 std::optional<int32_t> previous_epoch) {
   auto file = File::open(log_path, O_RDONLY);
   if (!file) return file.error();
   auto size = file->size();
@@ -208,6 +209,15 @@ Result<SegmentScan> scan_segment(const std::filesystem::path& log_path, Offset b
       scan.error = h.error();
       break;
     }
+    // No replica accepts data across a lower epoch, so a log never holds one after a higher.
+    if (previous_epoch && h->leader_epoch < *previous_epoch) {
+      scan.error = Errc::epoch_decreased;
+      break;
+    }
+    if (!previous_epoch || h->leader_epoch > *previous_epoch) {
+      scan.epochs.push_back({h->leader_epoch, h->base_offset.value});
+    }
+    previous_epoch = h->leader_epoch;
     const size_t entries = scan.offset_entries.size();
     segment::index_batch(rebuilt, options.index_interval_bytes, pos, *h);
     check.add(pos, *h, rebuilt.largest_timestamp().timestamp_ms,

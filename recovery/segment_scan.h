@@ -13,6 +13,7 @@
 #include "common/types.h"
 #include "index/format.h"
 #include "recovery/index_check.h"
+#include "recovery/leader_epochs.h"
 #include "segment/batch.h"
 
 namespace sluice::recovery {
@@ -50,6 +51,10 @@ struct SegmentScan {
   // .timeindex that reaches it.
   int64_t largest_at_last_offset_entry = -1;
 
+  // Where the leader epoch changes in the valid prefix: the first batch's epoch and offset,
+  // then each batch whose epoch is higher than the one before it.
+  std::vector<EpochEntry> epochs;
+
   bool clean() const { return !error; }
   // "batch checksum mismatch at position 123"
   std::string describe_error() const;
@@ -63,13 +68,16 @@ struct SegmentScan {
                                                        Offset expected, Offset segment_base);
 
 // Scans `log_path` (read-only, memory-mapped) batch by batch and stops at the first batch
-// check_batch rejects, judging `existing` against the valid batches on the way. I/O failures
+// check_batch rejects, or whose leader epoch is lower than the one before it (the previous
+// segment's last, `previous_epoch`, for the first batch), judging `existing` against the valid
+// batches on the way. I/O failures
 // are the only errors; bad bytes are reported in the scan. Adds the bytes it passes to
 // *bytes_done as it goes (for progress), if given.
 [[nodiscard]] Result<SegmentScan> scan_segment(const std::filesystem::path& log_path, Offset base,
                                                const RecoveryOptions& options,
                                                const ExistingIndexes& existing = {},
-                                               std::atomic<uint64_t>* bytes_done = nullptr);
+                                               std::atomic<uint64_t>* bytes_done = nullptr,
+                                               std::optional<int32_t> previous_epoch = {});
 
 // The index files the indexing rule writes for the scan's valid prefix, as segment::Segment
 // leaves them: sealed is trimmed with the seal's time entry; active (not sealed) is

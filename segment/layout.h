@@ -19,7 +19,7 @@
 //   <log.dir>/meta.properties, .clean_shutdown, recovery-point-offset-checkpoint,
 //             recovery-report.json
 //   <log.dir>/<topic>-<partition>/<base offset>.log, .index, .timeindex, topic.properties,
-//             log-start-offset
+//             log-start-offset, leader-epoch-checkpoint
 //   <log.dir>/quarantine/<topic>-<partition>/...
 namespace sluice::segment {
 
@@ -35,6 +35,7 @@ inline constexpr std::string_view kTempSuffix = sluice::kTempFileSuffix;
 // In a partition directory.
 inline constexpr std::string_view kTopicConfigFile = "topic.properties";  // topic overrides
 inline constexpr std::string_view kLogStartOffsetFile = "log-start-offset";
+inline constexpr std::string_view kLeaderEpochFile = "leader-epoch-checkpoint";  // epoch history
 
 // In a log dir.
 inline constexpr std::string_view kMetaFile = "meta.properties";

@@ -65,7 +65,7 @@ class PartitionWriter {
     const int64_t ts = n % 5 == 4 ? kNow : kNow + 10 * n;
     for (int j = 0; j < records; ++j) builder_.add({"key", value, {}, ts + j});
     auto batch = builder_.finish();
-    segment::stamp_batch(batch, next_, 0);
+    segment::stamp_batch(batch, next_, epoch_);
     auto h = segment::parse_header(batch).value();
     if (!active_ || active_->needs_roll(batch.size(), h.last_offset(),
                                         static_cast<int64_t>(segment_bytes_), INT64_MAX, kNow)) {
@@ -81,6 +81,9 @@ class PartitionWriter {
     next_ = h.next_offset();
   }
 
+  // The leader epoch stamped in the batches from now on (0 at first, as a standalone broker).
+  void set_epoch(int32_t epoch) { epoch_ = epoch; }
+
   // Closes the active segment as a crash would leave it: indexes preallocated, not sealed.
   void close() { active_.reset(); }
 
@@ -95,6 +98,7 @@ class PartitionWriter {
   fs::path dir_;
   uint64_t segment_bytes_;
   Offset next_;
+  int32_t epoch_ = 0;
   segment::SegmentOptions options_;
   segment::BatchBuilder builder_;
   std::shared_ptr<segment::Segment> active_;

@@ -1,5 +1,6 @@
 #include "recovery/segment_recovery.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -465,6 +466,67 @@ TEST_F(SegmentRecoveryTest, EachBatchCheckHasItsError) {
   auto nbytes = neg.finish();
   segment::stamp_batch(nbytes, Offset{10}, 0);
   EXPECT_EQ(check_batch(nbytes, Offset{10}, Offset{10}).error(), Errc::negative_timestamp);
+}
+
+TEST_F(SegmentRecoveryTest, AMissingEpochCheckpointIsRebuiltFromTheBatchHeaders) {
+  PartitionWriter w(part(), 4096, Offset{1000});
+  w.append_batches(10);
+  w.set_epoch(2);
+  w.append_batches(10);
+  const Offset epoch5 = w.next_offset();
+  w.set_epoch(5);
+  w.append_batches(10);
+  w.close();
+  const Offset epoch2 = w.batches()[10].base;
+  auto r = recover();
+  ASSERT_TRUE(r) << r.error().message();
+  ASSERT_EQ(r->problems.size(), 1u);
+  EXPECT_NE(r->problems[0].find("leader-epoch-checkpoint is missing"), std::string::npos)
+      << r->problems[0];
+  EXPECT_EQ(read_file(part() / segment::kLeaderEpochFile),
+            fmt::format("0\n3\n0 1000\n2 {}\n5 {}\n", epoch2.value, epoch5.value));
+  // Once rebuilt, it matches the log: the next recovery finds nothing to do.
+  auto again = recover();
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->clean()) << again->problems.front();
+}
+
+TEST_F(SegmentRecoveryTest, EpochEntriesPastTheLogEndAreDroppedAndAMalformedFileRebuilt) {
+  PartitionWriter w(part(), 4096, Offset{1000});
+  w.set_epoch(1);
+  w.append_batches(20);
+  w.close();
+  const auto end = w.next_offset().value;
+  // A leadership that began at the end (nothing written yet) and one past it (cut by a crash).
+  write_file(part() / segment::kLeaderEpochFile,
+             fmt::format("0\n3\n1 1000\n2 {}\n3 {}\n", end, end + 5));
+  auto r = recover();
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_TRUE(r->clean()) << r->problems.front();
+  EXPECT_EQ(read_file(part() / segment::kLeaderEpochFile), "0\n1\n1 1000\n");
+
+  write_file(part() / segment::kLeaderEpochFile, "0\n2\n1 1000\n");  // count says 2
+  auto rebuilt = recover();
+  ASSERT_TRUE(rebuilt);
+  ASSERT_EQ(rebuilt->problems.size(), 1u);
+  EXPECT_NE(rebuilt->problems[0].find("malformed"), std::string::npos) << rebuilt->problems[0];
+  EXPECT_EQ(read_file(part() / segment::kLeaderEpochFile), "0\n1\n1 1000\n");
+}
+
+TEST_F(SegmentRecoveryTest, ABatchOfALowerEpochIsDamageAndIsQuarantined) {
+  PartitionWriter w(part(), 1 << 20, Offset{1000});
+  w.set_epoch(3);
+  w.append_batches(5);
+  const Offset cut_at = w.next_offset();
+  w.set_epoch(1);  // written after a higher epoch: no replica would accept it
+  w.append_batches(2);
+  w.close();
+  auto r = recover();
+  ASSERT_TRUE(r) << r.error().message();
+  ASSERT_TRUE(r->truncation.has_value());
+  EXPECT_NE(r->truncation->find("leader epoch lower"), std::string::npos) << *r->truncation;
+  EXPECT_EQ(r->next_offset, cut_at);
+  EXPECT_FALSE(testing::quarantined(qdir()).empty());
 }
 
 }  // namespace
