@@ -2,7 +2,7 @@
 JOBS ?= $(shell nproc)
 CTEST_FLAGS ?= --output-on-failure -j $(JOBS) --timeout 600
 
-.PHONY: deps build run test bench perf docker-test asan tsan fuzz format clean
+.PHONY: deps build run cluster test bench perf docker-test asan tsan fuzz format clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -19,6 +19,13 @@ run: deps
 	cmake --build build/release -j $(JOBS) --target sluice
 	mkdir -p data
 	./build/release/sluice serve --set log.dirs=./data --set listeners=http://127.0.0.1:8080
+
+# etcd and three brokers as local processes on 127.0.0.1 (scripts/cluster.sh, docs/CLUSTER.md):
+# brokers on 8081-8083, data and logs in ./data-cluster; Ctrl-C stops them all.
+cluster: deps
+	cmake --preset release >/dev/null
+	cmake --build build/release -j $(JOBS) --target sluice
+	bash scripts/cluster.sh
 
 test: build
 	cd build/release && ctest $(CTEST_FLAGS)
