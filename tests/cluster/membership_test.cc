@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/base64.h"
 #include "tests/cluster/etcd_process.h"
 #include "tests/net/broker_process.h"
 #include "tests/net/http_client.h"
@@ -68,31 +69,18 @@ class MembershipTest : public ::testing::Test {
   }
   std::string etcd_key(const std::string& key) {
     auto r = http_request(etcd_.client_port(), "POST", "/v3/kv/range",
-                          "{\"key\":\"" + base64(key) + "\"}");
+                          "{\"key\":\"" + base64_encode(key) + "\"}");
     return r.body;
   }
-  static std::string base64(const std::string& in) {
-    static constexpr char kAlphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    size_t i = 0;
-    for (; i + 2 < in.size(); i += 3) {
-      const uint32_t n = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
-      for (int s = 18; s >= 0; s -= 6) out += kAlphabet[(n >> s) & 63];
+  // `sluice serve` as a second broker would run it, on its own data directory, to completion.
+  CommandResult serve_once(int id, const std::filesystem::path& dir) {
+    std::vector<std::string> args = {"serve", "--set", "log.dirs=" + dir.string(), "--set",
+                                     "listeners=http://127.0.0.1:0"};
+    for (const auto& s : sets(id)) {
+      args.push_back("--set");
+      args.push_back(s);
     }
-    if (i + 1 == in.size()) {
-      const uint32_t n = uint8_t(in[i]) << 16;
-      out += kAlphabet[(n >> 18) & 63];
-      out += kAlphabet[(n >> 12) & 63];
-      out += "==";
-    } else if (i + 2 == in.size()) {
-      const uint32_t n = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
-      out += kAlphabet[(n >> 18) & 63];
-      out += kAlphabet[(n >> 12) & 63];
-      out += kAlphabet[(n >> 6) & 63];
-      out += '=';
-    }
-    return out;
+    return run_sluice(args, 60s);
   }
 
   EtcdProcess etcd_;
@@ -163,13 +151,7 @@ TEST_F(MembershipTest, ABrokerKilledComesBackUnderItsIdOnceItsOldRegistrationExp
 TEST_F(MembershipTest, ASecondBrokerWithALiveBrokersIdRefusesToStart) {
   auto one = start_broker(1);
   TempDir other;
-  std::vector<std::string> args = {"serve", "--set", "log.dirs=" + other.path().string(), "--set",
-                                   "listeners=http://127.0.0.1:0"};
-  for (const auto& s : sets(1)) {
-    args.push_back("--set");
-    args.push_back(s);
-  }
-  auto result = run_sluice(args, 60s);
+  auto result = serve_once(1, other.path());
   EXPECT_NE(result.exit_code, 0) << result.output;
   EXPECT_NE(result.output.find("broker.id 1 is held by a live broker"), std::string::npos)
       << result.output;
@@ -188,13 +170,7 @@ TEST_F(MembershipTest, ADataDirectoryOfAnotherClusterIsRefused) {
     o.data_dir = dir.path();
     BrokerProcess standalone(o);
   }
-  std::vector<std::string> args = {"serve", "--set", "log.dirs=" + dir.path().string(), "--set",
-                                   "listeners=http://127.0.0.1:0"};
-  for (const auto& s : sets(2)) {
-    args.push_back("--set");
-    args.push_back(s);
-  }
-  auto result = run_sluice(args, 60s);
+  auto result = serve_once(2, dir.path());
   EXPECT_EQ(result.exit_code, 2) << result.output;
   EXPECT_NE(result.output.find("holds cluster " + id), std::string::npos) << result.output;
   EXPECT_NE(result.output.find("refusing to join another cluster"), std::string::npos)
