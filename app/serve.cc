@@ -18,6 +18,7 @@
 #include "app/commands.h"
 #include "broker/broker.h"
 #include "cluster/node.h"
+#include "cluster/topics.h"
 #include "common/prometheus.h"
 #include "config/config.h"
 #include "net/http/server.h"
@@ -222,7 +223,11 @@ int serve(const ServeArgs& args) {
     server.stop(std::chrono::milliseconds(0));
     return 1;
   }
+  std::unique_ptr<cluster::ClusterTopics> cluster_topics;
   if (node) {
+    cluster_topics = std::make_unique<cluster::ClusterTopics>(*node, broker);
+    node->on_view([topics = cluster_topics.get()](auto view) { topics->on_view(std::move(view)); });
+    broker.admin().install(cluster_topics.get());
     if (auto r = node->start(); !r) {
       spdlog::critical("{}", r.error().message);
       server.stop(std::chrono::milliseconds(0));

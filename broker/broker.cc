@@ -104,8 +104,9 @@ Result<void> Broker::start() {
   auto registry = TopicRegistry::open(std::move(options), *committer_);
   if (!registry) return registry.error();
   registry_ = std::move(*registry);
+  admin_ = std::make_unique<TopicAdminSwitch>(*registry_);
   worker_ = std::make_unique<Worker>();
-  producer_ = std::make_unique<Producer>(*registry_, *committer_, *worker_, config_);
+  producer_ = std::make_unique<Producer>(*registry_, *admin_, *committer_, *worker_, config_);
   if (auto r = start_groups(); !r) return r;
   retention_thread_ = std::thread([this] { retention_loop(); });
   started_ = true;

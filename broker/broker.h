@@ -12,6 +12,7 @@
 #include "broker/group_commit.h"
 #include "broker/partition_log.h"
 #include "broker/produce.h"
+#include "broker/topic_admin.h"
 #include "broker/topic_registry.h"
 #include "broker/worker.h"
 #include "common/result.h"
@@ -70,6 +71,9 @@ class Broker {
   const config::BrokerConfig& config() const { return config_; }
   const std::string& cluster_id() const { return cluster_id_; }
   TopicRegistry& topics() { return *registry_; }
+  // Topic create, delete and config changes: the registry, or the cluster's admin once
+  // installed (TopicAdminSwitch::install, before requests are taken).
+  TopicAdminSwitch& admin() { return *admin_; }
   GroupCommitter& committer() { return *committer_; }
   Producer& producer() { return *producer_; }
   // The thread for work a network thread must not do: anything that syncs or waits for a
@@ -91,6 +95,7 @@ class Broker {
   SyncStats sync_stats_;
   std::unique_ptr<GroupCommitter> committer_;
   std::unique_ptr<TopicRegistry> registry_;
+  std::unique_ptr<TopicAdminSwitch> admin_;
   std::unique_ptr<Worker> worker_;
   std::unique_ptr<Producer> producer_;
   std::unique_ptr<ConsumerGroups> groups_;  // after registry_: destroyed first

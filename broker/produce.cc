@@ -78,9 +78,9 @@ struct Producer::Request {
   }
 };
 
-Producer::Producer(TopicRegistry& registry, GroupCommitter& committer, Worker& worker,
-                   const config::BrokerConfig& config)
-    : registry_(registry), committer_(committer), worker_(worker), config_(config) {}
+Producer::Producer(TopicRegistry& registry, TopicAdmin& admin, GroupCommitter& committer,
+                   Worker& worker, const config::BrokerConfig& config)
+    : registry_(registry), admin_(admin), committer_(committer), worker_(worker), config_(config) {}
 
 Acks Producer::default_acks() const {
   return config_.log_flush_policy == config::FlushPolicy::always ? Acks::all : Acks::leader;
@@ -107,7 +107,7 @@ void Producer::with_partitions(
   }
   // Creating a topic syncs its files and directories: not on the caller's (network) thread.
   worker_.post([this, name = std::string(topic), then = std::move(then)] {
-    auto created = registry_.create_topic(name, config_.num_partitions, {});
+    auto created = admin_.create_topic(name, config_.num_partitions, std::nullopt, {});
     if (!created && created.error() != Errc::topic_exists) {
       then(created.error().code());
       return;

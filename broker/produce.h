@@ -12,6 +12,7 @@
 #include "broker/errors.h"
 #include "broker/group_commit.h"
 #include "broker/partition_log.h"
+#include "broker/topic_admin.h"
 #include "broker/topic_registry.h"
 #include "broker/worker.h"
 #include "config/config.h"
@@ -61,7 +62,7 @@ struct ProduceOutcome {
 // broker's worker, and must not block; the records and batches must stay valid until it runs.
 class Producer {
  public:
-  Producer(TopicRegistry& registry, GroupCommitter& committer, Worker& worker,
+  Producer(TopicRegistry& registry, TopicAdmin& admin, GroupCommitter& committer, Worker& worker,
            const config::BrokerConfig& config);
 
   using Done = std::function<void(ProduceOutcome)>;
@@ -97,6 +98,7 @@ class Producer {
   void store(std::shared_ptr<Request> request);
 
   TopicRegistry& registry_;
+  TopicAdmin& admin_;
   GroupCommitter& committer_;
   Worker& worker_;
   const config::BrokerConfig& config_;

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "common/json_writer.h"
+#include "common/topic_name.h"
 
 namespace sluice::cluster {
 namespace {
@@ -31,7 +32,134 @@ std::optional<int32_t> parse_id(std::string_view s) {
   return id;
 }
 
+bool int32_array(dom::element e, std::vector<int32_t>& out) {
+  dom::array a;
+  if (e.get_array().get(a)) return false;
+  for (dom::element v : a) {
+    int64_t n = 0;
+    if (v.get_int64().get(n) || n < 0 || n > std::numeric_limits<int32_t>::max()) return false;
+    out.push_back(static_cast<int32_t>(n));
+  }
+  return true;
+}
+
 }  // namespace
+
+bool PartitionState::in_isr(int32_t broker) const {
+  for (const auto& [id, epoch] : isr) {
+    if (id == broker) return true;
+  }
+  return false;
+}
+
+const PartitionState* ClusterView::partition(std::string_view topic, int32_t p) const {
+  auto it = partitions.find({std::string(topic), p});
+  return it == partitions.end() ? nullptr : &it->second;
+}
+
+std::string to_json(const TopicAssignment& t) {
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object().key("id").value(t.id).key("partitions").value(t.partitions());
+  w.key("replicas").begin_array();
+  for (const auto& r : t.replicas) {
+    w.begin_array();
+    for (int32_t b : r) w.value(b);
+    w.end_array();
+  }
+  w.end_array().key("configs").begin_object();
+  for (const auto& [k, v] : t.configs) w.key(k).value(v);
+  w.end_object().end_object();
+  return out;
+}
+
+Result<TopicAssignment> parse_topic_assignment(std::string_view json) {
+  auto o = parse_object(json);
+  if (!o) return o.error();
+  TopicAssignment t;
+  std::string_view id;
+  int64_t partitions = 0;
+  dom::array replicas;
+  if (o->at_key("id").get_string().get(id) || o->at_key("partitions").get_int64().get(partitions) ||
+      o->at_key("replicas").get_array().get(replicas) || partitions < 1 ||
+      partitions > std::numeric_limits<int32_t>::max()) {
+    return kBad;
+  }
+  t.id = std::string(id);
+  for (dom::element r : replicas) {
+    std::vector<int32_t> list;
+    if (!int32_array(r, list) || list.empty()) return kBad;
+    t.replicas.push_back(std::move(list));
+  }
+  if (t.partitions() != partitions) return kBad;
+  dom::object configs;
+  if (!o->at_key("configs").get_object().get(configs)) {
+    for (auto field : configs) {
+      std::string_view value;
+      if (field.value.get_string().get(value)) return kBad;
+      t.configs.emplace(std::string(field.key), std::string(value));
+    }
+  }
+  return t;
+}
+
+std::string to_json(const PartitionState& p) {
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object().key("topic_id").value(p.topic_id).key("leader").value(p.leader);
+  w.key("leader_epoch").value(p.leader_epoch).key("isr").begin_array();
+  for (const auto& [id, epoch] : p.isr) w.begin_array().value(id).value(epoch).end_array();
+  w.end_array().end_object();
+  return out;
+}
+
+Result<PartitionState> parse_partition_state(std::string_view json) {
+  auto o = parse_object(json);
+  if (!o) return o.error();
+  PartitionState p;
+  std::string_view id;
+  int64_t leader = 0;
+  int64_t epoch = 0;
+  dom::array isr;
+  if (o->at_key("topic_id").get_string().get(id) || o->at_key("leader").get_int64().get(leader) ||
+      o->at_key("leader_epoch").get_int64().get(epoch) || o->at_key("isr").get_array().get(isr) ||
+      leader < -1 || leader > std::numeric_limits<int32_t>::max() || epoch < 0 ||
+      epoch > std::numeric_limits<int32_t>::max()) {
+    return kBad;
+  }
+  p.topic_id = std::string(id);
+  p.leader = static_cast<int32_t>(leader);
+  p.leader_epoch = static_cast<int32_t>(epoch);
+  for (dom::element member : isr) {
+    dom::array pair;
+    int64_t broker = 0;
+    int64_t broker_epoch = 0;
+    if (member.get_array().get(pair) || pair.size() != 2 || pair.at(0).get_int64().get(broker) ||
+        pair.at(1).get_int64().get(broker_epoch) || broker < 0 ||
+        broker > std::numeric_limits<int32_t>::max()) {
+      return kBad;
+    }
+    p.isr.emplace_back(static_cast<int32_t>(broker), broker_epoch);
+  }
+  return p;
+}
+
+std::vector<std::vector<int32_t>> assign_replicas(const std::vector<int32_t>& brokers,
+                                                  int32_t partitions, int32_t replication_factor,
+                                                  size_t start) {
+  std::vector<std::vector<int32_t>> out;
+  const size_t n = brokers.size();
+  for (int32_t p = 0; p < partitions; ++p) {
+    const size_t first = (start + static_cast<size_t>(p)) % n;
+    const size_t shift = 1 + (static_cast<size_t>(p) / n) % std::max<size_t>(1, n - 1);
+    std::vector<int32_t> replicas{brokers[first]};
+    for (int32_t r = 1; r < replication_factor; ++r) {
+      replicas.push_back(brokers[(first + shift + static_cast<size_t>(r) - 1) % n]);
+    }
+    out.push_back(std::move(replicas));
+  }
+  return out;
+}
 
 std::string KeyLayout::controller(int64_t lease) const {
   return fmt::format("{}{:016x}", controllers(), static_cast<uint64_t>(lease));
@@ -95,6 +223,8 @@ ClusterView build_view(const KeyLayout& layout, const std::map<std::string, KeyV
   size_t bad = 0;
   const std::string brokers = layout.brokers();
   const std::string controllers = layout.controllers();
+  const std::string topics = layout.topics();
+  const std::string partitions = layout.partitions();
   for (const auto& [key, kv] : keys) {
     if (key == layout.cluster()) {
       if (auto id = parse_cluster_id(kv.value)) {
@@ -119,7 +249,29 @@ ClusterView build_view(const KeyLayout& layout, const std::map<std::string, KeyV
       if (!view.controller || kv.create_revision < view.controller_epoch) {
         view.controller = *id;
         view.controller_epoch = kv.create_revision;
+        view.controller_key = key;
       }
+    } else if (key.starts_with(topics)) {
+      const std::string_view name = std::string_view(key).substr(topics.size());
+      auto t = parse_topic_assignment(kv.value);
+      if (!t || !is_valid_topic_name(name)) {
+        ++bad;
+        continue;
+      }
+      t->mod_revision = kv.mod_revision;
+      view.topics.emplace(std::string(name), std::move(*t));
+    } else if (key.starts_with(partitions)) {
+      const std::string_view rest = std::string_view(key).substr(partitions.size());
+      const auto slash = rest.rfind('/');
+      auto state = parse_partition_state(kv.value);
+      const auto p =
+          slash == std::string_view::npos ? std::nullopt : parse_id(rest.substr(slash + 1));
+      if (!state || !p) {
+        ++bad;
+        continue;
+      }
+      state->mod_revision = kv.mod_revision;
+      view.partitions.emplace(std::pair{std::string(rest.substr(0, slash)), *p}, std::move(*state));
     }
   }
   if (skipped) *skipped = bad;

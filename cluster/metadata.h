@@ -5,6 +5,11 @@
 //   <prefix>/brokers/<id> {"id":1,"url":"http://h:p","incarnation":"...","clean_start":true}
 //                                    bound to the broker's lease; create_revision = broker epoch
 //   <prefix>/controller/<lease hex>  "<broker id>"; the lowest create_revision is the controller
+//   <prefix>/topics/<topic>          {"id":"...","partitions":3,"replicas":[[1],[2],[3]],
+//                                     "configs":{...}}  written by the broker that took the create
+//   <prefix>/partitions/<topic>/<p>  {"topic_id":"...","leader":1,"leader_epoch":0,
+//                                     "isr":[[1,<broker epoch>]]}  written by the controller;
+//                                    its mod_revision is the partition epoch
 // Pure data and parsing: no I/O, so the value parsers can be fuzzed.
 
 #include <cstdint>
@@ -12,6 +17,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "cluster/etcd_codec.h"
 #include "common/result.h"
@@ -29,6 +36,15 @@ class KeyLayout {
   std::string broker(int32_t id) const { return brokers() + std::to_string(id); }
   std::string controllers() const { return prefix_ + "/controller/"; }
   std::string controller(int64_t lease) const;
+  std::string topics() const { return prefix_ + "/topics/"; }
+  std::string topic(std::string_view name) const { return topics() + std::string(name); }
+  std::string partitions() const { return prefix_ + "/partitions/"; }
+  std::string partitions_of(std::string_view topic) const {
+    return partitions() + std::string(topic) + "/";
+  }
+  std::string partition(std::string_view topic, int32_t p) const {
+    return partitions_of(topic) + std::to_string(p);
+  }
 
  private:
   std::string prefix_;
@@ -47,6 +63,37 @@ Result<BrokerRegistration> parse_broker_registration(std::string_view json);
 std::string cluster_id_json(std::string_view id);
 Result<std::string> parse_cluster_id(std::string_view json);
 
+// A topic as the cluster defines it: its partitions' replicas (the first is the preferred
+// leader) and its configuration overrides.
+struct TopicAssignment {
+  std::string id;
+  std::vector<std::vector<int32_t>> replicas;  // one list per partition
+  std::map<std::string, std::string> configs;
+  int64_t mod_revision = 0;  // of its key: compare-and-swap for alterations
+  int32_t partitions() const { return static_cast<int32_t>(replicas.size()); }
+};
+std::string to_json(const TopicAssignment& t);
+Result<TopicAssignment> parse_topic_assignment(std::string_view json);
+
+// Who leads a partition and who is in sync with it; leader -1 while it has none.
+struct PartitionState {
+  std::string topic_id;
+  int32_t leader = -1;
+  int32_t leader_epoch = 0;
+  std::vector<std::pair<int32_t, int64_t>> isr;  // broker id, broker epoch when it joined
+  int64_t mod_revision = 0;                      // the partition epoch
+  bool in_isr(int32_t broker) const;
+};
+std::string to_json(const PartitionState& p);
+Result<PartitionState> parse_partition_state(std::string_view json);
+
+// Replicas for a new topic: partition p's first replica is brokers[(start + p) % n], followed
+// by the next brokers in order, shifted by one more every n partitions (Kafka's rack-unaware
+// placement). `brokers` sorted; replication_factor <= brokers.size().
+std::vector<std::vector<int32_t>> assign_replicas(const std::vector<int32_t>& brokers,
+                                                  int32_t partitions, int32_t replication_factor,
+                                                  size_t start);
+
 // A registered (live) broker.
 struct BrokerInfo {
   BrokerRegistration registration;
@@ -60,6 +107,11 @@ struct ClusterView {
   std::map<int32_t, BrokerInfo> brokers;
   std::optional<int32_t> controller;
   int64_t controller_epoch = 0;  // the controller key's create_revision
+  std::string controller_key;    // its etcd key (the controller's own txns compare it)
+  std::map<std::string, TopicAssignment, std::less<>> topics;
+  std::map<std::pair<std::string, int32_t>, PartitionState> partitions;
+
+  const PartitionState* partition(std::string_view topic, int32_t p) const;
 };
 
 // Builds the view from every key under the prefix (key -> kv). Keys or values that do not parse

@@ -157,10 +157,28 @@ asio::awaitable<Result<int64_t>> ClusterNode::load_keys() {
 void ClusterNode::publish() {
   size_t skipped = 0;
   auto view = std::make_shared<ClusterView>(build_view(layout_, keys_, revision_, &skipped));
-  if (skipped > 0)
+  if (skipped > 0) {
     spdlog::warn("etcd: {} keys under {} could not be read", skipped, layout_.root());
-  std::lock_guard lock(view_mu_);
-  view_ = std::move(view);
+  }
+  {
+    std::lock_guard lock(view_mu_);
+    view_ = view;
+  }
+  view_changed_.notify_all();
+  if (!started_) return;
+  if (on_view_) on_view_(view);
+  if (view->controller == options_.broker_id) schedule_controller();
+}
+
+bool ClusterNode::wait_for(const std::function<bool(const ClusterView&)>& done,
+                           std::chrono::milliseconds limit) {
+  std::unique_lock lock(view_mu_);
+  return view_changed_.wait_for(lock, limit, [&] { return done(*view_); });
+}
+
+Result<TxnAnswer> ClusterNode::txn(const Txn& txn) {
+  return run<Result<TxnAnswer>>(
+      [&]() -> asio::awaitable<Result<TxnAnswer>> { co_return co_await client_->txn(txn); });
 }
 
 boost::system::result<void, ClusterNode::Error> ClusterNode::start() {
@@ -212,6 +230,10 @@ boost::system::result<void, ClusterNode::Error> ClusterNode::start() {
   fenced_.store(false, std::memory_order_release);
   spdlog::info("registered in etcd as broker {} ({}), broker epoch {}", options_.broker_id,
                options_.url, broker_epoch());
+  asio::post(io_, [this] {
+    started_ = true;
+    publish();  // the first view goes to the callbacks too
+  });
   asio::co_spawn(io_, heartbeat_loop(), asio::detached);
   asio::co_spawn(io_, watch_loop(), asio::detached);
   return {};

@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/system/result.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -68,6 +69,18 @@ class ClusterNode {
   // Revokes the lease first, so the cluster sees this broker gone at once, then stops.
   void stop();
 
+  // One etcd call from another thread (the broker's worker), waited for.
+  Result<TxnAnswer> txn(const Txn& txn);
+  const KeyLayout& layout() const { return layout_; }
+  // Called on the node's thread with every new picture of the cluster, after start().
+  // Set before start(); must not block.
+  void on_view(std::function<void(std::shared_ptr<const ClusterView>)> callback) {
+    on_view_ = std::move(callback);
+  }
+  // Waits until `done` holds for the current view, at most `limit`; whether it did.
+  bool wait_for(const std::function<bool(const ClusterView&)>& done,
+                std::chrono::milliseconds limit);
+
   // The latest picture of the cluster (never null after start()).
   std::shared_ptr<const ClusterView> view() const;
   int32_t broker_id() const { return options_.broker_id; }
@@ -88,6 +101,14 @@ class ClusterNode {
   asio::awaitable<void> watch_loop();
   asio::awaitable<Result<int64_t>> load_keys();
   void publish();
+  // The controller's duties (controller.cc), run on the node's thread after each new view
+  // while this broker is the controller: partition states for new topics, elections when a
+  // leader's broker is gone or comes back, removal of deleted topics' states.
+  asio::awaitable<void> controller_pass();
+  void schedule_controller();
+  bool controller_running_ = false;
+  bool controller_dirty_ = false;
+  std::function<void(std::shared_ptr<const ClusterView>)> on_view_;
 
   Options options_;
   KeyLayout layout_;
@@ -102,6 +123,7 @@ class ClusterNode {
   std::atomic<int64_t> broker_epoch_{0};
 
   // Touched only on the node's thread:
+  bool started_ = false;  // start() succeeded: views go to the callbacks and the controller
   int64_t lease_ = 0;
   int64_t ttl_s_ = 0;
   std::map<std::string, KeyValue> keys_;
@@ -109,6 +131,7 @@ class ClusterNode {
   std::shared_ptr<EtcdWatch> watch_;
 
   mutable std::mutex view_mu_;
+  std::condition_variable view_changed_;
   std::shared_ptr<const ClusterView> view_;  // guarded by view_mu_
 };
 

@@ -104,6 +104,7 @@ struct BrokerConfig {
   std::string advertised_listeners;            // advertised.listeners (from listeners)
   int64_t broker_session_timeout_ms = 3000;    // broker.session.timeout.ms
   int64_t broker_heartbeat_interval_ms = 500;  // broker.heartbeat.interval.ms
+  int32_t default_replication_factor = 1;      // default.replication.factor
   TopicConfig topic_defaults;
   bool operator==(const BrokerConfig&) const = default;
 };

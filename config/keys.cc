@@ -225,6 +225,9 @@ std::vector<Key<BrokerConfig>> make_broker_keys() {
               "(rounded up to whole seconds)."),
       int_key("broker.heartbeat.interval.ms", &B::broker_heartbeat_interval_ms, {50, 600000}, "500",
               "Cluster mode: how often a broker renews its etcd lease."),
+      int_key("default.replication.factor", &B::default_replication_factor, {1, 1000}, "1",
+              "Cluster mode: replicas of each partition of a topic created without a "
+              "replication_factor."),
       {"log.level",
        "info",
        "Logging level: trace, debug, info, warn or error.",

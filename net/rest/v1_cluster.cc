@@ -27,16 +27,35 @@ asio::awaitable<Reply> cluster_state(Call& call) {
   }
   w.end_array().key("partitions").begin_array();
   auto& topics = call.broker->topics();
+  auto* node = call.ctx.cluster.load(std::memory_order_acquire);
+  const auto view = node ? node->view() : nullptr;
   for (const auto& topic : topics.list()) {
     auto partitions = topics.partitions(topic);
     if (!partitions) continue;  // deleted meanwhile
+    const auto assignment = view ? view->topics.find(topic) : decltype(view->topics.end()){};
+    const bool in_cluster = view && assignment != view->topics.end();
     for (size_t p = 0; p < partitions->size(); ++p) {
-      // Every partition is this broker's own: it leads it and is its only replica.
       const int64_t end = (*partitions)[p]->end_offset().value;
+      const auto* state = in_cluster ? view->partition(topic, static_cast<int32_t>(p)) : nullptr;
       w.begin_object().key("topic").value(topic).key("partition").value(static_cast<int64_t>(p));
-      w.key("leader").value(self).key("leader_epoch").value(int64_t{0});
-      w.key("replicas").begin_array().value(self).end_array();
-      w.key("isr").begin_array().value(self).end_array();
+      if (in_cluster) {
+        w.key("leader").value(state ? state->leader : -1);
+        w.key("leader_epoch").value(state ? state->leader_epoch : 0);
+        w.key("replicas").begin_array();
+        if (p < assignment->second.replicas.size()) {
+          for (int32_t b : assignment->second.replicas[p]) w.value(b);
+        }
+        w.end_array().key("isr").begin_array();
+        if (state) {
+          for (const auto& member : state->isr) w.value(member.first);
+        }
+        w.end_array();
+      } else {
+        // This broker's own partition: it leads it and is its only replica.
+        w.key("leader").value(self).key("leader_epoch").value(int64_t{0});
+        w.key("replicas").begin_array().value(self).end_array();
+        w.key("isr").begin_array().value(self).end_array();
+      }
       w.key("high_watermark").value(end).key("log_end_offset").value(end).end_object();
     }
   }

@@ -80,12 +80,14 @@ asio::awaitable<Reply> create_topic_v3(Call& call) {
           {http::status::bad_request, 40002, "partitions_count: expected an integer"});
     }
   }
-  int64_t replication = 1;
+  std::optional<int32_t> replication;  // absent or -1: the broker's default
   if (auto field = doc["replication_factor"]; field.error() != simdjson::NO_SUCH_FIELD) {
-    if (field.get(replication) || (replication != 1 && replication != -1)) {
+    int64_t value = 0;
+    if (field.get(value) || value == 0 || value < -1 || value > INT32_MAX) {
       co_return error_reply({http::status::bad_request, 40002,
-                             "replication_factor: a single broker supports only 1"});
+                             "replication_factor: expected -1 or a positive integer"});
     }
+    if (value != -1) replication = static_cast<int32_t>(value);
   }
   std::map<std::string, std::string> overrides;
   if (auto field = doc["configs"]; field.error() != simdjson::NO_SUCH_FIELD) {
@@ -106,10 +108,11 @@ asio::awaitable<Reply> create_topic_v3(Call& call) {
   if (partitions < 1 || partitions > broker::kMaxPartitions) {
     co_return error_reply(to_api_error(broker::Errc::invalid_partition_count, name));
   }
-  // On the broker's worker: creating a topic syncs its files and directories.
-  auto& registry = call.broker->topics();
+  // On the broker's worker: creating a topic syncs its files and directories (and, in cluster
+  // mode, waits for etcd).
+  auto& admin = call.broker->admin();
   auto create = [&] {
-    return registry.create_topic(name, static_cast<int32_t>(partitions), overrides);
+    return admin.create_topic(name, static_cast<int32_t>(partitions), replication, overrides);
   };
   const auto created = co_await on_worker(call.broker->worker(), create);
   if (!created) co_return error_reply(to_api_error(created.error(), name));
@@ -132,9 +135,9 @@ asio::awaitable<Reply> get_topic_v3(Call& call) {
 
 asio::awaitable<Reply> delete_topic_v3(Call& call) {
   // On the broker's worker: a delete waits for the flusher to let go of the partitions.
-  auto& registry = call.broker->topics();
+  auto& admin = call.broker->admin();
   const std::string_view topic = call.params[1];
-  auto remove = [&] { return registry.delete_topic(topic); };
+  auto remove = [&] { return admin.delete_topic(topic); };
   if (auto r = co_await on_worker(call.broker->worker(), remove); !r) {
     co_return error_reply(to_api_error(r.error(), topic));
   }
@@ -208,8 +211,8 @@ asio::awaitable<Reply> alter_topic_config(
     if (!known.contains(name)) co_return error_reply(unknown_config(name));
   }
   // On the broker's worker: the new values are written to every partition's topic.properties.
-  auto& registry = call.broker->topics();
-  auto alter = [&] { return registry.alter_config(topic, changes); };
+  auto& admin = call.broker->admin();
+  auto alter = [&] { return admin.alter_config(topic, changes); };
   if (auto altered = co_await on_worker(call.broker->worker(), alter); !altered) {
     co_return error_reply(to_api_error(altered.error(), topic));
   }

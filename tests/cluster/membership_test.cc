@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/base64.h"
+#include "tests/cluster/cluster_state.h"
 #include "tests/cluster/etcd_process.h"
 #include "tests/net/broker_process.h"
 #include "tests/net/http_client.h"
@@ -21,52 +22,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-struct ClusterState {
-  std::string cluster_id;
-  int64_t controller = -1;                 // -1: none
-  std::map<int64_t, std::string> brokers;  // id -> url
-};
-
-ClusterState cluster_state(uint16_t port) {
-  auto r = http_request(port, "GET", "/v1/cluster");
-  if (r.status != 200) throw std::runtime_error("/v1/cluster: " + std::to_string(r.status));
-  simdjson::dom::parser parser;
-  auto doc = parser.parse(r.body);
-  ClusterState s;
-  s.cluster_id = std::string(doc["cluster_id"].get_string().value());
-  auto controller = doc["controller"];
-  if (controller.is_int64()) s.controller = controller.get_int64().value();
-  for (auto b : doc["brokers"].get_array()) {
-    s.brokers[b["id"].get_int64().value()] = std::string(b["url"].get_string().value());
-  }
-  return s;
-}
-
-// Polls until `done` holds (bounded: a broken cluster fails the test, never hangs it).
-template <class F>
-bool eventually(F done, std::chrono::milliseconds limit = 20s) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    try {
-      if (done()) return true;
-    } catch (const std::exception&) {
-    }
-    std::this_thread::sleep_for(50ms);
-  }
-  return false;
-}
-
-class MembershipTest : public ::testing::Test {
+class MembershipTest : public ClusterFixture {
  protected:
-  std::vector<std::string> sets(int id) const {
-    return {"broker.id=" + std::to_string(id), "etcd.endpoints=" + etcd_.endpoint(),
-            "broker.session.timeout.ms=2000", "broker.heartbeat.interval.ms=200"};
-  }
-  std::unique_ptr<BrokerProcess> start_broker(int id) {
-    BrokerProcess::Options o;
-    o.sets = sets(id);
-    return std::make_unique<BrokerProcess>(o);
-  }
   std::string etcd_key(const std::string& key) {
     auto r = http_request(etcd_.client_port(), "POST", "/v3/kv/range",
                           "{\"key\":\"" + base64_encode(key) + "\"}");
@@ -82,8 +39,6 @@ class MembershipTest : public ::testing::Test {
     }
     return run_sluice(args, 60s);
   }
-
-  EtcdProcess etcd_;
 };
 
 TEST_F(MembershipTest, ThreeBrokersRegisterAndEveryOneShowsTheSameCluster) {

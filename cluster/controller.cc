@@ -1,0 +1,151 @@
+// The controller's duties (docs/CLUSTER.md, "Controller"): run by the broker that won the
+// election, on its node's thread, after every change of the cluster's keys. Every write is a
+// transaction that also compares the controller's own election key, so a deposed controller
+// writes nothing, and the partition key's revision, so it never overwrites a state it did not
+// read.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <ranges>
+
+#include "cluster/node.h"
+
+namespace sluice::cluster {
+namespace {
+
+bool registered(const ClusterView& view, int32_t broker) { return view.brokers.contains(broker); }
+
+// The state a partition should have now, or nullopt when `current` is right as it is.
+std::optional<PartitionState> next_state(const ClusterView& view, const TopicAssignment& topic,
+                                         const std::vector<int32_t>& replicas,
+                                         const PartitionState* current) {
+  PartitionState next;
+  next.topic_id = topic.id;
+  if (!current || current->topic_id != topic.id) {
+    // A new partition: every registered replica is in sync (they are all empty), the first
+    // leads. The ISR is never empty: with no replica alive it holds the preferred one.
+    for (int32_t b : replicas) {
+      if (registered(view, b)) next.isr.emplace_back(b, view.brokers.at(b).epoch);
+    }
+    if (next.isr.empty()) next.isr.emplace_back(replicas.front(), 0);
+    next.leader = registered(view, next.isr.front().first) ? next.isr.front().first : -1;
+    next.leader_epoch = current ? current->leader_epoch + 1 : 0;
+    return next;
+  }
+  // Brokers that are gone leave the ISR, but its last member stays: with unclean election off,
+  // only it may lead again.
+  for (const auto& member : current->isr) {
+    if (registered(view, member.first)) next.isr.push_back(member);
+  }
+  if (next.isr.empty()) next.isr.push_back(current->isr.back());
+  const bool leader_ok =
+      current->leader >= 0 && registered(view, current->leader) &&
+      next.isr.end() != std::find_if(next.isr.begin(), next.isr.end(),
+                                     [&](const auto& m) { return m.first == current->leader; });
+  next.leader = current->leader;
+  if (!leader_ok) {
+    next.leader = -1;
+    for (int32_t b : replicas) {  // the first in assignment order that may lead
+      const bool in_sync = std::any_of(next.isr.begin(), next.isr.end(),
+                                       [&](const auto& m) { return m.first == b; });
+      if (in_sync && registered(view, b)) {
+        next.leader = b;
+        break;
+      }
+    }
+  }
+  // A member that came back under a new registration is known by its new broker epoch.
+  for (auto& member : next.isr) {
+    if (member.first == next.leader) member.second = view.brokers.at(next.leader).epoch;
+  }
+  next.leader_epoch = current->leader_epoch + (next.leader != current->leader ? 1 : 0);
+  if (next.leader == current->leader && next.leader_epoch == current->leader_epoch &&
+      next.isr == current->isr) {
+    return std::nullopt;
+  }
+  return next;
+}
+
+}  // namespace
+
+void ClusterNode::schedule_controller() {
+  if (controller_running_) {
+    controller_dirty_ = true;
+    return;
+  }
+  controller_running_ = true;
+  asio::co_spawn(io_, controller_pass(), asio::detached);
+}
+
+asio::awaitable<void> ClusterNode::controller_pass() {
+  do {
+    controller_dirty_ = false;
+    bool failed = false;
+    auto view = this->view();
+    if (view->controller != options_.broker_id || fenced() ||
+        stopping_.load(std::memory_order_acquire)) {
+      break;
+    }
+    const Compare still_controller{view->controller_key,
+                                   Compare::Target::create,
+                                   Compare::Op::equal,
+                                   view->controller_epoch,
+                                   {}};
+    for (const auto& [name, topic] : view->topics) {
+      for (int32_t p = 0; p < topic.partitions(); ++p) {
+        const PartitionState* current = view->partition(name, p);
+        auto next = next_state(*view, topic, topic.replicas[static_cast<size_t>(p)], current);
+        if (!next) continue;
+        const std::string key = layout_.partition(name, p);
+        Txn txn;
+        txn.compare.push_back(still_controller);
+        txn.compare.push_back(
+            current
+                ? Compare{key, Compare::Target::mod, Compare::Op::equal, current->mod_revision, {}}
+                : Compare{key, Compare::Target::create, Compare::Op::equal, 0, {}});
+        txn.success.push_back(TxnOp::put(key, to_json(*next)));
+        auto answer = co_await client_->txn(txn);
+        if (!answer) {
+          spdlog::warn("controller: {}-{}: {}", name, p, answer.error().message());
+          failed = true;
+          continue;
+        }
+        if (!answer->succeeded) continue;  // another state or another controller: next view
+        if (!current || current->leader != next->leader) {
+          spdlog::info("controller: {}-{} leader {} (epoch {}), in sync [{}]", name, p,
+                       next->leader, next->leader_epoch,
+                       fmt::join(next->isr | std::views::keys, ","));
+        }
+      }
+    }
+    // States of partitions whose topic is gone (or shrank).
+    for (const auto& [tp, state] : view->partitions) {
+      auto topic = view->topics.find(tp.first);
+      if (topic != view->topics.end() && tp.second < topic->second.partitions() &&
+          topic->second.id == state.topic_id) {
+        continue;
+      }
+      const std::string key = layout_.partition(tp.first, tp.second);
+      Txn txn;
+      txn.compare.push_back(still_controller);
+      txn.compare.push_back(
+          {key, Compare::Target::mod, Compare::Op::equal, state.mod_revision, {}});
+      txn.success.push_back(TxnOp::del(key));
+      if (!co_await client_->txn(txn)) failed = true;
+    }
+    if (failed) {
+      // etcd did not answer: try again shortly, not in a tight loop.
+      asio::steady_timer timer(io_, std::chrono::milliseconds(200));
+      co_await timer.async_wait(asio::use_awaitable);
+      controller_dirty_ = true;
+    }
+  } while (controller_dirty_);
+  controller_running_ = false;
+}
+
+}  // namespace sluice::cluster
