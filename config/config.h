@@ -99,12 +99,14 @@ struct BrokerConfig {
   std::string consumer_assignment_strategy = "range";     // consumer.partition.assignment.strategy
   std::string log_level = "info";                         // log.level trace|debug|info|warn|error
   // Cluster mode (docs/CLUSTER.md): empty etcd.endpoints is a standalone broker.
-  std::string etcd_endpoints;                  // etcd.endpoints: http://host:port,...
-  std::string etcd_prefix = "/sluice";         // etcd.prefix
-  std::string advertised_listeners;            // advertised.listeners (from listeners)
-  int64_t broker_session_timeout_ms = 3000;    // broker.session.timeout.ms
-  int64_t broker_heartbeat_interval_ms = 500;  // broker.heartbeat.interval.ms
-  int32_t default_replication_factor = 1;      // default.replication.factor
+  std::string etcd_endpoints;                       // etcd.endpoints: http://host:port,...
+  std::string etcd_prefix = "/sluice";              // etcd.prefix
+  std::string advertised_listeners;                 // advertised.listeners (from listeners)
+  int64_t broker_session_timeout_ms = 3000;         // broker.session.timeout.ms
+  int64_t broker_heartbeat_interval_ms = 500;       // broker.heartbeat.interval.ms
+  int32_t default_replication_factor = 1;           // default.replication.factor
+  std::string cluster_request_routing = "forward";  // cluster.request.routing forward|redirect
+  int64_t cluster_leader_wait_ms = 5000;            // cluster.leader.wait.ms
   TopicConfig topic_defaults;
   bool operator==(const BrokerConfig&) const = default;
 };

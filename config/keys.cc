@@ -228,6 +228,18 @@ std::vector<Key<BrokerConfig>> make_broker_keys() {
       int_key("default.replication.factor", &B::default_replication_factor, {1, 1000}, "1",
               "Cluster mode: replicas of each partition of a topic created without a "
               "replication_factor."),
+      {"cluster.request.routing",
+       "forward",
+       "Cluster mode: a request for a partition another broker leads is forwarded to it "
+       "(forward) or answered 307 with its URL (redirect).",
+       [](B& b, std::string_view v) {
+         static constexpr std::string_view kModes[] = {"forward", "redirect"};
+         b.cluster_request_routing = kModes[parse_choice(v, kModes)];
+       },
+       {}},
+      int_key("cluster.leader.wait.ms", &B::cluster_leader_wait_ms, {0, 600000}, "5000",
+              "Cluster mode: how long a request for a partition without a leader waits for one "
+              "before 503 (error_code 50302)."),
       {"log.level",
        "info",
        "Logging level: trace, debug, info, warn or error.",

@@ -151,8 +151,10 @@ asio::awaitable<Reply> partition_offsets(Call& call) {
 }  // namespace
 
 void add_fetch_routes(std::vector<Route>& routes) {
-  routes.push_back({http::verb::get, "/topics/{}/partitions/{}/records", fetch_records});
-  routes.push_back({http::verb::get, "/topics/{}/partitions/{}/offsets", partition_offsets});
+  routes.push_back(
+      partition_route(http::verb::get, "/topics/{}/partitions/{}/records", fetch_records));
+  routes.push_back(
+      partition_route(http::verb::get, "/topics/{}/partitions/{}/offsets", partition_offsets));
 }
 
 }  // namespace sluice::net

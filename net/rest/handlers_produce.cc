@@ -343,7 +343,7 @@ class V3ProduceStream final : public StreamSession {
  public:
   V3ProduceStream(Request header, ApiContext& ctx, broker::Broker& broker, Target target, Acks acks)
       : header_(std::move(header)),
-        call_{header_, ctx, &broker, std::move(target.segments), std::move(target.query)},
+        call_{header_, ctx, &broker, std::move(target.segments), std::move(target.query), {}},
         acks_(acks) {
     // Call's params are the whole path; keep the route's two placeholders.
     call_.params = {call_.params[2], call_.params[4]};
@@ -407,7 +407,7 @@ asio::awaitable<std::optional<StreamStart>> start_produce_stream(const Request& 
     co_return StreamStart{std::move(reply)};
   }
   Request head = header;
-  Call probe{head, ctx, broker, {target->segments[2], target->segments[4]}, target->query};
+  Call probe{head, ctx, broker, {target->segments[2], target->segments[4]}, target->query, {}};
   if (auto path = check_route_params(kV3ProduceRoute, probe); !path) {
     co_return StreamStart{error_reply(path.error())};
   }
@@ -424,8 +424,10 @@ asio::awaitable<std::optional<StreamStart>> start_produce_stream(const Request& 
 
 void add_produce_routes(std::vector<Route>& routes) {
   routes.push_back({http::verb::post, "/topics/{}", produce_to_topic});
-  routes.push_back({http::verb::post, "/topics/{}/partitions/{}", produce_to_partition});
-  routes.push_back({http::verb::post, "/topics/{}/partitions/{}/records", produce_raw});
+  routes.push_back(
+      partition_route(http::verb::post, "/topics/{}/partitions/{}", produce_to_partition));
+  routes.push_back(
+      partition_route(http::verb::post, "/topics/{}/partitions/{}/records", produce_raw));
   routes.push_back(kV3ProduceRoute);
 }
 

@@ -10,6 +10,7 @@
 
 #include "common/json_writer.h"
 #include "net/rest/handler_util.h"
+#include "net/rest/leader_routing.h"
 
 namespace sluice::net {
 namespace {
@@ -159,11 +160,14 @@ asio::awaitable<Reply> Router::handle(Request request) {
                              "Broker is recovering its logs; retry shortly (see /v1/recovery)"});
         reply.message.set(http::field::retry_after, "1");
       } else {
-        Call call{request, ctx_, broker, std::move(m.params), std::move(target->query)};
+        Call call{request, ctx_, broker, std::move(m.params), std::move(target->query), {}};
         if (auto checked = check_route_params(*m.route, call); !checked) {
           reply = error_reply(checked.error());
+        } else if (auto routed = co_await route_to_leader(*m.route, call); routed) {
+          reply = std::move(*routed);
         } else {
           reply = co_await m.route->handler(call);
+          if (!call.leader_header.empty()) reply.message.set(kLeaderHeader, call.leader_header);
         }
       }
     }

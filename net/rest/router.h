@@ -45,6 +45,9 @@ struct Call {
   broker::Broker* broker;           // non-null for routes that need readiness
   std::vector<std::string> params;  // the {placeholders} of the route, percent-decoded
   std::map<std::string, std::string, std::less<>> query;
+  // Cluster mode: "<id> <url>" of the partition's leader (this broker) for the answer's
+  // X-Sluice-Leader header; set by the routing before the handler runs.
+  std::string leader_header;
 
   std::optional<std::string_view> query_param(std::string_view name) const;
   std::string_view header(http::field field) const { return request[field]; }
@@ -72,7 +75,19 @@ struct Route {
   Api api = Api::v2;        // the Router marks "/v3/..." patterns v3
   int cluster_param = -1;
   int topic_param = -1;
+  // Cluster mode: the parameter naming a partition of the topic at topic_param, for a request
+  // that only the partition's leader can serve (net/rest/leader_routing.h).
+  int partition_param = -1;
 };
+
+// A route for one partition: /topics/{topic}/partitions/{partition}/... (leader only).
+constexpr Route partition_route(http::verb method, std::string_view pattern, RouteHandler handler) {
+  return {.method = method,
+          .pattern = pattern,
+          .handler = handler,
+          .topic_param = 0,
+          .partition_param = 1};
+}
 
 // A route under /v3/clusters/{}: its first parameter must be this cluster's id, and the one
 // at `topic_param`, if any, a valid topic name.

@@ -1,0 +1,164 @@
+#include "net/rest/leader_routing.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "net/rest/handler_util.h"
+
+namespace sluice::net {
+namespace {
+
+namespace beast = boost::beast;
+using tcp = asio::ip::tcp;
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+
+// A fetch answer holds at most max_bytes of batches; this bounds what a lying peer can make us
+// hold.
+constexpr uint64_t kMaxForwardedReply = 256ull << 20;
+
+struct Leader {
+  int32_t id = -1;
+  std::string url;
+};
+
+// "http://host:port" -> host, port.
+std::optional<std::pair<std::string, std::string>> host_port(std::string_view url) {
+  constexpr std::string_view kScheme = "http://";
+  if (!url.starts_with(kScheme)) return std::nullopt;
+  url.remove_prefix(kScheme.size());
+  if (!url.empty() && url.back() == '/') url.remove_suffix(1);
+  const auto colon = url.rfind(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  std::string host(url.substr(0, colon));
+  if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  return std::pair{host, std::string(url.substr(colon + 1))};
+}
+
+Reply no_leader(std::string_view topic, std::string_view partition) {
+  Reply reply = error_reply({http::status::service_unavailable, 50302,
+                             fmt::format("No leader for {}-{}; retry", topic, partition)});
+  reply.message.set(http::field::retry_after, "1");
+  return reply;
+}
+
+// Sends the request to the leader as it came, marked as forwarded, and returns its answer.
+// Nothing sent: 503 / 50302 (nothing was appended). Sent and no answer: a produce may or may
+// not have been appended, 503 / 50304.
+asio::awaitable<Reply> forward(const Call& call, const Leader& leader) {
+  const auto address = host_port(leader.url);
+  const bool is_produce = call.request.method() == http::verb::post;
+  auto indeterminate = [&] {
+    return is_produce
+               ? error_reply({http::status::service_unavailable, 50304,
+                              fmt::format("Forwarded to broker {} at {}, which did not answer; "
+                                          "the records may still appear",
+                                          leader.id, leader.url)})
+               : error_reply(
+                     {http::status::service_unavailable, 50302,
+                      fmt::format("Broker {} at {} did not answer; retry", leader.id, leader.url)});
+  };
+  if (!address) co_return indeterminate();
+  auto executor = co_await asio::this_coro::executor;
+  tcp::resolver resolver(executor);
+  auto [rec, endpoints] =
+      co_await resolver.async_resolve(address->first, address->second, kNoThrow);
+  beast::tcp_stream stream(executor);
+  stream.expires_after(std::chrono::seconds(5));
+  if (!rec) {
+    auto [cec, connected] = co_await stream.async_connect(endpoints, kNoThrow);
+    rec = cec;
+  }
+  if (rec) {
+    Reply reply = error_reply(
+        {http::status::service_unavailable, 50302,
+         fmt::format("Cannot reach broker {} at {}, the leader; retry", leader.id, leader.url)});
+    reply.message.set(http::field::retry_after, "1");
+    co_return reply;
+  }
+  http::request<http::string_body> request = call.request;
+  request.set(kForwardedHeader, std::to_string(call.broker->config().broker_id));
+  request.set(http::field::host, address->first + ":" + address->second);
+  request.keep_alive(false);
+  request.prepare_payload();
+  // A fetch may long-poll on the leader for as long as the client asked.
+  stream.expires_after(std::chrono::seconds(60));
+  auto [wec, written] = co_await http::async_write(stream, request, kNoThrow);
+  if (wec) co_return indeterminate();
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(kMaxForwardedReply);
+  auto [ec, read] = co_await http::async_read(stream, buffer, parser, kNoThrow);
+  if (ec) co_return indeterminate();
+  Reply reply;
+  reply.message = parser.release();
+  reply.message.keep_alive(call.request.keep_alive());
+  reply.message.erase(http::field::connection);
+  co_return reply;
+}
+
+}  // namespace
+
+asio::awaitable<std::optional<Reply>> route_to_leader(const Route& route, Call& call) {
+  auto* node = call.ctx.cluster.load(std::memory_order_acquire);
+  if (node == nullptr || route.partition_param < 0 || route.topic_param < 0) co_return std::nullopt;
+  const std::string& topic = call.params[static_cast<size_t>(route.topic_param)];
+  const std::string& partition_text = call.params[static_cast<size_t>(route.partition_param)];
+  auto partition = parse_int(partition_text, 0, INT32_MAX);
+  if (!partition) co_return std::nullopt;  // the handler answers the bad parameter
+  const int32_t self = call.broker->config().broker_id;
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::milliseconds(call.broker->config().cluster_leader_wait_ms);
+  Leader leader;
+  while (true) {
+    auto view = node->view();
+    if (!view->topics.contains(topic)) co_return std::nullopt;  // not a cluster topic: local
+    const auto* state = view->partition(topic, static_cast<int32_t>(*partition));
+    if (state == nullptr && *partition >= view->topics.find(topic)->second.partitions()) {
+      co_return std::nullopt;  // no such partition: the handler says so
+    }
+    if (state && state->leader >= 0 && view->brokers.contains(state->leader)) {
+      leader = {state->leader, view->brokers.at(state->leader).registration.url};
+      break;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) co_return no_leader(topic, partition_text);
+    asio::steady_timer timer(co_await asio::this_coro::executor, std::chrono::milliseconds(50));
+    co_await timer.async_wait(kNoThrow);
+  }
+  const std::string leader_header = fmt::format("{} {}", leader.id, leader.url);
+  if (leader.id == self) {
+    call.leader_header = leader_header;
+    co_return std::nullopt;
+  }
+  if (!call.request[kForwardedHeader].empty()) {
+    Reply reply = error_reply(
+        {http::status::misdirected_request, 42101,
+         fmt::format("Broker {} does not lead {}-{} (broker {} does); a forwarded request is "
+                     "not forwarded again",
+                     self, topic, partition_text, leader.id)});
+    reply.message.set(kLeaderHeader, leader_header);
+    co_return reply;
+  }
+  Reply reply;
+  if (call.broker->config().cluster_request_routing == "redirect") {
+    reply = error_reply({http::status::temporary_redirect, 30701,
+                         fmt::format("{}-{} is led by broker {} at {}", topic, partition_text,
+                                     leader.id, leader.url)});
+    std::string location = leader.url;
+    if (!location.empty() && location.back() == '/') location.pop_back();
+    location += std::string_view(call.request.target());
+    reply.message.set(http::field::location, location);
+  } else {
+    reply = co_await forward(call, leader);
+  }
+  reply.message.set(kLeaderHeader, leader_header);
+  co_return reply;
+}
+
+}  // namespace sluice::net

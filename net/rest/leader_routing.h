@@ -1,0 +1,26 @@
+#pragma once
+
+// Cluster mode: a request for a partition that another broker leads (docs/CLUSTER.md,
+// "Requests that reach a non-leader").
+#include <optional>
+
+#include "net/http/message.h"
+#include "net/rest/router.h"
+
+namespace sluice::net {
+
+// The header that marks a forwarded request (its value: the forwarding broker's id). A
+// forwarded request is never forwarded again: a broker that gets one for a partition it does
+// not lead answers 421 / 42101.
+inline constexpr std::string_view kForwardedHeader = "X-Sluice-Forwarded";
+// On every answer about a partition in cluster mode: "<leader id> <leader url>".
+inline constexpr std::string_view kLeaderHeader = "X-Sluice-Leader";
+
+// For a route that names a partition (Route::partition_param): nullopt when this broker serves
+// it (standalone, or the leader), else the answer: the leader's own, forwarded to it
+// (cluster.request.routing=forward), a 307 to it (redirect), 421 / 42101 for a forwarded
+// request that reached a non-leader, or 503 / 50302 with Retry-After when the partition has
+// had no leader for cluster.leader.wait.ms.
+asio::awaitable<std::optional<Reply>> route_to_leader(const Route& route, Call& call);
+
+}  // namespace sluice::net

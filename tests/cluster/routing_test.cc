@@ -1,0 +1,99 @@
+// Requests for a partition that reach a broker other than its leader: forwarded to the leader,
+// or redirected to it, and never forwarded twice.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tests/cluster/cluster_state.h"
+
+namespace sluice::testing {
+namespace {
+
+const std::map<std::string, std::string> kJson = {{"Content-Type", "application/json"}};
+const std::map<std::string, std::string> kJsonV2 = {
+    {"Content-Type", "application/vnd.kafka.json.v2+json"}};
+
+class RoutingTest : public ClusterFixture {
+ protected:
+  void start(const std::vector<std::string>& extra = {}) {
+    for (int id = 1; id <= 3; ++id) {
+      BrokerProcess::Options o;
+      o.sets = sets(id);
+      o.sets.insert(o.sets.end(), extra.begin(), extra.end());
+      brokers_.push_back(std::make_unique<BrokerProcess>(o));
+    }
+    ASSERT_TRUE(eventually([&] { return cluster_state(port(1)).brokers.size() == 3; }));
+    const auto cluster = cluster_state(port(1)).cluster_id;
+    auto created = http_request(port(1), "POST", "/v3/clusters/" + cluster + "/topics",
+                                R"({"topic_name":"r","partitions_count":3})", kJson);
+    ASSERT_EQ(created.status, 201) << created.body;
+    ASSERT_TRUE(eventually([&] {
+      for (int id = 1; id <= 3; ++id) {
+        int led = 0;
+        for (auto& [tp, info] : cluster_state(port(id)).partitions) led += info.leader >= 0;
+        if (led != 3) return false;
+      }
+      return true;
+    }));
+    for (auto& [tp, info] : cluster_state(port(1)).partitions) leaders_[tp.second] = info.leader;
+  }
+  uint16_t port(int64_t id) const { return brokers_[static_cast<size_t>(id - 1)]->port(); }
+  // A broker that does not lead partition p.
+  int64_t not_leader(int64_t p) const { return leaders_.at(p) % 3 + 1; }
+
+  std::vector<std::unique_ptr<BrokerProcess>> brokers_;
+  std::map<int64_t, int64_t> leaders_;  // partition -> leader
+};
+
+TEST_F(RoutingTest, AProduceAndAFetchThroughANonLeaderAreForwardedToTheLeader) {
+  start();
+  for (int64_t p = 0; p < 3; ++p) {
+    const auto via = not_leader(p);
+    const std::string path = "/topics/r/partitions/" + std::to_string(p);
+    auto produced =
+        http_request(port(via), "POST", path,
+                     R"({"records":[{"value":{"n":)" + std::to_string(p) + "}}]}", kJsonV2);
+    ASSERT_EQ(produced.status, 200) << produced.body;
+    EXPECT_NE(produced.body.find(R"("offset":0)"), std::string::npos) << produced.body;
+    EXPECT_EQ(produced.header("x-sluice-leader").substr(0, 2), std::to_string(leaders_[p]) + " ");
+    // The record is in the leader's log: read through the third broker, forwarded too.
+    const auto third = 6 - leaders_[p] - via;
+    auto fetched = http_request(port(third), "GET", path + "/records?offset=0&timeout=1000", {},
+                                {{"Accept", "application/vnd.kafka.json.v2+json"}});
+    ASSERT_EQ(fetched.status, 200) << fetched.body;
+    EXPECT_NE(fetched.body.find(R"("value":{"n":)" + std::to_string(p) + "}"), std::string::npos)
+        << fetched.body;
+    auto direct = http_request(port(leaders_[p]), "GET", path + "/offsets");
+    EXPECT_NE(direct.body.find(R"("end_offset":1)"), std::string::npos) << direct.body;
+    EXPECT_EQ(direct.header("x-sluice-leader").substr(0, 2), std::to_string(leaders_[p]) + " ");
+  }
+}
+
+TEST_F(RoutingTest, InRedirectModeANonLeaderAnswers307WithTheLeadersUrl) {
+  start({"cluster.request.routing=redirect"});
+  const auto via = not_leader(0);
+  auto r = http_request(port(via), "POST", "/topics/r/partitions/0?acks=1",
+                        R"({"records":[{"value":1}]})", kJsonV2);
+  EXPECT_EQ(r.status, 307) << r.body;
+  EXPECT_EQ(r.header("location"), "http://127.0.0.1:" + std::to_string(port(leaders_[0])) +
+                                      "/topics/r/partitions/0?acks=1");
+  // Nothing was appended anywhere.
+  auto offsets = http_request(port(leaders_[0]), "GET", "/topics/r/partitions/0/offsets");
+  EXPECT_NE(offsets.body.find(R"("end_offset":0)"), std::string::npos) << offsets.body;
+}
+
+TEST_F(RoutingTest, AForwardedRequestThatMeetsANonLeaderIsRefusedWith421) {
+  start();
+  auto headers = kJsonV2;
+  headers["X-Sluice-Forwarded"] = "9";
+  auto r = http_request(port(not_leader(1)), "POST", "/topics/r/partitions/1",
+                        R"({"records":[{"value":1}]})", headers);
+  EXPECT_EQ(r.status, 421) << r.body;
+  EXPECT_NE(r.body.find("42101"), std::string::npos) << r.body;
+}
+
+}  // namespace
+}  // namespace sluice::testing
