@@ -82,6 +82,16 @@ Producer::Producer(TopicRegistry& registry, TopicAdmin& admin, GroupCommitter& c
                    Worker& worker, const config::BrokerConfig& config)
     : registry_(registry), admin_(admin), committer_(committer), worker_(worker), config_(config) {}
 
+int32_t Producer::pick_partition(const ProduceRecord& record, int32_t count) {
+  if (record.partition) return *record.partition;
+  if (record.input.key) {
+    return static_cast<int32_t>(XXH3_64bits(record.input.key->data(), record.input.key->size()) %
+                                static_cast<uint64_t>(count));
+  }
+  return static_cast<int32_t>(round_robin_.fetch_add(1, std::memory_order_relaxed) %
+                              static_cast<uint64_t>(count));
+}
+
 Acks Producer::default_acks() const {
   return config_.log_flush_policy == config::FlushPolicy::always ? Acks::all : Acks::leader;
 }
@@ -147,14 +157,8 @@ void Producer::produce(std::string_view topic, std::optional<int32_t> partition,
       int32_t p = 0;
       if (request->partition) {
         p = *request->partition;
-      } else if (record.partition) {
-        p = *record.partition;
-      } else if (record.input.key) {
-        p = static_cast<int32_t>(XXH3_64bits(record.input.key->data(), record.input.key->size()) %
-                                 static_cast<uint64_t>(count));
       } else {
-        p = static_cast<int32_t>(round_robin_.fetch_add(1, std::memory_order_relaxed) %
-                                 static_cast<uint64_t>(count));
+        p = pick_partition(record, count);
       }
       if (p < 0 || p >= count) {
         request->outcome.error = Errc::partition_not_found;

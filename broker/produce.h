@@ -81,6 +81,11 @@ class Producer {
   [[nodiscard]] std::error_code check_target(std::string_view topic,
                                              std::optional<int32_t> partition) const;
 
+  // The partition of `record` among `count` when the request names none: the record's own,
+  // else the hash of its key, else the next in round robin. (Another broker's forwarding uses
+  // it too, so a key lands on the same partition whichever broker took it.)
+  int32_t pick_partition(const ProduceRecord& record, int32_t count);
+
   // acks when a request names none: all under log.flush.policy=always, else leader.
   Acks default_acks() const;
 

@@ -1,14 +1,18 @@
 // Produce: REST Proxy v2 embedded JSON/binary, Sluice's raw batches, REST Proxy v3 records.
 #include <fmt/format.h>
+#include <simdjson.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <ctime>
+#include <map>
 
 #include "broker/errors.h"
+#include "common/clock.h"
 #include "common/json_writer.h"
 #include "net/rest/durable.h"
 #include "net/rest/handler_util.h"
+#include "net/rest/leader_routing.h"
 #include "net/rest/produce_parser.h"
 #include "net/rest/router.h"
 
@@ -58,11 +62,154 @@ bool retriable(std::error_code ec) {
   return ec == std::errc::no_space_on_device || ec == broker::Errc::shutting_down;
 }
 
+std::string_view acks_text(Acks acks) {
+  switch (acks) {
+    case Acks::none:
+      return "0";
+    case Acks::leader:
+      return "1";
+    case Acks::all:
+      return "all";
+  }
+  return "all";
+}
+
+// The outcomes of `indexes`, records sent to another broker as one raw batch, from its answer
+// ({"partition", "batches":[{"base_offset","last_offset"}]} or an error).
+void take_remote_answer(const Reply& reply, std::string_view topic, int32_t partition,
+                        const ProduceRequest& request, const std::vector<size_t>& indexes,
+                        int64_t now_ms, std::vector<RecordOutcome>& outcomes) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  const auto& body = reply.message.body();
+  const bool parsed = !parser.parse(body.data(), body.size()).get(doc);
+  int64_t base = -1;
+  if (reply.message.result_int() == 200 && parsed) {
+    simdjson::dom::array batches;
+    if (doc["batches"].get(batches) || batches.size() != 1 ||
+        batches.at(0)["base_offset"].get(base)) {
+      base = -1;
+    }
+  }
+  std::string_view message;
+  if (base < 0 && !(parsed && !doc["message"].get(message))) {
+    message = "unreadable answer from the partition's leader";
+  }
+  for (size_t k = 0; k < indexes.size(); ++k) {
+    auto& o = outcomes[indexes[k]];
+    o.partition = partition;
+    if (base >= 0) {
+      o.offset = base + static_cast<int64_t>(k);
+      const int64_t t = request.records[indexes[k]].input.timestamp_ms;
+      o.timestamp_ms = t < 0 ? now_ms : t;
+    } else {
+      o.error = fmt::format("{}-{}: {}", topic, partition, message);
+      o.retriable = reply.message.result_int() == 503;
+    }
+  }
+}
+
+// Cluster mode: a produce to a whole topic whose partitions other brokers lead. Each record's
+// partition is chosen here as the producer would (its own, its key's hash, or round robin);
+// this broker appends those it leads, and sends each other partition's records to its leader
+// as one raw batch with the same acks.
+asio::awaitable<ApiResult<std::vector<RecordOutcome>>> store_across_leaders(
+    Call& call, std::string_view topic, const cluster::ClusterView& view, int32_t count,
+    const ProduceRequest& request, Acks acks) {
+  auto& producer = call.broker->producer();
+  const int32_t self = call.broker->config().broker_id;
+  std::map<int32_t, std::vector<size_t>> by_partition;
+  for (size_t i = 0; i < request.records.size(); ++i) {
+    const int32_t p = producer.pick_partition(request.records[i], count);
+    if (p < 0 || p >= count) {
+      co_return ApiError{
+          http::status::not_found, 40402,
+          fmt::format("Partition not found. Topic '{}' has no partition '{}' (it has {}).", topic,
+                      p, count)};
+    }
+    by_partition[p].push_back(i);
+  }
+  std::vector<RecordOutcome> outcomes(request.records.size());
+  std::vector<broker::ProduceRecord> local;
+  std::vector<size_t> local_indexes;
+  std::vector<int32_t> remote;
+  for (const auto& [p, indexes] : by_partition) {
+    const auto* state = view.partition(topic, p);
+    if (state && state->leader == self) {
+      for (size_t i : indexes) {
+        local.push_back(request.records[i]);
+        local.back().partition = p;
+        local_indexes.push_back(i);
+      }
+    } else {
+      remote.push_back(p);
+    }
+  }
+  if (!local.empty()) {
+    auto start = [&](auto done) { producer.produce(topic, std::nullopt, local, acks, done); };
+    const broker::ProduceOutcome outcome = co_await await_completion<broker::ProduceOutcome>(start);
+    for (size_t k = 0; k < local_indexes.size(); ++k) {
+      auto& o = outcomes[local_indexes[k]];
+      o.partition = local[k].partition.value_or(0);
+      const std::error_code ec = outcome.error ? outcome.error : outcome.records[k].error;
+      if (ec) {
+        o.error = to_api_error(ec, fmt::format("{}-{}", topic, o.partition)).message;
+        o.retriable = retriable(ec);
+      } else {
+        o.offset = outcome.records[k].offset;
+        o.timestamp_ms = outcome.records[k].timestamp_ms;
+      }
+    }
+  }
+  segment::BatchBuilder builder;
+  for (int32_t p : remote) {
+    const auto& indexes = by_partition[p];
+    const auto* state = view.partition(topic, p);
+    const auto leader = state ? view.brokers.find(state->leader) : view.brokers.end();
+    if (leader == view.brokers.end()) {
+      for (size_t i : indexes) {
+        outcomes[i].partition = p;
+        outcomes[i].error = fmt::format("No leader for {}-{}; retry", topic, p);
+        outcomes[i].retriable = true;
+      }
+      continue;
+    }
+    builder.reset();
+    const int64_t now = wall_clock_ms();
+    for (size_t i : indexes) {
+      segment::RecordInput input = request.records[i].input;
+      if (input.timestamp_ms < 0) input.timestamp_ms = now;
+      builder.add(input);
+    }
+    const auto batch = builder.finish();
+    Request forwarded{
+        http::verb::post,
+        fmt::format("/topics/{}/partitions/{}/records?acks={}", topic, p, acks_text(acks)), 11};
+    forwarded.set(http::field::content_type, kRawBatch);
+    forwarded.body().assign(reinterpret_cast<const char*>(batch.data()), batch.size());
+    const Reply answer = co_await send_to_broker(
+        call, state->leader, leader->second.registration.url, std::move(forwarded));
+    take_remote_answer(answer, topic, p, request, indexes, now, outcomes);
+  }
+  uint64_t stored = 0;
+  for (const auto& o : outcomes) stored += o.error ? 0 : 1;
+  call.ctx.metrics.add_records_appended(stored);
+  co_return outcomes;
+}
+
 // Stores the records through the broker's producer and waits for it; returns a request-level
 // error (unknown topic or partition) or the outcomes, one per record.
 asio::awaitable<ApiResult<std::vector<RecordOutcome>>> store_records(
     Call& call, std::string_view topic, std::optional<int32_t> path_partition,
     const ProduceRequest& request, Acks acks) {
+  auto* node = call.ctx.cluster.load(std::memory_order_acquire);
+  if (node != nullptr && !path_partition) {
+    const auto view = node->view();
+    if (auto t = view->topics.find(topic); t != view->topics.end()) {
+      const int32_t count = t->second.partitions();
+      co_return co_await store_across_leaders(call, topic, *view, count, request, acks);
+    }
+  }
   auto& producer = call.broker->producer();
   auto start = [&](auto done) {
     producer.produce(topic, path_partition, request.records, acks, done);

@@ -48,12 +48,13 @@ Reply no_leader(std::string_view topic, std::string_view partition) {
   return reply;
 }
 
-// Sends the request to the leader as it came, marked as forwarded, and returns its answer.
-// Nothing sent: 503 / 50302 (nothing was appended). Sent and no answer: a produce may or may
-// not have been appended, 503 / 50304.
-asio::awaitable<Reply> forward(const Call& call, const Leader& leader) {
+}  // namespace
+
+asio::awaitable<Reply> send_to_broker(const Call& call, int32_t leader_id,
+                                      const std::string& leader_url, Request request) {
+  const Leader leader{leader_id, leader_url};
   const auto address = host_port(leader.url);
-  const bool is_produce = call.request.method() == http::verb::post;
+  const bool is_produce = request.method() == http::verb::post;
   auto indeterminate = [&] {
     return is_produce
                ? error_reply({http::status::service_unavailable, 50304,
@@ -82,7 +83,6 @@ asio::awaitable<Reply> forward(const Call& call, const Leader& leader) {
     reply.message.set(http::field::retry_after, "1");
     co_return reply;
   }
-  http::request<http::string_body> request = call.request;
   request.set(kForwardedHeader, std::to_string(call.broker->config().broker_id));
   request.set(http::field::host, address->first + ":" + address->second);
   request.keep_alive(false);
@@ -102,8 +102,6 @@ asio::awaitable<Reply> forward(const Call& call, const Leader& leader) {
   reply.message.erase(http::field::connection);
   co_return reply;
 }
-
-}  // namespace
 
 asio::awaitable<std::optional<Reply>> route_to_leader(const Route& route, Call& call) {
   auto* node = call.ctx.cluster.load(std::memory_order_acquire);
@@ -155,7 +153,7 @@ asio::awaitable<std::optional<Reply>> route_to_leader(const Route& route, Call& 
     location += std::string_view(call.request.target());
     reply.message.set(http::field::location, location);
   } else {
-    reply = co_await forward(call, leader);
+    reply = co_await send_to_broker(call, leader.id, leader.url, call.request);
   }
   reply.message.set(kLeaderHeader, leader_header);
   co_return reply;

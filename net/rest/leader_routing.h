@@ -23,4 +23,10 @@ inline constexpr std::string_view kLeaderHeader = "X-Sluice-Leader";
 // had no leader for cluster.leader.wait.ms.
 asio::awaitable<std::optional<Reply>> route_to_leader(const Route& route, Call& call);
 
+// Sends `request` to broker `leader_id` at `leader_url`, marked as forwarded by this broker,
+// and returns its answer: 503 / 50302 when nothing could be sent, 503 / 50304 for a POST sent
+// without an answer (the records may still appear).
+asio::awaitable<Reply> send_to_broker(const Call& call, int32_t leader_id,
+                                      const std::string& leader_url, Request request);
+
 }  // namespace sluice::net

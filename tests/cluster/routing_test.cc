@@ -95,5 +95,54 @@ TEST_F(RoutingTest, AForwardedRequestThatMeetsANonLeaderIsRefusedWith421) {
   EXPECT_NE(r.body.find("42101"), std::string::npos) << r.body;
 }
 
+// A produce to the whole topic: each record goes to its partition's leader, wherever it
+// arrived, at the offset the answer reports; a key lands on the same partition through every
+// broker.
+TEST_F(RoutingTest, AProduceToTheWholeTopicReachesEachPartitionsLeader) {
+  start();
+  std::string body = R"({"records":[)";
+  for (int i = 0; i < 30; ++i) {
+    body += (i ? "," : "") + std::string(R"({"key":"k)") + std::to_string(i) + R"(","value":)" +
+            std::to_string(i) + "}";
+  }
+  body += "]}";
+  std::map<int, std::pair<int64_t, int64_t>> placed;  // record -> partition, offset
+  for (int via = 1; via <= 3; ++via) {
+    auto r = http_request(port(via), "POST", "/topics/r?acks=all", body, kJsonV2);
+    ASSERT_EQ(r.status, 200) << r.body;
+    simdjson::dom::parser parser;
+    auto offsets = parser.parse(r.body)["offsets"].get_array().value();
+    ASSERT_EQ(offsets.size(), 30u) << r.body;
+    int i = 0;
+    for (auto o : offsets) {
+      ASSERT_TRUE(o["error_code"].is_null()) << r.body;
+      const int64_t partition = o["partition"].get_int64().value();
+      if (via == 1) {
+        placed[i] = {partition, o["offset"].get_int64().value()};
+      } else {
+        EXPECT_EQ(partition, placed[i].first) << "key k" << i << " moved through broker " << via;
+      }
+      ++i;
+    }
+  }
+  // Each leader holds its partition's records at the offsets the first answer gave.
+  std::map<int64_t, int64_t> per_partition;
+  for (auto& [i, po] : placed) ++per_partition[po.first];
+  for (auto& [p, n] : per_partition) {
+    auto offsets = http_request(port(leaders_[p]), "GET",
+                                "/topics/r/partitions/" + std::to_string(p) + "/offsets");
+    EXPECT_NE(offsets.body.find(R"("end_offset":)" + std::to_string(3 * n)), std::string::npos)
+        << offsets.body;
+  }
+  for (auto& [i, po] : placed) {
+    auto fetched = http_request(port(leaders_[po.first]), "GET",
+                                "/topics/r/partitions/" + std::to_string(po.first) +
+                                    "/records?max_bytes=1&offset=" + std::to_string(po.second),
+                                {}, {{"Accept", "application/vnd.kafka.json.v2+json"}});
+    EXPECT_NE(fetched.body.find(R"("key":"k)" + std::to_string(i) + "\""), std::string::npos)
+        << fetched.body;
+  }
+}
+
 }  // namespace
 }  // namespace sluice::testing
