@@ -239,6 +239,26 @@ asio::awaitable<void> wait_for_records(ApiContext& ctx,
   }
 }
 
+// The first assigned partition another broker leads, as a message; empty when none is.
+std::string led_elsewhere(const Call& call,
+                          const std::vector<broker::ConsumerGroups::FetchTarget>& targets) {
+  auto* node = call.ctx.cluster.load(std::memory_order_acquire);
+  if (node == nullptr) return {};
+  const auto view = node->view();
+  const int32_t self = call.broker->config().broker_id;
+  for (const auto& t : targets) {
+    if (!view->topics.contains(t.tp.topic)) continue;
+    const auto* state = view->partition(t.tp.topic, t.tp.partition);
+    if (state && state->leader == self) continue;
+    return fmt::format(
+        "{}-{} is led by broker {}: consumer instances read only the partitions their broker "
+        "leads in this version; assign this instance those partitions, or read the others "
+        "through /topics/{}/partitions/{{p}}/records on any broker",
+        t.tp.topic, t.tp.partition, state ? state->leader : -1, t.tp.topic);
+  }
+  return {};
+}
+
 asio::awaitable<Reply> records(Call& call) {
   auto& groups = call.broker->groups();
   auto plan = groups.begin_fetch(call.params[0], call.params[1]);
@@ -266,6 +286,11 @@ asio::awaitable<Reply> records(Call& call) {
   if (!timeout) co_return fail(timeout.error());
   const auto max_bytes = int_query(call, "max_bytes", kDefaultMaxBytes, 1, kMaxFetchBytes);
   if (!max_bytes) co_return fail(max_bytes.error());
+  // Cluster mode: this broker's logs hold only the partitions it leads; an instance assigned
+  // another must not be answered as if that partition were empty.
+  if (auto remote = led_elsewhere(call, plan->targets); !remote.empty()) {
+    co_return fail({http::status::misdirected_request, 42102, remote});
+  }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(*timeout);
   co_await wait_for_records(call.ctx, plan->targets, plan->config.fetch_min_bytes, deadline);
 

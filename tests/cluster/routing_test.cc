@@ -144,5 +144,24 @@ TEST_F(RoutingTest, AProduceToTheWholeTopicReachesEachPartitionsLeader) {
   }
 }
 
+// A consumer instance reads this broker's logs: assigned a partition another broker leads, it
+// says so instead of answering as if that partition were empty.
+TEST_F(RoutingTest, AConsumerInstanceRefusesPartitionsItsBrokerDoesNotLead) {
+  start();
+  const std::map<std::string, std::string> v2 = {{"Content-Type", "application/vnd.kafka.v2+json"}};
+  ASSERT_EQ(
+      http_request(port(1), "POST", "/consumers/g", R"({"name":"c","format":"json"})", v2).status,
+      200);
+  ASSERT_EQ(http_request(port(1), "POST", "/consumers/g/instances/c/subscription",
+                         R"({"topics":["r"]})", v2)
+                .status,
+            204);
+  auto r = http_request(port(1), "GET", "/consumers/g/instances/c/records?timeout=0", {},
+                        {{"Accept", "application/vnd.kafka.json.v2+json"}});
+  EXPECT_EQ(r.status, 421) << r.body;
+  EXPECT_NE(r.body.find("42102"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("is led by broker"), std::string::npos) << r.body;
+}
+
 }  // namespace
 }  // namespace sluice::testing
