@@ -33,6 +33,10 @@ class Category final : public std::error_category {
         return "broker is shutting down";
       case Errc::log_offline:
         return "partition offline after a failed fdatasync";
+      case Errc::not_at_log_end:
+        return "replicated batch does not start at the log end";
+      case Errc::stale_epoch:
+        return "replicated batch of an older leader epoch";
       case Errc::internal_topic:
         return "internal topic: read only for clients";
     }

@@ -21,6 +21,8 @@ enum class Errc {
   shutting_down,
   log_offline,     // an fdatasync failed: what reached the disk is unknown, so no more writes
   internal_topic,  // a client asked to write, create, delete or reconfigure an internal topic
+  not_at_log_end,  // a replicated batch that does not start where the replica's log ends
+  stale_epoch,     // a replicated batch of a leader epoch older than the log's last
 };
 
 const std::error_category& error_category() noexcept;

@@ -144,7 +144,16 @@ Result<AppendResult> PartitionLog::append_batch(std::span<std::byte> batch) {
 
 Result<std::vector<AppendResult>> PartitionLog::append_batches(
     std::span<const segment::ValidBatch> batches) {
-  AppendJob job{batches, {}, {}};
+  AppendJob job{batches, false, {}, {}};
+  AppendJob* jobs[] = {&job};
+  append_jobs(jobs, nullptr);
+  if (job.error) return job.error;
+  return std::move(job.results);
+}
+
+Result<std::vector<AppendResult>> PartitionLog::append_replicated(
+    std::span<const segment::ValidBatch> batches) {
+  AppendJob job{batches, true, {}, {}};
   AppendJob* jobs[] = {&job};
   append_jobs(jobs, nullptr);
   if (job.error) return job.error;
@@ -184,10 +193,13 @@ void PartitionLog::append_jobs(std::span<AppendJob* const> jobs, segment::Direct
     uint64_t run_bytes = 0;
     int64_t run_messages = 0;
     Offset next{end_offset_.load(std::memory_order_relaxed)};
+    const int32_t epoch = leader_epoch_.load(std::memory_order_acquire);
+    int32_t last_epoch = last_batch_epoch_.load(std::memory_order_relaxed);
     auto write_run = [&]() -> std::error_code {
       if (run.empty()) return {};
       if (auto r = active_->append(run, direct); !r) return r.error();
       appended_messages_.fetch_add(run_messages, std::memory_order_relaxed);
+      last_batch_epoch_.store(run.back().header.leader_epoch, std::memory_order_release);
       end_offset_.store(next.value, std::memory_order_release);
       appended = true;
       for (auto& [job, result] : owners) job->results.push_back(result);
@@ -212,8 +224,22 @@ void PartitionLog::append_jobs(std::span<AppendJob* const> jobs, segment::Direct
           break;
         }
         const Offset base = next;
-        const auto header =
-            segment::stamp_for_append(batch.bytes(), batch.header(), base, 0, append_time);
+        segment::BatchHeader header;
+        if (job.replicated) {
+          header = batch.header();
+          if (header.base_offset != base) {
+            job.error = Errc::not_at_log_end;
+            break;
+          }
+          if (header.leader_epoch < last_epoch) {
+            job.error = Errc::stale_epoch;
+            break;
+          }
+        } else {
+          header =
+              segment::stamp_for_append(batch.bytes(), batch.header(), base, epoch, append_time);
+        }
+        last_epoch = header.leader_epoch;
         std::error_code ec;
         if (roll_due(run_bytes, header, now)) {
           ec = write_run();
@@ -231,7 +257,8 @@ void PartitionLog::append_jobs(std::span<AppendJob* const> jobs, segment::Direct
           break;
         }
         run.push_back({batch.bytes(), header});
-        owners.emplace_back(&job, AppendResult{base, header.last_offset(), append_time});
+        owners.emplace_back(
+            &job, AppendResult{base, header.last_offset(), job.replicated ? -1 : append_time});
         run_bytes += size;
         run_messages += header.record_count;
         next = header.next_offset();

@@ -81,6 +81,10 @@ class PartitionLog {
   // One request's batches, for append_jobs().
   struct AppendJob {
     std::span<const segment::ValidBatch> batches;
+    // A follower's copy of its leader's batches: kept as they are (offsets, leader epoch,
+    // timestamps), each required to start at the log end and to be of the log's last epoch or
+    // a later one.
+    bool replicated = false;
     std::vector<AppendResult> results;  // one per batch appended, in order
     std::error_code error;  // why batch results.size() was not appended (those before it were)
   };
@@ -98,6 +102,16 @@ class PartitionLog {
   [[nodiscard]] Result<AppendResult> append_batch(segment::ValidBatch batch);
   // Validates `batch`, which must be one whole batch, then as above.
   [[nodiscard]] Result<AppendResult> append_batch(std::span<std::byte> batch);
+  // A follower's append of batches its leader wrote (AppendJob::replicated), through the page
+  // cache: Errc::not_at_log_end or Errc::stale_epoch refuse a batch and those after it.
+  [[nodiscard]] Result<std::vector<AppendResult>> append_replicated(
+      std::span<const segment::ValidBatch> batches);
+  // The leader epoch stamped into every batch appended from now on (0 on a standalone
+  // broker); a leader sets it before it takes its first append of a new epoch.
+  void set_leader_epoch(int32_t epoch) { leader_epoch_.store(epoch, std::memory_order_release); }
+  int32_t leader_epoch() const { return leader_epoch_.load(std::memory_order_acquire); }
+  // The leader epoch of the last batch appended (-1 before any, this run).
+  int32_t last_batch_epoch() const { return last_batch_epoch_.load(std::memory_order_acquire); }
   // Encodes the records as one batch and appends it. A record timestamp < 0 means "now".
   [[nodiscard]] Result<AppendResult> append(std::span<const segment::RecordInput> records);
 
@@ -190,6 +204,8 @@ class PartitionLog {
   std::atomic<std::chrono::steady_clock::rep> last_flush_{
       std::chrono::steady_clock::now().time_since_epoch().count()};
   std::atomic<int64_t> appended_messages_{0};
+  std::atomic<int32_t> leader_epoch_{0};
+  std::atomic<int32_t> last_batch_epoch_{-1};
   std::atomic<int64_t> flushed_messages_{0};
   std::mutex flush_mu_;  // one flush at a time; taken before writer_mu_ where both are
   // Set when an fdatasync fails. Linux may drop the dirty pages of a failed sync, so retrying

@@ -55,6 +55,9 @@ ApiError to_api_error(std::error_code ec, std::string_view what) {
       case B::log_offline:
         return {http::status::internal_server_error, 50002,
                 fmt::format("Partition {} is offline after a failed fdatasync", what)};
+      case B::not_at_log_end:
+      case B::stale_epoch:
+        return {http::status::conflict, 40904, fmt::format("{} for {}", ec.message(), what)};
     }
   }
   using C = broker::ConsumerErrc;

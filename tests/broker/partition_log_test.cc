@@ -32,10 +32,10 @@ class PartitionLogTest : public ::testing::Test {
     config_.index_interval_bytes = 256;
   }
 
-  std::unique_ptr<PartitionLog> open() {
+  std::unique_ptr<PartitionLog> open(const std::string& name = "t-0") {
     PartitionLog::Options o;
     o.topic = "t";
-    o.dir = dir_.path() / "t-0";
+    o.dir = dir_.path() / name;
     o.config = config_;
     o.clock_ms = [this] { return now_; };
     o.cache_retain_bytes = cache_retain_bytes_;
@@ -599,9 +599,9 @@ TEST_F(PartitionLogTest, AppendJobsFailOnlyTheJobWithABatchTooLarge) {
   auto large_valid = check_all(large);
   auto after_valid = check_all(after);
   ASSERT_GT(large.front().size(), 400u);
-  PartitionLog::AppendJob a{small_valid, {}, {}};
-  PartitionLog::AppendJob b{large_valid, {}, {}};
-  PartitionLog::AppendJob c{after_valid, {}, {}};
+  PartitionLog::AppendJob a{small_valid, false, {}, {}};
+  PartitionLog::AppendJob b{large_valid, false, {}, {}};
+  PartitionLog::AppendJob c{after_valid, false, {}, {}};
   std::vector<PartitionLog::AppendJob*> jobs = {&a, &b, &c};
   log->append_jobs(jobs, nullptr);
   EXPECT_FALSE(a.error);
@@ -612,6 +612,103 @@ TEST_F(PartitionLogTest, AppendJobsFailOnlyTheJobWithABatchTooLarge) {
   ASSERT_EQ(c.results.size(), 1u);
   EXPECT_EQ(c.results[0].base_offset, Offset{6});
   EXPECT_EQ(log->end_offset(), Offset{9});
+}
+
+// Every byte of the log from `offset` to its end, as a replica fetch would send it.
+std::string log_bytes(const PartitionLog& log, Offset offset) {
+  std::string out;
+  while (offset < log.end_offset()) {
+    auto slice = log.read(offset, 1 << 20);
+    EXPECT_TRUE(slice);
+    if (!slice || slice->empty()) break;
+    std::string chunk(slice->length, '\0');
+    EXPECT_EQ(
+        ::pread(slice->fd(), chunk.data(), chunk.size(), static_cast<off_t>(slice->position.value)),
+        static_cast<ssize_t>(chunk.size()));
+    out += chunk;
+    offset = slice->next_offset;
+  }
+  return out;
+}
+
+// The batches of `bytes` (whole batches back to back), validated in place.
+std::vector<segment::ValidBatch> split_batches(std::string& bytes) {
+  std::vector<segment::ValidBatch> out;
+  auto rest = std::as_writable_bytes(std::span(bytes));
+  while (!rest.empty()) {
+    auto batch = segment::ValidBatch::check(rest);
+    EXPECT_TRUE(batch) << batch.error().message();
+    if (!batch) break;
+    rest = rest.subspan(batch->bytes().size());
+    out.push_back(*batch);
+  }
+  return out;
+}
+
+TEST_F(PartitionLogTest, BatchesAreStampedWithTheLeaderEpochSetForTheLog) {
+  auto log = open();
+  append(*log, 3);
+  log->set_leader_epoch(7);
+  append(*log, 2);
+  auto slice = log->read(Offset{3}, 1 << 20);
+  ASSERT_TRUE(slice);
+  std::string bytes(slice->length, '\0');
+  ASSERT_EQ(
+      ::pread(slice->fd(), bytes.data(), bytes.size(), static_cast<off_t>(slice->position.value)),
+      static_cast<ssize_t>(bytes.size()));
+  auto header = segment::parse_header(std::as_bytes(std::span(bytes)));
+  ASSERT_TRUE(header);
+  EXPECT_EQ(header->leader_epoch, 7);
+  EXPECT_EQ(log->last_batch_epoch(), 7);
+}
+
+// A follower keeps its leader's batches as they are: the same bytes at the same offsets, rolled
+// at the same sizes, so both logs read back identical.
+TEST_F(PartitionLogTest, AReplicaAppendsItsLeadersBatchesByteForByte) {
+  auto leader = open("t-0");
+  auto follower = open("t-1");
+  leader->set_leader_epoch(2);
+  for (int i = 0; i < 30; ++i) append(*leader, 1 + i % 4);
+  leader->set_leader_epoch(5);
+  for (int i = 0; i < 10; ++i) append(*leader, 2);
+  std::string fetched = log_bytes(*leader, Offset{0});
+  auto batches = split_batches(fetched);
+  auto appended = follower->append_replicated(batches);
+  ASSERT_TRUE(appended) << appended.error().message();
+  EXPECT_EQ(follower->end_offset(), leader->end_offset());
+  EXPECT_EQ(follower->last_batch_epoch(), 5);
+  EXPECT_GT(leader->segment_count(), 1u);
+  EXPECT_EQ(follower->segment_count(), leader->segment_count());
+  EXPECT_TRUE(log_bytes(*follower, Offset{0}) == log_bytes(*leader, Offset{0}));
+}
+
+TEST_F(PartitionLogTest, AReplicaRefusesABatchNotAtItsEndOrOfAnOlderEpoch) {
+  auto leader = open("t-0");
+  auto follower = open("t-1");
+  leader->set_leader_epoch(3);
+  append(*leader, 2);
+  append(*leader, 2);
+  std::string fetched = log_bytes(*leader, Offset{0});
+  auto batches = split_batches(fetched);
+  ASSERT_EQ(batches.size(), 2u);
+  // The second batch alone starts at offset 2; the follower's log ends at 0.
+  auto gap = follower->append_replicated(std::span(batches).subspan(1));
+  ASSERT_FALSE(gap);
+  EXPECT_EQ(gap.error(), Errc::not_at_log_end);
+  EXPECT_EQ(follower->end_offset(), Offset{0});
+  ASSERT_TRUE(follower->append_replicated(batches));
+
+  // A batch of epoch 1 after epoch 3's: a deposed leader's, never accepted.
+  auto old_leader = open("t-2");
+  old_leader->set_leader_epoch(1);
+  for (int i = 0; i < 3; ++i) append(*old_leader, 4);  // offsets 0..11; its batch at 4 is next
+  std::string old_bytes = log_bytes(*old_leader, Offset{4});
+  auto old_batches = split_batches(old_bytes);
+  ASSERT_FALSE(old_batches.empty());
+  auto stale = follower->append_replicated(std::span(old_batches).first(1));
+  ASSERT_FALSE(stale);
+  EXPECT_EQ(stale.error(), Errc::stale_epoch);
+  EXPECT_EQ(follower->end_offset(), Offset{4});
 }
 
 }  // namespace
