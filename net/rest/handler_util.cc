@@ -115,6 +115,25 @@ std::optional<int32_t> controller_id(const Call& call) {
   return call.broker->config().broker_id;
 }
 
+PartitionPlacement partition_placement(const Call& call, std::string_view topic,
+                                       int32_t partition) {
+  const int32_t self = call.broker->config().broker_id;
+  if (auto* node = call.ctx.cluster.load(std::memory_order_acquire)) {
+    const auto view = node->view();
+    auto t = view->topics.find(topic);
+    if (t != view->topics.end() && partition >= 0 && partition < t->second.partitions()) {
+      PartitionPlacement out;
+      const auto* state = view->partition(topic, partition);
+      out.leader = state ? state->leader : -1;
+      for (int32_t b : t->second.replicas[static_cast<size_t>(partition)]) {
+        out.replicas.push_back({b, b == out.leader, state != nullptr && state->in_isr(b)});
+      }
+      return out;
+    }
+  }
+  return {self, {{self, true, true}}};
+}
+
 std::optional<int64_t> parse_int(std::string_view s, int64_t min, int64_t max) {
   int64_t value = 0;
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);

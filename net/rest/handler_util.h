@@ -47,6 +47,20 @@ std::vector<BrokerEntry> cluster_brokers(const Call& call);
 // this broker otherwise.
 std::optional<int32_t> controller_id(const Call& call);
 
+// Where a partition lives, as the metadata endpoints show it: in cluster mode its replicas
+// (preferred leader first) with who leads (-1: none) and who is in sync, as etcd holds them;
+// otherwise this broker alone, leading.
+struct ReplicaEntry {
+  int32_t broker = 0;
+  bool leader = false;
+  bool in_sync = false;
+};
+struct PartitionPlacement {
+  int32_t leader = -1;
+  std::vector<ReplicaEntry> replicas;
+};
+PartitionPlacement partition_placement(const Call& call, std::string_view topic, int32_t partition);
+
 // Strict decimal integer in [min, max]; nullopt on anything else.
 std::optional<int64_t> parse_int(std::string_view s, int64_t min, int64_t max);
 

@@ -56,7 +56,12 @@ asio::awaitable<Reply> cluster_state(Call& call) {
         w.key("replicas").begin_array().value(self).end_array();
         w.key("isr").begin_array().value(self).end_array();
       }
-      w.key("high_watermark").value(end).key("log_end_offset").value(end).end_object();
+      if (in_cluster && (state == nullptr || state->leader != self)) {
+        // Only the leader knows where its log ends.
+        w.key("high_watermark").null().key("log_end_offset").null().end_object();
+      } else {
+        w.key("high_watermark").value(end).key("log_end_offset").value(end).end_object();
+      }
     }
   }
   w.end_array().end_object();

@@ -13,11 +13,16 @@
 namespace sluice::net {
 namespace {
 
-void write_v2_partition(JsonWriter& w, int32_t partition, int32_t broker_id) {
-  w.begin_object().key("partition").value(partition).key("leader").value(broker_id);
-  w.key("replicas").begin_array().begin_object().key("broker").value(broker_id);
-  w.key("leader").value(true).key("in_sync").value(true).end_object().end_array();
-  w.end_object();
+void write_v2_partition(JsonWriter& w, const Call& call, std::string_view topic,
+                        int32_t partition) {
+  const auto placement = partition_placement(call, topic, partition);
+  w.begin_object().key("partition").value(partition).key("leader").value(placement.leader);
+  w.key("replicas").begin_array();
+  for (const auto& r : placement.replicas) {
+    w.begin_object().key("broker").value(r.broker).key("leader").value(r.leader);
+    w.key("in_sync").value(r.in_sync).end_object();
+  }
+  w.end_array().end_object();
 }
 
 asio::awaitable<Reply> root(Call&) { co_return json_reply(http::status::ok, "{}", kKafkaV2); }
@@ -67,8 +72,7 @@ asio::awaitable<Reply> get_topic(Call& call) {
   w.begin_object().key("name").value(d->name).key("configs").begin_object();
   for (const auto& [key, value] : config::topic_config_to_map(d->config)) w.key(key).value(value);
   w.end_object().key("partitions").begin_array();
-  for (int32_t p = 0; p < d->partitions; ++p)
-    write_v2_partition(w, p, call.broker->config().broker_id);
+  for (int32_t p = 0; p < d->partitions; ++p) write_v2_partition(w, call, d->name, p);
   w.end_array().end_object();
   co_return json_reply(http::status::ok, std::move(body), kKafkaV2);
 }
@@ -79,8 +83,7 @@ asio::awaitable<Reply> list_partitions(Call& call) {
   std::string body;
   JsonWriter w(body);
   w.begin_array();
-  for (int32_t p = 0; p < d->partitions; ++p)
-    write_v2_partition(w, p, call.broker->config().broker_id);
+  for (int32_t p = 0; p < d->partitions; ++p) write_v2_partition(w, call, d->name, p);
   w.end_array();
   co_return json_reply(http::status::ok, std::move(body), kKafkaV2);
 }
@@ -90,7 +93,7 @@ asio::awaitable<Reply> get_partition(Call& call) {
   if (!ref) co_return error_reply(ref.error());
   std::string body;
   JsonWriter w(body);
-  write_v2_partition(w, (*ref)->partition(), call.broker->config().broker_id);
+  write_v2_partition(w, call, (*ref)->topic(), (*ref)->partition());
   co_return json_reply(http::status::ok, std::move(body), kKafkaV2);
 }
 

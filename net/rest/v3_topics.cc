@@ -41,7 +41,9 @@ void write_topic(JsonWriter& w, const Call& call, const broker::TopicDescription
       .value(fmt::format("crn:///kafka={}/topic={}", call.broker->cluster_id(), d.name));
   w.end_object();
   w.key("cluster_id").value(call.broker->cluster_id()).key("topic_name").value(d.name);
-  w.key("is_internal").value(is_internal(d.name)).key("replication_factor").value(int64_t{1});
+  const auto replicas = partition_placement(call, d.name, 0).replicas.size();
+  w.key("is_internal").value(is_internal(d.name));
+  w.key("replication_factor").value(static_cast<int64_t>(replicas));
   w.key("partitions_count").value(d.partitions);
   write_related(w, "partitions", url + "/partitions");
   write_related(w, "configs", url + "/configs");
@@ -288,15 +290,20 @@ void write_partition(JsonWriter& w, const Call& call, const std::string& topic, 
   w.end_object();
   w.key("cluster_id").value(call.broker->cluster_id()).key("topic_name").value(topic);
   w.key("partition_id").value(p);
-  write_related(w, "leader", fmt::format("{}/replicas/{}", self, call.broker->config().broker_id));
+  if (const int32_t leader = partition_placement(call, topic, p).leader; leader >= 0) {
+    write_related(w, "leader", fmt::format("{}/replicas/{}", self, leader));
+  } else {
+    write_absent(w, "leader");
+  }
   write_related(w, "replicas", self + "/replicas");
   write_absent(w, "reassignment");
   w.end_object();
 }
 
-// The one replica of a partition: this broker's, the leader, always in sync.
-void write_replica(JsonWriter& w, const Call& call, const std::string& topic, int32_t p) {
-  const auto id = call.broker->config().broker_id;
+// One replica of a partition, as partition_placement() places it.
+void write_replica(JsonWriter& w, const Call& call, const std::string& topic, int32_t p,
+                   const ReplicaEntry& replica) {
+  const auto id = replica.broker;
   w.begin_object().key("kind").value("KafkaReplica");
   w.key("metadata")
       .begin_object()
@@ -309,7 +316,7 @@ void write_replica(JsonWriter& w, const Call& call, const std::string& topic, in
   w.end_object();
   w.key("cluster_id").value(call.broker->cluster_id()).key("topic_name").value(topic);
   w.key("partition_id").value(p).key("broker_id").value(id);
-  w.key("is_leader").value(true).key("is_in_sync").value(true);
+  w.key("is_leader").value(replica.leader).key("is_in_sync").value(replica.in_sync);
   write_related(w, "broker", fmt::format("{}/brokers/{}", cluster_url(call), id));
   w.end_object();
 }
@@ -353,7 +360,9 @@ asio::awaitable<Reply> partition_replicas_v3(Call& call) {
       .null()
       .end_object();
   w.key("data").begin_array();
-  write_replica(w, call, (*ref)->topic(), (*ref)->partition());
+  for (const auto& r : partition_placement(call, (*ref)->topic(), (*ref)->partition()).replicas) {
+    write_replica(w, call, (*ref)->topic(), (*ref)->partition(), r);
+  }
   w.end_array().end_object();
   co_return json_reply(http::status::ok, std::move(body));
 }
@@ -362,14 +371,15 @@ asio::awaitable<Reply> partition_replicas_v3(Call& call) {
 asio::awaitable<Reply> partition_replica_v3(Call& call) {
   auto ref = find_partition(call, call.params[1], call.params[2]);
   if (!ref) co_return error_reply(ref.error());
-  if (call.params[3] != std::to_string(call.broker->config().broker_id)) {
-    co_return error_reply({http::status::not_found, 404,
-                           fmt::format("Replica on broker '{}' not found", call.params[3])});
+  for (const auto& r : partition_placement(call, (*ref)->topic(), (*ref)->partition()).replicas) {
+    if (call.params[3] != std::to_string(r.broker)) continue;
+    std::string body;
+    JsonWriter w(body);
+    write_replica(w, call, (*ref)->topic(), (*ref)->partition(), r);
+    co_return json_reply(http::status::ok, std::move(body));
   }
-  std::string body;
-  JsonWriter w(body);
-  write_replica(w, call, (*ref)->topic(), (*ref)->partition());
-  co_return json_reply(http::status::ok, std::move(body));
+  co_return error_reply({http::status::not_found, 404,
+                         fmt::format("Replica on broker '{}' not found", call.params[3])});
 }
 
 }  // namespace

@@ -26,7 +26,7 @@ struct PartitionInfo {
   int64_t leader_epoch = 0;
   std::vector<int64_t> replicas;
   std::vector<int64_t> isr;
-  int64_t high_watermark = 0;
+  int64_t high_watermark = -1;  // -1: null (not the leader)
 };
 
 struct ClusterState {
@@ -54,7 +54,8 @@ inline ClusterState cluster_state(uint16_t port) {
     info.leader_epoch = p["leader_epoch"].get_int64().value();
     for (auto id : p["replicas"].get_array()) info.replicas.push_back(id.get_int64().value());
     for (auto id : p["isr"].get_array()) info.isr.push_back(id.get_int64().value());
-    info.high_watermark = p["high_watermark"].get_int64().value();
+    auto hw = p["high_watermark"];
+    info.high_watermark = hw.is_int64() ? hw.get_int64().value() : -1;
     s.partitions[{std::string(p["topic"].get_string().value()),
                   p["partition"].get_int64().value()}] = info;
   }

@@ -72,6 +72,22 @@ TEST_F(ClusterTopicsTest, ATopicCreatedThroughOneBrokerIsOnEveryBrokerWithItsLea
   for (auto& b : brokers_) {
     auto topic = http_request(b->port(), "GET", "/v3/clusters/" + cluster_id_ + "/topics/orders");
     EXPECT_EQ(topic.status, 200) << topic.body;
+    EXPECT_NE(topic.body.find(R"("replication_factor":1)"), std::string::npos) << topic.body;
+    // v2 and v3 show the same leaders as /v1/cluster, on every broker.
+    for (auto& [p, info] : partitions) {
+      const auto leader = std::to_string(info.leader);
+      auto v2 = http_request(b->port(), "GET", "/topics/orders/partitions/" + std::to_string(p));
+      EXPECT_NE(v2.body.find(R"("leader":)" + leader + R"(,"replicas":[{"broker":)" + leader +
+                             R"(,"leader":true,"in_sync":true}])"),
+                std::string::npos)
+          << v2.body;
+      auto v3 = http_request(b->port(), "GET",
+                             "/v3/clusters/" + cluster_id_ + "/topics/orders/partitions/" +
+                                 std::to_string(p) + "/replicas");
+      EXPECT_NE(v3.body.find(R"("broker_id":)" + leader + R"(,"is_leader":true,"is_in_sync":true)"),
+                std::string::npos)
+          << v3.body;
+    }
   }
   // The name is the cluster's now: a second create through another broker is refused.
   auto again = create(*brokers_[2], R"({"topic_name":"orders","partitions_count":2})");
