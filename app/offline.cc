@@ -93,10 +93,10 @@ void print_batches(const std::vector<recovery::DumpedBatch>& batches) {
     const bool append_time = h.timestamp_type() == TimestampType::log_append_time;
     const std::string_view label = append_time ? "LogAppendTime" : "CreateTime";
     fmt::print(
-        "baseOffset: {} lastOffset: {} count: {} position: {} {}: {} size: {} checksum: "
-        "{:016x} valid: true\n",
-        h.base_offset.value, h.last_offset().value, h.record_count, b.position, label,
-        h.max_timestamp, h.size_bytes(), h.checksum);
+        "baseOffset: {} lastOffset: {} count: {} partitionLeaderEpoch: {} position: {} {}: {} "
+        "size: {} checksum: {:016x} valid: true\n",
+        h.base_offset.value, h.last_offset().value, h.record_count, h.leader_epoch, b.position,
+        label, h.max_timestamp, h.size_bytes(), h.checksum);
     for (const auto& r : b.records) {
       std::string hs;
       for (const auto& [key, value] : r.headers) {

@@ -104,6 +104,13 @@ Result<std::unique_ptr<PartitionLog>> PartitionLog::open(Options options) {
       log->segments_.emplace(bases[i].value, *s);
     }
   }
+  auto epochs = recovery::LeaderEpochs::load(dir);
+  if (!epochs) return epochs.error();
+  log->epochs_ = std::make_unique<recovery::LeaderEpochs>(std::move(*epochs));
+  if (auto latest = log->epochs_->latest_epoch()) {
+    log->leader_epoch_.store(*latest);
+    log->last_batch_epoch_.store(*latest);
+  }
   log->active_ = log->segments_.rbegin()->second;
   const Offset start = std::max(bases.front(), persisted_start->value_or(Offset{0}));
   log->start_offset_.store(std::min(start, log->active_->next_offset()).value);
@@ -404,6 +411,8 @@ Result<void> PartitionLog::truncate_to(Offset offset) {
   if (auto r = target->truncate_to(offset); !r) return r;
   active_ = target;
   end_offset_.store(target->next_offset().value, std::memory_order_release);
+  if (auto r = epochs_->truncate_from_end(end_offset().value); !r) return r;
+  last_batch_epoch_.store(epochs_->latest_epoch().value_or(-1), std::memory_order_release);
   if (flushed_offset() > end_offset()) flushed_offset_.store(end_offset().value);
   if (start_offset() > end_offset()) start_offset_.store(end_offset().value);
   return {};
@@ -441,6 +450,13 @@ Result<void> PartitionLog::delete_before(Offset offset) {
   for (auto s = snapshot(); s.size() > 1 && s.front()->next_offset() <= offset; s = snapshot()) {
     if (auto r = delete_oldest(s.front()); !r) return r;
   }
+  return epochs_->truncate_from_start(offset.value);
+}
+
+Result<void> PartitionLog::become_leader(int32_t epoch) {
+  std::lock_guard lock(writer_mu_);
+  if (auto r = epochs_->assign(epoch, end_offset().value); !r) return r;
+  leader_epoch_.store(epoch, std::memory_order_release);
   return {};
 }
 

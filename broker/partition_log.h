@@ -16,6 +16,7 @@
 #include "common/result.h"
 #include "common/types.h"
 #include "config/config.h"
+#include "recovery/leader_epochs.h"
 #include "segment/batch.h"
 #include "segment/segment.h"
 
@@ -109,6 +110,13 @@ class PartitionLog {
   // The leader epoch stamped into every batch appended from now on (0 on a standalone
   // broker); a leader sets it before it takes its first append of a new epoch.
   void set_leader_epoch(int32_t epoch) { leader_epoch_.store(epoch, std::memory_order_release); }
+  // Takes leadership at `epoch`: records (epoch, end offset) in leader-epoch-checkpoint, synced,
+  // then stamps `epoch` into every later batch; no append runs in between. Syncs: call it on
+  // a broker thread, never a network one.
+  [[nodiscard]] Result<void> become_leader(int32_t epoch);
+  // Which leader epoch wrote which offsets (leader-epoch-checkpoint); kept in step with
+  // truncation and retention.
+  recovery::LeaderEpochs& epochs() { return *epochs_; }
   int32_t leader_epoch() const { return leader_epoch_.load(std::memory_order_acquire); }
   // The leader epoch of the last batch appended (-1 before any, this run).
   int32_t last_batch_epoch() const { return last_batch_epoch_.load(std::memory_order_acquire); }
@@ -205,6 +213,7 @@ class PartitionLog {
       std::chrono::steady_clock::now().time_since_epoch().count()};
   std::atomic<int64_t> appended_messages_{0};
   std::atomic<int32_t> leader_epoch_{0};
+  std::unique_ptr<recovery::LeaderEpochs> epochs_;
   std::atomic<int32_t> last_batch_epoch_{-1};
   std::atomic<int64_t> flushed_messages_{0};
   std::mutex flush_mu_;  // one flush at a time; taken before writer_mu_ where both are

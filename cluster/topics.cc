@@ -165,6 +165,21 @@ void ClusterTopics::mirror(const ClusterView& view, const ClusterView* previous)
                     altered.error().message());
     }
   }
+  // The leaderships this broker holds: each epoch goes into the partition's checkpoint and
+  // every batch after it.
+  const int32_t self = broker_.config().broker_id;
+  for (const auto& [tp, state] : view.partitions) {
+    if (state.leader != self) continue;
+    auto log = registry.partition(tp.first, tp.second);
+    if (!log || (*log)->epochs().latest_epoch() >= state.leader_epoch) continue;
+    if (auto r = (*log)->become_leader(state.leader_epoch); !r) {
+      spdlog::error("cannot take leadership of {}-{} at epoch {}: {}", tp.first, tp.second,
+                    state.leader_epoch, r.error().message());
+    } else {
+      spdlog::info("leading {}-{} at epoch {} from offset {}", tp.first, tp.second,
+                   state.leader_epoch, (*log)->end_offset().value);
+    }
+  }
   if (previous == nullptr) {
     for (const auto& name : registry.list()) {
       if (!broker::is_internal_topic(name) && !view.topics.contains(name)) {

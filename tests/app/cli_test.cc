@@ -251,7 +251,9 @@ TEST_F(CliTest, DumpPrintsBatchesRecordsAndIndexEntries) {
   ::testing::internal::CaptureStdout();
   EXPECT_EQ(call({"dump", log, "--print-data"}), 0);
   std::string out = ::testing::internal::GetCapturedStdout();
-  EXPECT_NE(out.find("baseOffset: 5 lastOffset: 6 count: 2 position: 0 CreateTime: 1002 size: "),
+  EXPECT_NE(out.find("baseOffset: 5 lastOffset: 6 count: 2 partitionLeaderEpoch: 0 position: 0 "
+                     "CreateTime: 1002 "
+                     "size: "),
             std::string::npos)
       << out;
   EXPECT_NE(out.find("| offset: 5 CreateTime: 1000 key: k1 value: hello headers: [h=v\\x01]"),
@@ -260,7 +262,8 @@ TEST_F(CliTest, DumpPrintsBatchesRecordsAndIndexEntries) {
   EXPECT_NE(out.find("| offset: 6 CreateTime: 1002 key: null value: wo\\x0arld headers: []"),
             std::string::npos)
       << out;
-  EXPECT_NE(out.find("baseOffset: 7 lastOffset: 7 count: 1 position: "), std::string::npos);
+  EXPECT_NE(out.find("baseOffset: 7 lastOffset: 7 count: 1 partitionLeaderEpoch: 0 position: "),
+            std::string::npos);
   EXPECT_NE(out.find("valid: true"), std::string::npos);
   ::testing::internal::CaptureStdout();
   EXPECT_EQ(call({"dump", (part / "00000000000000000005.index").string()}), 0);

@@ -2,6 +2,8 @@
 // partitions led by the brokers the assignment names and elected again when one goes.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <set>
@@ -14,6 +16,11 @@ namespace sluice::testing {
 namespace {
 
 const std::map<std::string, std::string> kJson = {{"Content-Type", "application/json"}};
+
+std::string read_text(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
 
 class ClusterTopicsTest : public ClusterFixture {
  protected:
@@ -132,6 +139,17 @@ TEST_F(ClusterTopicsTest, ADeadLeadersPartitionsGoOfflineAndComeBackWithItAtANew
   start(2);
   ASSERT_EQ(create(*brokers_[0], R"({"topic_name":"t","partitions_count":4})").status, 201);
   auto before = settled("t", 4);
+  int64_t on_two = -1;  // a partition broker 2 leads
+  for (auto& [p, info] : before) {
+    if (info.leader == 2) on_two = p;
+  }
+  ASSERT_GE(on_two, 0);
+  const std::string path = "/topics/t/partitions/" + std::to_string(on_two);
+  const std::map<std::string, std::string> v2 = {
+      {"Content-Type", "application/vnd.kafka.json.v2+json"}};
+  ASSERT_EQ(
+      http_request(brokers_[0]->port(), "POST", path, R"({"records":[{"value":1}]})", v2).status,
+      200);
   brokers_[1]->kill9();
   // Broker 2's lease expires; its partitions have no other replica: offline, not moved.
   ASSERT_TRUE(eventually([&] {
@@ -149,6 +167,24 @@ TEST_F(ClusterTopicsTest, ADeadLeadersPartitionsGoOfflineAndComeBackWithItAtANew
     // Each change of leader (to none, and back) raised the epoch.
     EXPECT_EQ(info.leader_epoch, before[p].leader == 2 ? 2 : 0) << p;
   }
+  // The new epoch is in the partition's history from the offset where it began, and in the
+  // batches written under it.
+  const auto checkpoint =
+      brokers_[1]->data_dir() / ("t-" + std::to_string(on_two)) / "leader-epoch-checkpoint";
+  EXPECT_TRUE(eventually([&] { return read_text(checkpoint) == "0\n2\n0 0\n2 1\n"; }))
+      << read_text(checkpoint);
+  ASSERT_EQ(
+      http_request(brokers_[0]->port(), "POST", path, R"({"records":[{"value":2}]})", v2).status,
+      200);
+  auto dump = run_sluice({"dump", (brokers_[1]->data_dir() / ("t-" + std::to_string(on_two)) /
+                                   "00000000000000000000.log")
+                                      .string()});
+  EXPECT_NE(dump.output.find("baseOffset: 0 lastOffset: 0 count: 1 partitionLeaderEpoch: 0 "),
+            std::string::npos)
+      << dump.output;
+  EXPECT_NE(dump.output.find("baseOffset: 1 lastOffset: 1 count: 1 partitionLeaderEpoch: 2 "),
+            std::string::npos)
+      << dump.output;
 }
 
 }  // namespace
