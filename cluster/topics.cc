@@ -47,7 +47,8 @@ broker::DetailedResult<broker::TopicDescription> ClusterTopics::create_topic(
                                      "each partition; use 1",
                                      replicas));
   }
-  if (view->topics.contains(name)) return Errc::topic_exists;
+  // A name the cluster has, or this broker's data has (a topic from before it joined), is taken.
+  if (view->topics.contains(name) || broker_.topics().describe(name)) return Errc::topic_exists;
   TopicAssignment topic;
   topic.id = new_topic_id();
   topic.replicas =
@@ -152,6 +153,11 @@ void ClusterTopics::mirror(const ClusterView& view, const ClusterView* previous)
         spdlog::error("cannot create topic '{}' from the cluster: {}", name,
                       created.error().message());
       }
+      continue;
+    }
+    if (local->partitions != topic.partitions()) {
+      spdlog::error("topic '{}' has {} partitions here but {} in the cluster: left as it is", name,
+                    local->partitions, topic.partitions());
       continue;
     }
     if (local->overrides == topic.configs) continue;

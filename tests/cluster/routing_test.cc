@@ -50,6 +50,7 @@ class RoutingTest : public ClusterFixture {
 
 TEST_F(RoutingTest, AProduceAndAFetchThroughANonLeaderAreForwardedToTheLeader) {
   start();
+  if (HasFatalFailure()) return;
   for (int64_t p = 0; p < 3; ++p) {
     const auto via = not_leader(p);
     const std::string path = "/topics/r/partitions/" + std::to_string(p);
@@ -74,6 +75,7 @@ TEST_F(RoutingTest, AProduceAndAFetchThroughANonLeaderAreForwardedToTheLeader) {
 
 TEST_F(RoutingTest, InRedirectModeANonLeaderAnswers307WithTheLeadersUrl) {
   start({"cluster.request.routing=redirect"});
+  if (HasFatalFailure()) return;
   const auto via = not_leader(0);
   auto r = http_request(port(via), "POST", "/topics/r/partitions/0?acks=1",
                         R"({"records":[{"value":1}]})", kJsonV2);
@@ -87,6 +89,7 @@ TEST_F(RoutingTest, InRedirectModeANonLeaderAnswers307WithTheLeadersUrl) {
 
 TEST_F(RoutingTest, AForwardedRequestThatMeetsANonLeaderIsRefusedWith421) {
   start();
+  if (HasFatalFailure()) return;
   auto headers = kJsonV2;
   headers["X-Sluice-Forwarded"] = "9";
   auto r = http_request(port(not_leader(1)), "POST", "/topics/r/partitions/1",
@@ -100,6 +103,7 @@ TEST_F(RoutingTest, AForwardedRequestThatMeetsANonLeaderIsRefusedWith421) {
 // broker.
 TEST_F(RoutingTest, AProduceToTheWholeTopicReachesEachPartitionsLeader) {
   start();
+  if (HasFatalFailure()) return;
   std::string body = R"({"records":[)";
   for (int i = 0; i < 30; ++i) {
     body += (i ? "," : "") + std::string(R"({"key":"k)") + std::to_string(i) + R"(","value":)" +
@@ -148,6 +152,7 @@ TEST_F(RoutingTest, AProduceToTheWholeTopicReachesEachPartitionsLeader) {
 // says so instead of answering as if that partition were empty.
 TEST_F(RoutingTest, AConsumerInstanceRefusesPartitionsItsBrokerDoesNotLead) {
   start();
+  if (HasFatalFailure()) return;
   const std::map<std::string, std::string> v2 = {{"Content-Type", "application/vnd.kafka.v2+json"}};
   ASSERT_EQ(
       http_request(port(1), "POST", "/consumers/g", R"({"name":"c","format":"json"})", v2).status,

@@ -64,6 +64,7 @@ class ClusterTopicsTest : public ClusterFixture {
 
 TEST_F(ClusterTopicsTest, ATopicCreatedThroughOneBrokerIsOnEveryBrokerWithItsLeadersSpread) {
   start(3);
+  if (HasFatalFailure()) return;
   auto r = create(*brokers_[1], R"({"topic_name":"orders","partitions_count":6})");
   ASSERT_EQ(r.status, 201) << r.body;
   auto partitions = settled("orders", 6);
@@ -103,6 +104,7 @@ TEST_F(ClusterTopicsTest, ATopicCreatedThroughOneBrokerIsOnEveryBrokerWithItsLea
 
 TEST_F(ClusterTopicsTest, AReplicationFactorAboveTheLiveBrokersIsRefusedNamingBoth) {
   start(2);
+  if (HasFatalFailure()) return;
   auto r = create(*brokers_[0], R"({"topic_name":"big","replication_factor":3})");
   EXPECT_EQ(r.status, 400) << r.body;
   EXPECT_NE(r.body.find("replication_factor 3 is larger than the 2 brokers alive"),
@@ -115,6 +117,7 @@ TEST_F(ClusterTopicsTest, AReplicationFactorAboveTheLiveBrokersIsRefusedNamingBo
 
 TEST_F(ClusterTopicsTest, ConfigChangesAndDeletionReachEveryBroker) {
   start(2);
+  if (HasFatalFailure()) return;
   ASSERT_EQ(create(*brokers_[0], R"({"topic_name":"logs","partitions_count":2})").status, 201);
   settled("logs", 2);
   const std::string config = "/v3/clusters/" + cluster_id_ + "/topics/logs/configs/retention.ms";
@@ -137,6 +140,7 @@ TEST_F(ClusterTopicsTest, ConfigChangesAndDeletionReachEveryBroker) {
 
 TEST_F(ClusterTopicsTest, ADeadLeadersPartitionsGoOfflineAndComeBackWithItAtANewEpoch) {
   start(2);
+  if (HasFatalFailure()) return;
   ASSERT_EQ(create(*brokers_[0], R"({"topic_name":"t","partitions_count":4})").status, 201);
   auto before = settled("t", 4);
   int64_t on_two = -1;  // a partition broker 2 leads
