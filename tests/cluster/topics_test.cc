@@ -8,6 +8,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/cluster/cluster_state.h"
@@ -189,6 +190,30 @@ TEST_F(ClusterTopicsTest, ADeadLeadersPartitionsGoOfflineAndComeBackWithItAtANew
   EXPECT_NE(dump.output.find("baseOffset: 1 lastOffset: 1 count: 1 partitionLeaderEpoch: 2 "),
             std::string::npos)
       << dump.output;
+}
+
+// etcd restarts keep leases (etcd renews them to their full TTL when it comes back): no broker
+// is taken for dead, no partition changes leader or epoch, and writes go on.
+TEST_F(ClusterTopicsTest, AnEtcdRestartChangesNoLeader) {
+  start(2);
+  if (HasFatalFailure()) return;
+  ASSERT_EQ(create(*brokers_[0], R"({"topic_name":"e","partitions_count":4})").status, 201);
+  auto before = settled("e", 4);
+  etcd_.kill9();
+  etcd_.start();
+  // Both brokers renew their leases and watch again; give an expiry time to show itself.
+  ASSERT_TRUE(eventually([&] { return cluster_state(brokers_[1]->port()).brokers.size() == 2; }));
+  std::this_thread::sleep_for(3s);
+  auto after = settled("e", 4);
+  for (auto& [p, info] : after) {
+    EXPECT_EQ(info.leader, before[p].leader) << p;
+    EXPECT_EQ(info.leader_epoch, before[p].leader_epoch) << p;
+  }
+  const std::map<std::string, std::string> v2 = {
+      {"Content-Type", "application/vnd.kafka.json.v2+json"}};
+  auto r =
+      http_request(brokers_[0]->port(), "POST", "/topics/e", R"({"records":[{"value":1}]})", v2);
+  EXPECT_EQ(r.status, 200) << r.body;
 }
 
 }  // namespace
