@@ -120,6 +120,88 @@ asio::awaitable<Reply> fetch_records(Call& call) {
   co_return reply;
 }
 
+// GET /v1/replica/topics/{t}/partitions/{p}: a follower's fetch of raw batches from the leader
+// (docs/CLUSTER.md, "Follower fetch"), checked in this order: a leader epoch older than the
+// partition's is fenced (409 / 40905); a newer one, or a broker that does not lead it, is
+// misdirected (421 / 42101); a follower whose last epoch ends before its fetch offset here has
+// diverged (409 / 40904 with diverging_epoch and end_offset, where it must cut); an offset below
+// the log start is 416 / 41601. The answer runs to the log end, long-polling when there is
+// nothing yet, with the leader's epoch, log start and end in headers.
+asio::awaitable<Reply> replica_fetch(Call& call) {
+  auto* node = call.ctx.cluster.load(std::memory_order_acquire);
+  if (node == nullptr) {
+    co_return error_reply(
+        {http::status::not_found, 40401, "Replica fetches are for brokers of a cluster"});
+  }
+  auto ref = find_partition(call, call.params[0], call.params[1]);
+  if (!ref) co_return error_reply(ref.error());
+  auto& log = **ref;
+  const auto offset = int_query(call, "offset", std::nullopt, 0, INT64_MAX);
+  if (!offset) co_return error_reply(offset.error());
+  const auto epoch = int_query(call, "leader_epoch", std::nullopt, 0, INT32_MAX);
+  if (!epoch) co_return error_reply(epoch.error());
+  const auto last_epoch = int_query(call, "last_epoch", -1, -1, INT32_MAX);
+  if (!last_epoch) co_return error_reply(last_epoch.error());
+  const auto max_wait = int_query(call, "max_wait_ms", 500, 0, 30000);
+  if (!max_wait) co_return error_reply(max_wait.error());
+  const auto max_bytes = int_query(call, "max_bytes", kDefaultMaxBytes, 1, kMaxMaxBytes);
+  if (!max_bytes) co_return error_reply(max_bytes.error());
+  const std::string name = fmt::format("{}-{}", log.topic(), log.partition());
+  const int32_t self = call.broker->config().broker_id;
+  const auto view = node->view();
+  const auto* state = view->partition(log.topic(), log.partition());
+  const int32_t current = state ? state->leader_epoch : -1;
+  if (*epoch < current) {
+    co_return error_reply(
+        {http::status::conflict, 40905,
+         fmt::format("Fenced: leader epoch {} of {} is older than its current epoch {}", *epoch,
+                     name, current)});
+  }
+  if (state == nullptr || *epoch > current || state->leader != self) {
+    co_return error_reply(
+        {http::status::misdirected_request, 42101,
+         fmt::format("Broker {} does not lead {} at epoch {}", self, name, *epoch)});
+  }
+  if (*last_epoch >= 0) {
+    const int64_t leader_end = log.end_offset().value;
+    const auto end = log.epochs().end_offset_for(static_cast<int32_t>(*last_epoch), leader_end);
+    if (!end || end->first != *last_epoch || end->second < *offset) {
+      const int32_t diverging = end ? end->first : -1;
+      const int64_t cut = end ? std::min(end->second, *offset) : std::min(leader_end, *offset);
+      std::string body;
+      JsonWriter w(body);
+      w.begin_object().key("error_code").value(int64_t{40904});
+      w.key("message").value(
+          fmt::format("The log diverged from {}'s leader: epoch {} ends at offset {} here", name,
+                      *last_epoch, cut));
+      w.key("diverging_epoch").value(diverging).key("end_offset").value(cut).end_object();
+      co_return json_reply(http::status::conflict, std::move(body));
+    }
+  }
+  const Offset start{*offset};
+  if (start < log.start_offset() || start > log.end_offset()) {
+    co_return error_reply(out_of_range(log, start.value));
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(*max_wait);
+  co_await long_poll(call.ctx, log, start, 1, deadline);
+  auto slice = log.read(start, static_cast<uint64_t>(*max_bytes));
+  if (!slice) {
+    if (slice.error() == broker::Errc::offset_out_of_range)
+      co_return error_reply(out_of_range(log, start.value));
+    co_return error_reply(to_api_error(slice.error(), name));
+  }
+  Reply reply = json_reply(http::status::ok, {}, kRawBatch);
+  if (!slice->empty()) {
+    reply.file_body = FileBody{slice->segment, slice->fd(), slice->position.value, slice->length};
+  }
+  reply.message.set("X-Sluice-Next-Offset",
+                    std::to_string(slice->empty() ? start.value : slice->next_offset.value));
+  reply.message.set("X-Sluice-High-Watermark", std::to_string(log.end_offset().value));
+  reply.message.set("X-Sluice-Log-Start-Offset", std::to_string(log.start_offset().value));
+  reply.message.set("X-Sluice-Leader-Epoch", std::to_string(current));
+  co_return reply;
+}
+
 asio::awaitable<Reply> partition_offsets(Call& call) {
   auto ref = find_partition(call, call.params[0], call.params[1]);
   if (!ref) co_return error_reply(ref.error());
@@ -155,6 +237,11 @@ void add_fetch_routes(std::vector<Route>& routes) {
       partition_route(http::verb::get, "/topics/{}/partitions/{}/records", fetch_records));
   routes.push_back(
       partition_route(http::verb::get, "/topics/{}/partitions/{}/offsets", partition_offsets));
+  routes.push_back({.method = http::verb::get,
+                    .pattern = "/v1/replica/topics/{}/partitions/{}",
+                    .handler = replica_fetch,
+                    .api = Api::ops,
+                    .topic_param = 0});
 }
 
 }  // namespace sluice::net

@@ -168,5 +168,52 @@ TEST_F(RoutingTest, AConsumerInstanceRefusesPartitionsItsBrokerDoesNotLead) {
   EXPECT_NE(r.body.find("is led by broker"), std::string::npos) << r.body;
 }
 
+// A follower's fetch from the leader, checked as docs/CLUSTER.md orders it: a stale epoch is
+// fenced, a newer one or a non-leader misdirected, a diverged log told where to cut, and a
+// good fetch answered with the leader's raw batches.
+TEST_F(RoutingTest, AReplicaFetchIsCheckedAgainstTheLeadersEpochAndHistory) {
+  start();
+  if (HasFatalFailure()) return;
+  const int64_t leader = leaders_[0];
+  ASSERT_EQ(http_request(port(leader), "POST", "/topics/r/partitions/0",
+                         R"({"records":[{"value":1},{"value":2}]})", kJsonV2)
+                .status,
+            200);
+  const std::string path = "/v1/replica/topics/r/partitions/0?replica=9&max_wait_ms=0";
+  auto good = http_request(port(leader), "GET", path + "&leader_epoch=0&offset=0&last_epoch=-1");
+  ASSERT_EQ(good.status, 200) << good.body;
+  EXPECT_EQ(good.header("content-type"), "application/vnd.sluice.batch");
+  EXPECT_GT(good.body.size(), 61u);  // at least one whole batch
+  EXPECT_EQ(good.header("x-sluice-leader-epoch"), "0");
+  EXPECT_EQ(good.header("x-sluice-next-offset"), "2");
+
+  auto newer = http_request(port(leader), "GET", path + "&leader_epoch=3&offset=0");
+  EXPECT_EQ(newer.status, 421) << newer.body;
+  auto elsewhere = http_request(port(not_leader(0)), "GET", path + "&leader_epoch=0&offset=0");
+  EXPECT_EQ(elsewhere.status, 421) << elsewhere.body;
+  // A follower that last fetched epoch 0 up to offset 5: the leader's epoch 0 ends at 2.
+  auto diverged = http_request(port(leader), "GET", path + "&leader_epoch=0&offset=5&last_epoch=0");
+  EXPECT_EQ(diverged.status, 409) << diverged.body;
+  EXPECT_NE(diverged.body.find(R"("error_code":40904)"), std::string::npos) << diverged.body;
+  EXPECT_NE(diverged.body.find(R"("diverging_epoch":0,"end_offset":2)"), std::string::npos)
+      << diverged.body;
+  auto beyond = http_request(port(leader), "GET", path + "&leader_epoch=0&offset=7");
+  EXPECT_EQ(beyond.status, 416) << beyond.body;
+
+  // The leader's broker goes and comes back: epoch 2 now, and epoch 0 is fenced.
+  brokers_[static_cast<size_t>(leader - 1)]->kill9();
+  ASSERT_TRUE(eventually([&] {
+    return cluster_state(port(not_leader(0))).partitions[{"r", 0}].leader == -1;
+  }));
+  brokers_[static_cast<size_t>(leader - 1)]->restart();
+  ASSERT_TRUE(eventually([&] {
+    return cluster_state(port(leader)).partitions[{"r", 0}].leader_epoch == 2 &&
+           http_request(port(leader), "GET", path + "&leader_epoch=2&offset=0").status == 200;
+  }));
+  auto fenced = http_request(port(leader), "GET", path + "&leader_epoch=0&offset=0");
+  EXPECT_EQ(fenced.status, 409) << fenced.body;
+  EXPECT_NE(fenced.body.find("40905"), std::string::npos) << fenced.body;
+}
+
 }  // namespace
 }  // namespace sluice::testing
