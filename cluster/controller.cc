@@ -11,7 +11,6 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <ranges>
 
 #include "cluster/node.h"
 
@@ -117,9 +116,10 @@ asio::awaitable<void> ClusterNode::controller_pass() {
         }
         if (!answer->succeeded) continue;  // another state or another controller: next view
         if (!current || current->leader != next->leader) {
+          std::vector<int32_t> in_sync;
+          for (const auto& member : next->isr) in_sync.push_back(member.first);
           spdlog::info("controller: {}-{} leader {} (epoch {}), in sync [{}]", name, p,
-                       next->leader, next->leader_epoch,
-                       fmt::join(next->isr | std::views::keys, ","));
+                       next->leader, next->leader_epoch, fmt::join(in_sync, ","));
         }
       }
     }
