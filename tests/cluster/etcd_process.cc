@@ -36,11 +36,20 @@ uint16_t free_loopback_port() {
 }
 
 EtcdProcess::EtcdProcess() : dir_(std::make_unique<TempDir>()) {
-  client_port_ = free_loopback_port();
-  do {
-    peer_port_ = free_loopback_port();
-  } while (peer_port_ == client_port_);
-  start();
+  // A port found free can be taken by another test before etcd binds it: try fresh ones.
+  for (int attempt = 1;; ++attempt) {
+    client_port_ = free_loopback_port();
+    do {
+      peer_port_ = free_loopback_port();
+    } while (peer_port_ == client_port_);
+    try {
+      start();
+      return;
+    } catch (const std::exception&) {
+      if (attempt == 3) throw;
+      std::filesystem::remove_all(dir_->path() / "data");
+    }
+  }
 }
 
 EtcdProcess::~EtcdProcess() {
