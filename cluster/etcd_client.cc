@@ -126,33 +126,45 @@ asio::awaitable<Result<std::unique_ptr<EtcdClient::Connection>>> EtcdClient::con
 
 asio::awaitable<Result<std::pair<int, std::string>>> EtcdClient::call(std::string_view path,
                                                                       std::string body) {
-  std::unique_ptr<Connection> connection;
-  if (!idle_.empty()) {
-    connection = std::move(idle_.back());
-    idle_.pop_back();
-  } else {
-    auto connected = co_await connect();
-    if (!connected) co_return connected.error();
-    connection = std::move(*connected);
+  // A kept-alive connection may have been closed by etcd (a restart) while idle: then the
+  // request was never read, and it goes once more on a fresh connection.
+  for (int attempt = 0;; ++attempt) {
+    std::unique_ptr<Connection> connection;
+    const bool reused = !idle_.empty() && attempt == 0;
+    if (reused) {
+      connection = std::move(idle_.back());
+      idle_.pop_back();
+    } else {
+      auto connected = co_await connect();
+      if (!connected) co_return connected.error();
+      connection = std::move(*connected);
+    }
+    auto request = post(options_.endpoints[connection->endpoint], path, body);
+    connection->stream.expires_after(options_.timeout);
+    auto [wec, written] = co_await http::async_write(connection->stream, request, kNoThrow);
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(kMaxAnswerBytes);
+    boost::system::error_code rec = wec;
+    if (!wec) {
+      auto [ec, read] =
+          co_await http::async_read(connection->stream, connection->buffer, parser, kNoThrow);
+      rec = ec;
+    }
+    const bool closed_while_idle =
+        reused && (wec || rec == http::error::end_of_stream || rec == asio::error::eof ||
+                   rec == asio::error::connection_reset);
+    if (closed_while_idle) continue;
+    if (rec == http::error::body_limit) co_return kBadAnswer;
+    if (rec) co_return kUnreachable;
+    auto response = parser.release();
+    const int status = response.result_int();
+    // A keepalive answers with a chunked stream that ends when the request does: read whole.
+    if (response.keep_alive()) {
+      connection->stream.expires_never();
+      idle_.push_back(std::move(connection));
+    }
+    co_return std::pair<int, std::string>{status, std::move(response.body())};
   }
-  auto request = post(options_.endpoints[connection->endpoint], path, std::move(body));
-  connection->stream.expires_after(options_.timeout);
-  auto [wec, written] = co_await http::async_write(connection->stream, request, kNoThrow);
-  if (wec) co_return kUnreachable;
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(kMaxAnswerBytes);
-  auto [rec, read] =
-      co_await http::async_read(connection->stream, connection->buffer, parser, kNoThrow);
-  if (rec == http::error::body_limit) co_return kBadAnswer;
-  if (rec) co_return kUnreachable;
-  auto response = parser.release();
-  const int status = response.result_int();
-  // A keepalive answers with a chunked stream that ends when the request does: read whole.
-  if (response.keep_alive()) {
-    connection->stream.expires_never();
-    idle_.push_back(std::move(connection));
-  }
-  co_return std::pair<int, std::string>{status, std::move(response.body())};
 }
 
 namespace {

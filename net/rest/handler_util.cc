@@ -12,6 +12,7 @@
 
 #include "broker/errors.h"
 #include "broker/topic_registry.h"
+#include "cluster/etcd_codec.h"
 #include "index/errors.h"
 #include "segment/errors.h"
 
@@ -79,6 +80,11 @@ ApiError to_api_error(std::error_code ec, std::string_view what) {
       case C::invalid_offset:
         return {http::status::unprocessable_entity, 42206, std::string(what)};
     }
+  }
+  if (ec.category() == cluster::etcd_category()) {
+    return {http::status::service_unavailable, 50305,
+            fmt::format("The cluster's metadata store (etcd) did not answer ({}); retry",
+                        ec.message())};
   }
   if (ec.category() == segment::error_category()) {
     return {http::status::unprocessable_entity, 42206,

@@ -236,11 +236,27 @@ TEST_F(EtcdClientTest, AWatchEndsWithAnErrorWhenEtcdDies) {
   ASSERT_FALSE(range);
   EXPECT_EQ(range.error(), EtcdErrc::unreachable);
   etcd_.start();
-  client_.close_idle();
   auto again = run([&]() -> asio::awaitable<Result<cluster::RangeAnswer>> {
     co_return co_await client_.range("/d/");
   });
   EXPECT_TRUE(again) << again.error().message();
+}
+
+// A kept-alive connection that etcd closed while it was idle (a restart) costs the caller
+// nothing: the call goes again on a fresh connection.
+TEST_F(EtcdClientTest, ACallOnAConnectionEtcdClosedWhileIdleGoesOnAFreshOne) {
+  auto first = run([&]() -> asio::awaitable<Result<cluster::EtcdHeader>> {
+    co_return co_await client_.put("/i/k", "1");
+  });
+  ASSERT_TRUE(first);
+  etcd_.stop();
+  etcd_.start();
+  auto second = run([&]() -> asio::awaitable<Result<cluster::RangeAnswer>> {
+    co_return co_await client_.range("/i/k");
+  });
+  ASSERT_TRUE(second) << second.error().message();
+  ASSERT_EQ(second->kvs.size(), 1u);
+  EXPECT_EQ(second->kvs[0].value, "1");
 }
 
 TEST(EtcdEndpointsTest, ParsesAListAndNamesTheBadEntry) {
