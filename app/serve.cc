@@ -19,6 +19,7 @@
 #include "broker/broker.h"
 #include "cluster/node.h"
 #include "cluster/topics.h"
+#include "common/http_url.h"
 #include "common/prometheus.h"
 #include "config/config.h"
 #include "net/http/server.h"
@@ -35,13 +36,11 @@ constexpr std::chrono::milliseconds kShutdownGrace{5000};
 
 // "http://host:port" (config validated the shape) -> server options with every limit.
 std::optional<net::ServerOptions> server_options_from(const config::BrokerConfig& config) {
-  std::string_view rest = config.listeners;
-  rest.remove_prefix(std::string_view("http://").size());
-  const auto colon = rest.rfind(':');
+  auto address = parse_http_url(config.listeners);
+  if (!address) return std::nullopt;
   net::ServerOptions o;
-  o.host = std::string(rest.substr(0, colon));
-  if (o.host.size() >= 2 && o.host.front() == '[') o.host = o.host.substr(1, o.host.size() - 2);
-  o.port = static_cast<uint16_t>(std::stoi(std::string(rest.substr(colon + 1))));
+  o.host = std::move(address->host);
+  o.port = address->port;
   o.threads = config.num_network_threads;
   o.max_request_bytes = static_cast<uint64_t>(config.max_request_size);
   o.max_header_bytes = static_cast<uint32_t>(config.max_header_bytes);

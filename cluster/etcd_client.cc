@@ -10,8 +10,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <charconv>
 #include <deque>
+
+#include "common/http_url.h"
 
 namespace sluice::cluster {
 
@@ -62,28 +63,11 @@ boost::system::result<std::vector<EtcdEndpoint>, std::string> parse_etcd_endpoin
     list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
     while (!entry.empty() && entry.front() == ' ') entry.remove_prefix(1);
     while (!entry.empty() && entry.back() == ' ') entry.remove_suffix(1);
-    const std::string_view scheme = "http://";
-    const auto bad = [&](std::string_view why) {
-      return fmt::format("etcd endpoint '{}': {}", entry, why);
-    };
-    if (!entry.starts_with(scheme)) return bad("expected http://host:port");
-    std::string_view rest = entry.substr(scheme.size());
-    if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
-    const auto colon = rest.rfind(':');
-    if (colon == std::string_view::npos || colon == 0) return bad("expected http://host:port");
-    EtcdEndpoint e;
-    e.host = std::string(rest.substr(0, colon));
-    if (e.host.size() >= 2 && e.host.front() == '[' && e.host.back() == ']') {
-      e.host = e.host.substr(1, e.host.size() - 2);
+    auto address = parse_http_url(entry);
+    if (!address || address->port == 0) {
+      return fmt::format("etcd endpoint '{}': expected http://host:port, port 1 to 65535", entry);
     }
-    const std::string_view port = rest.substr(colon + 1);
-    unsigned value = 0;
-    auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-    if (ec != std::errc{} || ptr != port.data() + port.size() || value == 0 || value > 65535) {
-      return bad("the port must be a number from 1 to 65535");
-    }
-    e.port = static_cast<uint16_t>(value);
-    out.push_back(std::move(e));
+    out.push_back({std::move(address->host), address->port});
   }
   if (out.empty()) return std::string("etcd.endpoints is empty");
   return out;

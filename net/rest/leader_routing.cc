@@ -10,6 +10,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "common/http_url.h"
 #include "net/rest/handler_util.h"
 
 namespace sluice::net {
@@ -28,19 +29,6 @@ struct Leader {
   std::string url;
 };
 
-// "http://host:port" -> host, port.
-std::optional<std::pair<std::string, std::string>> host_port(std::string_view url) {
-  constexpr std::string_view kScheme = "http://";
-  if (!url.starts_with(kScheme)) return std::nullopt;
-  url.remove_prefix(kScheme.size());
-  if (!url.empty() && url.back() == '/') url.remove_suffix(1);
-  const auto colon = url.rfind(':');
-  if (colon == std::string_view::npos) return std::nullopt;
-  std::string host(url.substr(0, colon));
-  if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-  return std::pair{host, std::string(url.substr(colon + 1))};
-}
-
 Reply no_leader(std::string_view topic, std::string_view partition) {
   Reply reply = error_reply({http::status::service_unavailable, 50302,
                              fmt::format("No leader for {}-{}; retry", topic, partition)});
@@ -53,7 +41,7 @@ Reply no_leader(std::string_view topic, std::string_view partition) {
 asio::awaitable<Reply> send_to_broker(const Call& call, int32_t leader_id,
                                       const std::string& leader_url, Request request) {
   const Leader leader{leader_id, leader_url};
-  const auto address = host_port(leader.url);
+  const auto address = parse_http_url(leader.url);
   const bool is_produce = request.method() == http::verb::post;
   auto indeterminate = [&] {
     return is_produce
@@ -69,7 +57,7 @@ asio::awaitable<Reply> send_to_broker(const Call& call, int32_t leader_id,
   auto executor = co_await asio::this_coro::executor;
   tcp::resolver resolver(executor);
   auto [rec, endpoints] =
-      co_await resolver.async_resolve(address->first, address->second, kNoThrow);
+      co_await resolver.async_resolve(address->host, address->port_text(), kNoThrow);
   beast::tcp_stream stream(executor);
   stream.expires_after(std::chrono::seconds(5));
   if (!rec) {
@@ -84,7 +72,7 @@ asio::awaitable<Reply> send_to_broker(const Call& call, int32_t leader_id,
     co_return reply;
   }
   request.set(kForwardedHeader, std::to_string(call.broker->config().broker_id));
-  request.set(http::field::host, address->first + ":" + address->second);
+  request.set(http::field::host, address->host + ":" + address->port_text());
   request.keep_alive(false);
   request.prepare_payload();
   // A fetch may long-poll on the leader for as long as the client asked.

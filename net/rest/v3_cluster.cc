@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "broker/consumer_groups.h"
+#include "common/http_url.h"
 #include "common/json_writer.h"
 #include "net/rest/handler_util.h"
 #include "net/rest/router.h"
@@ -53,34 +54,15 @@ asio::awaitable<Reply> get_cluster(Call& call) {
   co_return json_reply(http::status::ok, std::move(body));
 }
 
-// "http://host:port" -> host and port, for the v3 broker resource.
-std::pair<std::string, std::optional<int>> host_port(std::string_view url) {
-  if (auto scheme = url.find("://"); scheme != std::string_view::npos)
-    url.remove_prefix(scheme + 3);
-  if (!url.empty() && url.back() == '/') url.remove_suffix(1);
-  const auto colon = url.rfind(':');
-  if (colon == std::string_view::npos) return {std::string(url), std::nullopt};
-  std::string host(url.substr(0, colon));
-  if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-  auto port = parse_int(url.substr(colon + 1), 0, 65535);
-  return {host, port ? std::optional<int>(static_cast<int>(*port)) : std::nullopt};
-}
-
 void write_broker(JsonWriter& w, const Call& call, const BrokerEntry& b) {
   const auto self = fmt::format("{}/brokers/{}", cluster_url(call), b.id);
   w.begin_object().key("kind").value("KafkaBroker");
   write_metadata(w, call, self, fmt::format("broker={}", b.id));
   w.key("cluster_id").value(call.broker->cluster_id()).key("broker_id").value(b.id);
-  const auto [host, port] = host_port(b.url);
-  if (host.empty()) {
-    w.key("host").null();
+  if (auto address = parse_http_url(b.url)) {
+    w.key("host").value(address->host).key("port").value(static_cast<int64_t>(address->port));
   } else {
-    w.key("host").value(host);
-  }
-  if (port) {
-    w.key("port").value(*port);
-  } else {
-    w.key("port").null();
+    w.key("host").null().key("port").null();
   }
   w.key("rack").null();
   write_absent(w, "configs");

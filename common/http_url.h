@@ -1,0 +1,40 @@
+#pragma once
+
+#include <charconv>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace sluice {
+
+// The host and port of an "http://host:port" URL (listeners, advertised.listeners,
+// etcd.endpoints, a broker's registered URL); a trailing '/' is allowed.
+struct HttpAddress {
+  std::string host;  // an IPv6 address without its brackets
+  uint16_t port = 0;
+  std::string port_text() const { return std::to_string(port); }
+};
+
+// nullopt for anything else: another scheme, no host, a port that is not 0..65535.
+inline std::optional<HttpAddress> parse_http_url(std::string_view url) {
+  constexpr std::string_view kScheme = "http://";
+  if (!url.starts_with(kScheme)) return std::nullopt;
+  url.remove_prefix(kScheme.size());
+  if (url.ends_with('/')) url.remove_suffix(1);
+  const auto colon = url.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return std::nullopt;
+  std::string_view host = url.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  const std::string_view port = url.substr(colon + 1);
+  unsigned value = 0;
+  auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (port.empty() || ec != std::errc{} || ptr != port.data() + port.size() || value > 65535) {
+    return std::nullopt;
+  }
+  return HttpAddress{std::string(host), static_cast<uint16_t>(value)};
+}
+
+}  // namespace sluice
