@@ -107,9 +107,6 @@ class PartitionLog {
   // cache: Errc::not_at_log_end or Errc::stale_epoch refuse a batch and those after it.
   [[nodiscard]] Result<std::vector<AppendResult>> append_replicated(
       std::span<const segment::ValidBatch> batches);
-  // The leader epoch stamped into every batch appended from now on (0 on a standalone
-  // broker); a leader sets it before it takes its first append of a new epoch.
-  void set_leader_epoch(int32_t epoch) { leader_epoch_.store(epoch, std::memory_order_release); }
   // Takes leadership at `epoch`: records (epoch, end offset) in leader-epoch-checkpoint, synced,
   // then stamps `epoch` into every later batch; no append runs in between. Syncs: call it on
   // a broker thread, never a network one.
@@ -117,8 +114,7 @@ class PartitionLog {
   // Which leader epoch wrote which offsets (leader-epoch-checkpoint); kept in step with
   // truncation and retention.
   recovery::LeaderEpochs& epochs() { return *epochs_; }
-  int32_t leader_epoch() const { return leader_epoch_.load(std::memory_order_acquire); }
-  // The leader epoch of the last batch appended (-1 before any, this run).
+  // The leader epoch of the last batch appended (at open, the checkpoint's latest; -1 with none).
   int32_t last_batch_epoch() const { return last_batch_epoch_.load(std::memory_order_acquire); }
   // Encodes the records as one batch and appends it. A record timestamp < 0 means "now".
   [[nodiscard]] Result<AppendResult> append(std::span<const segment::RecordInput> records);

@@ -5,6 +5,7 @@
 
 #include <charconv>
 
+#include "cluster/json.h"
 #include "common/base64.h"
 #include "common/json_writer.h"
 
@@ -12,6 +13,7 @@ namespace sluice::cluster {
 namespace {
 
 namespace dom = simdjson::dom;
+using detail::parse_object;
 
 class Category final : public std::error_category {
  public:
@@ -130,16 +132,6 @@ bool parse_range_object(dom::object o, RangeAnswer& r) {
   return true;
 }
 
-// The parser for one call on this thread; the body is copied into its padded buffer.
-Result<dom::object> parse_object(std::string_view body) {
-  thread_local dom::parser parser;
-  dom::element root;
-  if (parser.parse(body.data(), body.size(), true).get(root)) return kBad;
-  dom::object o;
-  if (root.get_object().get(o)) return kBad;
-  return o;
-}
-
 const char* target_name(Compare::Target t) {
   switch (t) {
     case Compare::Target::create:
@@ -195,6 +187,15 @@ void write_op(JsonWriter& w, const TxnOp& op) {
 }
 
 }  // namespace
+
+Result<dom::object> detail::parse_object(std::string_view json) {
+  thread_local dom::parser parser;
+  dom::element root;
+  if (parser.parse(json.data(), json.size(), true).get(root)) return kBad;
+  dom::object o;
+  if (root.get_object().get(o)) return kBad;
+  return o;
+}
 
 const std::error_category& etcd_category() noexcept {
   static const Category category;

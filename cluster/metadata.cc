@@ -6,6 +6,7 @@
 #include <charconv>
 #include <limits>
 
+#include "cluster/json.h"
 #include "common/json_writer.h"
 #include "common/topic_name.h"
 
@@ -13,17 +14,9 @@ namespace sluice::cluster {
 namespace {
 
 namespace dom = simdjson::dom;
+using detail::parse_object;
 
 const std::error_code kBad = make_error_code(EtcdErrc::bad_answer);
-
-Result<dom::object> parse_object(std::string_view json) {
-  thread_local dom::parser parser;
-  dom::element root;
-  if (parser.parse(json.data(), json.size(), true).get(root)) return kBad;
-  dom::object o;
-  if (root.get_object().get(o)) return kBad;
-  return o;
-}
 
 std::optional<int32_t> parse_id(std::string_view s) {
   int32_t id = 0;

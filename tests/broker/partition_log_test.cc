@@ -645,10 +645,10 @@ std::vector<segment::ValidBatch> split_batches(std::string& bytes) {
   return out;
 }
 
-TEST_F(PartitionLogTest, BatchesAreStampedWithTheLeaderEpochSetForTheLog) {
+TEST_F(PartitionLogTest, BatchesAreStampedWithTheEpochOfTheLeadershipTakenBeforeThem) {
   auto log = open();
   append(*log, 3);
-  log->set_leader_epoch(7);
+  ASSERT_TRUE(log->become_leader(7));
   append(*log, 2);
   auto slice = log->read(Offset{3}, 1 << 20);
   ASSERT_TRUE(slice);
@@ -667,9 +667,9 @@ TEST_F(PartitionLogTest, BatchesAreStampedWithTheLeaderEpochSetForTheLog) {
 TEST_F(PartitionLogTest, AReplicaAppendsItsLeadersBatchesByteForByte) {
   auto leader = open("t-0");
   auto follower = open("t-1");
-  leader->set_leader_epoch(2);
+  ASSERT_TRUE(leader->become_leader(2));
   for (int i = 0; i < 30; ++i) append(*leader, 1 + i % 4);
-  leader->set_leader_epoch(5);
+  ASSERT_TRUE(leader->become_leader(5));
   for (int i = 0; i < 10; ++i) append(*leader, 2);
   std::string fetched = log_bytes(*leader, Offset{0});
   auto batches = split_batches(fetched);
@@ -685,7 +685,7 @@ TEST_F(PartitionLogTest, AReplicaAppendsItsLeadersBatchesByteForByte) {
 TEST_F(PartitionLogTest, AReplicaRefusesABatchNotAtItsEndOrOfAnOlderEpoch) {
   auto leader = open("t-0");
   auto follower = open("t-1");
-  leader->set_leader_epoch(3);
+  ASSERT_TRUE(leader->become_leader(3));
   append(*leader, 2);
   append(*leader, 2);
   std::string fetched = log_bytes(*leader, Offset{0});
@@ -700,7 +700,7 @@ TEST_F(PartitionLogTest, AReplicaRefusesABatchNotAtItsEndOrOfAnOlderEpoch) {
 
   // A batch of epoch 1 after epoch 3's: a deposed leader's, never accepted.
   auto old_leader = open("t-2");
-  old_leader->set_leader_epoch(1);
+  ASSERT_TRUE(old_leader->become_leader(1));
   for (int i = 0; i < 3; ++i) append(*old_leader, 4);  // offsets 0..11; its batch at 4 is next
   std::string old_bytes = log_bytes(*old_leader, Offset{4});
   auto old_batches = split_batches(old_bytes);
