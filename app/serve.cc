@@ -18,6 +18,7 @@
 #include "app/commands.h"
 #include "broker/broker.h"
 #include "cluster/node.h"
+#include "cluster/replicas.h"
 #include "cluster/topics.h"
 #include "common/http_url.h"
 #include "common/prometheus.h"
@@ -110,6 +111,9 @@ int serve(const ServeArgs& args) {
   spdlog::set_level(spdlog::level::from_str(config.log_level));
 
   // Block the stop signals before any thread starts, so only sigwait below receives them.
+  // A peer that closes its connection while a reply goes out with sendfile(2) (a consumer, or
+  // a follower broker that stops) must cost that connection an EPIPE, not the broker its life.
+  ::signal(SIGPIPE, SIG_IGN);
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
@@ -222,14 +226,23 @@ int serve(const ServeArgs& args) {
     server.stop(std::chrono::milliseconds(0));
     return 1;
   }
+  std::unique_ptr<cluster::ReplicaManager> replicas;
   std::unique_ptr<cluster::ClusterTopics> cluster_topics;
   if (node) {
-    cluster_topics = std::make_unique<cluster::ClusterTopics>(*node, broker);
+    cluster::ReplicaManager::Options ro;
+    ro.on_high_watermark = [&ctx](const broker::PartitionLog& log) { ctx.waiters.notify(&log); };
+    replicas = std::make_unique<cluster::ReplicaManager>(*node, broker, std::move(ro));
+    replicas->start();
+    broker.set_replication(replicas.get());
+    ctx.replicas.store(replicas.get(), std::memory_order_release);
+    cluster_topics = std::make_unique<cluster::ClusterTopics>(*node, broker, *replicas);
     node->on_view([topics = cluster_topics.get()](auto view) { topics->on_view(std::move(view)); });
     broker.admin().install(cluster_topics.get());
     if (auto r = node->start(); !r) {
       spdlog::critical("{}", r.error().message);
       server.stop(std::chrono::milliseconds(0));
+      replicas->stop();
+      broker.set_replication(nullptr);
       (void)broker.stop();
       return 2;
     }
@@ -243,9 +256,11 @@ int serve(const ServeArgs& args) {
   spdlog::info("received {}, stopping", strsignal(signal));
   // The lease goes first, so the cluster moves this broker's leaderships at once.
   if (node) node->stop();
+  if (replicas) replicas->stop();  // acks=all still waiting: not confirmed
   ctx.waiters.shut_down();  // parked long polls answer now instead of holding up the grace period
   server.stop(kShutdownGrace);
   ctx.broker.store(nullptr);
+  broker.set_replication(nullptr);
   if (auto r = broker.stop(); !r) {
     spdlog::error("clean stop failed: {}", r.error().message());
     return 1;

@@ -101,12 +101,16 @@ Result<void> Broker::start() {
     committer_->notify_appended(log, rolled);
     if (hooks_.on_append) hooks_.on_append(log);
   };
+  options.on_flushed = [this](PartitionLog& log) {
+    if (auto* r = replication_.load(std::memory_order_acquire)) r->flushed(log);
+  };
   auto registry = TopicRegistry::open(std::move(options), *committer_);
   if (!registry) return registry.error();
   registry_ = std::move(*registry);
   admin_ = std::make_unique<TopicAdminSwitch>(*registry_);
   worker_ = std::make_unique<Worker>();
-  producer_ = std::make_unique<Producer>(*registry_, *admin_, *committer_, *worker_, config_);
+  producer_ =
+      std::make_unique<Producer>(*registry_, *admin_, *committer_, *worker_, config_, replication_);
   if (auto r = start_groups(); !r) return r;
   retention_thread_ = std::thread([this] { retention_loop(); });
   started_ = true;

@@ -75,6 +75,11 @@ class Broker {
   // installed (TopicAdminSwitch::install, before requests are taken).
   TopicAdminSwitch& admin() { return *admin_; }
   GroupCommitter& committer() { return *committer_; }
+  // Cluster mode: the replication that acks=all waits for and flushes report to (null:
+  // standalone). Set before requests are taken, cleared before the replication goes.
+  void set_replication(Replication* replication) {
+    replication_.store(replication, std::memory_order_release);
+  }
   Producer& producer() { return *producer_; }
   // The thread for work a network thread must not do: anything that syncs or waits for a
   // flush (topic create, delete, config changes).
@@ -93,6 +98,7 @@ class Broker {
   Hooks hooks_;
   std::string cluster_id_;
   SyncStats sync_stats_;
+  std::atomic<Replication*> replication_{nullptr};
   std::unique_ptr<GroupCommitter> committer_;
   std::unique_ptr<TopicRegistry> registry_;
   std::unique_ptr<TopicAdminSwitch> admin_;

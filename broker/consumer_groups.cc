@@ -265,7 +265,7 @@ DetailedResult<ConsumerGroups::FetchPlan> ConsumerGroups::begin_fetch(std::strin
     auto log = registry_.partition(tp.topic, tp.partition);
     if (!log) continue;  // deleted since it was assigned
     const Offset start = (*log)->start_offset();
-    const Offset end = (*log)->end_offset();
+    const Offset end = (*log)->high_watermark();
     const auto in_range = [&](int64_t o) { return o >= start.value && o <= end.value; };
     auto pos = m.positions.find(tp);
     if (pos == m.positions.end() || !in_range(pos->second)) {
@@ -334,7 +334,8 @@ DetailedResult<void> ConsumerGroups::seek_to_edge(std::string_view group, std::s
   for (const auto& tp : partitions) {
     auto log = registry_.partition(tp.topic, tp.partition);
     if (!log) return DetailedError(log.error(), tp.topic);
-    offsets.emplace_back(tp, beginning ? (*log)->start_offset().value : (*log)->end_offset().value);
+    offsets.emplace_back(tp,
+                         beginning ? (*log)->start_offset().value : (*log)->high_watermark().value);
   }
   return seek(group, instance, offsets);
 }
@@ -512,7 +513,7 @@ std::vector<ConsumerGroups::PartitionLag> ConsumerGroups::lags(
     auto log = registry_.partition(tp.topic, tp.partition);
     if (!log) continue;
     auto h = holder.find(tp);
-    out.push_back({tp, offset, (*log)->end_offset().value, h == holder.end() ? "" : h->second});
+    out.push_back({tp, offset, (*log)->high_watermark().value, h == holder.end() ? "" : h->second});
   }
   return out;
 }

@@ -39,6 +39,10 @@ class Category final : public std::error_category {
         return "replicated batch of an older leader epoch";
       case Errc::internal_topic:
         return "internal topic: read only for clients";
+      case Errc::not_enough_replicas:
+        return "not enough in-sync replicas";
+      case Errc::not_confirmed:
+        return "replication not confirmed; the records may still become visible";
     }
     return "unknown broker error";
   }

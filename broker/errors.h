@@ -19,10 +19,12 @@ enum class Errc {
   empty_batch,       // an append with no records
   record_too_large,  // a batch larger than max.message.bytes
   shutting_down,
-  log_offline,     // an fdatasync failed: what reached the disk is unknown, so no more writes
-  internal_topic,  // a client asked to write, create, delete or reconfigure an internal topic
-  not_at_log_end,  // a replicated batch that does not start where the replica's log ends
-  stale_epoch,     // a replicated batch of a leader epoch older than the log's last
+  log_offline,          // an fdatasync failed: what reached the disk is unknown, so no more writes
+  internal_topic,       // a client asked to write, create, delete or reconfigure an internal topic
+  not_at_log_end,       // a replicated batch that does not start where the replica's log ends
+  stale_epoch,          // a replicated batch of a leader epoch older than the log's last
+  not_enough_replicas,  // acks=all refused before the append: the ISR is below its minimum
+  not_confirmed,        // acks=all appended but replication not confirmed: the records may appear
 };
 
 const std::error_category& error_category() noexcept;

@@ -160,11 +160,44 @@ Result<std::vector<AppendResult>> PartitionLog::append_batches(
 
 Result<std::vector<AppendResult>> PartitionLog::append_replicated(
     std::span<const segment::ValidBatch> batches) {
-  AppendJob job{batches, true, {}, {}};
-  AppendJob* jobs[] = {&job};
-  append_jobs(jobs, nullptr);
-  if (job.error) return job.error;
-  return std::move(job.results);
+  std::vector<AppendResult> results;
+  // Runs of batches of one epoch; a run of a newer epoch is recorded in the checkpoint first.
+  while (!batches.empty()) {
+    const int32_t epoch = batches.front().header().leader_epoch;
+    size_t n = 1;
+    while (n < batches.size() && batches[n].header().leader_epoch == epoch) ++n;
+    {
+      std::lock_guard lock(writer_mu_);
+      const auto latest = epochs_->latest_epoch();
+      if (epoch > latest.value_or(-1) && batches.front().header().base_offset == end_offset()) {
+        if (auto r = epochs_->assign(epoch, end_offset().value); !r) return r.error();
+      }
+    }
+    AppendJob job{batches.first(n), true, {}, {}};
+    AppendJob* jobs[] = {&job};
+    append_jobs(jobs, nullptr);
+    for (auto& r : job.results) results.push_back(r);
+    if (job.error) return job.error;
+    batches = batches.subspan(n);
+  }
+  return results;
+}
+
+void PartitionLog::track_high_watermark() {
+  int64_t expected = -1;
+  high_watermark_.compare_exchange_strong(expected, start_offset().value,
+                                          std::memory_order_acq_rel);
+}
+
+bool PartitionLog::advance_high_watermark(Offset hw) {
+  int64_t target = std::min(hw.value, end_offset().value);
+  int64_t current = high_watermark_.load(std::memory_order_acquire);
+  while (current >= 0 && target > current) {
+    if (high_watermark_.compare_exchange_weak(current, target, std::memory_order_acq_rel)) {
+      return true;
+    }
+  }
+  return false;
 }
 
 void PartitionLog::set_config(const config::TopicConfig& config) {
@@ -332,12 +365,17 @@ std::vector<PartitionLog::SegmentPtr> PartitionLog::snapshot() const {
 }
 
 Result<segment::LogSlice> PartitionLog::read(Offset offset, uint64_t max_bytes) const {
+  return read(offset, max_bytes, Offset{INT64_MAX});
+}
+
+Result<segment::LogSlice> PartitionLog::read(Offset offset, uint64_t max_bytes, Offset upto) const {
   const Offset end = end_offset();
   const Offset start = start_offset();
   if (offset < start || offset > end) return Errc::offset_out_of_range;
   SegmentPtr s = segment_for(offset);
+  if (offset >= upto) return segment::LogSlice{s, {}, 0, offset, offset};
   while (s) {
-    auto slice = s->read(offset, max_bytes);
+    auto slice = s->read(offset, max_bytes, UINT64_MAX, upto);
     if (!slice) return slice.error();
     if (!slice->empty() || offset >= end) return slice;
     // The offset lies past this segment's last batch: it starts the next segment.
@@ -375,7 +413,7 @@ int64_t PartitionLog::unflushed_messages() const {
          flushed_messages_.load(std::memory_order_relaxed);
 }
 
-Result<void> PartitionLog::truncate_to(Offset offset) {
+Result<void> PartitionLog::truncate_to(Offset offset, const KeepCut& keep) {
   // Seal what was rolled first: truncation may reopen one of those segments as the active one.
   std::lock_guard flush_lock(flush_mu_);
   if (auto r = seal_rolled(); !r) return r;
@@ -384,6 +422,17 @@ Result<void> PartitionLog::truncate_to(Offset offset) {
   offset = std::max(offset, start_offset());
   SegmentPtr target = segment_for(offset);
   if (!target) target = snapshot().front();
+  if (keep) {
+    recovery::QuarantineCut cut;
+    cut.first_file = target->log_path();
+    auto slice = target->read(offset, 1);
+    if (!slice) return slice.error();
+    cut.position = slice->empty() ? target->size_bytes() : slice->position.value;
+    for (const auto& s : snapshot()) {
+      if (s->base_offset() > target->base_offset()) cut.later_files.push_back(s->log_path());
+    }
+    if (auto r = keep(cut); !r) return r;
+  }
   std::vector<SegmentPtr> later;
   {
     std::lock_guard seg_lock(segments_mu_);
@@ -414,6 +463,7 @@ Result<void> PartitionLog::truncate_to(Offset offset) {
   if (auto r = epochs_->truncate_from_end(end_offset().value); !r) return r;
   last_batch_epoch_.store(epochs_->latest_epoch().value_or(-1), std::memory_order_release);
   if (flushed_offset() > end_offset()) flushed_offset_.store(end_offset().value);
+  if (high_watermark_.load() > end_offset().value) high_watermark_.store(end_offset().value);
   if (start_offset() > end_offset()) start_offset_.store(end_offset().value);
   return {};
 }
@@ -513,9 +563,10 @@ Result<Offset> PartitionLog::flush() {
       return r.error();
     }
   }
-  flushed_offset_.store(end.value, std::memory_order_release);
+  const bool advanced = flushed_offset_.exchange(end.value, std::memory_order_acq_rel) < end.value;
   flushed_messages_.store(messages, std::memory_order_relaxed);
   if (options_.cache_retain_bytes >= 0) drop_cached_pages(segments, sizes);
+  if (advanced && options_.on_flushed) options_.on_flushed(*this);
   return end;
 }
 

@@ -17,6 +17,7 @@
 #include "common/types.h"
 #include "config/config.h"
 #include "recovery/leader_epochs.h"
+#include "recovery/quarantine.h"
 #include "segment/batch.h"
 #include "segment/segment.h"
 
@@ -73,6 +74,9 @@ class PartitionLog {
     // the appending thread; `rolled` when it created a segment, which the next flush() seals.
     // Must not block.
     std::function<void(PartitionLog& log, bool rolled)> on_append;
+    // Called after every flush that made more of the log durable, on the flushing thread.
+    // Must not block.
+    std::function<void(PartitionLog& log)> on_flushed;
   };
 
   // Opens the partition directory (creating it and a first segment when empty). Expects the
@@ -104,7 +108,9 @@ class PartitionLog {
   // Validates `batch`, which must be one whole batch, then as above.
   [[nodiscard]] Result<AppendResult> append_batch(std::span<std::byte> batch);
   // A follower's append of batches its leader wrote (AppendJob::replicated), through the page
-  // cache: Errc::not_at_log_end or Errc::stale_epoch refuse a batch and those after it.
+  // cache: Errc::not_at_log_end or Errc::stale_epoch refuse a batch and those after it. The
+  // first batch of a leader epoch later than the checkpoint's latest records (epoch, its base
+  // offset) in leader-epoch-checkpoint, synced, before it is written (as Kafka's followers do).
   [[nodiscard]] Result<std::vector<AppendResult>> append_replicated(
       std::span<const segment::ValidBatch> batches);
   // Takes leadership at `epoch`: records (epoch, end offset) in leader-epoch-checkpoint, synced,
@@ -122,12 +128,31 @@ class PartitionLog {
   // Whole batches from the one holding `offset`, up to max_bytes (at least one batch).
   // offset_out_of_range outside [start_offset, end_offset]; empty at end_offset.
   [[nodiscard]] Result<segment::LogSlice> read(Offset offset, uint64_t max_bytes) const;
+  // The same, but never past `upto` (a batch boundary such as the high watermark): empty when
+  // offset >= upto.
+  [[nodiscard]] Result<segment::LogSlice> read(Offset offset, uint64_t max_bytes,
+                                               Offset upto) const;
   // The earliest offset whose timestamp is >= timestamp_ms; nullopt when none is.
   [[nodiscard]] Result<std::optional<Offset>> offset_for_timestamp(int64_t timestamp_ms) const;
 
   Offset start_offset() const { return {start_offset_.load(std::memory_order_acquire)}; }
   Offset end_offset() const { return {end_offset_.load(std::memory_order_acquire)}; }
   Offset flushed_offset() const { return {flushed_offset_.load(std::memory_order_acquire)}; }
+  // The high watermark: where what consumers may read ends. A standalone log's is its end
+  // offset. In a cluster (after track_high_watermark) it is the end of what every in-sync
+  // replica holds durably, moved forward only by advance_high_watermark (by the leader, or from
+  // the leader's answers on a follower) and back only by truncation below it.
+  Offset high_watermark() const {
+    const int64_t hw = high_watermark_.load(std::memory_order_acquire);
+    return hw < 0 ? end_offset() : Offset{hw};
+  }
+  bool tracks_high_watermark() const {
+    return high_watermark_.load(std::memory_order_acquire) >= 0;
+  }
+  // Starts keeping a high watermark apart from the end offset, at the log start.
+  void track_high_watermark();
+  // Raises the high watermark to `hw` (clamped to the end offset); whether it moved.
+  bool advance_high_watermark(Offset hw);
   uint64_t size_bytes() const;
   size_t segment_count() const;
   // Appended messages not yet covered by a flush.
@@ -149,8 +174,11 @@ class PartitionLog {
   // sizes and preallocation apply to segments created from then on.
   void set_config(const config::TopicConfig& config);
 
-  // Removes every batch holding an offset >= offset (whole batches, as Kafka).
-  [[nodiscard]] Result<void> truncate_to(Offset offset);
+  // Removes every batch holding an offset >= offset (whole batches, as Kafka). With `keep`, the
+  // bytes about to be cut are described to it first (the file and position where the cut
+  // begins, and the later files): it copies them away, and an error from it cuts nothing.
+  using KeepCut = std::function<Result<void>(const recovery::QuarantineCut&)>;
+  [[nodiscard]] Result<void> truncate_to(Offset offset, const KeepCut& keep = {});
   // Advances the log start to `offset` (clamped to the end), deleting whole segments before it.
   [[nodiscard]] Result<void> delete_before(Offset offset);
   // Deletes the oldest sealed segments past retention.ms / retention.bytes; nothing under
@@ -205,6 +233,7 @@ class PartitionLog {
   std::atomic<int64_t> start_offset_{0};
   std::atomic<int64_t> end_offset_{0};
   std::atomic<int64_t> flushed_offset_{0};
+  std::atomic<int64_t> high_watermark_{-1};  // -1: the end offset (not tracked)
   std::atomic<std::chrono::steady_clock::rep> last_flush_{
       std::chrono::steady_clock::now().time_since_epoch().count()};
   std::atomic<int64_t> appended_messages_{0};

@@ -79,8 +79,24 @@ struct Producer::Request {
 };
 
 Producer::Producer(TopicRegistry& registry, TopicAdmin& admin, GroupCommitter& committer,
-                   Worker& worker, const config::BrokerConfig& config)
-    : registry_(registry), admin_(admin), committer_(committer), worker_(worker), config_(config) {}
+                   Worker& worker, const config::BrokerConfig& config,
+                   const std::atomic<Replication*>& replication)
+    : registry_(registry),
+      admin_(admin),
+      committer_(committer),
+      worker_(worker),
+      config_(config),
+      replication_(replication) {}
+
+void Producer::confirm(PartitionLog& log, const std::vector<AppendResult>& results,
+                       std::function<void(std::error_code)> done) {
+  auto* replication = replication_.load(std::memory_order_acquire);
+  if (replication == nullptr || results.empty()) {
+    done({});
+    return;
+  }
+  replication->confirm(log, Offset{results.back().last_offset.value + 1}, std::move(done));
+}
 
 int32_t Producer::pick_partition(const ProduceRecord& record, int32_t count) {
   if (record.partition) return *record.partition;
@@ -223,6 +239,24 @@ void Producer::store(std::shared_ptr<Request> request) {
     }
   }
   request->waiting.store(request->parts.size() + 1, std::memory_order_relaxed);
+  if (auto* replication = replication_.load(std::memory_order_acquire);
+      replication != nullptr && request->acks == Acks::all) {
+    // Too few in-sync replicas: refused before anything is appended.
+    for (auto& part : request->parts) {
+      if (part.batches.empty()) continue;
+      if (auto ec = replication->admit(*part.log)) {
+        part.error = ec;
+        part.durable_failed = true;
+        part.batches.clear();
+        part.batch_chunk.clear();
+        for (const auto& chunk : part.chunks) {
+          for (size_t index : chunk) {
+            if (!request->outcome.records[index].error) request->outcome.records[index].error = ec;
+          }
+        }
+      }
+    }
+  }
   if (request->acks == Acks::all && committer_.direct_writes()) {
     // Every partition's batches go to the flusher at once, to be written and synced together.
     for (auto& part : request->parts) {
@@ -232,13 +266,23 @@ void Producer::store(std::shared_ptr<Request> request) {
       }
       committer_.append_durable(
           *part.log, part.batches,
-          [request, &part](std::error_code ec, std::vector<AppendResult> results) {
+          [this, request, &part](std::error_code ec, std::vector<AppendResult> results) {
             // A failure fails all of the partition's records: some may be
             // stored, none is known durable.
             part.error = ec;
             part.durable_failed = static_cast<bool>(ec);
             part.results = std::move(results);
-            request->part_done();
+            if (ec) {
+              request->part_done();
+              return;
+            }
+            confirm(*part.log, part.results, [request, &part](std::error_code confirmed) {
+              if (confirmed) {
+                part.error = confirmed;
+                part.durable_failed = true;
+              }
+              request->part_done();
+            });
           });
     }
     request->part_done();
@@ -257,13 +301,21 @@ void Producer::store(std::shared_ptr<Request> request) {
       request->part_done();
       continue;
     }
-    committer_.request(*part.log, [request, &part](std::error_code ec) {
+    committer_.request(*part.log, [this, request, &part](std::error_code ec) {
       if (ec) {
         // Stored but not known durable: the client must treat these records as failed.
         part.error = ec;
         part.durable_failed = true;
+        request->part_done();
+        return;
       }
-      request->part_done();
+      confirm(*part.log, part.results, [request, &part](std::error_code confirmed) {
+        if (confirmed) {
+          part.error = confirmed;
+          part.durable_failed = true;
+        }
+        request->part_done();
+      });
     });
   }
   request->part_done();
@@ -287,12 +339,26 @@ void Producer::produce_batches(std::string_view topic, int32_t partition,
       return;
     }
     std::shared_ptr<PartitionLog> log = (*logs)[static_cast<size_t>(partition)];
+    if (auto* replication = replication_.load(std::memory_order_acquire);
+        replication != nullptr && acks == Acks::all) {
+      if (auto ec = replication->admit(*log)) {
+        done(ec, {});
+        return;
+      }
+    }
+    // Durable here, then (cluster mode) confirmed by the in-sync replicas.
+    auto confirmed = [this, log, done](std::error_code ec, std::vector<AppendResult> results) {
+      if (ec) {
+        done(ec, {});
+        return;
+      }
+      auto shared = std::make_shared<std::vector<AppendResult>>(std::move(results));
+      confirm(*log, *shared, [shared, done](std::error_code c) {
+        done(c, c ? std::vector<AppendResult>{} : std::move(*shared));
+      });
+    };
     if (acks == Acks::all && committer_.direct_writes()) {
-      committer_.append_durable(
-          *log, batches,
-          [log, done = std::move(done)](std::error_code ec, std::vector<AppendResult> results) {
-            done(ec, std::move(results));
-          });
+      committer_.append_durable(*log, batches, confirmed);
       return;
     }
     auto appended = log->append_batches(batches);
@@ -305,8 +371,8 @@ void Producer::produce_batches(std::string_view topic, int32_t partition,
       return;
     }
     auto results = std::make_shared<std::vector<AppendResult>>(std::move(*appended));
-    committer_.request(*log, [log, results, done = std::move(done)](std::error_code ec) {
-      done(ec, ec ? std::vector<AppendResult>{} : std::move(*results));
+    committer_.request(*log, [results, confirmed](std::error_code ec) {
+      confirmed(ec, ec ? std::vector<AppendResult>{} : std::move(*results));
     });
   });
 }

@@ -12,6 +12,7 @@
 #include "broker/errors.h"
 #include "broker/group_commit.h"
 #include "broker/partition_log.h"
+#include "broker/replication.h"
 #include "broker/topic_admin.h"
 #include "broker/topic_registry.h"
 #include "broker/worker.h"
@@ -62,8 +63,10 @@ struct ProduceOutcome {
 // broker's worker, and must not block; the records and batches must stay valid until it runs.
 class Producer {
  public:
+  // `replication` (cluster mode; null when standalone) is what acks=all also waits for: the
+  // partition's in-sync replicas (Replication::admit before the append, confirm after it).
   Producer(TopicRegistry& registry, TopicAdmin& admin, GroupCommitter& committer, Worker& worker,
-           const config::BrokerConfig& config);
+           const config::BrokerConfig& config, const std::atomic<Replication*>& replication);
 
   using Done = std::function<void(ProduceOutcome)>;
   void produce(std::string_view topic, std::optional<int32_t> partition,
@@ -101,12 +104,17 @@ class Producer {
       std::string_view topic,
       std::function<void(Result<std::vector<std::shared_ptr<PartitionLog>>>)> then);
   void store(std::shared_ptr<Request> request);
+  // acks=all once `log` holds results durably: done({}) at once on a standalone broker, else
+  // once replication confirms them (Replication::confirm).
+  void confirm(PartitionLog& log, const std::vector<AppendResult>& results,
+               std::function<void(std::error_code)> done);
 
   TopicRegistry& registry_;
   TopicAdmin& admin_;
   GroupCommitter& committer_;
   Worker& worker_;
   const config::BrokerConfig& config_;
+  const std::atomic<Replication*>& replication_;
   std::atomic<uint64_t> round_robin_{0};
 };
 

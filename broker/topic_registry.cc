@@ -58,6 +58,7 @@ Result<std::shared_ptr<PartitionLog>> TopicRegistry::open_partition(
   o.clock_ms = options_.clock_ms;
   o.cache_retain_bytes = options_.cache_retain_bytes;
   o.on_append = options_.on_append;
+  o.on_flushed = options_.on_flushed;
   auto log = PartitionLog::open(std::move(o));
   if (!log) return log.error();
   std::shared_ptr<PartitionLog> shared = std::move(*log);

@@ -46,6 +46,7 @@ class TopicRegistry {
     SyncFn sync = fdatasync_fd;
     std::function<int64_t()> clock_ms;
     std::function<void(PartitionLog&, bool rolled)> on_append;  // PartitionLog::Options's
+    std::function<void(PartitionLog&)> on_flushed;              // PartitionLog::Options's
     int64_t cache_retain_bytes = -1;  // PartitionLog::Options::cache_retain_bytes
   };
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include <algorithm>
 #include <charconv>
 #include <limits>
 
@@ -82,6 +83,10 @@ Result<TopicAssignment> parse_topic_assignment(std::string_view json) {
   for (dom::element r : replicas) {
     std::vector<int32_t> list;
     if (!int32_array(r, list) || list.empty()) return kBad;
+    // A broker holds at most one replica of a partition.
+    auto sorted = list;
+    std::sort(sorted.begin(), sorted.end());
+    if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) return kBad;
     t.replicas.push_back(std::move(list));
   }
   if (t.partitions() != partitions) return kBad;
@@ -144,10 +149,12 @@ std::vector<std::vector<int32_t>> assign_replicas(const std::vector<int32_t>& br
   const size_t n = brokers.size();
   for (int32_t p = 0; p < partitions; ++p) {
     const size_t first = (start + static_cast<size_t>(p)) % n;
-    const size_t shift = 1 + (static_cast<size_t>(p) / n) % std::max<size_t>(1, n - 1);
+    const size_t second_shift = static_cast<size_t>(p) / n;
     std::vector<int32_t> replicas{brokers[first]};
+    // Kafka's replicaIndex: each later replica 1..n-1 places after the first, so none repeats.
     for (int32_t r = 1; r < replication_factor; ++r) {
-      replicas.push_back(brokers[(first + shift + static_cast<size_t>(r) - 1) % n]);
+      const size_t shift = 1 + (second_shift + static_cast<size_t>(r) - 1) % (n - 1);
+      replicas.push_back(brokers[(first + shift) % n]);
     }
     out.push_back(std::move(replicas));
   }

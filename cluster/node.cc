@@ -181,6 +181,16 @@ Result<TxnAnswer> ClusterNode::txn(const Txn& txn) {
       [&]() -> asio::awaitable<Result<TxnAnswer>> { co_return co_await client_->txn(txn); });
 }
 
+void ClusterNode::txn_async(Txn txn, std::function<void(Result<TxnAnswer>)> done) {
+  asio::co_spawn(
+      io_,
+      [this, txn = std::move(txn), done = std::move(done)]() -> asio::awaitable<void> {
+        auto answer = co_await client_->txn(txn);
+        done(std::move(answer));
+      },
+      asio::detached);
+}
+
 boost::system::result<void, ClusterNode::Error> ClusterNode::start() {
   using R = boost::system::result<void, Error>;
   const auto deadline = Clock::now() + options_.session_timeout * 2 + std::chrono::seconds(5);

@@ -71,6 +71,8 @@ class ClusterNode {
 
   // One etcd call from another thread (the broker's worker), waited for.
   Result<TxnAnswer> txn(const Txn& txn);
+  // The same without waiting: `done` runs on the node's thread with the answer; must not block.
+  void txn_async(Txn txn, std::function<void(Result<TxnAnswer>)> done);
   const KeyLayout& layout() const { return layout_; }
   // Called on the node's thread with every new picture of the cluster, after start().
   // Set before start(); must not block.

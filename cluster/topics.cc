@@ -19,8 +19,8 @@ std::string new_topic_id() {
 
 }  // namespace
 
-ClusterTopics::ClusterTopics(ClusterNode& node, broker::Broker& broker)
-    : node_(node), broker_(broker) {}
+ClusterTopics::ClusterTopics(ClusterNode& node, broker::Broker& broker, ReplicaManager& replicas)
+    : node_(node), broker_(broker), replicas_(replicas) {}
 
 broker::DetailedResult<broker::TopicDescription> ClusterTopics::create_topic(
     std::string_view name, int32_t partitions, std::optional<int32_t> replication_factor,
@@ -40,12 +40,6 @@ broker::DetailedResult<broker::TopicDescription> ClusterTopics::create_topic(
     return DetailedError(Errc::invalid_config,
                          fmt::format("replication_factor {} is larger than the {} brokers alive",
                                      replicas, alive.size()));
-  }
-  if (replicas > 1) {
-    return DetailedError(Errc::invalid_config,
-                         fmt::format("replication_factor {}: this version keeps one replica of "
-                                     "each partition; use 1",
-                                     replicas));
   }
   // A name the cluster has, or this broker's data has (a topic from before it joined), is taken.
   if (view->topics.contains(name) || broker_.topics().describe(name)) return Errc::topic_exists;
@@ -138,6 +132,7 @@ void ClusterTopics::on_view(std::shared_ptr<const ClusterView> view) {
       mirrored_ = view;
     }
     mirror(*view, previous.get());
+    replicas_.apply(view);
   });
 }
 

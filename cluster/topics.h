@@ -10,6 +10,7 @@
 #include "broker/broker.h"
 #include "broker/topic_admin.h"
 #include "cluster/node.h"
+#include "cluster/replicas.h"
 
 namespace sluice::cluster {
 
@@ -26,7 +27,8 @@ namespace sluice::cluster {
 // callback runs on the node's thread and posts the mirroring to the worker.
 class ClusterTopics final : public broker::TopicAdmin {
  public:
-  ClusterTopics(ClusterNode& node, broker::Broker& broker);
+  // `replicas` follows each mirrored view after the topics are in place.
+  ClusterTopics(ClusterNode& node, broker::Broker& broker, ReplicaManager& replicas);
 
   broker::DetailedResult<broker::TopicDescription> create_topic(
       std::string_view name, int32_t partitions, std::optional<int32_t> replication_factor,
@@ -45,6 +47,7 @@ class ClusterTopics final : public broker::TopicAdmin {
 
   ClusterNode& node_;
   broker::Broker& broker_;
+  ReplicaManager& replicas_;
   std::mutex mu_;
   std::shared_ptr<const ClusterView> mirrored_;  // guarded by mu_: the last view mirrored
 };

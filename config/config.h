@@ -61,6 +61,9 @@ struct TopicConfig {
   int64_t flush_messages = INT64_MAX;                                 // flush.messages >= 1
   int64_t flush_ms = INT64_MAX;                                       // flush.ms >= 0
   bool preallocate = true;                                            // preallocate
+  // Cluster mode: acks=all needs this many in-sync replicas (clamped to the replication factor).
+  int32_t min_insync_replicas = 2;              // min.insync.replicas [1, 1000]
+  bool unclean_leader_election_enable = false;  // unclean.leader.election.enable
   bool operator==(const TopicConfig&) const = default;
 };
 
@@ -107,6 +110,13 @@ struct BrokerConfig {
   int32_t default_replication_factor = 1;           // default.replication.factor
   std::string cluster_request_routing = "forward";  // cluster.request.routing forward|redirect
   int64_t cluster_leader_wait_ms = 5000;            // cluster.leader.wait.ms
+  int64_t request_timeout_ms = 30000;               // request.timeout.ms (acks=all wait)
+  int64_t replica_lag_time_max_ms = 10000;          // replica.lag.time.max.ms
+  int64_t replica_fetch_wait_max_ms = 500;          // replica.fetch.wait.max.ms
+  int64_t replica_fetch_max_bytes = 1048576;        // replica.fetch.max.bytes
+  int64_t replica_fetch_backoff_ms = 200;           // replica.fetch.backoff.ms
+  bool auto_leader_rebalance_enable = true;         // auto.leader.rebalance.enable
+  int64_t leader_imbalance_check_interval_seconds = 300;  // leader.imbalance.check.interval.seconds
   TopicConfig topic_defaults;
   bool operator==(const BrokerConfig&) const = default;
 };

@@ -97,6 +97,12 @@ std::vector<Key<TopicConfig>> make_topic_keys() {
       bool_key("preallocate", &T::preallocate, "true",
                "Reserve disk blocks 8 MiB ahead of the active segment's end (the file size stays "
                "that of its batches); released when the segment is closed."),
+      int_key("min.insync.replicas", &T::min_insync_replicas, {1, 1000}, "2",
+              "Cluster mode: acks=all is refused (error_code 50303) while fewer replicas than "
+              "this are in sync; clamped to the replication factor."),
+      bool_key("unclean.leader.election.enable", &T::unclean_leader_election_enable, "false",
+               "Cluster mode: whether a replica outside the in-sync set may lead when no "
+               "in-sync one is alive (acknowledged records may then be lost)."),
   };
 }
 
@@ -240,6 +246,26 @@ std::vector<Key<BrokerConfig>> make_broker_keys() {
       int_key("cluster.leader.wait.ms", &B::cluster_leader_wait_ms, {0, 600000}, "5000",
               "Cluster mode: how long a request for a partition without a leader waits for one "
               "before 503 (error_code 50302)."),
+      topic_default("min.insync.replicas", "min.insync.replicas"),
+      topic_default("unclean.leader.election.enable", "unclean.leader.election.enable"),
+      int_key("request.timeout.ms", &B::request_timeout_ms, {1, 3600000}, "30000",
+              "Cluster mode: how long acks=all waits for the in-sync replicas before 503 "
+              "(error_code 50304: the records may still appear)."),
+      int_key("replica.lag.time.max.ms", &B::replica_lag_time_max_ms, {100, 3600000}, "10000",
+              "Cluster mode: a follower not caught up with its leader for this long leaves the "
+              "in-sync replica set."),
+      int_key("replica.fetch.wait.max.ms", &B::replica_fetch_wait_max_ms, {0, 30000}, "500",
+              "Cluster mode: how long a follower's fetch waits on the leader for new records."),
+      int_key("replica.fetch.max.bytes", &B::replica_fetch_max_bytes, {1024, 67108864}, "1048576",
+              "Cluster mode: the most bytes of batches one follower fetch asks for."),
+      int_key("replica.fetch.backoff.ms", &B::replica_fetch_backoff_ms, {0, 60000}, "200",
+              "Cluster mode: a follower waits this long after a failed fetch."),
+      bool_key("auto.leader.rebalance.enable", &B::auto_leader_rebalance_enable, "true",
+               "Cluster mode: the controller moves leadership back to a partition's preferred "
+               "(first) replica once it is in sync."),
+      int_key("leader.imbalance.check.interval.seconds",
+              &B::leader_imbalance_check_interval_seconds, {1, 86400}, "300",
+              "Cluster mode: how often the controller looks for leaders to move back."),
       {"log.level",
        "info",
        "Logging level: trace, debug, info, warn or error.",

@@ -366,7 +366,8 @@ Result<void> Segment::write_run(std::span<const StampedBatch> batches, uint64_t 
   return buffered(blocks_to, end);
 }
 
-Result<LogSlice> Segment::read(Offset start, uint64_t max_bytes, uint64_t max_position) const {
+Result<LogSlice> Segment::read(Offset start, uint64_t max_bytes, uint64_t max_position,
+                               Offset upto) const {
   LogSlice slice{shared_from_this(), {}, 0, start, start};
   const uint64_t limit = std::min(max_position, size_bytes());
   uint64_t pos = 0;
@@ -382,6 +383,7 @@ Result<LogSlice> Segment::read(Offset start, uint64_t max_bytes, uint64_t max_po
     if (h->next_offset() > start) break;
     pos += h->size_bytes();
   }
+  if (h->next_offset() > upto) return slice;
   slice.position = {pos};
   slice.first_base_offset = h->base_offset;
   // The first batch goes in whatever its size.
@@ -391,14 +393,14 @@ Result<LogSlice> Segment::read(Offset start, uint64_t max_bytes, uint64_t max_po
   // of reading each header on the way (a fetch over small batches would read them all).
   const uint64_t budget_end = max_bytes > limit - pos ? limit : pos + max_bytes;
   if (auto e = offset_index_.floor_position(FilePos{budget_end});
-      e && e->position.value > end && e->position.value <= limit) {
+      e && e->position.value > end && e->position.value <= limit && e->offset <= upto) {
     end = e->position.value;
     slice.next_offset = e->offset;
   }
   while (true) {
     auto r = headers.at(end);
     if (!r) return r.error();
-    if (!*r || end - pos + (*r)->size_bytes() > max_bytes) break;
+    if (!*r || end - pos + (*r)->size_bytes() > max_bytes || (*r)->next_offset() > upto) break;
     end += (*r)->size_bytes();
     slice.next_offset = (*r)->next_offset();
   }

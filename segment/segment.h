@@ -120,9 +120,10 @@ class Segment : public std::enable_shared_from_this<Segment> {
                   int64_t now_ms) const;
 
   // Whole batches starting with the one holding `start`, up to max_bytes (always at least one
-  // batch when there is one), never past `max_position`. Empty when `start` is past the end.
-  [[nodiscard]] Result<LogSlice> read(Offset start, uint64_t max_bytes,
-                                      uint64_t max_position) const;
+  // batch when there is one), never past `max_position` nor past a batch that ends after
+  // `upto`. Empty when `start` is past the end.
+  [[nodiscard]] Result<LogSlice> read(Offset start, uint64_t max_bytes, uint64_t max_position,
+                                      Offset upto = Offset{INT64_MAX}) const;
   [[nodiscard]] Result<LogSlice> read(Offset start, uint64_t max_bytes) const {
     return read(start, max_bytes, size_bytes());
   }

@@ -56,6 +56,12 @@ ApiError to_api_error(std::error_code ec, std::string_view what) {
       case B::log_offline:
         return {http::status::internal_server_error, 50002,
                 fmt::format("Partition {} is offline after a failed fdatasync", what)};
+      case B::not_enough_replicas:
+        return {http::status::service_unavailable, 50303,
+                fmt::format("Not enough in-sync replicas for {}", what)};
+      case B::not_confirmed:
+        return {http::status::service_unavailable, 50304,
+                fmt::format("Replication of {} not confirmed; the records may still appear", what)};
       case B::not_at_log_end:
       case B::stale_epoch:
         return {http::status::conflict, 40904, fmt::format("{} for {}", ec.message(), what)};

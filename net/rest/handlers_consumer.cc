@@ -211,9 +211,10 @@ bool accepts(std::string_view accept, RecordFormat format) {
 bool records_ready(const std::vector<ConsumerGroups::FetchTarget>& targets, int64_t min_bytes) {
   uint64_t bytes = 0;
   for (const auto& t : targets) {
-    if (t.log->end_offset() <= t.position) continue;
+    const Offset upto = t.log->high_watermark();
+    if (upto <= t.position) continue;
     if (min_bytes <= 1) return true;
-    auto slice = t.log->read(t.position, static_cast<uint64_t>(min_bytes) - bytes);
+    auto slice = t.log->read(t.position, static_cast<uint64_t>(min_bytes) - bytes, upto);
     if (slice) bytes += slice->length;
     if (bytes >= static_cast<uint64_t>(min_bytes)) return true;
   }
@@ -305,8 +306,9 @@ asio::awaitable<Reply> records(Call& call) {
   uint64_t used = 0;
   for (size_t i = 0; i < n && used < limit; ++i) {
     const auto& t = plan->targets[(first + i) % n];
-    if (t.log->end_offset() <= t.position) continue;
-    auto slice = t.log->read(t.position, limit - used);
+    const Offset upto = t.log->high_watermark();
+    if (upto <= t.position) continue;
+    auto slice = t.log->read(t.position, limit - used, upto);
     if (!slice) {
       // Retention moved the start past the position: the next fetch resets it.
       if (slice.error() == broker::Errc::offset_out_of_range) continue;
@@ -368,7 +370,7 @@ asio::awaitable<Reply> seek(Call& call) {
       co_return error_reply(
           to_api_error(found.error(), fmt::format("{}-{}", t.tp.topic, t.tp.partition)));
     }
-    offsets.emplace_back(std::move(t.tp), found->value_or((*ref)->end_offset()).value);
+    offsets.emplace_back(std::move(t.tp), found->value_or((*ref)->high_watermark()).value);
   }
   auto r = call.broker->groups().seek(call.params[0], call.params[1], offsets);
   if (!r) co_return error_reply(to_api_error(r.error()));

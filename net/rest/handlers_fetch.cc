@@ -41,24 +41,29 @@ ApiError out_of_range(const broker::PartitionLog& log, int64_t offset) {
                   log.topic(), log.partition(), log.start_offset().value, log.end_offset().value)};
 }
 
-// Whether a fetch at `offset` can be answered now: records exist and, when min_bytes asks for
-// more than one batch's worth, enough bytes.
-bool fetch_ready(const broker::PartitionLog& log, Offset offset, int64_t min_bytes) {
-  if (log.end_offset() <= offset) return false;
+// Whether a fetch at `offset` can be answered now: records exist before `upto` (the high
+// watermark for consumers, the log end for followers) and, when min_bytes asks for more than
+// one batch's worth, enough bytes.
+bool fetch_ready(const broker::PartitionLog& log, Offset offset, int64_t min_bytes,
+                 bool committed) {
+  const Offset upto = committed ? log.high_watermark() : log.end_offset();
+  if (upto <= offset) return false;
   if (min_bytes <= 1) return true;
-  auto slice = log.read(offset, static_cast<uint64_t>(min_bytes));
+  auto slice = log.read(offset, static_cast<uint64_t>(min_bytes), upto);
   return slice && slice->length >= static_cast<uint64_t>(min_bytes);
 }
 
-// Waits until fetch_ready or the deadline; woken by appends, never polling.
+// Waits until fetch_ready or the deadline; woken by appends and high-watermark moves, never
+// polling.
 asio::awaitable<void> long_poll(ApiContext& ctx, const broker::PartitionLog& log, Offset offset,
-                                int64_t min_bytes, std::chrono::steady_clock::time_point deadline) {
+                                int64_t min_bytes, std::chrono::steady_clock::time_point deadline,
+                                bool committed = true) {
   auto executor = co_await asio::this_coro::executor;
-  while (!ctx.waiters.shutting_down() && !fetch_ready(log, offset, min_bytes) &&
+  while (!ctx.waiters.shutting_down() && !fetch_ready(log, offset, min_bytes, committed) &&
          std::chrono::steady_clock::now() < deadline) {
     auto waiter = ctx.waiters.add(&log, executor);
     // Re-check after registering: an append or a shutdown in between would otherwise be missed.
-    if (!ctx.waiters.shutting_down() && !fetch_ready(log, offset, min_bytes)) {
+    if (!ctx.waiters.shutting_down() && !fetch_ready(log, offset, min_bytes, committed)) {
       waiter->timer.expires_at(deadline);
       co_await waiter->timer.async_wait(asio::as_tuple(asio::use_awaitable));
     }
@@ -91,7 +96,8 @@ asio::awaitable<Reply> fetch_records(Call& call) {
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(*timeout);
   co_await long_poll(call.ctx, log, start, *min_bytes, deadline);
-  auto slice = log.read(start, static_cast<uint64_t>(*max_bytes));
+  const Offset high_watermark = log.high_watermark();
+  auto slice = log.read(start, static_cast<uint64_t>(*max_bytes), high_watermark);
   if (!slice) {
     // Retention may have moved the start while we waited.
     if (slice.error() == broker::Errc::offset_out_of_range)
@@ -115,7 +121,7 @@ asio::awaitable<Reply> fetch_records(Call& call) {
                        *format == RecordFormat::json ? kJsonV2 : kBinaryV2);
   }
   reply.message.set("X-Sluice-Next-Offset", std::to_string(next.value));
-  reply.message.set("X-Sluice-High-Watermark", std::to_string(log.end_offset().value));
+  reply.message.set("X-Sluice-High-Watermark", std::to_string(high_watermark.value));
   reply.message.set("X-Sluice-Log-Start-Offset", std::to_string(log.start_offset().value));
   co_return reply;
 }
@@ -146,6 +152,12 @@ asio::awaitable<Reply> replica_fetch(Call& call) {
   if (!max_wait) co_return error_reply(max_wait.error());
   const auto max_bytes = int_query(call, "max_bytes", kDefaultMaxBytes, 1, kMaxMaxBytes);
   if (!max_bytes) co_return error_reply(max_bytes.error());
+  const auto replica = int_query(call, "replica", -1, -1, INT32_MAX);
+  if (!replica) co_return error_reply(replica.error());
+  const auto broker_epoch = int_query(call, "broker_epoch", 0, 0, INT64_MAX);
+  if (!broker_epoch) co_return error_reply(broker_epoch.error());
+  const auto flushed = int_query(call, "flushed", 0, 0, INT64_MAX);
+  if (!flushed) co_return error_reply(flushed.error());
   const std::string name = fmt::format("{}-{}", log.topic(), log.partition());
   const int32_t self = call.broker->config().broker_id;
   const auto view = node->view();
@@ -182,8 +194,15 @@ asio::awaitable<Reply> replica_fetch(Call& call) {
   if (start < log.start_offset() || start > log.end_offset()) {
     co_return error_reply(out_of_range(log, start.value));
   }
+  // The fetch is the follower's acknowledgement: it holds everything before `offset`, and has
+  // made everything before `flushed` durable.
+  if (auto* replicas = call.ctx.replicas.load(std::memory_order_acquire);
+      replicas && *replica >= 0) {
+    replicas->follower_fetched(log, {static_cast<int32_t>(*replica), *broker_epoch,
+                                     static_cast<int32_t>(*epoch), start, Offset{*flushed}});
+  }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(*max_wait);
-  co_await long_poll(call.ctx, log, start, 1, deadline);
+  co_await long_poll(call.ctx, log, start, 1, deadline, false);
   auto slice = log.read(start, static_cast<uint64_t>(*max_bytes));
   if (!slice) {
     if (slice.error() == broker::Errc::offset_out_of_range)
@@ -196,7 +215,7 @@ asio::awaitable<Reply> replica_fetch(Call& call) {
   }
   reply.message.set("X-Sluice-Next-Offset",
                     std::to_string(slice->empty() ? start.value : slice->next_offset.value));
-  reply.message.set("X-Sluice-High-Watermark", std::to_string(log.end_offset().value));
+  reply.message.set("X-Sluice-High-Watermark", std::to_string(log.high_watermark().value));
   reply.message.set("X-Sluice-Log-Start-Offset", std::to_string(log.start_offset().value));
   reply.message.set("X-Sluice-Leader-Epoch", std::to_string(current));
   co_return reply;
@@ -210,12 +229,12 @@ asio::awaitable<Reply> partition_offsets(Call& call) {
   JsonWriter w(body);
   if (!call.query_param("timestamp")) {
     w.begin_object().key("beginning_offset").value(log.start_offset().value);
-    w.key("end_offset").value(log.end_offset().value).end_object();
+    w.key("end_offset").value(log.high_watermark().value).end_object();
     co_return json_reply(http::status::ok, std::move(body), kKafkaV2);
   }
   const auto ts = int_query(call, "timestamp", std::nullopt, -2, INT64_MAX);
   if (!ts) co_return error_reply(ts.error());
-  Offset found = log.end_offset();
+  Offset found = log.high_watermark();
   if (*ts == -2) {
     found = log.start_offset();
   } else if (*ts >= 0) {
@@ -223,8 +242,9 @@ asio::awaitable<Reply> partition_offsets(Call& call) {
     if (!r)
       co_return error_reply(
           to_api_error(r.error(), fmt::format("{}-{}", log.topic(), log.partition())));
-    // None that new: the end offset, where the next record will land.
-    if (*r) found = **r;
+    // None that new (or none consumers may see yet): the high watermark, where the next
+    // record will become visible.
+    if (*r && **r < found) found = **r;
   }
   w.begin_object().key("offset").value(found.value).key("timestamp").value(*ts).end_object();
   co_return json_reply(http::status::ok, std::move(body), kKafkaV2);

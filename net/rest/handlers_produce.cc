@@ -21,13 +21,49 @@ namespace {
 
 using broker::Acks;
 
+// Whether an append error is one the client may retry as it is.
+bool retriable(std::error_code ec) {
+  return ec == std::errc::no_space_on_device || ec == broker::Errc::shutting_down;
+}
+
 struct RecordOutcome {
   int32_t partition = 0;
   int64_t offset = -1;
   int64_t timestamp_ms = -1;
   std::optional<std::string> error;  // set when the record was not stored
   bool retriable = false;
+  // Cluster mode: 50302 (no leader: not stored), 50303 (too few in-sync replicas: not stored)
+  // or 50304 (not confirmed: may appear), reported as the record's error_code; else 0.
+  int64_t code = 0;
 };
+
+bool is_cluster_code(int64_t code) { return code == 50302 || code == 50303 || code == 50304; }
+
+// A record's outcome for an error of the broker's producer.
+void fail_record(const Call& call, RecordOutcome& o, std::error_code ec, std::string_view topic) {
+  ApiError e = to_api_error(ec, fmt::format("{}-{}", topic, o.partition));
+  if (ec == broker::Errc::not_enough_replicas) {
+    if (auto* replicas = call.ctx.replicas.load(std::memory_order_acquire)) {
+      if (auto log = call.broker->topics().partition(topic, o.partition)) {
+        e.message = "Not enough in-sync replicas for " + replicas->describe_isr(**log);
+      }
+    }
+  }
+  o.error = std::move(e.message);
+  o.retriable = retriable(ec) || is_cluster_code(e.error_code);
+  if (is_cluster_code(e.error_code)) o.code = e.error_code;
+}
+
+// When every record failed with the same cluster code, the request fails with it (HTTP 503),
+// as a single-partition request would; nullopt otherwise (200 with per-record errors).
+std::optional<ApiError> whole_request_failure(const std::vector<RecordOutcome>& outcomes) {
+  if (outcomes.empty() || outcomes.front().code == 0) return std::nullopt;
+  for (const auto& o : outcomes) {
+    if (o.code != outcomes.front().code) return std::nullopt;
+  }
+  return ApiError{http::status::service_unavailable, static_cast<int>(outcomes.front().code),
+                  *outcomes.front().error};
+}
 
 // The acks query parameter, or the producer's default when absent.
 ApiResult<Acks> parse_acks(const Call& call) {
@@ -55,11 +91,6 @@ bool accepts_json(std::string_view accept) {
     accept.remove_prefix(comma + 1);
   }
   return false;
-}
-
-// Whether an append error is one the client may retry as it is.
-bool retriable(std::error_code ec) {
-  return ec == std::errc::no_space_on_device || ec == broker::Errc::shutting_down;
 }
 
 std::string_view acks_text(Acks acks) {
@@ -95,6 +126,8 @@ void take_remote_answer(const Reply& reply, std::string_view topic, int32_t part
   if (base < 0 && !(parsed && !doc["message"].get(message))) {
     message = "unreadable answer from the partition's leader";
   }
+  int64_t code = 0;
+  if (base < 0 && parsed && !doc["error_code"].get(code) && !is_cluster_code(code)) code = 0;
   for (size_t k = 0; k < indexes.size(); ++k) {
     auto& o = outcomes[indexes[k]];
     o.partition = partition;
@@ -103,8 +136,10 @@ void take_remote_answer(const Reply& reply, std::string_view topic, int32_t part
       const int64_t t = request.records[indexes[k]].input.timestamp_ms;
       o.timestamp_ms = t < 0 ? now_ms : t;
     } else {
-      o.error = fmt::format("{}-{}: {}", topic, partition, message);
+      o.error =
+          code != 0 ? std::string(message) : fmt::format("{}-{}: {}", topic, partition, message);
       o.retriable = reply.message.result_int() == 503;
+      o.code = code;
     }
   }
 }
@@ -153,8 +188,7 @@ asio::awaitable<ApiResult<std::vector<RecordOutcome>>> store_across_leaders(
       o.partition = local[k].partition.value_or(0);
       const std::error_code ec = outcome.error ? outcome.error : outcome.records[k].error;
       if (ec) {
-        o.error = to_api_error(ec, fmt::format("{}-{}", topic, o.partition)).message;
-        o.retriable = retriable(ec);
+        fail_record(call, o, ec, topic);
       } else {
         o.offset = outcome.records[k].offset;
         o.timestamp_ms = outcome.records[k].timestamp_ms;
@@ -171,6 +205,7 @@ asio::awaitable<ApiResult<std::vector<RecordOutcome>>> store_across_leaders(
         outcomes[i].partition = p;
         outcomes[i].error = fmt::format("No leader for {}-{}; retry", topic, p);
         outcomes[i].retriable = true;
+        outcomes[i].code = 50302;
       }
       continue;
     }
@@ -229,8 +264,7 @@ asio::awaitable<ApiResult<std::vector<RecordOutcome>>> store_records(
     auto& o = outcomes[i];
     o.partition = r.partition;
     if (r.error) {
-      o.error = to_api_error(r.error, fmt::format("{}-{}", topic, r.partition)).message;
-      o.retriable = retriable(r.error);
+      fail_record(call, o, r.error, topic);
     } else {
       o.offset = r.offset;
       o.timestamp_ms = r.timestamp_ms;
@@ -269,6 +303,7 @@ asio::awaitable<Reply> produce_v2(Call& call, std::optional<int32_t> path_partit
   auto stored = co_await store_records(call, topic, path_partition, request, *acks);
   if (!stored) co_return error_reply(stored.error());
   const auto& outcomes = *stored;
+  if (auto failed = whole_request_failure(outcomes)) co_return error_reply(*failed);
   std::string body;
   body.reserve(64 + outcomes.size() * 72);
   JsonWriter w(body);
@@ -277,7 +312,10 @@ asio::awaitable<Reply> produce_v2(Call& call, std::optional<int32_t> path_partit
   for (const auto& o : outcomes) {
     w.begin_object().key("partition").value(o.partition);
     if (o.error) {
-      w.key("offset").null().key("error_code").value(int64_t{o.retriable ? 2 : 1});
+      w.key("offset")
+          .null()
+          .key("error_code")
+          .value(o.code != 0 ? o.code : int64_t{o.retriable ? 2 : 1});
       w.key("error").value(*o.error);
     } else {
       w.key("offset").value(o.offset).key("error_code").null().key("error").null();
@@ -345,7 +383,12 @@ asio::awaitable<Reply> produce_raw(Call& call) {
   };
   const Appended appended = co_await await_completion<Appended>(start);
   if (appended.first) {
-    co_return error_reply(to_api_error(appended.first, fmt::format("{}-{}", topic, partition)));
+    RecordOutcome o;
+    o.partition = partition;
+    fail_record(call, o, appended.first, topic);
+    ApiError e = to_api_error(appended.first, fmt::format("{}-{}", topic, partition));
+    e.message = *o.error;
+    co_return error_reply(e);
   }
   const auto& results = appended.second;
   std::string reply;

@@ -111,7 +111,14 @@ asio::awaitable<std::optional<Reply>> route_to_leader(const Route& route, Call& 
     }
     if (state && state->leader >= 0 && view->brokers.contains(state->leader)) {
       leader = {state->leader, view->brokers.at(state->leader).registration.url};
-      break;
+      // A new leader answers reads once its high watermark has reached its epoch's start:
+      // before that it could show a lower one than clients already saw.
+      auto* replicas = call.ctx.replicas.load(std::memory_order_acquire);
+      auto log = call.broker->topics().partition(topic, static_cast<int32_t>(*partition));
+      if (leader.id != self || call.request.method() != http::verb::get || replicas == nullptr ||
+          !log || replicas->serves_reads(**log)) {
+        break;
+      }
     }
     if (std::chrono::steady_clock::now() >= deadline) co_return no_leader(topic, partition_text);
     asio::steady_timer timer(co_await asio::this_coro::executor, std::chrono::milliseconds(50));

@@ -74,7 +74,11 @@ std::string Metrics::render(broker::Broker* broker, std::string_view recovery) c
     };
     per_partition("sluice_partition_start_offset", "A partition's log start offset.",
                   [](const auto& log) { return log.start_offset().value; });
-    per_partition("sluice_partition_end_offset", "A partition's end offset (high watermark).",
+    per_partition("sluice_partition_end_offset",
+                  "A partition's high watermark: the end of what consumers may read.",
+                  [](const auto& log) { return log.high_watermark().value; });
+    per_partition("sluice_partition_log_end_offset",
+                  "A partition's log end offset (past the high watermark while replicas catch up).",
                   [](const auto& log) { return log.end_offset().value; });
     per_partition("sluice_partition_size_bytes", "A partition's bytes on disk.",
                   [](const auto& log) { return log.size_bytes(); });

@@ -11,6 +11,7 @@
 
 #include "broker/broker.h"
 #include "cluster/node.h"
+#include "cluster/replicas.h"
 #include "net/http/message.h"
 #include "net/http/server.h"
 #include "net/rest/api_result.h"
@@ -26,6 +27,8 @@ struct ApiContext {
   // Cluster mode: this broker's membership (null for a standalone broker). Set before
   // `broker`, never changed after.
   std::atomic<cluster::ClusterNode*> cluster{nullptr};
+  // Cluster mode: the replication of its partitions (followers' progress, high watermarks).
+  std::atomic<cluster::ReplicaManager*> replicas{nullptr};
   // Where clients reach this broker (advertised.listeners, or the listener with the port it
   // bound). Set before `broker`.
   std::string advertised_url;

@@ -36,6 +36,7 @@ asio::awaitable<Reply> cluster_state(Call& call) {
     const bool in_cluster = view && assignment != view->topics.end();
     for (size_t p = 0; p < partitions->size(); ++p) {
       const int64_t end = (*partitions)[p]->end_offset().value;
+      const int64_t high_watermark = (*partitions)[p]->high_watermark().value;
       const auto* state = in_cluster ? view->partition(topic, static_cast<int32_t>(p)) : nullptr;
       w.begin_object().key("topic").value(topic).key("partition").value(static_cast<int64_t>(p));
       if (in_cluster) {
@@ -60,7 +61,7 @@ asio::awaitable<Reply> cluster_state(Call& call) {
         // Only the leader knows where its log ends.
         w.key("high_watermark").null().key("log_end_offset").null().end_object();
       } else {
-        w.key("high_watermark").value(end).key("log_end_offset").value(end).end_object();
+        w.key("high_watermark").value(high_watermark).key("log_end_offset").value(end).end_object();
       }
     }
   }

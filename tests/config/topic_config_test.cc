@@ -96,7 +96,7 @@ TEST(TopicConfigTest, MapHasEveryTopicKey) {
   std::set<std::string> map_names;
   for (const auto& [name, value] : topic_config_to_map(TopicConfig{})) map_names.insert(name);
   EXPECT_EQ(map_names, doc_names);
-  EXPECT_EQ(map_names.size(), 12u);
+  EXPECT_EQ(map_names.size(), 14u);
 }
 
 TEST(TopicConfigTest, MapRendersKafkaSpellings) {
