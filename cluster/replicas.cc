@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <simdjson.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -15,9 +14,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <charconv>
 
 #include "broker/errors.h"
+#include "cluster/fetch_answer.h"
 #include "common/clock.h"
 #include "common/http_url.h"
 #include "recovery/quarantine.h"
@@ -38,14 +37,6 @@ bool contains(const std::vector<int32_t>& v, int32_t x) {
 std::vector<int32_t> ids(const std::vector<std::pair<int32_t, int64_t>>& isr) {
   std::vector<int32_t> out;
   for (const auto& m : isr) out.push_back(m.first);
-  return out;
-}
-
-int64_t header_int(const http::response<http::string_body>& r, std::string_view name,
-                   int64_t fallback) {
-  const auto v = r[name];
-  int64_t out = fallback;
-  if (std::from_chars(v.data(), v.data() + v.size(), out).ec != std::errc{}) return fallback;
   return out;
 }
 
@@ -536,74 +527,42 @@ asio::awaitable<void> ReplicaManager::follow(std::shared_ptr<Following> f) {
     auto response = parser.release();
     if (!response.keep_alive()) stream.reset();
     if (f->stop.load()) break;
-    const auto status = response.result_int();
-    if (status == 409 || status == 421 || status == 416 || status != 200) {
-      simdjson::dom::parser json;
-      simdjson::dom::element doc;
-      int64_t code = 0;
-      if (json.parse(response.body()).get(doc) || doc["error_code"].get(code)) code = 0;
-      int64_t cut = -1;
-      int64_t diverging = -1;
-      if (code == 40904 && !doc["end_offset"].get(cut) && !doc["diverging_epoch"].get(diverging) &&
-          cut >= 0 && cut < log.end_offset().value) {
-        // Cut where the leader says, keeping a copy of every byte that goes.
-        const auto dir = log.dir().parent_path() / "quarantine" / name;
-        const int64_t old_end = log.end_offset().value;
-        const int32_t last = log.last_batch_epoch();
-        auto keep = [&](const recovery::QuarantineCut& planned) -> Result<void> {
-          recovery::QuarantineCut c = planned;
-          c.reason = fmt::format(
-              "diverged from the leader (broker {}, epoch {}): offsets {} to {} of epochs up to "
-              "{} are not in its log (its epoch {} ends at {}); never acknowledged by acks=all",
-              leader, epoch, cut, old_end - 1, last, diverging, cut);
-          auto copied = recovery::quarantine(dir, c, wall_clock_ms());
-          if (!copied) return copied.error();
-          return {};
-        };
-        if (auto r = log.truncate_to(Offset{cut}, keep); !r) {
-          fail(fmt::format("cannot truncate to offset {}: {}", cut, r.error().message()));
-          co_await pause();
-          continue;
-        }
-        spdlog::warn("{}: log diverged from broker {}'s; cut from offset {} to {} (copied to {})",
-                     name, leader, cut, old_end, dir.string());
+    auto& body = response.body();
+    const auto answer = parse_fetch_answer(
+        response.result_int(), std::as_writable_bytes(std::span(body.data(), body.size())),
+        response["X-Sluice-Leader-Epoch"], response["X-Sluice-High-Watermark"], epoch, end,
+        log.end_offset());
+    if (answer.kind == FetchAnswer::Kind::diverged) {
+      // Cut where the leader says, keeping a copy of every byte that goes.
+      const int64_t cut = answer.end_offset;
+      const auto dir = log.dir().parent_path() / "quarantine" / name;
+      const int64_t old_end = log.end_offset().value;
+      const int32_t last = log.last_batch_epoch();
+      auto keep = [&](const recovery::QuarantineCut& planned) -> Result<void> {
+        recovery::QuarantineCut c = planned;
+        c.reason = fmt::format(
+            "diverged from the leader (broker {}, epoch {}): offsets {} to {} of epochs up to {} "
+            "are not in its log (its epoch {} ends at {}); never acknowledged by acks=all",
+            leader, epoch, cut, old_end - 1, last, answer.diverging_epoch, cut);
+        auto copied = recovery::quarantine(dir, c, wall_clock_ms());
+        if (!copied) return copied.error();
+        return {};
+      };
+      if (auto r = log.truncate_to(Offset{cut}, keep); !r) {
+        fail(fmt::format("cannot truncate to offset {}: {}", cut, r.error().message()));
+        co_await pause();
         continue;
       }
-      if (code == 40904) {
-        fail(fmt::format("broker {} answered a divergence this log cannot follow: {}", leader,
-                         response.body().substr(0, 200)));
-      } else {
-        fail(fmt::format("broker {} answered {}: {}", leader, status,
-                         response.body().substr(0, 200)));
-      }
+      spdlog::warn("{}: log diverged from broker {}'s; cut from offset {} to {} (copied to {})",
+                   name, leader, cut, old_end, dir.string());
+      continue;
+    }
+    if (answer.kind == FetchAnswer::Kind::refused) {
+      fail(fmt::format("broker {} {}", leader, answer.message));
       co_await pause();
       continue;
     }
-    if (static_cast<int32_t>(header_int(response, "X-Sluice-Leader-Epoch", -1)) != epoch) {
-      fail(fmt::format("broker {} answered for another epoch", leader));
-      co_await pause();
-      continue;
-    }
-    // Every batch is checked before any is appended: a peer that sends garbage changes nothing.
-    std::string& body = response.body();
-    std::vector<segment::ValidBatch> batches;
-    std::span<std::byte> rest(reinterpret_cast<std::byte*>(body.data()), body.size());
-    std::string invalid;
-    while (!rest.empty()) {
-      auto batch = segment::ValidBatch::check(rest);
-      if (!batch) {
-        invalid = batch.error().message();
-        break;
-      }
-      rest = rest.subspan(batch->bytes().size());
-      batches.push_back(*batch);
-    }
-    if (!invalid.empty() || (!batches.empty() && batches.front().header().base_offset != end)) {
-      fail(fmt::format("broker {} sent batches this log cannot take: {}", leader,
-                       invalid.empty() ? "not at its end" : invalid));
-      co_await pause();
-      continue;
-    }
+    const auto& batches = answer.batches;
     if (!batches.empty()) {
       auto appended = log.append_replicated(batches);
       if (!appended) {
@@ -620,8 +579,8 @@ asio::awaitable<void> ReplicaManager::follow(std::shared_ptr<Following> f) {
     }
     if (!last_error.empty()) spdlog::info("following {} from broker {} again", name, leader);
     last_error.clear();
-    const int64_t leader_hw = header_int(response, "X-Sluice-High-Watermark", 0);
-    if (log.advance_high_watermark(Offset{std::min(leader_hw, log.flushed_offset().value)})) {
+    if (log.advance_high_watermark(
+            Offset{std::min(answer.high_watermark, log.flushed_offset().value)})) {
       notify(log);
     }
   }

@@ -18,7 +18,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-targets=(fuzz_batch fuzz_base64 fuzz_produce fuzz_recovery fuzz_config fuzz_http fuzz_etcd)
+targets=(fuzz_batch fuzz_base64 fuzz_produce fuzz_recovery fuzz_config fuzz_http fuzz_etcd
+  fuzz_replica_fetch)
 cmake --preset fuzz >/dev/null
 cmake --build build/fuzz -j "$(nproc)" --target "${targets[@]}"
 

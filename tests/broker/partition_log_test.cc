@@ -711,5 +711,76 @@ TEST_F(PartitionLogTest, AReplicaRefusesABatchNotAtItsEndOrOfAnOlderEpoch) {
   EXPECT_EQ(follower->end_offset(), Offset{4});
 }
 
+// A follower records each leader epoch its leader's batches carry in its own checkpoint, so it
+// can later answer where an epoch ended (and recovery can check it).
+TEST_F(PartitionLogTest, AReplicaRecordsTheLeaderEpochsOfTheBatchesItAppends) {
+  auto leader = open("t-0");
+  auto follower = open("t-1");
+  ASSERT_TRUE(leader->become_leader(2));
+  append(*leader, 3);
+  ASSERT_TRUE(leader->become_leader(4));
+  append(*leader, 2);
+  std::string fetched = log_bytes(*leader, Offset{0});
+  ASSERT_TRUE(follower->append_replicated(split_batches(fetched)));
+  const auto entries = follower->epochs().entries();
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(entries[0].epoch, 2);
+  EXPECT_EQ(entries[0].start_offset, 0);
+  EXPECT_EQ(entries[1].epoch, 4);
+  EXPECT_EQ(entries[1].start_offset, 3);
+}
+
+// A standalone log shows consumers everything appended; a tracked high watermark moves only
+// forward, never past the end, and truncation below it pulls it back.
+TEST_F(PartitionLogTest, TheHighWatermarkBoundsReadsAndOnlyMovesForwardUnlessTruncated) {
+  auto log = open();
+  append(*log, 2);
+  append(*log, 3);
+  EXPECT_EQ(log->high_watermark(), Offset{5});
+  EXPECT_FALSE(log->tracks_high_watermark());
+  log->track_high_watermark();
+  EXPECT_EQ(log->high_watermark(), Offset{0});
+  EXPECT_TRUE(log->advance_high_watermark(Offset{2}));
+  EXPECT_FALSE(log->advance_high_watermark(Offset{1}));
+  EXPECT_EQ(log->high_watermark(), Offset{2});
+  // A read up to the high watermark stops at the batch boundary there.
+  auto slice = log->read(Offset{0}, 1 << 20, log->high_watermark());
+  ASSERT_TRUE(slice);
+  EXPECT_EQ(slice->next_offset, Offset{2});
+  auto beyond = log->read(Offset{2}, 1 << 20, log->high_watermark());
+  ASSERT_TRUE(beyond);
+  EXPECT_TRUE(beyond->empty());
+  EXPECT_TRUE(log->advance_high_watermark(Offset{99}));
+  EXPECT_EQ(log->high_watermark(), Offset{5});
+  ASSERT_TRUE(log->truncate_to(Offset{2}));
+  EXPECT_EQ(log->high_watermark(), Offset{2});
+}
+
+// What a truncation cuts is shown to the caller first, as the file and position where the cut
+// starts; a refusal cuts nothing.
+TEST_F(PartitionLogTest, ATruncationDescribesItsCutFirstAndARefusedCopyCutsNothing) {
+  auto log = open();
+  for (int i = 0; i < 20; ++i) append(*log, 2);
+  ASSERT_GT(log->segment_count(), 1u);
+  const auto end = log->end_offset();
+  auto refuse = [](const recovery::QuarantineCut&) -> Result<void> {
+    return std::make_error_code(std::errc::io_error);
+  };
+  EXPECT_FALSE(log->truncate_to(Offset{7}, refuse));
+  EXPECT_EQ(log->end_offset(), end);
+  recovery::QuarantineCut seen;
+  auto keep = [&](const recovery::QuarantineCut& cut) -> Result<void> {
+    seen = cut;
+    return {};
+  };
+  ASSERT_TRUE(log->truncate_to(Offset{7}, keep));
+  EXPECT_EQ(log->end_offset(), Offset{6});  // the batch holding 7 starts at 6
+  EXPECT_FALSE(seen.first_file.empty());
+  EXPECT_FALSE(seen.later_files.empty());
+  auto slice = log->read(Offset{4}, 1 << 20);
+  ASSERT_TRUE(slice);
+  EXPECT_EQ(slice->position.value + slice->length, seen.position);
+}
+
 }  // namespace
 }  // namespace sluice::broker

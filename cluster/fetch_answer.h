@@ -1,0 +1,39 @@
+#pragma once
+
+// A leader's answer to a follower's replica fetch (docs/CLUSTER.md, "The replica fetch"), as
+// the follower reads it. Pure: bytes from another broker in, a decision out, so it can be
+// fuzzed; a malformed answer is a refusal the follower backs off from, never a change.
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/types.h"
+#include "segment/batch.h"
+
+namespace sluice::cluster {
+
+struct FetchAnswer {
+  enum class Kind {
+    records,   // batches (maybe none) to append, and the leader's high watermark
+    diverged,  // cut the log at end_offset, then fetch again
+    refused,   // anything else: back off and fetch again (message says why)
+  };
+  Kind kind = Kind::refused;
+  std::vector<segment::ValidBatch> batches;  // spans into the body passed in
+  int64_t high_watermark = 0;
+  int64_t end_offset = -1;
+  int64_t diverging_epoch = -1;
+  int64_t error_code = 0;
+  std::string message;
+};
+
+// `body` must outlive the batches (they point into it). A 200 must carry `epoch` in its epoch
+// header and whole valid batches that start at `offset`; a 409 with error_code 40904 must name a
+// non-negative end_offset below `log_end`.
+FetchAnswer parse_fetch_answer(unsigned status, std::span<std::byte> body,
+                               std::string_view epoch_header, std::string_view high_watermark,
+                               int32_t epoch, Offset offset, Offset log_end);
+
+}  // namespace sluice::cluster
