@@ -31,7 +31,8 @@ FetchAnswer parse_fetch_answer(unsigned status, std::span<std::byte> body,
     simdjson::dom::parser parser;
     simdjson::dom::element doc;
     int64_t code = 0;
-    if (parser.parse(text.data(), text.size()).get(doc) || doc["error_code"].get(code)) {
+    if (text.empty() || parser.parse(text.data(), text.size()).get(doc) ||
+        doc["error_code"].get(code)) {
       return refused(fmt::format("answered {} without a readable error", status));
     }
     std::string_view message;
