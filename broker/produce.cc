@@ -239,6 +239,16 @@ void Producer::store(std::shared_ptr<Request> request) {
     }
   }
   request->waiting.store(request->parts.size() + 1, std::memory_order_relaxed);
+  // acks=all, once a part is durable here: the in-sync replicas' confirmation completes it.
+  auto confirm_part = [this, request](Request::Part& part) {
+    confirm(*part.log, part.results, [request, &part](std::error_code confirmed) {
+      if (confirmed) {
+        part.error = confirmed;
+        part.durable_failed = true;
+      }
+      request->part_done();
+    });
+  };
   if (auto* replication = replication_.load(std::memory_order_acquire);
       replication != nullptr && request->acks == Acks::all) {
     // Too few in-sync replicas: refused before anything is appended.
@@ -266,7 +276,7 @@ void Producer::store(std::shared_ptr<Request> request) {
       }
       committer_.append_durable(
           *part.log, part.batches,
-          [this, request, &part](std::error_code ec, std::vector<AppendResult> results) {
+          [confirm_part, request, &part](std::error_code ec, std::vector<AppendResult> results) {
             // A failure fails all of the partition's records: some may be
             // stored, none is known durable.
             part.error = ec;
@@ -276,13 +286,7 @@ void Producer::store(std::shared_ptr<Request> request) {
               request->part_done();
               return;
             }
-            confirm(*part.log, part.results, [request, &part](std::error_code confirmed) {
-              if (confirmed) {
-                part.error = confirmed;
-                part.durable_failed = true;
-              }
-              request->part_done();
-            });
+            confirm_part(part);
           });
     }
     request->part_done();
@@ -301,7 +305,7 @@ void Producer::store(std::shared_ptr<Request> request) {
       request->part_done();
       continue;
     }
-    committer_.request(*part.log, [this, request, &part](std::error_code ec) {
+    committer_.request(*part.log, [confirm_part, request, &part](std::error_code ec) {
       if (ec) {
         // Stored but not known durable: the client must treat these records as failed.
         part.error = ec;
@@ -309,13 +313,7 @@ void Producer::store(std::shared_ptr<Request> request) {
         request->part_done();
         return;
       }
-      confirm(*part.log, part.results, [request, &part](std::error_code confirmed) {
-        if (confirmed) {
-          part.error = confirmed;
-          part.durable_failed = true;
-        }
-        request->part_done();
-      });
+      confirm_part(part);
     });
   }
   request->part_done();
