@@ -335,11 +335,11 @@ void ReplicaManager::flushed(broker::PartitionLog& log) {
   for (auto& [done, ec] : ready) done(ec);
 }
 
-bool ReplicaManager::serves_reads(const broker::PartitionLog& log) const {
-  if (!log.tracks_high_watermark()) return true;
+bool ReplicaManager::serves(const broker::PartitionLog& log, int32_t epoch, bool reads) const {
   std::lock_guard lock(mu_);
   const Leading* l = leading(log);
-  return l != nullptr && log.high_watermark().value >= l->epoch_start;
+  return l != nullptr && l->epoch == epoch &&
+         (!reads || log.high_watermark().value >= l->epoch_start);
 }
 
 std::string ReplicaManager::describe_isr(const broker::PartitionLog& log) const {

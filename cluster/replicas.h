@@ -67,10 +67,11 @@ class ReplicaManager final : public broker::Replication {
   };
   void follower_fetched(broker::PartitionLog& log, const FetchReport& report);
 
-  // Whether this broker may answer reads of `log` now: it is not a cluster partition, or this
-  // broker leads it and its high watermark has reached the start of its epoch (before that a
-  // new leader's high watermark may lag the one clients already saw).
-  bool serves_reads(const broker::PartitionLog& log) const;
+  // Whether this broker, which the cluster names leader of `log`'s partition at `epoch`, may
+  // serve it now: it has taken the leadership (the epoch is in its checkpoint, its followers
+  // are tracked), and, for reads, its high watermark has reached the start of its epoch
+  // (before that a new leader's high watermark may lag the one clients already saw).
+  bool serves(const broker::PartitionLog& log, int32_t epoch, bool reads) const;
 
   // The in-sync replicas and the minimum of a partition this broker leads, for messages.
   std::string describe_isr(const broker::PartitionLog& log) const;

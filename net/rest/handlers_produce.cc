@@ -3,6 +3,9 @@
 #include <simdjson.h>
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <ctime>
 #include <map>
@@ -168,9 +171,29 @@ asio::awaitable<ApiResult<std::vector<RecordOutcome>>> store_across_leaders(
   std::vector<broker::ProduceRecord> local;
   std::vector<size_t> local_indexes;
   std::vector<int32_t> remote;
+  auto* replicas = call.ctx.replicas.load(std::memory_order_acquire);
   for (const auto& [p, indexes] : by_partition) {
     const auto* state = view.partition(topic, p);
     if (state && state->leader == self) {
+      // Named leader but not yet leading (an election a moment ago): wait for it as for a
+      // leader, then nothing is appended.
+      auto log = call.broker->topics().partition(topic, p);
+      const auto deadline = std::chrono::steady_clock::now() +
+                            std::chrono::milliseconds(call.broker->config().cluster_leader_wait_ms);
+      while (replicas != nullptr && log && !replicas->serves(**log, state->leader_epoch, false) &&
+             std::chrono::steady_clock::now() < deadline) {
+        asio::steady_timer timer(co_await asio::this_coro::executor, std::chrono::milliseconds(20));
+        co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+      }
+      if (replicas != nullptr && (!log || !replicas->serves(**log, state->leader_epoch, false))) {
+        for (size_t i : indexes) {
+          outcomes[i].partition = p;
+          outcomes[i].error = fmt::format("No leader for {}-{} yet; retry", topic, p);
+          outcomes[i].retriable = true;
+          outcomes[i].code = 50302;
+        }
+        continue;
+      }
       for (size_t i : indexes) {
         local.push_back(request.records[i]);
         local.back().partition = p;

@@ -111,12 +111,13 @@ asio::awaitable<std::optional<Reply>> route_to_leader(const Route& route, Call& 
     }
     if (state && state->leader >= 0 && view->brokers.contains(state->leader)) {
       leader = {state->leader, view->brokers.at(state->leader).registration.url};
-      // A new leader answers reads once its high watermark has reached its epoch's start:
-      // before that it could show a lower one than clients already saw.
+      // This broker serves once it has taken the leadership (nothing is appended at an older
+      // epoch), and reads once its high watermark has reached its epoch's start (before that
+      // it could show a lower one than clients already saw).
       auto* replicas = call.ctx.replicas.load(std::memory_order_acquire);
       auto log = call.broker->topics().partition(topic, static_cast<int32_t>(*partition));
-      if (leader.id != self || call.request.method() != http::verb::get || replicas == nullptr ||
-          !log || replicas->serves_reads(**log)) {
+      if (leader.id != self || replicas == nullptr || !log ||
+          replicas->serves(**log, state->leader_epoch, call.request.method() == http::verb::get)) {
         break;
       }
     }
