@@ -210,6 +210,9 @@ int serve(const ServeArgs& args) {
     o.prefix = config.etcd_prefix;
     o.session_timeout = std::chrono::milliseconds(config.broker_session_timeout_ms);
     o.heartbeat = std::chrono::milliseconds(config.broker_heartbeat_interval_ms);
+    o.auto_leader_rebalance = config.auto_leader_rebalance_enable;
+    o.leader_imbalance_interval =
+        std::chrono::seconds(config.leader_imbalance_check_interval_seconds);
     o.clean_start = std::all_of(report->clean_shutdown.begin(), report->clean_shutdown.end(),
                                 [](bool clean) { return clean; });
     node = std::make_unique<cluster::ClusterNode>(std::move(o));

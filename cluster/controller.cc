@@ -7,10 +7,12 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <utility>
 
 #include "cluster/node.h"
 
@@ -20,9 +22,12 @@ namespace {
 bool registered(const ClusterView& view, int32_t broker) { return view.brokers.contains(broker); }
 
 // The state a partition should have now, or nullopt when `current` is right as it is.
+// With `rebalance`, a partition whose preferred (first) replica is alive and in sync but not
+// leading moves back to it (Kafka's auto.leader.rebalance.enable); never to a replica outside
+// the ISR.
 std::optional<PartitionState> next_state(const ClusterView& view, const TopicAssignment& topic,
                                          const std::vector<int32_t>& replicas,
-                                         const PartitionState* current) {
+                                         const PartitionState* current, bool rebalance) {
   PartitionState next;
   next.topic_id = topic.id;
   if (!current || current->topic_id != topic.id) {
@@ -58,6 +63,12 @@ std::optional<PartitionState> next_state(const ClusterView& view, const TopicAss
       }
     }
   }
+  if (rebalance && next.leader >= 0 && replicas.front() != next.leader &&
+      registered(view, replicas.front()) &&
+      std::any_of(next.isr.begin(), next.isr.end(),
+                  [&](const auto& m) { return m.first == replicas.front(); })) {
+    next.leader = replicas.front();
+  }
   // A member that came back under a new registration is known by its new broker epoch.
   for (auto& member : next.isr) {
     if (member.first == next.leader) member.second = view.brokers.at(next.leader).epoch;
@@ -84,6 +95,7 @@ void ClusterNode::schedule_controller() {
 asio::awaitable<void> ClusterNode::controller_pass() {
   do {
     controller_dirty_ = false;
+    const bool rebalance = std::exchange(rebalance_due_, false);
     bool failed = false;
     auto view = this->view();
     if (view->controller != options_.broker_id || fenced() ||
@@ -98,7 +110,8 @@ asio::awaitable<void> ClusterNode::controller_pass() {
     for (const auto& [name, topic] : view->topics) {
       for (int32_t p = 0; p < topic.partitions(); ++p) {
         const PartitionState* current = view->partition(name, p);
-        auto next = next_state(*view, topic, topic.replicas[static_cast<size_t>(p)], current);
+        auto next =
+            next_state(*view, topic, topic.replicas[static_cast<size_t>(p)], current, rebalance);
         if (!next) continue;
         const std::string key = layout_.partition(name, p);
         Txn txn;

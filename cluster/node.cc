@@ -244,9 +244,35 @@ boost::system::result<void, ClusterNode::Error> ClusterNode::start() {
     started_ = true;
     publish();  // the first view goes to the callbacks too
   });
+  renewed_at_.store(Clock::now().time_since_epoch().count(), std::memory_order_release);
+  ttl_ms_.store(ttl_s_ * 1000, std::memory_order_release);
   asio::co_spawn(io_, heartbeat_loop(), asio::detached);
   asio::co_spawn(io_, watch_loop(), asio::detached);
+  if (options_.auto_leader_rebalance) asio::co_spawn(io_, rebalance_loop(), asio::detached);
   return {};
+}
+
+bool ClusterNode::fenced() const {
+  if (fenced_.load(std::memory_order_acquire)) return true;
+  const auto renewed =
+      Clock::time_point(Clock::duration(renewed_at_.load(std::memory_order_acquire)));
+  return Clock::now() - renewed >=
+         std::chrono::milliseconds(ttl_ms_.load(std::memory_order_acquire));
+}
+
+asio::awaitable<void> ClusterNode::rebalance_loop() {
+  while (!stopping_.load(std::memory_order_acquire)) {
+    // Short naps, not one long sleep: stop() waits for every loop on this thread to end.
+    const auto due = Clock::now() + options_.leader_imbalance_interval;
+    while (!stopping_.load(std::memory_order_acquire) && Clock::now() < due) {
+      co_await sleep_for(
+          std::min(options_.heartbeat,
+                   std::chrono::duration_cast<std::chrono::milliseconds>(due - Clock::now())));
+    }
+    if (stopping_.load(std::memory_order_acquire)) break;
+    rebalance_due_ = true;
+    schedule_controller();
+  }
 }
 
 asio::awaitable<void> ClusterNode::heartbeat_loop() {
@@ -258,6 +284,7 @@ asio::awaitable<void> ClusterNode::heartbeat_loop() {
     auto alive = co_await client_->keepalive(lease_);
     if (alive && alive->ttl_s > 0) {
       last_ok = sent;
+      renewed_at_.store(sent.time_since_epoch().count(), std::memory_order_release);
       if (fenced_.exchange(false, std::memory_order_acq_rel)) {
         spdlog::info("etcd lease renewed again: broker {} unfenced", options_.broker_id);
       }
@@ -285,6 +312,8 @@ asio::awaitable<void> ClusterNode::heartbeat_loop() {
     }
     if (auto c = co_await campaign(); !c) continue;
     last_ok = sent;
+    renewed_at_.store(sent.time_since_epoch().count(), std::memory_order_release);
+    ttl_ms_.store(ttl_s_ * 1000, std::memory_order_release);
     fenced_.store(false, std::memory_order_release);
     spdlog::info("registered in etcd again as broker {}, broker epoch {}", options_.broker_id,
                  broker_epoch());

@@ -44,6 +44,10 @@ class ClusterNode {
     std::chrono::milliseconds session_timeout{3000};
     std::chrono::milliseconds heartbeat{500};
     bool clean_start = false;
+    // The controller moves each partition's leadership back to its preferred (first) replica
+    // when that one is alive and in sync, checking this often.
+    bool auto_leader_rebalance = true;
+    std::chrono::milliseconds leader_imbalance_interval{300000};
   };
   // What stops start-up, naming what is wrong.
   struct Error {
@@ -86,8 +90,10 @@ class ClusterNode {
   // The latest picture of the cluster (never null after start()).
   std::shared_ptr<const ClusterView> view() const;
   int32_t broker_id() const { return options_.broker_id; }
-  // No lease this broker can trust: it must not act as a leader.
-  bool fenced() const { return fenced_.load(std::memory_order_acquire); }
+  // No lease this broker can trust: it must not act as a leader. Also true as soon as the last
+  // successful renewal is older than the lease's TTL, before the heartbeat notices (a broker
+  // that was paused wakes up fenced).
+  bool fenced() const;
   // The broker epoch of the current registration (0 before start).
   int64_t broker_epoch() const { return broker_epoch_.load(std::memory_order_acquire); }
 
@@ -100,6 +106,7 @@ class ClusterNode {
   asio::awaitable<Result<Registration>> register_once();
   asio::awaitable<Result<void>> campaign();
   asio::awaitable<void> heartbeat_loop();
+  asio::awaitable<void> rebalance_loop();
   asio::awaitable<void> watch_loop();
   asio::awaitable<Result<int64_t>> load_keys();
   void publish();
@@ -110,6 +117,7 @@ class ClusterNode {
   void schedule_controller();
   bool controller_running_ = false;
   bool controller_dirty_ = false;
+  bool rebalance_due_ = false;  // the next pass also moves leaders back to preferred replicas
   std::function<void(std::shared_ptr<const ClusterView>)> on_view_;
 
   Options options_;
@@ -123,6 +131,9 @@ class ClusterNode {
   std::atomic<bool> stopping_{false};
   std::atomic<bool> fenced_{true};
   std::atomic<int64_t> broker_epoch_{0};
+  // When the last renewal that succeeded was sent (steady clock), and the lease's TTL in ms.
+  std::atomic<std::chrono::steady_clock::rep> renewed_at_{0};
+  std::atomic<int64_t> ttl_ms_{0};
 
   // Touched only on the node's thread:
   bool started_ = false;  // start() succeeded: views go to the callbacks and the controller

@@ -437,5 +437,40 @@ TEST_F(ReplicationTest, AFollowerWithAWipedDataDirectoryCatchesUpBeforeRejoining
   EXPECT_EQ(dump(broker(follower).data_dir(), "w-0"), reference);
 }
 
+// SIGTERM revokes the lease first, so another in-sync replica leads at once; when the broker
+// is back and in sync, the controller gives its preferred replica the leadership back.
+TEST_F(ReplicationTest, SigtermHandsLeadershipOverAndThePreferredReplicaTakesItBack) {
+  start({"leader.imbalance.check.interval.seconds=1"});
+  if (HasFatalFailure()) return;
+  create("pl", 1);
+  if (HasFatalFailure()) return;
+  const auto before = partition(1, "pl", 0);
+  const int64_t preferred = before.replicas.front();
+  ASSERT_EQ(before.leader, preferred);
+  const int64_t other = preferred % 3 + 1;
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(produce_one(port(preferred), "pl", 0, "a").offset, i);
+  const auto stopped = std::chrono::steady_clock::now();
+  ASSERT_EQ(broker(preferred).terminate(), 0);
+  Produced after;
+  ASSERT_TRUE(eventually([&] {
+    after = produce_one(port(other), "pl", 0, "b");
+    return after.offset >= 0;
+  }));
+  EXPECT_LT(std::chrono::steady_clock::now() - stopped, 3s) << "no handover at SIGTERM";
+  EXPECT_EQ(after.offset, 5);
+  broker(preferred).restart();
+  ASSERT_TRUE(eventually(
+      [&] {
+        const auto p = partition(other, "pl", 0);
+        return p.leader == preferred && p.isr.size() == 3;
+      },
+      30s));
+  EXPECT_GE(partition(other, "pl", 0).leader_epoch, before.leader_epoch + 2);
+  const auto back = produce_one(port(other), "pl", 0, "c");
+  EXPECT_EQ(back.offset, 6) << back.body;
+  const auto log = read_all(port(preferred), "pl", 0);
+  EXPECT_EQ(log.size(), 7u);
+}
+
 }  // namespace
 }  // namespace sluice::testing
