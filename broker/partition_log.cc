@@ -468,6 +468,46 @@ Result<void> PartitionLog::truncate_to(Offset offset, const KeepCut& keep) {
   return {};
 }
 
+Result<void> PartitionLog::restart_at(Offset offset, const KeepCut& keep) {
+  std::lock_guard flush_lock(flush_mu_);
+  if (auto r = seal_rolled(); !r) return r;
+  std::lock_guard lock(writer_mu_);
+  if (offset <= end_offset()) return Errc::offset_out_of_range;
+  const auto old = snapshot();
+  if (keep && end_offset() > start_offset()) {
+    recovery::QuarantineCut cut;
+    cut.first_file = old.front()->log_path();
+    for (size_t i = 1; i < old.size(); ++i) cut.later_files.push_back(old[i]->log_path());
+    if (auto r = keep(cut); !r) return r;
+  }
+  // The new start first: a crash from here on leaves segments the next open ignores below it.
+  if (auto r = write_start_offset(offset); !r) return r;
+  auto fresh = segment::Segment::create(options_.dir, offset, segment_options(), now_ms());
+  if (!fresh) return fresh.error();
+  {
+    std::lock_guard seg_lock(segments_mu_);
+    segments_.clear();
+    segments_.emplace(offset.value, *fresh);
+  }
+  for (const auto& s : old) {
+    remove_segment_file(s->log_path());
+    remove_segment_file(s->dir() /
+                        segment::segment_file_name(s->base_offset(), segment::kIndexSuffix));
+    remove_segment_file(s->dir() /
+                        segment::segment_file_name(s->base_offset(), segment::kTimeIndexSuffix));
+  }
+  active_ = *fresh;
+  unsealed_.clear();
+  dir_unsynced_ = true;
+  start_offset_.store(offset.value, std::memory_order_release);
+  end_offset_.store(offset.value, std::memory_order_release);
+  flushed_offset_.store(offset.value, std::memory_order_release);
+  if (high_watermark_.load() >= 0) high_watermark_.store(offset.value);
+  if (auto r = epochs_->truncate_from_end(0); !r) return r;
+  last_batch_epoch_.store(-1, std::memory_order_release);
+  return {};
+}
+
 Result<void> PartitionLog::write_start_offset(Offset offset) {
   return write_file_atomically(options_.dir / segment::kLogStartOffsetFile,
                                std::to_string(offset.value));

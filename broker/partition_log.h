@@ -179,6 +179,10 @@ class PartitionLog {
   // begins, and the later files): it copies them away, and an error from it cuts nothing.
   using KeepCut = std::function<Result<void>(const recovery::QuarantineCut&)>;
   [[nodiscard]] Result<void> truncate_to(Offset offset, const KeepCut& keep = {});
+  // A follower whose log ends before its leader's log start: removes every batch (described
+  // to `keep` first, as truncate_to does) and restarts the log empty at `offset`, with no leader
+  // epochs. Requires offset > end_offset().
+  [[nodiscard]] Result<void> restart_at(Offset offset, const KeepCut& keep = {});
   // Advances the log start to `offset` (clamped to the end), deleting whole segments before it.
   [[nodiscard]] Result<void> delete_before(Offset offset);
   // Deletes the oldest sealed segments past retention.ms / retention.bytes; nothing under

@@ -25,9 +25,13 @@ bool registered(const ClusterView& view, int32_t broker) { return view.brokers.c
 // With `rebalance`, a partition whose preferred (first) replica is alive and in sync but not
 // leading moves back to it (Kafka's auto.leader.rebalance.enable); never to a replica outside
 // the ISR.
+// With `unclean` (unclean.leader.election.enable), a partition none of whose in-sync replicas
+// is alive is given to the first live replica, which alone is then in sync: it comes back at
+// the cost of what only the others held.
 std::optional<PartitionState> next_state(const ClusterView& view, const TopicAssignment& topic,
                                          const std::vector<int32_t>& replicas,
-                                         const PartitionState* current, bool rebalance) {
+                                         const PartitionState* current, bool rebalance,
+                                         bool unclean) {
   PartitionState next;
   next.topic_id = topic.id;
   if (!current || current->topic_id != topic.id) {
@@ -61,6 +65,14 @@ std::optional<PartitionState> next_state(const ClusterView& view, const TopicAss
         next.leader = b;
         break;
       }
+    }
+  }
+  if (next.leader < 0 && unclean) {
+    for (int32_t b : replicas) {
+      if (!registered(view, b)) continue;
+      next.leader = b;
+      next.isr = {{b, view.brokers.at(b).epoch}};
+      break;
     }
   }
   if (rebalance && next.leader >= 0 && replicas.front() != next.leader &&
@@ -110,8 +122,11 @@ asio::awaitable<void> ClusterNode::controller_pass() {
     for (const auto& [name, topic] : view->topics) {
       for (int32_t p = 0; p < topic.partitions(); ++p) {
         const PartitionState* current = view->partition(name, p);
-        auto next =
-            next_state(*view, topic, topic.replicas[static_cast<size_t>(p)], current, rebalance);
+        const auto configured = topic.configs.find("unclean.leader.election.enable");
+        const bool unclean = configured != topic.configs.end() ? configured->second == "true"
+                                                               : options_.unclean_leader_election;
+        auto next = next_state(*view, topic, topic.replicas[static_cast<size_t>(p)], current,
+                               rebalance, unclean);
         if (!next) continue;
         const std::string key = layout_.partition(name, p);
         Txn txn;
@@ -128,6 +143,14 @@ asio::awaitable<void> ClusterNode::controller_pass() {
           continue;
         }
         if (!answer->succeeded) continue;  // another state or another controller: next view
+        if (current && current->topic_id == next->topic_id && next->leader >= 0 &&
+            !current->in_isr(next->leader)) {
+          spdlog::warn(
+              "controller: unclean election: broker {} leads {}-{} (epoch {}) without "
+              "having been in sync; records only the former in-sync replicas held are "
+              "lost",
+              next->leader, name, p, next->leader_epoch);
+        }
         if (!current || current->leader != next->leader) {
           std::vector<int32_t> in_sync;
           for (const auto& member : next->isr) in_sync.push_back(member.first);

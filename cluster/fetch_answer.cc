@@ -24,8 +24,10 @@ FetchAnswer refused(std::string message, int64_t code = 0) {
 }  // namespace
 
 FetchAnswer parse_fetch_answer(unsigned status, std::span<std::byte> body,
-                               std::string_view epoch_header, std::string_view high_watermark,
-                               int32_t epoch, Offset offset, Offset log_end) {
+                               const FetchHeaders& headers, int32_t epoch, Offset offset,
+                               Offset log_end) {
+  const std::string_view epoch_header = headers.leader_epoch;
+  const std::string_view high_watermark = headers.high_watermark;
   const std::string_view text(reinterpret_cast<const char*>(body.data()), body.size());
   if (status != 200) {
     simdjson::dom::parser parser;
@@ -37,6 +39,17 @@ FetchAnswer parse_fetch_answer(unsigned status, std::span<std::byte> body,
     }
     std::string_view message;
     if (doc["message"].get(message)) message = "";
+    if (status == 416) {
+      int64_t start = -1;
+      if (!parse_int(headers.log_start, start) || start <= log_end.value) {
+        return refused(fmt::format("answered 416 without a log start past {}", log_end.value),
+                       code);
+      }
+      FetchAnswer a;
+      a.kind = FetchAnswer::Kind::behind;
+      a.log_start = start;
+      return a;
+    }
     if (status == 409 && code == 40904) {
       int64_t cut = -1;
       int64_t diverging = -1;

@@ -18,6 +18,7 @@ struct FetchAnswer {
   enum class Kind {
     records,   // batches (maybe none) to append, and the leader's high watermark
     diverged,  // cut the log at end_offset, then fetch again
+    behind,    // the leader's log starts at log_start, after this log's end: restart there
     refused,   // anything else: back off and fetch again (message says why)
   };
   Kind kind = Kind::refused;
@@ -25,15 +26,24 @@ struct FetchAnswer {
   int64_t high_watermark = 0;
   int64_t end_offset = -1;
   int64_t diverging_epoch = -1;
+  int64_t log_start = -1;
   int64_t error_code = 0;
   std::string message;
 };
 
+// The headers of an answer that the follower reads.
+struct FetchHeaders {
+  std::string_view leader_epoch;    // X-Sluice-Leader-Epoch
+  std::string_view high_watermark;  // X-Sluice-High-Watermark
+  std::string_view log_start;       // X-Sluice-Log-Start-Offset
+};
+
 // `body` must outlive the batches (they point into it). A 200 must carry `epoch` in its epoch
 // header and whole valid batches that start at `offset`; a 409 with error_code 40904 must name a
-// non-negative end_offset below `log_end`.
+// non-negative end_offset below `log_end`; a 416 is `behind` only with a log start past
+// `log_end`.
 FetchAnswer parse_fetch_answer(unsigned status, std::span<std::byte> body,
-                               std::string_view epoch_header, std::string_view high_watermark,
-                               int32_t epoch, Offset offset, Offset log_end);
+                               const FetchHeaders& headers, int32_t epoch, Offset offset,
+                               Offset log_end);
 
 }  // namespace sluice::cluster

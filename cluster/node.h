@@ -47,6 +47,8 @@ class ClusterNode {
     // The controller moves each partition's leadership back to its preferred (first) replica
     // when that one is alive and in sync, checking this often.
     bool auto_leader_rebalance = true;
+    // unclean.leader.election.enable for topics that do not set it.
+    bool unclean_leader_election = false;
     std::chrono::milliseconds leader_imbalance_interval{300000};
   };
   // What stops start-up, naming what is wrong.

@@ -507,6 +507,9 @@ asio::awaitable<void> ReplicaManager::follow(std::shared_ptr<Following> f) {
         11};
     request.set(http::field::host, address->host + ":" + address->port_text());
     request.set(http::field::accept, "application/vnd.sluice.batch");
+    if (!config.cluster_auth_token.empty()) {
+      request.set("X-Sluice-Cluster-Token", config.cluster_auth_token);
+    }
     request.keep_alive(true);
     stream->expires_after(std::chrono::milliseconds(config.replica_fetch_wait_max_ms) +
                           std::chrono::seconds(10));
@@ -530,12 +533,38 @@ asio::awaitable<void> ReplicaManager::follow(std::shared_ptr<Following> f) {
     auto& body = response.body();
     const auto answer = parse_fetch_answer(
         response.result_int(), std::as_writable_bytes(std::span(body.data(), body.size())),
-        response["X-Sluice-Leader-Epoch"], response["X-Sluice-High-Watermark"], epoch, end,
-        log.end_offset());
+        {response["X-Sluice-Leader-Epoch"], response["X-Sluice-High-Watermark"],
+         response["X-Sluice-Log-Start-Offset"]},
+        epoch, end, log.end_offset());
+    const auto quarantine_dir = log.dir().parent_path() / "quarantine" / name;
+    if (answer.kind == FetchAnswer::Kind::behind) {
+      // Retention on the leader removed what this log would continue from: start again at the
+      // leader's log start, keeping a copy of what this log held.
+      const int64_t old_start = log.start_offset().value;
+      const int64_t old_end = log.end_offset().value;
+      auto keep = [&](const recovery::QuarantineCut& planned) -> Result<void> {
+        recovery::QuarantineCut c = planned;
+        c.reason = fmt::format(
+            "behind the leader (broker {}, epoch {}): offsets {} to {} end before its log "
+            "start {}; the log restarts there",
+            leader, epoch, old_start, old_end - 1, answer.log_start);
+        auto copied = recovery::quarantine(quarantine_dir, c, wall_clock_ms());
+        if (!copied) return copied.error();
+        return {};
+      };
+      if (auto r = log.restart_at(Offset{answer.log_start}, keep); !r) {
+        fail(fmt::format("cannot restart at offset {}: {}", answer.log_start, r.error().message()));
+        co_await pause();
+        continue;
+      }
+      spdlog::warn("{}: behind broker {}'s log start; restarted empty at offset {}", name, leader,
+                   answer.log_start);
+      continue;
+    }
     if (answer.kind == FetchAnswer::Kind::diverged) {
       // Cut where the leader says, keeping a copy of every byte that goes.
       const int64_t cut = answer.end_offset;
-      const auto dir = log.dir().parent_path() / "quarantine" / name;
+      const auto& dir = quarantine_dir;
       const int64_t old_end = log.end_offset().value;
       const int32_t last = log.last_batch_epoch();
       auto keep = [&](const recovery::QuarantineCut& planned) -> Result<void> {

@@ -110,6 +110,7 @@ struct BrokerConfig {
   int32_t default_replication_factor = 1;           // default.replication.factor
   std::string cluster_request_routing = "forward";  // cluster.request.routing forward|redirect
   int64_t cluster_leader_wait_ms = 5000;            // cluster.leader.wait.ms
+  std::string cluster_auth_token;                   // cluster.auth.token (empty: none)
   int64_t request_timeout_ms = 30000;               // request.timeout.ms (acks=all wait)
   int64_t replica_lag_time_max_ms = 10000;          // replica.lag.time.max.ms
   int64_t replica_fetch_wait_max_ms = 500;          // replica.fetch.wait.max.ms

@@ -246,6 +246,12 @@ std::vector<Key<BrokerConfig>> make_broker_keys() {
       int_key("cluster.leader.wait.ms", &B::cluster_leader_wait_ms, {0, 600000}, "5000",
               "Cluster mode: how long a request for a partition without a leader waits for one "
               "before 503 (error_code 50302)."),
+      {"cluster.auth.token",
+       "",
+       "Cluster mode: a secret every broker of the cluster shares; when set, replica fetches and "
+       "forwarded requests must carry it (X-Sluice-Cluster-Token), else 401 (error_code 40101).",
+       [](B& b, std::string_view v) { b.cluster_auth_token = std::string(v); },
+       {}},
       topic_default("min.insync.replicas", "min.insync.replicas"),
       topic_default("unclean.leader.election.enable", "unclean.leader.election.enable"),
       int_key("request.timeout.ms", &B::request_timeout_ms, {1, 3600000}, "30000",

@@ -7,6 +7,7 @@
 #include "common/base64.h"
 #include "common/json_writer.h"
 #include "net/rest/handler_util.h"
+#include "net/rest/leader_routing.h"
 #include "net/rest/record_render.h"
 #include "net/rest/router.h"
 
@@ -139,6 +140,7 @@ asio::awaitable<Reply> replica_fetch(Call& call) {
     co_return error_reply(
         {http::status::not_found, 40401, "Replica fetches are for brokers of a cluster"});
   }
+  if (!has_cluster_token(call)) co_return missing_cluster_token();
   auto ref = find_partition(call, call.params[0], call.params[1]);
   if (!ref) co_return error_reply(ref.error());
   auto& log = **ref;
@@ -192,7 +194,9 @@ asio::awaitable<Reply> replica_fetch(Call& call) {
   }
   const Offset start{*offset};
   if (start < log.start_offset() || start > log.end_offset()) {
-    co_return error_reply(out_of_range(log, start.value));
+    Reply reply = error_reply(out_of_range(log, start.value));
+    reply.message.set("X-Sluice-Log-Start-Offset", std::to_string(log.start_offset().value));
+    co_return reply;
   }
   // The fetch is the follower's acknowledgement: it holds everything before `offset`, and has
   // made everything before `flushed` durable.

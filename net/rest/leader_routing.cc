@@ -38,6 +38,23 @@ Reply no_leader(std::string_view topic, std::string_view partition) {
 
 }  // namespace
 
+bool has_cluster_token(const Call& call) {
+  const std::string& expected = call.broker->config().cluster_auth_token;
+  if (expected.empty()) return true;
+  const std::string_view given = call.request[kClusterTokenHeader];
+  unsigned char diff = given.size() == expected.size() ? 0 : 1;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    diff |= static_cast<unsigned char>(expected[i] ^ (i < given.size() ? given[i] : 0));
+  }
+  return diff == 0;
+}
+
+Reply missing_cluster_token() {
+  return error_reply({http::status::unauthorized, 40101,
+                      "Requests between brokers need this cluster's token "
+                      "(X-Sluice-Cluster-Token, cluster.auth.token)"});
+}
+
 asio::awaitable<Reply> send_to_broker(const Call& call, int32_t leader_id,
                                       const std::string& leader_url, Request request) {
   const Leader leader{leader_id, leader_url};
@@ -72,6 +89,9 @@ asio::awaitable<Reply> send_to_broker(const Call& call, int32_t leader_id,
     co_return reply;
   }
   request.set(kForwardedHeader, std::to_string(call.broker->config().broker_id));
+  if (const auto& token = call.broker->config().cluster_auth_token; !token.empty()) {
+    request.set(kClusterTokenHeader, token);
+  }
   request.set(http::field::host, address->host + ":" + address->port_text());
   request.keep_alive(false);
   request.prepare_payload();
@@ -94,6 +114,10 @@ asio::awaitable<Reply> send_to_broker(const Call& call, int32_t leader_id,
 asio::awaitable<std::optional<Reply>> route_to_leader(const Route& route, Call& call) {
   auto* node = call.ctx.cluster.load(std::memory_order_acquire);
   if (node == nullptr || route.partition_param < 0 || route.topic_param < 0) co_return std::nullopt;
+  // Only brokers forward: a request that says it was forwarded must carry the cluster's token.
+  if (!call.request[kForwardedHeader].empty() && !has_cluster_token(call)) {
+    co_return missing_cluster_token();
+  }
   const std::string& topic = call.params[static_cast<size_t>(route.topic_param)];
   const std::string& partition_text = call.params[static_cast<size_t>(route.partition_param)];
   auto partition = parse_int(partition_text, 0, INT32_MAX);

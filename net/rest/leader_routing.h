@@ -15,6 +15,15 @@ namespace sluice::net {
 inline constexpr std::string_view kForwardedHeader = "X-Sluice-Forwarded";
 // On every answer about a partition in cluster mode: "<leader id> <leader url>".
 inline constexpr std::string_view kLeaderHeader = "X-Sluice-Leader";
+// The cluster's shared secret (cluster.auth.token), carried by every request one broker sends
+// another: replica fetches and forwarded requests.
+inline constexpr std::string_view kClusterTokenHeader = "X-Sluice-Cluster-Token";
+
+// Whether `call` carries this cluster's token; always true when none is configured. The
+// comparison takes the same time wherever the first difference is.
+bool has_cluster_token(const Call& call);
+// 401 / 40101 for a request between brokers without the cluster's token.
+Reply missing_cluster_token();
 
 // For a route that names a partition (Route::partition_param): nullopt when this broker serves
 // it (standalone, or the leader), else the answer: the leader's own, forwarded to it

@@ -782,5 +782,37 @@ TEST_F(PartitionLogTest, ATruncationDescribesItsCutFirstAndARefusedCopyCutsNothi
   EXPECT_EQ(slice->position.value + slice->length, seen.position);
 }
 
+// A follower behind its leader's log start starts over there: empty, at that offset, every old
+// batch described first so it can be copied away.
+TEST_F(PartitionLogTest, ARestartAtALaterOffsetEmptiesTheLogAndStartsItThere) {
+  auto log = open();
+  ASSERT_TRUE(log->become_leader(1));
+  for (int i = 0; i < 20; ++i) append(*log, 2);
+  ASSERT_GT(log->segment_count(), 1u);
+  EXPECT_FALSE(log->restart_at(Offset{10}));  // not past the end
+  const size_t files_before = log_files().size();
+  recovery::QuarantineCut seen;
+  auto keep = [&](const recovery::QuarantineCut& cut) -> Result<void> {
+    seen = cut;
+    return {};
+  };
+  ASSERT_TRUE(log->restart_at(Offset{100}, keep));
+  EXPECT_EQ(seen.position, 0u);
+  EXPECT_EQ(seen.later_files.size() + 1, files_before);
+  EXPECT_EQ(log_files().size(), 1u);
+  EXPECT_EQ(log->start_offset(), Offset{100});
+  EXPECT_EQ(log->end_offset(), Offset{100});
+  EXPECT_EQ(log->segment_count(), 1u);
+  EXPECT_TRUE(log->epochs().entries().empty());
+  append(*log, 3);
+  EXPECT_EQ(log->end_offset(), Offset{103});
+  ASSERT_TRUE(log->flush());
+  ASSERT_TRUE(log->close());
+  log.reset();
+  auto reopened = open();
+  EXPECT_EQ(reopened->start_offset(), Offset{100});
+  EXPECT_EQ(reopened->end_offset(), Offset{103});
+}
+
 }  // namespace
 }  // namespace sluice::broker

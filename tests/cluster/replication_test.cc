@@ -472,5 +472,73 @@ TEST_F(ReplicationTest, SigtermHandsLeadershipOverAndThePreferredReplicaTakesItB
   EXPECT_EQ(log.size(), 7u);
 }
 
+// With unclean.leader.election.enable on a topic, a partition whose in-sync replicas are all
+// gone comes back on a live replica that was not in sync (without it, the partition waits for
+// its last in-sync replica: ClusterTopicsTest).
+TEST_F(ReplicationTest, AnUncleanElectionBringsAPartitionBackOnAReplicaOutsideTheIsr) {
+  start();
+  if (HasFatalFailure()) return;
+  auto created =
+      http_request(port(1), "POST", "/v3/clusters/" + cluster_id_ + "/topics",
+                   R"({"topic_name":"u","partitions_count":1,"replication_factor":2,)"
+                   R"("configs":[{"name":"unclean.leader.election.enable","value":"true"}]})",
+                   kJson);
+  ASSERT_EQ(created.status, 201) << created.body;
+  ASSERT_TRUE(eventually([&] { return all_in_sync("u", 1, 2); }));
+  const auto before = partition(1, "u", 0);
+  const int64_t leader = before.leader;
+  const int64_t follower = before.replicas[0] == leader ? before.replicas[1] : before.replicas[0];
+  const int64_t bystander = 6 - leader - follower;
+  ASSERT_EQ(produce_one(port(leader), "u", 0, "x").offset, 0);
+  ASSERT_EQ(broker(follower).terminate(), 0);
+  ASSERT_TRUE(eventually([&] { return partition(bystander, "u", 0).isr.size() == 1; }));
+  ASSERT_EQ(broker(leader).terminate(), 0);
+  ASSERT_TRUE(eventually([&] { return partition(bystander, "u", 0).leader == -1; }));
+  broker(follower).restart();
+  ASSERT_TRUE(eventually([&] { return partition(bystander, "u", 0).leader == follower; }, 20s));
+  const auto after = partition(bystander, "u", 0);
+  EXPECT_EQ(after.isr, std::vector<int64_t>{follower});
+  EXPECT_GT(after.leader_epoch, before.leader_epoch);
+  auto r = http_request(port(bystander), "POST", "/topics/u/partitions/0?acks=1",
+                        R"({"records":[{"value":"y"}]})", kJsonV2);
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find(R"("offset":1)"), std::string::npos) << r.body;
+}
+
+// A follower that was away while retention removed the leader's oldest segments cannot continue
+// its log: it keeps a copy of it in quarantine, restarts empty at the leader's log start, and
+// catches up.
+TEST_F(ReplicationTest, AFollowerBehindTheLeadersLogStartRestartsThereKeepingACopy) {
+  start({"log.retention.check.interval.ms=200"});
+  if (HasFatalFailure()) return;
+  auto created = http_request(
+      port(1), "POST", "/v3/clusters/" + cluster_id_ + "/topics",
+      R"({"topic_name":"rs","partitions_count":1,"replication_factor":3,"configs":[)"
+      R"({"name":"segment.bytes","value":"1024"},{"name":"retention.bytes","value":"2048"}]})",
+      kJson);
+  ASSERT_EQ(created.status, 201) << created.body;
+  ASSERT_TRUE(eventually([&] { return all_in_sync("rs", 1, 3); }));
+  const int64_t leader = partition(1, "rs", 0).leader;
+  const int64_t follower = leader % 3 + 1;
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(produce_one(port(leader), "rs", 0, "old").offset, i);
+  std::this_thread::sleep_for(500ms);  // the follower fetches them
+  ASSERT_EQ(broker(follower).terminate(), 0);
+  ASSERT_TRUE(eventually([&] { return partition(leader, "rs", 0).isr.size() == 2; }));
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_GE(produce_one(port(leader), "rs", 0, std::string(40, 'n')).offset, 0);
+  }
+  ASSERT_TRUE(eventually([&] {
+    auto r = http_request(port(leader), "GET", "/topics/rs/partitions/0/offsets");
+    simdjson::dom::parser parser;
+    return parser.parse(r.body)["beginning_offset"].get_int64().value() > 3;
+  }));
+  broker(follower).restart();
+  ASSERT_TRUE(eventually([&] { return all_in_sync("rs", 1, 3); }, 30s));
+  const auto quarantine = broker(follower).data_dir() / "quarantine" / "rs-0";
+  ASSERT_TRUE(fs::exists(quarantine));
+  EXPECT_FALSE(fs::is_empty(quarantine));
+  EXPECT_NE(broker(follower).output().find("restarted empty at offset"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace sluice::testing

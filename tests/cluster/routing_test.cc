@@ -222,5 +222,47 @@ TEST_F(RoutingTest, AReplicaFetchIsCheckedAgainstTheLeadersEpochAndHistory) {
   EXPECT_NE(fenced.body.find("40905"), std::string::npos) << fenced.body;
 }
 
+// With cluster.auth.token, brokers carry the token to each other (forwarded requests, replica
+// fetches) and anyone else is refused.
+TEST_F(RoutingTest, WithAClusterTokenOnlyBrokersMayFetchReplicasOrForward) {
+  start({"cluster.auth.token=s3cret"});
+  if (HasFatalFailure()) return;
+  auto forwarded = http_request(port(not_leader(0)), "POST", "/topics/r/partitions/0",
+                                R"({"records":[{"value":1}]})", kJsonV2);
+  EXPECT_EQ(forwarded.status, 200) << forwarded.body;
+  const std::string replica =
+      "/v1/replica/topics/r/partitions/0?replica=9&max_wait_ms=0&leader_epoch=0&offset=0";
+  auto stranger = http_request(port(leaders_[0]), "GET", replica);
+  EXPECT_EQ(stranger.status, 401) << stranger.body;
+  EXPECT_NE(stranger.body.find("40101"), std::string::npos) << stranger.body;
+  auto wrong =
+      http_request(port(leaders_[0]), "GET", replica, {}, {{"X-Sluice-Cluster-Token", "s3crex"}});
+  EXPECT_EQ(wrong.status, 401) << wrong.body;
+  auto right =
+      http_request(port(leaders_[0]), "GET", replica, {}, {{"X-Sluice-Cluster-Token", "s3cret"}});
+  EXPECT_EQ(right.status, 200) << right.body;
+  auto headers = kJsonV2;
+  headers["X-Sluice-Forwarded"] = "9";
+  auto spoofed = http_request(port(leaders_[1]), "POST", "/topics/r/partitions/1",
+                              R"({"records":[{"value":1}]})", headers);
+  EXPECT_EQ(spoofed.status, 401) << spoofed.body;
+  // Followers carry it too: acks=all on three replicas is confirmed.
+  const auto cluster = cluster_state(port(1)).cluster_id;
+  ASSERT_EQ(
+      http_request(port(1), "POST", "/v3/clusters/" + cluster + "/topics",
+                   R"({"topic_name":"r3","partitions_count":1,"replication_factor":3})", kJson)
+          .status,
+      201);
+  ASSERT_TRUE(eventually([&] {
+    auto s = cluster_state(port(2)).partitions;
+    auto it = s.find({"r3", 0});
+    return it != s.end() && it->second.isr.size() == 3;
+  }));
+  auto acked = http_request(port(1), "POST", "/topics/r3/partitions/0?acks=all",
+                            R"({"records":[{"value":1}]})", kJsonV2);
+  EXPECT_EQ(acked.status, 200) << acked.body;
+  EXPECT_NE(acked.body.find(R"("offset":0)"), std::string::npos) << acked.body;
+}
+
 }  // namespace
 }  // namespace sluice::testing

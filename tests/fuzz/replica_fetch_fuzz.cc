@@ -25,7 +25,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   rest = second == std::string_view::npos ? std::string_view{} : rest.substr(second + 1);
   std::vector<std::byte> body(reinterpret_cast<const std::byte*>(rest.data()),
                               reinterpret_cast<const std::byte*>(rest.data()) + rest.size());
-  const auto answer = cluster::parse_fetch_answer(status, body, epoch, hw, 3, Offset{5}, Offset{9});
+  // The high-watermark line doubles as the log start.
+  const auto answer =
+      cluster::parse_fetch_answer(status, body, {epoch, hw, hw}, 3, Offset{5}, Offset{9});
   if (answer.kind == cluster::FetchAnswer::Kind::records) {
     Offset next{5};
     for (const auto& b : answer.batches) {
@@ -33,6 +35,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       next = b.header().next_offset();
     }
   }
+  if (answer.kind == cluster::FetchAnswer::Kind::behind && answer.log_start <= 9) std::abort();
   if (answer.kind == cluster::FetchAnswer::Kind::diverged &&
       (answer.end_offset < 0 || answer.end_offset >= 9)) {
     std::abort();
