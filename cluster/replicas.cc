@@ -494,6 +494,9 @@ asio::awaitable<void> ReplicaManager::follow(std::shared_ptr<Following> f) {
         co_await pause();
         continue;
       }
+      // Each fetch is one small write waiting for its answer: never hold it back (Nagle).
+      beast::error_code ignored;
+      stream->socket().set_option(tcp::no_delay(true), ignored);
       connected_url = url;
     }
     const Offset end = log.end_offset();

@@ -88,6 +88,8 @@ asio::awaitable<Reply> send_to_broker(const Call& call, int32_t leader_id,
     reply.message.set(http::field::retry_after, "1");
     co_return reply;
   }
+  beast::error_code ignored;
+  stream.socket().set_option(tcp::no_delay(true), ignored);
   request.set(kForwardedHeader, std::to_string(call.broker->config().broker_id));
   if (const auto& token = call.broker->config().cluster_auth_token; !token.empty()) {
     request.set(kClusterTokenHeader, token);
