@@ -160,8 +160,10 @@ void ReplicaManager::apply(std::shared_ptr<const ClusterView> view) {
           new_leaders.push_back(*log);
         }
         l->replicas = replicas;
+        // A change sent earlier is settled once the partition's state has moved on (or by the
+        // refusal, in change_isr's callback).
+        if (l->state.mod_revision != state.mod_revision) l->isr_change_pending = false;
         l->state = state;
-        l->isr_change_pending = false;
         for (auto it = l->joining.begin(); it != l->joining.end();) {
           it = state.in_isr(*it) ? l->joining.erase(it) : std::next(it);
         }
