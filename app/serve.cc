@@ -214,6 +214,7 @@ int serve(const ServeArgs& args) {
     o.unclean_leader_election = config.topic_defaults.unclean_leader_election_enable;
     o.leader_imbalance_interval =
         std::chrono::seconds(config.leader_imbalance_check_interval_seconds);
+    o.fresh_storage = !local->has_value();
     o.clean_start = std::all_of(report->clean_shutdown.begin(), report->clean_shutdown.end(),
                                 [](bool clean) { return clean; });
     node = std::make_unique<cluster::ClusterNode>(std::move(o));

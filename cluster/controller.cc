@@ -21,6 +21,15 @@ namespace {
 
 bool registered(const ClusterView& view, int32_t broker) { return view.brokers.contains(broker); }
 
+// Whether in-sync member `member` may lead: it is registered, and if it came back under a new
+// registration, with the data it had (a broker whose data directories were wiped is in sync
+// again only once a leader has taken it back into the ISR).
+bool may_lead(const ClusterView& view, const std::pair<int32_t, int64_t>& member) {
+  auto b = view.brokers.find(member.first);
+  if (b == view.brokers.end()) return false;
+  return !(b->second.registration.fresh_storage && b->second.epoch != member.second);
+}
+
 // The state a partition should have now, or nullopt when `current` is right as it is.
 // With `rebalance`, a partition whose preferred (first) replica is alive and in sync but not
 // leading moves back to it (Kafka's auto.leader.rebalance.enable); never to a replica outside
@@ -51,17 +60,18 @@ std::optional<PartitionState> next_state(const ClusterView& view, const TopicAss
     if (registered(view, member.first)) next.isr.push_back(member);
   }
   if (next.isr.empty()) next.isr.push_back(current->isr.back());
-  const bool leader_ok =
-      current->leader >= 0 && registered(view, current->leader) &&
-      next.isr.end() != std::find_if(next.isr.begin(), next.isr.end(),
-                                     [&](const auto& m) { return m.first == current->leader; });
+  auto in_isr = [&](int32_t b) {
+    return std::find_if(next.isr.begin(), next.isr.end(),
+                        [&](const auto& m) { return m.first == b; });
+  };
+  const bool leader_ok = current->leader >= 0 && in_isr(current->leader) != next.isr.end() &&
+                         may_lead(view, *in_isr(current->leader));
   next.leader = current->leader;
   if (!leader_ok) {
     next.leader = -1;
     for (int32_t b : replicas) {  // the first in assignment order that may lead
-      const bool in_sync = std::any_of(next.isr.begin(), next.isr.end(),
-                                       [&](const auto& m) { return m.first == b; });
-      if (in_sync && registered(view, b)) {
+      auto member = in_isr(b);
+      if (member != next.isr.end() && may_lead(view, *member)) {
         next.leader = b;
         break;
       }
@@ -76,9 +86,7 @@ std::optional<PartitionState> next_state(const ClusterView& view, const TopicAss
     }
   }
   if (rebalance && next.leader >= 0 && replicas.front() != next.leader &&
-      registered(view, replicas.front()) &&
-      std::any_of(next.isr.begin(), next.isr.end(),
-                  [&](const auto& m) { return m.first == replicas.front(); })) {
+      in_isr(replicas.front()) != next.isr.end() && may_lead(view, *in_isr(replicas.front()))) {
     next.leader = replicas.front();
   }
   // A member that came back under a new registration is known by its new broker epoch.

@@ -177,6 +177,8 @@ std::string to_json(const BrokerRegistration& b) {
       .value(b.incarnation)
       .key("clean_start")
       .value(b.clean_start)
+      .key("fresh_storage")
+      .value(b.fresh_storage)
       .end_object();
   return out;
 }
@@ -198,6 +200,8 @@ Result<BrokerRegistration> parse_broker_registration(std::string_view json) {
   b.incarnation = std::string(incarnation);
   bool clean = false;
   if (!o->at_key("clean_start").get_bool().get(clean)) b.clean_start = clean;
+  bool fresh = false;
+  if (!o->at_key("fresh_storage").get_bool().get(fresh)) b.fresh_storage = fresh;
   return b;
 }
 

@@ -2,7 +2,8 @@
 
 // The cluster as etcd holds it, under etcd.prefix (default /sluice; docs/CLUSTER.md §2):
 //   <prefix>/cluster                 {"cluster_id":"..."}
-//   <prefix>/brokers/<id> {"id":1,"url":"http://h:p","incarnation":"...","clean_start":true}
+//   <prefix>/brokers/<id> {"id":1,"url":"http://h:p","incarnation":"...","clean_start":true,
+//                          "fresh_storage":false}
 //                                    bound to the broker's lease; create_revision = broker epoch
 //   <prefix>/controller/<lease hex>  "<broker id>"; the lowest create_revision is the controller
 //   <prefix>/topics/<topic>          {"id":"...","partitions":3,"replicas":[[1],[2],[3]],
@@ -56,6 +57,9 @@ struct BrokerRegistration {
   std::string url;          // advertised: where other brokers and clients reach it
   std::string incarnation;  // new at every start: tells a restarted broker from its old self
   bool clean_start = false;
+  // Its data directories were created by this start (none held meta.properties): whatever
+  // it held before is gone, so an old place in an ISR does not make it electable.
+  bool fresh_storage = false;
 };
 std::string to_json(const BrokerRegistration& b);
 Result<BrokerRegistration> parse_broker_registration(std::string_view json);

@@ -107,7 +107,8 @@ asio::awaitable<Result<int64_t>> ClusterNode::grant_lease() {
 }
 
 asio::awaitable<Result<ClusterNode::Registration>> ClusterNode::register_once() {
-  const BrokerRegistration me{options_.broker_id, options_.url, incarnation_, options_.clean_start};
+  const BrokerRegistration me{options_.broker_id, options_.url, incarnation_, options_.clean_start,
+                              options_.fresh_storage};
   const std::string key = layout_.broker(options_.broker_id);
   Txn txn;
   txn.compare.push_back({key, Compare::Target::create, Compare::Op::equal, 0, {}});

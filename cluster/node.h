@@ -44,6 +44,7 @@ class ClusterNode {
     std::chrono::milliseconds session_timeout{3000};
     std::chrono::milliseconds heartbeat{500};
     bool clean_start = false;
+    bool fresh_storage = false;  // BrokerRegistration::fresh_storage
     // The controller moves each partition's leadership back to its preferred (first) replica
     // when that one is alive and in sync, checking this often.
     bool auto_leader_rebalance = true;

@@ -540,5 +540,35 @@ TEST_F(ReplicationTest, AFollowerBehindTheLeadersLogStartRestartsThereKeepingACo
   EXPECT_NE(broker(follower).output().find("restarted empty at offset"), std::string::npos);
 }
 
+// The last in-sync replica of a partition comes back with its data directory wiped: it is not
+// elected (its log no longer holds what was acknowledged), and the partition stays offline.
+TEST_F(ReplicationTest, AWipedLastInSyncReplicaIsNotElected) {
+  start();
+  if (HasFatalFailure()) return;
+  auto created =
+      http_request(port(1), "POST", "/v3/clusters/" + cluster_id_ + "/topics",
+                   R"({"topic_name":"wl","partitions_count":1,"replication_factor":2})", kJson);
+  ASSERT_EQ(created.status, 201) << created.body;
+  ASSERT_TRUE(eventually([&] { return all_in_sync("wl", 1, 2); }));
+  const auto before = partition(1, "wl", 0);
+  const int64_t leader = before.leader;
+  const int64_t follower = before.replicas[0] == leader ? before.replicas[1] : before.replicas[0];
+  const int64_t bystander = 6 - leader - follower;
+  ASSERT_EQ(produce_one(port(leader), "wl", 0, "kept").offset, 0);
+  ASSERT_EQ(broker(follower).terminate(), 0);
+  ASSERT_TRUE(eventually([&] { return partition(bystander, "wl", 0).isr.size() == 1; }));
+  ASSERT_EQ(broker(leader).terminate(), 0);
+  ASSERT_TRUE(eventually([&] { return partition(bystander, "wl", 0).leader == -1; }));
+  for (const auto& entry : fs::directory_iterator(broker(leader).data_dir())) {
+    fs::remove_all(entry.path());
+  }
+  broker(leader).restart();
+  ASSERT_TRUE(eventually([&] { return cluster_state(port(bystander)).brokers.size() == 2; }));
+  std::this_thread::sleep_for(2s);  // several controller passes
+  const auto offline = partition(bystander, "wl", 0);
+  EXPECT_EQ(offline.leader, -1);
+  EXPECT_EQ(offline.isr, std::vector<int64_t>{leader});
+}
+
 }  // namespace
 }  // namespace sluice::testing
