@@ -42,6 +42,14 @@ void remove_segment_file(const std::filesystem::path& path) {
   std::filesystem::remove(ec ? path : deleted, ec);
 }
 
+// A segment's .log and its two index files.
+void remove_segment_files(const segment::Segment& s) {
+  remove_segment_file(s.log_path());
+  remove_segment_file(s.dir() / segment::segment_file_name(s.base_offset(), segment::kIndexSuffix));
+  remove_segment_file(s.dir() /
+                      segment::segment_file_name(s.base_offset(), segment::kTimeIndexSuffix));
+}
+
 }  // namespace
 
 Result<void> fdatasync_fd(int fd) {
@@ -442,11 +450,7 @@ Result<void> PartitionLog::truncate_to(Offset offset, const KeepCut& keep) {
     }
   }
   for (const auto& s : later) {
-    remove_segment_file(s->log_path());
-    remove_segment_file(s->dir() /
-                        segment::segment_file_name(s->base_offset(), segment::kIndexSuffix));
-    remove_segment_file(s->dir() /
-                        segment::segment_file_name(s->base_offset(), segment::kTimeIndexSuffix));
+    remove_segment_files(*s);
   }
   if (target != active_) {
     // A sealed segment is read-only; reopen it as the active one.
@@ -490,11 +494,7 @@ Result<void> PartitionLog::restart_at(Offset offset, const KeepCut& keep) {
     segments_.emplace(offset.value, *fresh);
   }
   for (const auto& s : old) {
-    remove_segment_file(s->log_path());
-    remove_segment_file(s->dir() /
-                        segment::segment_file_name(s->base_offset(), segment::kIndexSuffix));
-    remove_segment_file(s->dir() /
-                        segment::segment_file_name(s->base_offset(), segment::kTimeIndexSuffix));
+    remove_segment_files(*s);
   }
   active_ = *fresh;
   unsealed_.clear();
@@ -521,11 +521,7 @@ Result<void> PartitionLog::delete_oldest(const SegmentPtr& s) {
     start_offset_.store(std::max(start_offset_.load(), segments_.begin()->first),
                         std::memory_order_release);
   }
-  remove_segment_file(s->log_path());
-  remove_segment_file(s->dir() /
-                      segment::segment_file_name(s->base_offset(), segment::kIndexSuffix));
-  remove_segment_file(s->dir() /
-                      segment::segment_file_name(s->base_offset(), segment::kTimeIndexSuffix));
+  remove_segment_files(*s);
   return {};
 }
 

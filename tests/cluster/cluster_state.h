@@ -84,6 +84,25 @@ class ClusterFixture : public ::testing::Test {
     return {"broker.id=" + std::to_string(id), "etcd.endpoints=" + etcd_.endpoint(),
             "broker.session.timeout.ms=2000", "broker.heartbeat.interval.ms=200"};
   }
+  // Brokers 1..count with `extra` settings, once every one of them sees all of them.
+  std::vector<std::unique_ptr<BrokerProcess>> start_brokers(int count,
+                                                            const std::vector<std::string>& extra) {
+    std::vector<std::unique_ptr<BrokerProcess>> brokers;
+    for (int id = 1; id <= count; ++id) {
+      BrokerProcess::Options o;
+      o.sets = sets(id);
+      o.sets.insert(o.sets.end(), extra.begin(), extra.end());
+      brokers.push_back(std::make_unique<BrokerProcess>(o));
+    }
+    const bool joined = eventually([&] {
+      for (auto& b : brokers) {
+        if (cluster_state(b->port()).brokers.size() != static_cast<size_t>(count)) return false;
+      }
+      return true;
+    });
+    EXPECT_TRUE(joined) << "brokers did not all register";
+    return brokers;
+  }
   std::unique_ptr<BrokerProcess> start_broker(int id, std::filesystem::path dir = {}) {
     BrokerProcess::Options o;
     o.sets = sets(id);

@@ -96,13 +96,8 @@ std::string dump(const fs::path& data_dir, const std::string& partition_dir) {
 class ReplicationTest : public ClusterFixture {
  protected:
   void start(const std::vector<std::string>& extra = {}) {
-    for (int id = 1; id <= 3; ++id) {
-      BrokerProcess::Options o;
-      o.sets = sets(id);
-      o.sets.insert(o.sets.end(), extra.begin(), extra.end());
-      brokers_.push_back(std::make_unique<BrokerProcess>(o));
-    }
-    ASSERT_TRUE(eventually([&] { return cluster_state(port(1)).brokers.size() == 3; }));
+    brokers_ = start_brokers(3, extra);
+    ASSERT_FALSE(HasFailure());
     cluster_id_ = cluster_state(port(1)).cluster_id;
   }
   void create(const std::string& topic, int partitions) {

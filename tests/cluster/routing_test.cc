@@ -19,13 +19,8 @@ const std::map<std::string, std::string> kJsonV2 = {
 class RoutingTest : public ClusterFixture {
  protected:
   void start(const std::vector<std::string>& extra = {}) {
-    for (int id = 1; id <= 3; ++id) {
-      BrokerProcess::Options o;
-      o.sets = sets(id);
-      o.sets.insert(o.sets.end(), extra.begin(), extra.end());
-      brokers_.push_back(std::make_unique<BrokerProcess>(o));
-    }
-    ASSERT_TRUE(eventually([&] { return cluster_state(port(1)).brokers.size() == 3; }));
+    brokers_ = start_brokers(3, extra);
+    ASSERT_FALSE(HasFailure());
     const auto cluster = cluster_state(port(1)).cluster_id;
     auto created = http_request(port(1), "POST", "/v3/clusters/" + cluster + "/topics",
                                 R"({"topic_name":"r","partitions_count":3})", kJson);
