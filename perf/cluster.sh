@@ -2,14 +2,15 @@
 # Cluster figures on this machine (docs/CLUSTER.md, perf/RESULTS.md): etcd and three brokers as
 # local processes on 127.0.0.1, default session settings (3000 ms lease, 500 ms heartbeat).
 #   1. acks=all records/s with R=3 (min.insync.replicas 2) against R=1, in the same run;
-#   2. p99 latency of single-record acks=all produce at a fixed offered rate with R=3, and the
-#      replication lag (leader log end minus high watermark) sampled meanwhile;
+#   2. p99 latency of single-record acks=all produce at a fixed offered rate with R=1, then R=3,
+#      and the replication lag (leader log end minus high watermark) sampled meanwhile;
 #   3. failover: kill -9 of a partition's leader, then the time until an acks=all produce
 #      through a survivor succeeds; the killed broker restarts and the time until it is back in
 #      the ISR; repeated FAILOVER_KILLS times (p50, p99, max);
 #   4. etcd's resident memory and request rate during the run.
 # Usage: perf/cluster.sh [BUILD_DIR]   (holding sluice and sluice-load; default build/release)
-# Knobs: FAILOVER_KILLS (30), LOAD_SECONDS (5), LATENCY_RATE (2000). Bounded: every loop has a
+# Knobs: FAILOVER_KILLS (30), LOAD_SECONDS (5), LATENCY_RATE (2000), BROKER_SETS (more broker
+# settings, space-separated key=value). Bounded: every loop has a
 # count and a deadline; everything started is stopped by its PID and the data removed.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,6 +18,8 @@ build=${1:-$root/build/release}
 kills=${FAILOVER_KILLS:-30}
 seconds=${LOAD_SECONDS:-5}
 rate=${LATENCY_RATE:-2000}
+extra_sets=()
+for kv in ${BROKER_SETS:-}; do extra_sets+=(--set "$kv"); done
 sluice=$build/sluice
 load=$build/sluice-load
 for tool in etcd curl python3; do
@@ -52,7 +55,7 @@ start_broker() {  # id
   ports[$id]=$((base + 10 + id))
   "$sluice" serve --set broker.id="$id" --set etcd.endpoints="http://127.0.0.1:$etcd_port" \
     --set log.dirs="$work/broker-$id" --set listeners="http://127.0.0.1:${ports[$id]}" \
-    --set log.level=warn >>"$work/broker-$id.log" 2>&1 &
+    --set log.level=warn "${extra_sets[@]}" >>"$work/broker-$id.log" 2>&1 &
   pids[$id]=$!
 }
 wait_ready() {  # id
@@ -119,9 +122,15 @@ done
 r1=$(field "$work/r1.json" 'r["records_per_s"]')
 r3=$(field "$work/r3.json" 'r["records_per_s"]')
 
-log "latency: single-record acks=all at $rate requests/s, R=3, ${seconds} s; lag sampled"
+log "latency: single-record acks=all at $rate requests/s, R=1 then R=3, ${seconds} s each"
+create lat1 1 1
 create lat 1 3
+settle lat1 1 1
 settle lat 1 3
+leader1=$(state "$url1" lat1 | cut -d' ' -f1)
+"$load" produce --url "http://127.0.0.1:${ports[$leader1]}" --topic lat1 --format binary \
+  --record-size 100 --records-per-request 1 --acks all --connections 32 --rate "$rate" \
+  --duration "$seconds" --no-progress >"$work/lat1.json"
 leader=$(state "$url1" lat | cut -d' ' -f1)
 lag_file=$work/lag
 (
@@ -135,13 +144,26 @@ lag_file=$work/lag
   done
 ) &
 lag_pid=$!
+fsync_stats() {  # "count seconds" summed over the brokers
+  for id in 1 2 3; do get "http://127.0.0.1:${ports[$id]}/metrics"; done | awk '
+    /^sluice_fsyncs_total / { n += $2 } /^sluice_fsync_seconds_total / { t += $2 }
+    END { printf "%d %f\n", n, t }'
+}
+fsync_before=$(fsync_stats)
 "$load" produce --url "http://127.0.0.1:${ports[$leader]}" --topic lat --format binary \
   --record-size 100 --records-per-request 1 --acks all --connections 32 --rate "$rate" \
   --duration "$seconds" --no-progress >"$work/lat.json"
 wait "$lag_pid" || true
-p50=$(field "$work/lat.json" 'r["latency_us"]["p50"] / 1000')
-p99=$(field "$work/lat.json" 'r["latency_us"]["p99"] / 1000')
-achieved=$(field "$work/lat.json" 'r["requests_per_s"]')
+fsync_after=$(fsync_stats)
+fsync_mean_ms=$(python3 -c "
+b, a = '$fsync_before'.split(), '$fsync_after'.split()
+n = int(a[0]) - int(b[0]); t = float(a[1]) - float(b[1])
+print(f'{n / $seconds:.0f} fdatasyncs/s over the three brokers, mean {1000 * t / max(n, 1):.2f} ms')")
+p50_1=$(field "$work/lat1.json" 'round(r["latency_us"]["p50"] / 1000, 2)')
+p99_1=$(field "$work/lat1.json" 'round(r["latency_us"]["p99"] / 1000, 2)')
+p50=$(field "$work/lat.json" 'round(r["latency_us"]["p50"] / 1000, 2)')
+p99=$(field "$work/lat.json" 'round(r["latency_us"]["p99"] / 1000, 2)')
+achieved=$(field "$work/lat.json" 'round(r["requests_per_s"])')
 lag_p99=$(sort -n "$lag_file" | awk '{ a[NR] = $1 } END { i = int(NR * 0.99); if (i < 1) i = 1; print a[i] }')
 t_after=$(date +%s.%N)
 calls_after=$(grpc_calls)
@@ -192,7 +214,8 @@ summary() {
 }
 
 echo "acks=all records/s, 3 partitions, 16 connections x 100 records: R=1 $r1, R=3 $r3, ratio $(python3 -c "print(round($r3 / $r1, 2))")"
-echo "single-record acks=all at $rate req/s offered (achieved $achieved), R=3: p50 $p50 ms, p99 $p99 ms; replication lag p99 $lag_p99 records"
+echo "single-record acks=all at $rate req/s offered (R=3 achieved $achieved): R=1 p50 $p50_1 ms, p99 $p99_1 ms; R=3 p50 $p50 ms, p99 $p99 ms; replication lag p99 $lag_p99 records"
+echo "during the R=3 latency run: $fsync_mean_ms"
 echo "failover (kill -9 of the leader to the first acks=all success through a survivor): $(summary "${failover_ms[@]}")"
 echo "restarted broker back in the ISR: $(summary "${rejoin_ms[@]}")"
 echo "etcd: RSS $etcd_rss_mb MB, $etcd_rate requests/s during the load runs"
