@@ -34,9 +34,14 @@ peer_port=$((base + 1))
 declare -A pids ports
 etcd_pid=
 cleanup() {
+  local status=$?
   for b in "${!pids[@]}"; do kill -9 "${pids[$b]}" 2>/dev/null || true; done
-  [ -n "$etcd_pid" ] && kill "$etcd_pid" 2>/dev/null && wait "$etcd_pid" 2>/dev/null
+  if [ -n "$etcd_pid" ]; then
+    kill "$etcd_pid" 2>/dev/null || true
+    wait "$etcd_pid" 2>/dev/null || true
+  fi
   rm -rf "$work"
+  exit "$status"
 }
 trap cleanup EXIT
 log() { printf '[perf/cluster %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
