@@ -22,8 +22,10 @@ asio::awaitable<Reply> readyz(Call& call) {
 
 asio::awaitable<Reply> metrics(Call& call) {
   const std::string recovery = call.ctx.recovery_metrics ? call.ctx.recovery_metrics() : "";
-  co_return json_reply(http::status::ok, call.ctx.metrics.render(call.ctx.broker.load(), recovery),
-                       "text/plain; version=0.0.4; charset=utf-8");
+  co_return json_reply(
+      http::status::ok,
+      call.ctx.metrics.render(call.ctx.broker.load(), call.ctx.cluster.load(), recovery),
+      "text/plain; version=0.0.4; charset=utf-8");
 }
 
 asio::awaitable<Reply> recovery_report(Call& call) {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "broker/broker.h"
+#include "cluster/node.h"
 #include "common/prometheus.h"
 
 namespace sluice::net {
@@ -24,7 +25,8 @@ void Metrics::record_request(std::string_view route, unsigned status, double sec
   bytes_out_.fetch_add(bytes_out, std::memory_order_relaxed);
 }
 
-std::string Metrics::render(broker::Broker* broker, std::string_view recovery) const {
+std::string Metrics::render(broker::Broker* broker, const cluster::ClusterNode* cluster,
+                            std::string_view recovery) const {
   PrometheusWriter w;
   {
     std::lock_guard lock(mu_);
@@ -82,6 +84,40 @@ std::string Metrics::render(broker::Broker* broker, std::string_view recovery) c
                   [](const auto& log) { return log.end_offset().value; });
     per_partition("sluice_partition_size_bytes", "A partition's bytes on disk.",
                   [](const auto& log) { return log.size_bytes(); });
+
+    if (cluster != nullptr) {
+      // Kafka's alerting figures, for the partitions this broker leads.
+      const auto view = cluster->view();
+      const int32_t self = broker->config().broker_id;
+      int64_t under_replicated = 0;
+      int64_t under_min_isr = 0;
+      w.family("sluice_partition_in_sync_replicas", Type::gauge,
+               "Cluster mode: the in-sync replicas of each partition this broker leads.");
+      for (const auto& [tp, state] : view->partitions) {
+        auto topic = view->topics.find(tp.first);
+        if (state.leader != self || topic == view->topics.end() ||
+            tp.second >= topic->second.partitions()) {
+          continue;
+        }
+        const auto replicas = topic->second.replicas[static_cast<size_t>(tp.second)].size();
+        w.sample({{"topic", tp.first}, {"partition", std::to_string(tp.second)}},
+                 static_cast<int64_t>(state.isr.size()));
+        if (state.isr.size() < replicas) ++under_replicated;
+        auto log = broker->topics().partition(tp.first, tp.second);
+        if (log) {
+          const auto min_isr = std::min<size_t>(
+              replicas, static_cast<size_t>(std::max(1, (*log)->config()->min_insync_replicas)));
+          if (state.isr.size() < min_isr) ++under_min_isr;
+        }
+      }
+      w.family("sluice_under_replicated_partitions", Type::gauge,
+               "Cluster mode: partitions this broker leads whose ISR lacks some replica.");
+      w.sample({}, under_replicated);
+      w.family("sluice_under_min_isr_partitions", Type::gauge,
+               "Cluster mode: partitions this broker leads whose ISR is below "
+               "min.insync.replicas (acks=all is refused).");
+      w.sample({}, under_min_isr);
+    }
 
     w.family("sluice_consumer_group_lag", Type::gauge,
              "A partition's end offset less the group's committed offset.");

@@ -8,6 +8,10 @@
 #include <string>
 #include <string_view>
 
+namespace sluice::cluster {
+class ClusterNode;
+}  // namespace sluice::cluster
+
 namespace sluice::broker {
 class Broker;
 }
@@ -31,9 +35,11 @@ class Metrics {
   }
 
   // Everything: requests, latency, bytes, records; partition gauges and fsync figures when
-  // the broker is up; `recovery` is appended as is (whole families in exposition format, none
-  // of them one of these).
-  std::string render(broker::Broker* broker, std::string_view recovery) const;
+  // the broker is up; in cluster mode (`cluster` set) the replication of the partitions this
+  // broker leads; `recovery` is appended as is (whole families in exposition format, none of
+  // them one of these).
+  std::string render(broker::Broker* broker, const cluster::ClusterNode* cluster,
+                     std::string_view recovery) const;
 
  private:
   struct RouteStats {

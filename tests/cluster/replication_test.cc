@@ -338,6 +338,7 @@ TEST_F(ReplicationTest, AcksAllIsRefusedBelowMinInsyncReplicasAndResumesWhenFoll
   Produced refused;
   if (shrunk) refused = produce_one(port(leader), "iso", 0, "refused");
   auto end = http_request(port(leader), "GET", "/topics/iso/partitions/0/offsets");
+  auto metrics = http_request(port(leader), "GET", "/metrics");
   for (int64_t id : followers) ::kill(broker(id).pid(), SIGCONT);
   ASSERT_TRUE(shrunk);
   EXPECT_EQ(refused.status, 503) << refused.body;
@@ -346,6 +347,11 @@ TEST_F(ReplicationTest, AcksAllIsRefusedBelowMinInsyncReplicasAndResumesWhenFoll
             std::string::npos)
       << refused.body;
   EXPECT_NE(end.body.find(R"("end_offset":1)"), std::string::npos) << end.body;
+  EXPECT_NE(metrics.body.find("\nsluice_under_min_isr_partitions 1\n"), std::string::npos)
+      << metrics.body;
+  EXPECT_NE(metrics.body.find("\nsluice_under_replicated_partitions 1\n"), std::string::npos);
+  EXPECT_NE(metrics.body.find(R"(sluice_partition_in_sync_replicas{topic="iso",partition="0"} 1)"),
+            std::string::npos);
   ASSERT_TRUE(eventually([&] { return all_in_sync("iso", 1, 3); }, 30s));
   EXPECT_EQ(produce_one(port(leader), "iso", 0, "after").offset, 1);
   for (int64_t id : followers) {
