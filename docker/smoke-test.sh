@@ -19,6 +19,34 @@ work=$(mktemp -d /tmp/sluice-docker.XXXXXX)
 
 log() { printf '[docker-smoke %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 
+forward_before=""        # net.ipv4.ip_forward before our engine started
+forward_policy_before="" # the filter FORWARD chain's policy then
+
+# What a dockerd we started leaves behind when it stops: its iptables rules and chains, the
+# docker0 bridge and net.ipv4.ip_forward=1 (with the FORWARD policy DROP). Removed here, and the
+# two settings restored.
+undo_engine_network() {
+  local table line
+  for table in filter nat; do
+    as_root iptables -t "$table" -S 2>/dev/null | grep -E '^-A .*(DOCKER|docker0)' |
+      while read -r line; do
+        # shellcheck disable=SC2086
+        as_root iptables -t "$table" ${line/#-A/-D} 2>/dev/null || true
+      done
+    for chain in DOCKER DOCKER-ISOLATION-STAGE-1 DOCKER-ISOLATION-STAGE-2 DOCKER-USER; do
+      as_root iptables -t "$table" -F "$chain" 2>/dev/null || true
+      as_root iptables -t "$table" -X "$chain" 2>/dev/null || true
+    done
+  done
+  as_root ip link delete docker0 2>/dev/null || true
+  if [ -n "$forward_policy_before" ]; then
+    as_root iptables -P FORWARD "$forward_policy_before" 2>/dev/null || true
+  fi
+  if [ -n "$forward_before" ]; then
+    as_root sysctl -q -w "net.ipv4.ip_forward=$forward_before" >/dev/null 2>&1 || true
+  fi
+}
+
 cleanup() {
   for c in "${containers[@]}"; do docker rm -f "$c" >/dev/null 2>&1 || true; done
   docker volume rm -f "$volume" >/dev/null 2>&1 || true
@@ -26,6 +54,7 @@ cleanup() {
   if [ -n "$dockerd_pid" ]; then
     kill -TERM "$dockerd_pid" 2>/dev/null || true
     for _ in $(seq 1 100); do kill -0 "$dockerd_pid" 2>/dev/null || break; sleep 0.1; done
+    undo_engine_network
   fi
   rm -rf "$work"
 }
@@ -45,6 +74,8 @@ start_engine() {
   command -v dockerd >/dev/null 2>&1 || apt_install docker.io iptables ca-certificates
   command -v docker >/dev/null 2>&1 || return 1
   log "starting dockerd"
+  forward_before=$(cat /proc/sys/net/ipv4/ip_forward 2>/dev/null || true)
+  forward_policy_before=$(as_root iptables -S FORWARD 2>/dev/null | awk '$1 == "-P" { print $3 }')
   # The log is ours, so sudo need not open it; sudo passes our TERM on to dockerd.
   # shellcheck disable=SC2024
   if [ "$(id -u)" -eq 0 ]; then
