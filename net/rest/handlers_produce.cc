@@ -171,6 +171,15 @@ asio::awaitable<ApiResult<std::vector<RecordOutcome>>> store_across_leaders(
   std::vector<broker::ProduceRecord> local;
   std::vector<size_t> local_indexes;
   std::vector<int32_t> remote;
+  // Records of a partition without a leader (or one not yet leading): nothing was appended.
+  auto no_leader = [&](int32_t p, const std::vector<size_t>& indexes) {
+    for (size_t i : indexes) {
+      outcomes[i].partition = p;
+      outcomes[i].error = fmt::format("No leader for {}-{}; retry", topic, p);
+      outcomes[i].retriable = true;
+      outcomes[i].code = 50302;
+    }
+  };
   auto* replicas = call.ctx.replicas.load(std::memory_order_acquire);
   for (const auto& [p, indexes] : by_partition) {
     const auto* state = view.partition(topic, p);
@@ -186,12 +195,7 @@ asio::awaitable<ApiResult<std::vector<RecordOutcome>>> store_across_leaders(
         co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
       }
       if (replicas != nullptr && (!log || !replicas->serves(**log, state->leader_epoch, false))) {
-        for (size_t i : indexes) {
-          outcomes[i].partition = p;
-          outcomes[i].error = fmt::format("No leader for {}-{} yet; retry", topic, p);
-          outcomes[i].retriable = true;
-          outcomes[i].code = 50302;
-        }
+        no_leader(p, indexes);
         continue;
       }
       for (size_t i : indexes) {
@@ -224,12 +228,7 @@ asio::awaitable<ApiResult<std::vector<RecordOutcome>>> store_across_leaders(
     const auto* state = view.partition(topic, p);
     const auto leader = state ? view.brokers.find(state->leader) : view.brokers.end();
     if (leader == view.brokers.end()) {
-      for (size_t i : indexes) {
-        outcomes[i].partition = p;
-        outcomes[i].error = fmt::format("No leader for {}-{}; retry", topic, p);
-        outcomes[i].retriable = true;
-        outcomes[i].code = 50302;
-      }
+      no_leader(p, indexes);
       continue;
     }
     builder.reset();
