@@ -15,6 +15,18 @@
 
 namespace sluice::broker {
 
+void SyncStats::record(uint64_t ns) {
+  count.fetch_add(1, std::memory_order_relaxed);
+  total_ns.fetch_add(ns, std::memory_order_relaxed);
+  uint64_t max = max_ns.load(std::memory_order_relaxed);
+  while (ns > max && !max_ns.compare_exchange_weak(max, ns, std::memory_order_relaxed)) {
+  }
+  const double seconds = static_cast<double>(ns) / 1e9;
+  size_t bucket = 0;
+  while (bucket < kBuckets.size() && seconds > kBuckets[bucket]) ++bucket;
+  in_bucket[bucket].fetch_add(1, std::memory_order_relaxed);
+}
+
 Broker::Broker(config::BrokerConfig config, Hooks hooks)
     : config_(std::move(config)), hooks_(std::move(hooks)) {}
 
@@ -90,11 +102,7 @@ Result<void> Broker::start() {
     const auto ns = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                               std::chrono::steady_clock::now() - start)
                                               .count());
-    sync_stats_.count.fetch_add(1, std::memory_order_relaxed);
-    sync_stats_.total_ns.fetch_add(ns, std::memory_order_relaxed);
-    uint64_t max = sync_stats_.max_ns.load(std::memory_order_relaxed);
-    while (ns > max && !sync_stats_.max_ns.compare_exchange_weak(max, ns)) {
-    }
+    sync_stats_.record(ns);
     return r;
   };
   options.on_append = [this](PartitionLog& log, bool rolled) {

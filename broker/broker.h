@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <memory>
@@ -20,11 +21,18 @@
 
 namespace sluice::broker {
 
-// fdatasync figures for /metrics.
+// fdatasync figures for /metrics: totals, the longest, and a histogram, whose tail shows a
+// device that stalls now and then (the mean and the maximum hide how often).
 struct SyncStats {
+  // Upper bounds of the histogram's buckets, in seconds; a last bucket takes the rest.
+  static constexpr std::array<double, 12> kBuckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+                                                      0.01,   0.025,   0.05,   0.1,   0.5,    1.0};
   std::atomic<uint64_t> count{0};
   std::atomic<uint64_t> total_ns{0};
   std::atomic<uint64_t> max_ns{0};
+  std::array<std::atomic<uint64_t>, kBuckets.size() + 1> in_bucket{};  // not cumulative
+
+  void record(uint64_t ns);
 };
 
 // The broker core: configuration, the data directories, the topic registry, the group-commit

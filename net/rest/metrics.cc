@@ -65,6 +65,17 @@ std::string Metrics::render(broker::Broker* broker, const cluster::ClusterNode* 
     w.sample({}, static_cast<double>(sync.total_ns.load()) / 1e9);
     w.family("sluice_fsync_seconds_max", Type::gauge, "The longest fdatasync call so far.");
     w.sample({}, static_cast<double>(sync.max_ns.load()) / 1e9);
+    w.family("sluice_fsync_duration_seconds", Type::histogram,
+             "fdatasync calls made for durability, by how long they took.");
+    std::array<uint64_t, broker::SyncStats::kBuckets.size()> cumulative{};
+    uint64_t seen = 0;
+    for (size_t i = 0; i < cumulative.size(); ++i) {
+      seen += sync.in_bucket[i].load();
+      cumulative[i] = seen;
+    }
+    seen += sync.in_bucket.back().load();
+    w.histogram({}, broker::SyncStats::kBuckets, cumulative,
+                static_cast<double>(sync.total_ns.load()) / 1e9, seen);
 
     const auto partitions = broker->topics().all_partitions();
     auto per_partition = [&](std::string_view name, std::string_view help, auto value) {

@@ -81,6 +81,12 @@ TEST(MetricsTest, PromtoolFindsNoProblemInALiveBrokersMetrics) {
       << metrics.body;
   EXPECT_NE(metrics.body.find("sluice_consumer_group_lag{group=\"g\\\"\\\\\""), std::string::npos)
       << metrics.body;
+  // The produce above was synced: the fsync histogram has counted it.
+  EXPECT_NE(metrics.body.find("sluice_fsync_duration_seconds_bucket{le=\"+Inf\"}"),
+            std::string::npos)
+      << metrics.body;
+  EXPECT_EQ(metrics.body.find("sluice_fsync_duration_seconds_count 0\n"), std::string::npos)
+      << metrics.body;
   const auto [code, output] = promtool_check(*promtool, metrics.body);
   EXPECT_EQ(code, 0) << output << "\n" << metrics.body;
   EXPECT_EQ(output, "") << metrics.body;
