@@ -250,7 +250,8 @@ Result<std::vector<TopicPartition>> ConsumerGroups::assignment(std::string_view 
 }
 
 DetailedResult<ConsumerGroups::FetchPlan> ConsumerGroups::begin_fetch(std::string_view group,
-                                                                      std::string_view instance) {
+                                                                      std::string_view instance,
+                                                                      const RemoteBounds& remote) {
   std::lock_guard lock(mu_);
   auto found = member(group, instance);
   if (!found) return found.error();
@@ -264,8 +265,10 @@ DetailedResult<ConsumerGroups::FetchPlan> ConsumerGroups::begin_fetch(std::strin
   for (const auto& tp : m.assigned) {
     auto log = registry_.partition(tp.topic, tp.partition);
     if (!log) continue;  // deleted since it was assigned
-    const Offset start = (*log)->start_offset();
-    const Offset end = (*log)->high_watermark();
+    const auto bounds = remote.find(tp);
+    const bool is_remote = bounds != remote.end();
+    const Offset start = is_remote ? bounds->second.start : (*log)->start_offset();
+    const Offset end = is_remote ? bounds->second.high_watermark : (*log)->high_watermark();
     const auto in_range = [&](int64_t o) { return o >= start.value && o <= end.value; };
     auto pos = m.positions.find(tp);
     if (pos == m.positions.end() || !in_range(pos->second)) {
@@ -286,7 +289,7 @@ DetailedResult<ConsumerGroups::FetchPlan> ConsumerGroups::begin_fetch(std::strin
       }
       pos = m.positions.insert_or_assign(tp, resolved).first;
     }
-    plan.targets.push_back({tp, std::move(*log), Offset{pos->second}});
+    plan.targets.push_back({tp, std::move(*log), Offset{pos->second}, is_remote});
   }
   return plan;
 }
@@ -329,11 +332,15 @@ DetailedResult<void> ConsumerGroups::seek(
 
 DetailedResult<void> ConsumerGroups::seek_to_edge(std::string_view group, std::string_view instance,
                                                   std::span<const TopicPartition> partitions,
-                                                  bool beginning) {
+                                                  bool beginning, const RemoteBounds& remote) {
   std::vector<std::pair<TopicPartition, int64_t>> offsets;
   for (const auto& tp : partitions) {
     auto log = registry_.partition(tp.topic, tp.partition);
     if (!log) return DetailedError(log.error(), tp.topic);
+    if (auto b = remote.find(tp); b != remote.end()) {
+      offsets.emplace_back(tp, beginning ? b->second.start.value : b->second.high_watermark.value);
+      continue;
+    }
     offsets.emplace_back(tp,
                          beginning ? (*log)->start_offset().value : (*log)->high_watermark().value);
   }
@@ -342,21 +349,27 @@ DetailedResult<void> ConsumerGroups::seek_to_edge(std::string_view group, std::s
 
 DetailedResult<std::shared_ptr<PartitionLog>> ConsumerGroups::commit(std::string_view group,
                                                                      std::string_view instance,
-                                                                     std::vector<Commit> commits) {
+                                                                     std::vector<Commit> commits,
+                                                                     const RemoteBounds& remote) {
   std::lock_guard lock(mu_);
   auto m = member(group, instance);
   if (!m) return m.error();
   for (const auto& c : commits) {
     auto log = registry_.partition(c.tp.topic, c.tp.partition);
     if (!log) return DetailedError(log.error(), c.tp.topic);
-    const Offset start = (*log)->start_offset();
-    const Offset end = (*log)->end_offset();
+    // Another broker's partition: its leader's log start and high watermark (the leader's end
+    // may be further on, but a consumer has seen nothing past the high watermark).
+    const auto bounds = remote.find(c.tp);
+    const bool is_remote = bounds != remote.end();
+    const Offset start = is_remote ? bounds->second.start : (*log)->start_offset();
+    const Offset end = is_remote ? bounds->second.high_watermark : (*log)->end_offset();
     if (c.offset < start.value || c.offset > end.value) {
       return DetailedError(
           ConsumerErrc::invalid_offset,
           fmt::format("Cannot commit {}-{} at next offset {}: committed offsets must lie in "
-                      "[{}, {}] (the log start and end)",
-                      c.tp.topic, c.tp.partition, c.offset, start.value, end.value));
+                      "[{}, {}] (the log start and {})",
+                      c.tp.topic, c.tp.partition, c.offset, start.value, end.value,
+                      is_remote ? "the leader's high watermark" : "end"));
     }
   }
   if (commits.empty()) {

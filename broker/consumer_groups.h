@@ -72,11 +72,22 @@ class ConsumerGroups {
     std::function<int64_t()> clock_ms;  // steady milliseconds unless a test sets one
   };
 
-  // A partition to fetch: its log and the position to fetch from.
+  // Cluster mode: the log start and high watermark of a partition another broker leads, as its
+  // leader stated them. Positions, seeks and commits of such a partition are checked against
+  // these rather than against this broker's replica, which may lag or hold nothing.
+  struct Bounds {
+    Offset start;
+    Offset high_watermark;
+  };
+  using RemoteBounds = std::map<TopicPartition, Bounds>;
+
+  // A partition to fetch: its log and the position to fetch from. `remote`: another broker
+  // leads it (it was in begin_fetch's RemoteBounds), so its records come from that leader.
   struct FetchTarget {
     TopicPartition tp;
     std::shared_ptr<PartitionLog> log;
     Offset position;
+    bool remote = false;
   };
   struct FetchPlan {
     InstanceConfig config;
@@ -134,7 +145,8 @@ class ConsumerGroups {
   // Resolves a position for every assigned partition (auto-commits first when due). The
   // detail names the partition when auto.offset.reset=none finds no offset.
   [[nodiscard]] DetailedResult<FetchPlan> begin_fetch(std::string_view group,
-                                                      std::string_view instance);
+                                                      std::string_view instance,
+                                                      const RemoteBounds& remote = {});
   // Moves each position from `from` to `to` if the member still owns it and nobody seeked.
   void end_fetch(std::string_view group, std::string_view instance,
                  std::span<const Advance> advances);
@@ -145,15 +157,15 @@ class ConsumerGroups {
       std::span<const std::pair<TopicPartition, int64_t>> offsets);
   [[nodiscard]] DetailedResult<void> seek_to_edge(std::string_view group, std::string_view instance,
                                                   std::span<const TopicPartition> partitions,
-                                                  bool beginning);
+                                                  bool beginning, const RemoteBounds& remote = {});
 
   // Commits the given offsets, or with none every position the instance holds. Returns the
   // log to await durability on (null when there was nothing to commit). The detail of an error
   // names the topic it concerns: the one committed to when it is not there, kOffsetsTopic when
   // the write failed.
-  [[nodiscard]] DetailedResult<std::shared_ptr<PartitionLog>> commit(std::string_view group,
-                                                                     std::string_view instance,
-                                                                     std::vector<Commit> commits);
+  [[nodiscard]] DetailedResult<std::shared_ptr<PartitionLog>> commit(
+      std::string_view group, std::string_view instance, std::vector<Commit> commits,
+      const RemoteBounds& remote = {});
   // The committed offsets of `partitions` (all of the group's when empty); never-committed
   // partitions are left out.
   [[nodiscard]] Result<std::vector<std::pair<TopicPartition, Committed>>> committed(

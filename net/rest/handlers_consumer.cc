@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include <algorithm>
 #include <chrono>
 #include <random>
 
@@ -15,6 +16,7 @@
 #include "net/rest/consumer_body.h"
 #include "net/rest/durable.h"
 #include "net/rest/handler_util.h"
+#include "net/rest/leader_routing.h"
 #include "net/rest/record_render.h"
 #include "net/rest/router.h"
 
@@ -240,29 +242,21 @@ asio::awaitable<void> wait_for_records(ApiContext& ctx,
   }
 }
 
-// The first assigned partition another broker leads, as a message; empty when none is.
-std::string led_elsewhere(const Call& call,
-                          const std::vector<broker::ConsumerGroups::FetchTarget>& targets) {
-  auto* node = call.ctx.cluster.load(std::memory_order_acquire);
-  if (node == nullptr) return {};
-  const auto view = node->view();
-  const int32_t self = call.broker->config().broker_id;
-  for (const auto& t : targets) {
-    if (!view->topics.contains(t.tp.topic)) continue;
-    const auto* state = view->partition(t.tp.topic, t.tp.partition);
-    if (state && state->leader == self) continue;
-    return fmt::format(
-        "{}-{} is led by broker {}: consumer instances read only the partitions their broker "
-        "leads in this version; assign this instance those partitions, or read the others "
-        "through /topics/{}/partitions/{{p}}/records on any broker",
-        t.tp.topic, t.tp.partition, state ? state->leader : -1, t.tp.topic);
-  }
-  return {};
-}
-
 asio::awaitable<Reply> records(Call& call) {
   auto& groups = call.broker->groups();
-  auto plan = groups.begin_fetch(call.params[0], call.params[1]);
+  // Cluster mode: the partitions other brokers lead are read through their leaders, and their
+  // positions are checked against those leaders' offsets.
+  std::vector<RemoteLeader> remote;
+  ConsumerGroups::RemoteBounds bounds;
+  if (auto assigned = groups.assignment(call.params[0], call.params[1])) {
+    remote = led_elsewhere(call, *assigned);
+    if (!remote.empty()) {
+      auto found = co_await leader_bounds(call, remote);
+      if (!found) co_return error_reply(found.error());
+      bounds = std::move(*found);
+    }
+  }
+  auto plan = groups.begin_fetch(call.params[0], call.params[1], bounds);
   if (!plan) co_return error_reply(to_api_error(plan.error()));
   const auto format = plan->config.format == broker::ConsumerFormat::json ? RecordFormat::json
                                                                           : RecordFormat::binary;
@@ -287,54 +281,124 @@ asio::awaitable<Reply> records(Call& call) {
   if (!timeout) co_return fail(timeout.error());
   const auto max_bytes = int_query(call, "max_bytes", kDefaultMaxBytes, 1, kMaxFetchBytes);
   if (!max_bytes) co_return fail(max_bytes.error());
-  // Cluster mode: this broker's logs hold only the partitions it leads; an instance assigned
-  // another must not be answered as if that partition were empty.
-  if (auto remote = led_elsewhere(call, plan->targets); !remote.empty()) {
-    co_return fail({http::status::misdirected_request, 42102, remote});
-  }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(*timeout);
-  co_await wait_for_records(call.ctx, plan->targets, plan->config.fetch_min_bytes, deadline);
+
+  std::vector<ConsumerGroups::FetchTarget> local;
+  size_t remote_targets = 0;
+  for (const auto& t : plan->targets) {
+    if (t.remote) {
+      ++remote_targets;
+    } else {
+      local.push_back(t);
+    }
+  }
+  auto leader_of = [&](const broker::TopicPartition& tp) -> const RemoteLeader& {
+    return *std::find_if(remote.begin(), remote.end(),
+                         [&](const RemoteLeader& r) { return r.tp == tp; });
+  };
+  // Only the leader of the one partition assigned can be long-polled; with several, or local
+  // partitions beside them, the wait is in steps of kRemoteWaitStep.
+  constexpr auto kRemoteWaitStep = std::chrono::milliseconds(100);
+  const bool one_remote_only = remote_targets == 1 && local.empty();
 
   const auto limit = static_cast<uint64_t>(*max_bytes);
   const size_t n = plan->targets.size();
   // Start at a different partition each time, so one busy partition cannot starve the others.
   const size_t first = n == 0 ? 0 : call.ctx.round_robin.fetch_add(1) % n;
-  std::string body = "[";
+  std::string body;
   std::string part;
   std::vector<ConsumerGroups::Advance> advances;
   std::optional<ApiError> not_json;
-  uint64_t used = 0;
-  for (size_t i = 0; i < n && used < limit; ++i) {
-    const auto& t = plan->targets[(first + i) % n];
-    const Offset upto = t.log->high_watermark();
-    if (upto <= t.position) continue;
-    auto slice = t.log->read(t.position, limit - used, upto);
-    if (!slice) {
-      // Retention moved the start past the position: the next fetch resets it.
-      if (slice.error() == broker::Errc::offset_out_of_range) continue;
-      co_return fail(to_api_error(slice.error(), fmt::format("{}-{}", t.tp.topic, t.tp.partition)));
+  std::optional<ApiError> remote_error;
+  for (int pass = 0;; ++pass) {
+    const auto now = std::chrono::steady_clock::now();
+    if (remote_targets == 0) {
+      co_await wait_for_records(call.ctx, local, plan->config.fetch_min_bytes, deadline);
+    } else if (pass > 0 && !one_remote_only) {
+      co_await wait_for_records(call.ctx, local, plan->config.fetch_min_bytes,
+                                std::min(deadline, now + kRemoteWaitStep));
     }
-    // At least one batch per reply, but never past max_bytes after the first.
-    if (slice->empty() || (used > 0 && slice->length > limit - used)) continue;
-    part.clear();
-    auto rendered = render_records(*slice, t.position, t.tp.topic, t.tp.partition, format, part);
-    if (!rendered) {
-      if (rendered.error().error_code != kNotJson) co_return fail(rendered.error());
-      // A record that is not JSON at this partition's position: answer the other partitions'
-      // records if there are any, and this error only when there are none.
-      not_json = rendered.error();
-      continue;
+    const int64_t remote_wait_ms =
+        pass > 0 && one_remote_only
+            ? std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       deadline - std::chrono::steady_clock::now())
+                                       .count())
+            : 0;
+    body = "[";
+    advances.clear();
+    not_json.reset();
+    remote_error.reset();
+    uint64_t used = 0;
+    for (size_t i = 0; i < n && used < limit; ++i) {
+      const auto& t = plan->targets[(first + i) % n];
+      Offset next;
+      part.clear();
+      uint64_t read_bytes = 0;
+      if (t.remote) {
+        auto batches = co_await leader_batches(call, leader_of(t.tp), t.position, limit - used,
+                                               remote_wait_ms);
+        if (!batches) {
+          // Retention on the leader moved its start past the position: the next fetch resets
+          // it. Any other failure is answered when no partition has records.
+          if (batches.error().error_code != 41601) remote_error = batches.error();
+          continue;
+        }
+        if (batches->empty()) continue;
+        auto rendered = render_batches(std::as_bytes(std::span(*batches)), t.position, t.tp.topic,
+                                       t.tp.partition, format, part);
+        if (!rendered) {
+          if (rendered.error().error_code != kNotJson) {
+            remote_error = ApiError{
+                http::status::bad_gateway, 50201,
+                fmt::format("Broker {}, the leader of {}-{}, sent what is not a record batch: {}",
+                            leader_of(t.tp).id, t.tp.topic, t.tp.partition,
+                            rendered.error().message)};
+            continue;
+          }
+          not_json = rendered.error();
+          continue;
+        }
+        next = *rendered;
+        read_bytes = batches->size();
+      } else {
+        const Offset upto = t.log->high_watermark();
+        if (upto <= t.position) continue;
+        auto slice = t.log->read(t.position, limit - used, upto);
+        if (!slice) {
+          // Retention moved the start past the position: the next fetch resets it.
+          if (slice.error() == broker::Errc::offset_out_of_range) continue;
+          co_return fail(
+              to_api_error(slice.error(), fmt::format("{}-{}", t.tp.topic, t.tp.partition)));
+        }
+        // At least one batch per reply, but never past max_bytes after the first.
+        if (slice->empty() || (used > 0 && slice->length > limit - used)) continue;
+        auto rendered =
+            render_records(*slice, t.position, t.tp.topic, t.tp.partition, format, part);
+        if (!rendered) {
+          if (rendered.error().error_code != kNotJson) co_return fail(rendered.error());
+          // A record that is not JSON at this partition's position: answer the other
+          // partitions' records if there are any, and this error only when there are none.
+          not_json = rendered.error();
+          continue;
+        }
+        next = *rendered;
+        read_bytes = slice->length;
+      }
+      if (part.size() > 2) {
+        if (body.size() > 1) body += ',';
+        body.append(part, 1, part.size() - 2);
+      }
+      used += read_bytes;
+      if (next > t.position) advances.push_back({t.tp, t.position, next});
     }
-    const Offset next = *rendered;
-    if (part.size() > 2) {
-      if (body.size() > 1) body += ',';
-      body.append(part, 1, part.size() - 2);
+    body += ']';
+    if (body.size() > 2 || remote_targets == 0 || (one_remote_only && pass > 0) ||
+        std::chrono::steady_clock::now() >= deadline) {
+      break;
     }
-    used += slice->length;
-    advances.push_back({t.tp, t.position, next});
   }
-  body += ']';
   if (body.size() == 2 && not_json) co_return fail(*not_json);
+  if (body.size() == 2 && remote_error) co_return fail(*remote_error);
   groups.end_fetch(call.params[0], call.params[1], advances);
   co_return json_reply(http::status::ok, std::move(body), media);
 }
@@ -363,6 +427,13 @@ asio::awaitable<Reply> seek(Call& call) {
   std::vector<std::pair<TopicPartition, int64_t>> offsets;
   for (auto& e : entries) offsets.emplace_back(std::move(e.tp), e.offset);
   for (auto& t : times) {
+    // Another broker's partition: its leader finds the offset.
+    if (auto remote = led_elsewhere(call, std::span(&t.tp, 1)); !remote.empty()) {
+      auto found = co_await leader_offset_for_time(call, remote.front(), t.timestamp_ms);
+      if (!found) co_return error_reply(found.error());
+      offsets.emplace_back(std::move(t.tp), found->value);
+      continue;
+    }
     auto ref = find_partition(call, t.tp.topic, std::to_string(t.tp.partition));
     if (!ref) co_return error_reply(ref.error());
     auto found = (*ref)->offset_for_timestamp(t.timestamp_ms);
@@ -380,8 +451,14 @@ asio::awaitable<Reply> seek(Call& call) {
 asio::awaitable<Reply> seek_to_edge(Call& call, bool beginning) {
   auto partitions = required_partitions(call);
   if (!partitions) co_return error_reply(partitions.error());
-  auto r =
-      call.broker->groups().seek_to_edge(call.params[0], call.params[1], *partitions, beginning);
+  ConsumerGroups::RemoteBounds bounds;
+  if (auto remote = led_elsewhere(call, *partitions); !remote.empty()) {
+    auto found = co_await leader_bounds(call, remote);
+    if (!found) co_return error_reply(found.error());
+    bounds = std::move(*found);
+  }
+  auto r = call.broker->groups().seek_to_edge(call.params[0], call.params[1], *partitions,
+                                              beginning, bounds);
   if (!r) co_return error_reply(to_api_error(r.error()));
   co_return no_content();
 }
@@ -413,7 +490,16 @@ asio::awaitable<Reply> commit(Call& call) {
       commits.push_back({std::move(e.tp), e.offset + 1, std::move(e.metadata)});
     }
   }
-  auto log = call.broker->groups().commit(call.params[0], call.params[1], std::move(commits));
+  ConsumerGroups::RemoteBounds bounds;
+  std::vector<TopicPartition> named;
+  for (const auto& c : commits) named.push_back(c.tp);
+  if (auto remote = led_elsewhere(call, named); !remote.empty()) {
+    auto found = co_await leader_bounds(call, remote);
+    if (!found) co_return error_reply(found.error());
+    bounds = std::move(*found);
+  }
+  auto log =
+      call.broker->groups().commit(call.params[0], call.params[1], std::move(commits), bounds);
   // Refusals of the group come with their reason, a missing topic with its name and a failed
   // write (a full disk) with the offsets topic's.
   if (!log) co_return error_reply(to_api_error(log.error()));

@@ -1,6 +1,7 @@
 #include "net/rest/leader_routing.h"
 
 #include <fmt/format.h>
+#include <simdjson.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -10,6 +11,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "cluster/node.h"
 #include "common/http_url.h"
 #include "net/rest/handler_util.h"
 
@@ -179,6 +181,133 @@ asio::awaitable<std::optional<Reply>> route_to_leader(const Route& route, Call& 
   }
   reply.message.set(kLeaderHeader, leader_header);
   co_return reply;
+}
+
+std::vector<RemoteLeader> led_elsewhere(const Call& call,
+                                        std::span<const broker::TopicPartition> partitions) {
+  std::vector<RemoteLeader> out;
+  auto* node = call.ctx.cluster.load(std::memory_order_acquire);
+  if (node == nullptr) return out;
+  const auto view = node->view();
+  const int32_t self = call.broker->config().broker_id;
+  for (const auto& tp : partitions) {
+    if (!view->topics.contains(tp.topic)) continue;
+    const auto* state = view->partition(tp.topic, tp.partition);
+    if (state != nullptr && state->leader == self) continue;
+    RemoteLeader leader{tp, -1, {}};
+    if (state != nullptr && state->leader >= 0 && view->brokers.contains(state->leader)) {
+      leader.id = state->leader;
+      leader.url = view->brokers.at(state->leader).registration.url;
+    }
+    out.push_back(std::move(leader));
+  }
+  return out;
+}
+
+namespace {
+
+ApiError unreachable(const RemoteLeader& leader, std::string_view why) {
+  if (leader.id < 0) {
+    return {http::status::service_unavailable, 50302,
+            fmt::format("No leader for {}-{}; retry", leader.tp.topic, leader.tp.partition)};
+  }
+  return {http::status::service_unavailable, 50302,
+          fmt::format("Cannot read {}-{} from broker {} at {}, its leader: {}; retry",
+                      leader.tp.topic, leader.tp.partition, leader.id, leader.url, why)};
+}
+
+// The message of an error answer ("message" of its JSON body), or its status line.
+std::string answer_message(const Reply& reply) {
+  simdjson::dom::parser parser;
+  const auto& body = reply.message.body();
+  std::string_view message;
+  if (!parser.parse(body.data(), body.size())["message"].get(message)) return std::string(message);
+  return fmt::format("HTTP {}", reply.message.result_int());
+}
+
+// GET `target` on the leader, forwarded as from this broker.
+asio::awaitable<Reply> get_from(const Call& call, const RemoteLeader& leader, std::string target,
+                                std::string_view accept) {
+  Request request{http::verb::get, target, 11};
+  request.set(http::field::accept, accept);
+  co_return co_await send_to_broker(call, leader.id, leader.url, std::move(request));
+}
+
+std::optional<int64_t> header_offset(const Reply& reply, std::string_view name) {
+  auto parsed = parse_int(reply.message[name], 0, INT64_MAX);
+  if (!parsed) return std::nullopt;
+  return *parsed;
+}
+
+}  // namespace
+
+asio::awaitable<ApiResult<broker::ConsumerGroups::RemoteBounds>> leader_bounds(
+    const Call& call, std::span<const RemoteLeader> leaders) {
+  broker::ConsumerGroups::RemoteBounds out;
+  for (const auto& leader : leaders) {
+    if (leader.id < 0) co_return unreachable(leader, "");
+    const Reply reply = co_await get_from(
+        call, leader,
+        fmt::format("/topics/{}/partitions/{}/offsets", leader.tp.topic, leader.tp.partition),
+        "application/vnd.kafka.v2+json");
+    if (reply.message.result() != http::status::ok) {
+      co_return unreachable(leader, answer_message(reply));
+    }
+    simdjson::dom::parser parser;
+    const auto& body = reply.message.body();
+    const auto doc = parser.parse(body.data(), body.size());
+    int64_t start = -1;
+    int64_t high_watermark = -1;
+    if (doc["beginning_offset"].get(start) || doc["end_offset"].get(high_watermark) || start < 0 ||
+        high_watermark < start) {
+      co_return unreachable(leader, "its offsets answer is malformed");
+    }
+    out.emplace(leader.tp, broker::ConsumerGroups::Bounds{Offset{start}, Offset{high_watermark}});
+  }
+  co_return out;
+}
+
+asio::awaitable<ApiResult<Offset>> leader_offset_for_time(const Call& call,
+                                                          const RemoteLeader& leader,
+                                                          int64_t timestamp_ms) {
+  if (leader.id < 0) co_return unreachable(leader, "");
+  const Reply reply =
+      co_await get_from(call, leader,
+                        fmt::format("/topics/{}/partitions/{}/offsets?timestamp={}",
+                                    leader.tp.topic, leader.tp.partition, timestamp_ms),
+                        "application/vnd.kafka.v2+json");
+  if (reply.message.result() != http::status::ok) {
+    co_return unreachable(leader, answer_message(reply));
+  }
+  simdjson::dom::parser parser;
+  const auto& body = reply.message.body();
+  int64_t offset = -1;
+  if (parser.parse(body.data(), body.size())["offset"].get(offset) || offset < 0) {
+    co_return unreachable(leader, "its offsets answer is malformed");
+  }
+  co_return Offset{offset};
+}
+
+asio::awaitable<ApiResult<std::string>> leader_batches(const Call& call, const RemoteLeader& leader,
+                                                       Offset offset, uint64_t max_bytes,
+                                                       int64_t wait_ms) {
+  if (leader.id < 0) co_return unreachable(leader, "");
+  Reply reply = co_await get_from(
+      call, leader,
+      fmt::format("/topics/{}/partitions/{}/records?offset={}&max_bytes={}&timeout={}",
+                  leader.tp.topic, leader.tp.partition, offset.value,
+                  std::max<uint64_t>(max_bytes, 1), std::max<int64_t>(wait_ms, 0)),
+      kRawBatch);
+  if (reply.message.result() == http::status::range_not_satisfiable) {
+    co_return ApiError{http::status::range_not_satisfiable, 41601, answer_message(reply)};
+  }
+  if (reply.message.result() != http::status::ok) {
+    co_return unreachable(leader, answer_message(reply));
+  }
+  if (!header_offset(reply, "X-Sluice-High-Watermark")) {
+    co_return unreachable(leader, "its answer has no high watermark");
+  }
+  co_return std::move(reply.message.body());
 }
 
 }  // namespace sluice::net

@@ -2,9 +2,15 @@
 
 // Cluster mode: a request for a partition that another broker leads (docs/CLUSTER.md,
 // "Requests that reach a non-leader").
+#include <cstdint>
 #include <optional>
+#include <span>
+#include <string>
+#include <vector>
 
+#include "broker/consumer_groups.h"
 #include "net/http/message.h"
+#include "net/rest/api_result.h"
 #include "net/rest/router.h"
 
 namespace sluice::net {
@@ -37,5 +43,33 @@ asio::awaitable<std::optional<Reply>> route_to_leader(const Route& route, Call& 
 // without an answer (the records may still appear).
 asio::awaitable<Reply> send_to_broker(const Call& call, int32_t leader_id,
                                       const std::string& leader_url, Request request);
+
+// Consumer instances read the partitions other brokers lead through those leaders
+// (docs/CLUSTER.md, "Consumer instances in a cluster").
+struct RemoteLeader {
+  broker::TopicPartition tp;
+  int32_t id = -1;  // -1: the partition has no leader right now
+  std::string url;
+};
+// Of `partitions`, those that another broker leads or that have no leader (cluster mode; none
+// standalone, and none of a topic the cluster does not define).
+std::vector<RemoteLeader> led_elsewhere(const Call& call,
+                                        std::span<const broker::TopicPartition> partitions);
+// The leader's log start and high watermark of each, or 503 / 50302 naming the first partition
+// whose leader is missing or did not answer.
+asio::awaitable<ApiResult<broker::ConsumerGroups::RemoteBounds>> leader_bounds(
+    const Call& call, std::span<const RemoteLeader> leaders);
+// The leader's first offset at or after `timestamp_ms` (its high watermark when there is none),
+// as GET .../offsets?timestamp= answers it.
+asio::awaitable<ApiResult<Offset>> leader_offset_for_time(const Call& call,
+                                                          const RemoteLeader& leader,
+                                                          int64_t timestamp_ms);
+// Raw batches of `leader.tp` from `offset` up to the leader's high watermark, at most
+// `max_bytes` (at least one batch), long-polling up to `wait_ms` there when there are none:
+// the bytes as the leader sent them (render_batches validates them). 416 / 41601 when the
+// offset is outside the leader's log, 503 / 50302 when the leader is missing or did not answer.
+asio::awaitable<ApiResult<std::string>> leader_batches(const Call& call, const RemoteLeader& leader,
+                                                       Offset offset, uint64_t max_bytes,
+                                                       int64_t wait_ms);
 
 }  // namespace sluice::net

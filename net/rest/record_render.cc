@@ -26,23 +26,29 @@ void append_data(std::string& out, const std::optional<std::string_view>& data,
 ApiResult<Offset> render_records(const segment::LogSlice& slice, Offset from,
                                  std::string_view topic, int32_t partition, RecordFormat format,
                                  std::string& out) {
-  Offset next = slice.empty() ? from : slice.next_offset;
-  out += '[';
   if (slice.empty()) {
-    out += ']';
-    return next;
+    out += "[]";
+    return from;
   }
   auto bytes = slice.read_bytes();
   if (!bytes) {
     return ApiError{http::status::internal_server_error, 50002,
                     fmt::format("Reading {}-{}: {}", topic, partition, bytes.error().message())};
   }
+  return render_batches(std::span<const std::byte>(bytes->get(), slice.length), from, topic,
+                        partition, format, out);
+}
+
+ApiResult<Offset> render_batches(std::span<const std::byte> span, Offset from,
+                                 std::string_view topic, int32_t partition, RecordFormat format,
+                                 std::string& out) {
+  Offset next = from;
+  out += '[';
   std::string prefix = ",\"partition\":" + std::to_string(partition);
   std::string topic_json;
   append_json_string(topic_json, topic);
   std::vector<segment::HeaderView> headers;
   bool first = true;
-  auto span = std::span<const std::byte>(bytes->get(), slice.length);
   while (!span.empty()) {
     auto header = segment::validate_batch(span);
     if (!header) {
@@ -89,6 +95,7 @@ ApiResult<Offset> render_records(const segment::LogSlice& slice, Offset from,
       }
       out += "]}";
     }
+    next = std::max(next, header->next_offset());
     span = span.subspan(header->size_bytes());
   }
   out += ']';

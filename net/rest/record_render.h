@@ -1,6 +1,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -28,6 +29,11 @@ inline constexpr int kNotJson = 42207;
 // step over it (the binary format, or a seek to the next offset). Not a 408: a client retries
 // those forever and would wedge on the record.
 [[nodiscard]] ApiResult<Offset> render_records(const segment::LogSlice& slice, Offset from,
+                                               std::string_view topic, int32_t partition,
+                                               RecordFormat format, std::string& out);
+// The same for batches in memory (a leader's raw answer): each is validated first; a corrupt one
+// is 500 / 50002 naming the partition. The returned offset is at least `from`.
+[[nodiscard]] ApiResult<Offset> render_batches(std::span<const std::byte> batches, Offset from,
                                                std::string_view topic, int32_t partition,
                                                RecordFormat format, std::string& out);
 

@@ -1,10 +1,13 @@
 // Requests for a partition that reach a broker other than its leader: forwarded to the leader,
 // or redirected to it, and never forwarded twice.
 #include <gtest/gtest.h>
+#include <simdjson.h>
 
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "tests/cluster/cluster_state.h"
@@ -15,6 +18,30 @@ namespace {
 const std::map<std::string, std::string> kJson = {{"Content-Type", "application/json"}};
 const std::map<std::string, std::string> kJsonV2 = {
     {"Content-Type", "application/vnd.kafka.json.v2+json"}};
+
+struct ConsumedRecord {
+  int64_t partition = -1;
+  int64_t offset = -1;
+};
+
+// The partition and offset of each record of a v2 consumer records answer.
+std::vector<ConsumedRecord> parse_records(const std::string& body) {
+  simdjson::dom::parser parser;
+  simdjson::dom::array records;
+  std::vector<ConsumedRecord> out;
+  if (parser.parse(body).get(records)) {
+    ADD_FAILURE() << "not an array: " << body;
+    return out;
+  }
+  for (auto record : records) {
+    ConsumedRecord r;
+    if (record["partition"].get(r.partition) || record["offset"].get(r.offset)) {
+      ADD_FAILURE() << "a record without partition or offset: " << body;
+    }
+    out.push_back(r);
+  }
+  return out;
+}
 
 class RoutingTest : public ClusterFixture {
  protected:
@@ -150,24 +177,122 @@ TEST_F(RoutingTest, AProduceToTheWholeTopicReachesEachPartitionsLeader) {
   }
 }
 
-// A consumer instance reads this broker's logs: assigned a partition another broker leads, it
-// says so instead of answering as if that partition were empty.
-TEST_F(RoutingTest, AConsumerInstanceRefusesPartitionsItsBrokerDoesNotLead) {
+// A consumer instance reads the partitions other brokers lead through their leaders: the topic
+// has one replica per partition, so broker 1 holds only the partition it leads. Positions start
+// from the leaders' offsets (latest is the leader's high watermark, not this broker's empty
+// replica), commits and seeks are checked against them, and a poll waits for new records.
+TEST_F(RoutingTest, AConsumerInstanceReadsThePartitionsOtherBrokersLeadThroughTheirLeaders) {
   start();
   if (HasFatalFailure()) return;
   const std::map<std::string, std::string> v2 = {{"Content-Type", "application/vnd.kafka.v2+json"}};
+  const std::map<std::string, std::string> accept = {
+      {"Accept", "application/vnd.kafka.json.v2+json"}};
+  auto produce = [&](int64_t p, int i) {
+    auto r = http_request(port(leaders_[p]), "POST", "/topics/r/partitions/" + std::to_string(p),
+                          R"({"records":[{"value":{"p":)" + std::to_string(p) + R"(,"i":)" +
+                              std::to_string(i) + "}}]}",
+                          kJsonV2);
+    ASSERT_EQ(r.status, 200) << r.body;
+  };
+  for (int64_t p = 0; p < 3; ++p) {
+    for (int i = 0; i < 3; ++i) produce(p, i);
+  }
+  auto create = [&](const std::string& group, const std::string& reset) {
+    ASSERT_EQ(
+        http_request(port(1), "POST", "/consumers/" + group,
+                     R"({"name":"c","format":"json","auto.offset.reset":")" + reset + "\"}", v2)
+            .status,
+        200);
+    ASSERT_EQ(http_request(port(1), "POST", "/consumers/" + group + "/instances/c/subscription",
+                           R"({"topics":["r"]})", v2)
+                  .status,
+              204);
+  };
+  // Polls until `want` records came or 40 polls passed; counts (partition, offset) pairs.
+  auto consume = [&](const std::string& group, size_t want, int timeout_ms) {
+    std::map<std::pair<int64_t, int64_t>, int> seen;
+    size_t total = 0;
+    for (int poll = 0; poll < 40 && total < want; ++poll) {
+      auto r = http_request(
+          port(1), "GET",
+          "/consumers/" + group + "/instances/c/records?timeout=" + std::to_string(timeout_ms), {},
+          accept);
+      EXPECT_EQ(r.status, 200) << r.body;
+      if (r.status != 200) break;
+      for (const auto& rec : parse_records(r.body)) {
+        ++seen[{rec.partition, rec.offset}];
+        ++total;
+      }
+    }
+    return seen;
+  };
+  create("g", "earliest");
+  if (HasFatalFailure()) return;
+  auto seen = consume("g", 9, 1000);
+  ASSERT_EQ(seen.size(), 9u);
+  for (int64_t p = 0; p < 3; ++p) {
+    for (int64_t o = 0; o < 3; ++o) EXPECT_EQ((seen[{p, o}]), 1) << p << "-" << o;
+  }
+  // Commit the positions (two of them on other brokers' partitions) and read them back.
+  auto committed = http_request(port(1), "POST", "/consumers/g/instances/c/offsets", "", v2);
+  ASSERT_EQ(committed.status, 200) << committed.body;
+  auto offsets = http_request(port(1), "GET", "/consumers/g/instances/c/offsets",
+                              R"({"partitions":[{"topic":"r","partition":0},)"
+                              R"({"topic":"r","partition":1},{"topic":"r","partition":2}]})",
+                              v2);
+  ASSERT_EQ(offsets.status, 200) << offsets.body;
+  for (int64_t p = 0; p < 3; ++p) {
+    EXPECT_NE(offsets.body.find(R"("partition":)" + std::to_string(p) + R"(,"offset":3)"),
+              std::string::npos)
+        << offsets.body;
+  }
+  // A commit past the leader's high watermark is refused, naming it.
+  const int64_t remote_p = leaders_[0] != 1 ? 0 : 1;
+  auto too_far = http_request(
+      port(1), "POST", "/consumers/g/instances/c/offsets",
+      R"({"offsets":[{"topic":"r","partition":)" + std::to_string(remote_p) + R"(,"offset":7}]})",
+      v2);
+  EXPECT_EQ(too_far.status, 422) << too_far.body;
+  EXPECT_NE(too_far.body.find("high watermark"), std::string::npos) << too_far.body;
+  // A poll with nothing there waits, and answers the record produced meanwhile on another broker.
+  std::thread later([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    produce(remote_p, 3);
+  });
+  seen = consume("g", 1, 5000);
+  later.join();
+  EXPECT_EQ(seen.size(), 1u);
+  EXPECT_EQ((seen[{remote_p, 3}]), 1);
+  // Back to the beginning of the other broker's partition.
   ASSERT_EQ(
-      http_request(port(1), "POST", "/consumers/g", R"({"name":"c","format":"json"})", v2).status,
-      200);
-  ASSERT_EQ(http_request(port(1), "POST", "/consumers/g/instances/c/subscription",
-                         R"({"topics":["r"]})", v2)
+      http_request(port(1), "POST", "/consumers/g/instances/c/positions/beginning",
+                   R"({"partitions":[{"topic":"r","partition":)" + std::to_string(remote_p) + "}]}",
+                   v2)
+          .status,
+      204);
+  seen = consume("g", 4, 1000);
+  EXPECT_EQ(seen.size(), 4u);
+  EXPECT_EQ((seen[{remote_p, 0}]), 1);
+  // And by time: the leader finds the first record at or after it.
+  ASSERT_EQ(http_request(port(1), "POST", "/consumers/g/instances/c/positions",
+                         R"({"timestamps":[{"topic":"r","partition":)" + std::to_string(remote_p) +
+                             R"(,"timestamp":"1970-01-01T00:00:00Z"}]})",
+                         v2)
                 .status,
             204);
-  auto r = http_request(port(1), "GET", "/consumers/g/instances/c/records?timeout=0", {},
-                        {{"Accept", "application/vnd.kafka.json.v2+json"}});
-  EXPECT_EQ(r.status, 421) << r.body;
-  EXPECT_NE(r.body.find("42102"), std::string::npos) << r.body;
-  EXPECT_NE(r.body.find("is led by broker"), std::string::npos) << r.body;
+  seen = consume("g", 4, 1000);
+  EXPECT_EQ(seen.size(), 4u);
+  EXPECT_EQ((seen[{remote_p, 0}]), 1);
+  // A new group at latest starts at the leaders' high watermarks: nothing old comes, the next
+  // record does.
+  create("late", "latest");
+  if (HasFatalFailure()) return;
+  seen = consume("late", 1, 0);
+  EXPECT_TRUE(seen.empty());
+  produce(remote_p, 4);
+  seen = consume("late", 1, 1000);
+  EXPECT_EQ(seen.size(), 1u);
+  EXPECT_EQ((seen[{remote_p, 4}]), 1);
 }
 
 // A follower's fetch from the leader, checked as docs/CLUSTER.md orders it: a stale epoch is
