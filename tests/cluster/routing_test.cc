@@ -263,26 +263,22 @@ TEST_F(RoutingTest, AConsumerInstanceReadsThePartitionsOtherBrokersLeadThroughTh
   later.join();
   EXPECT_EQ(seen.size(), 1u);
   EXPECT_EQ((seen[{remote_p, 3}]), 1);
-  // Back to the beginning of the other broker's partition.
-  ASSERT_EQ(
-      http_request(port(1), "POST", "/consumers/g/instances/c/positions/beginning",
-                   R"({"partitions":[{"topic":"r","partition":)" + std::to_string(remote_p) + "}]}",
-                   v2)
-          .status,
-      204);
-  seen = consume("g", 4, 1000);
-  EXPECT_EQ(seen.size(), 4u);
-  EXPECT_EQ((seen[{remote_p, 0}]), 1);
-  // And by time: the leader finds the first record at or after it.
-  ASSERT_EQ(http_request(port(1), "POST", "/consumers/g/instances/c/positions",
-                         R"({"timestamps":[{"topic":"r","partition":)" + std::to_string(remote_p) +
-                             R"(,"timestamp":"1970-01-01T00:00:00Z"}]})",
-                         v2)
-                .status,
-            204);
-  seen = consume("g", 4, 1000);
-  EXPECT_EQ(seen.size(), 4u);
-  EXPECT_EQ((seen[{remote_p, 0}]), 1);
+  // Back to the beginning of the other broker's partition, by position and by time (the
+  // leader finds the first record at or after it): its four records come again.
+  auto rewind = [&](const std::string& path, const std::string& entry) {
+    const std::string partition = R"({"topic":"r","partition":)" + std::to_string(remote_p);
+    ASSERT_EQ(http_request(port(1), "POST", "/consumers/g/instances/c/positions" + path,
+                           entry.empty() ? R"({"partitions":[)" + partition + "}]}"
+                                         : R"({"timestamps":[)" + partition + entry + "}]}",
+                           v2)
+                  .status,
+              204);
+    seen = consume("g", 4, 1000);
+    EXPECT_EQ(seen.size(), 4u);
+    EXPECT_EQ((seen[{remote_p, 0}]), 1);
+  };
+  rewind("/beginning", "");
+  rewind("", R"(,"timestamp":"1970-01-01T00:00:00Z")");
   // A new group at latest starts at the leaders' high watermarks: nothing old comes, the next
   // record does.
   create("late", "latest");
