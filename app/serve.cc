@@ -211,7 +211,7 @@ int serve(const ServeArgs& args) {
     o.session_timeout = std::chrono::milliseconds(config.broker_session_timeout_ms);
     o.heartbeat = std::chrono::milliseconds(config.broker_heartbeat_interval_ms);
     o.auto_leader_rebalance = config.auto_leader_rebalance_enable;
-    o.unclean_leader_election = config.topic_defaults.unclean_leader_election_enable;
+    o.topic_defaults = config.topic_defaults;
     o.leader_imbalance_interval =
         std::chrono::seconds(config.leader_imbalance_check_interval_seconds);
     o.fresh_storage = !local->has_value();

@@ -128,11 +128,13 @@ asio::awaitable<void> ClusterNode::controller_pass() {
                                    view->controller_epoch,
                                    {}};
     for (const auto& [name, topic] : view->topics) {
+      // The topic's configs were validated when they were set; ones that do not parse now (a
+      // hand-edited key) leave the broker's default.
+      const auto config = config::try_apply_topic_overrides(options_.topic_defaults, topic.configs);
+      const bool unclean = config ? config->unclean_leader_election_enable
+                                  : options_.topic_defaults.unclean_leader_election_enable;
       for (int32_t p = 0; p < topic.partitions(); ++p) {
         const PartitionState* current = view->partition(name, p);
-        const auto configured = topic.configs.find("unclean.leader.election.enable");
-        const bool unclean = configured != topic.configs.end() ? configured->second == "true"
-                                                               : options_.unclean_leader_election;
         auto next = next_state(*view, topic, topic.replicas[static_cast<size_t>(p)], current,
                                rebalance, unclean);
         if (!next) continue;

@@ -17,6 +17,7 @@
 
 #include "cluster/etcd_client.h"
 #include "cluster/metadata.h"
+#include "config/config.h"
 
 namespace sluice::cluster {
 
@@ -48,8 +49,9 @@ class ClusterNode {
     // The controller moves each partition's leadership back to its preferred (first) replica
     // when that one is alive and in sync, checking this often.
     bool auto_leader_rebalance = true;
-    // unclean.leader.election.enable for topics that do not set it.
-    bool unclean_leader_election = false;
+    // The broker's topic defaults, under each topic's own overrides from etcd (the controller
+    // reads unclean.leader.election.enable from them).
+    config::TopicConfig topic_defaults;
     std::chrono::milliseconds leader_imbalance_interval{300000};
   };
   // What stops start-up, naming what is wrong.

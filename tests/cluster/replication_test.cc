@@ -482,7 +482,7 @@ TEST_F(ReplicationTest, AnUncleanElectionBringsAPartitionBackOnAReplicaOutsideTh
   auto created =
       http_request(port(1), "POST", "/v3/clusters/" + cluster_id_ + "/topics",
                    R"({"topic_name":"u","partitions_count":1,"replication_factor":2,)"
-                   R"("configs":[{"name":"unclean.leader.election.enable","value":"true"}]})",
+                   R"("configs":[{"name":"unclean.leader.election.enable","value":"True"}]})",
                    kJson);
   ASSERT_EQ(created.status, 201) << created.body;
   ASSERT_TRUE(eventually([&] { return all_in_sync("u", 1, 2); }));
