@@ -372,10 +372,6 @@ std::vector<PartitionLog::SegmentPtr> PartitionLog::snapshot() const {
   return out;
 }
 
-Result<segment::LogSlice> PartitionLog::read(Offset offset, uint64_t max_bytes) const {
-  return read(offset, max_bytes, Offset{INT64_MAX});
-}
-
 Result<segment::LogSlice> PartitionLog::read(Offset offset, uint64_t max_bytes, Offset upto) const {
   const Offset end = end_offset();
   const Offset start = start_offset();

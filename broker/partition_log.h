@@ -125,13 +125,11 @@ class PartitionLog {
   // Encodes the records as one batch and appends it. A record timestamp < 0 means "now".
   [[nodiscard]] Result<AppendResult> append(std::span<const segment::RecordInput> records);
 
-  // Whole batches from the one holding `offset`, up to max_bytes (at least one batch).
-  // offset_out_of_range outside [start_offset, end_offset]; empty at end_offset.
-  [[nodiscard]] Result<segment::LogSlice> read(Offset offset, uint64_t max_bytes) const;
-  // The same, but never past `upto` (a batch boundary such as the high watermark): empty when
-  // offset >= upto.
+  // Whole batches from the one holding `offset`, up to max_bytes (at least one batch), never
+  // past `upto` (a batch boundary such as the high watermark). offset_out_of_range outside
+  // [start_offset, end_offset]; empty at end_offset and when offset >= upto.
   [[nodiscard]] Result<segment::LogSlice> read(Offset offset, uint64_t max_bytes,
-                                               Offset upto) const;
+                                               Offset upto = Offset{INT64_MAX}) const;
   // The earliest offset whose timestamp is >= timestamp_ms; nullopt when none is.
   [[nodiscard]] Result<std::optional<Offset>> offset_for_timestamp(int64_t timestamp_ms) const;
 

@@ -12,6 +12,7 @@
 #include <boost/beast/http.hpp>
 #include <deque>
 
+#include "cluster/peer_connect.h"
 #include "common/http_url.h"
 
 namespace sluice::cluster {
@@ -92,16 +93,12 @@ asio::awaitable<Result<std::unique_ptr<EtcdClient::Connection>>> EtcdClient::con
   for (size_t attempt = 0; attempt < n; ++attempt) {
     const size_t index = (preferred_ + attempt) % n;
     const auto& endpoint = options_.endpoints[index];
-    tcp::resolver resolver(executor_);
-    auto [rec, results] =
-        co_await resolver.async_resolve(endpoint.host, std::to_string(endpoint.port), kNoThrow);
-    if (rec) continue;
     auto connection = std::make_unique<Connection>(executor_);
     connection->endpoint = index;
-    connection->stream.expires_after(options_.timeout);
-    auto [cec, connected] = co_await connection->stream.async_connect(results, kNoThrow);
-    if (cec) continue;
-    connection->stream.socket().set_option(tcp::no_delay(true));
+    if (co_await connect_peer(connection->stream, endpoint.host, std::to_string(endpoint.port),
+                              options_.timeout)) {
+      continue;
+    }
     preferred_ = index;
     co_return connection;
   }
@@ -314,6 +311,20 @@ asio::awaitable<Result<std::unique_ptr<EtcdWatch>>> EtcdClient::watch(std::strin
   }
   if (!first->events.empty()) watch->state_->ready.push_front(std::move(*first));
   co_return watch;
+}
+
+asio::awaitable<beast::error_code> connect_peer(beast::tcp_stream& stream, const std::string& host,
+                                                const std::string& port,
+                                                std::chrono::milliseconds timeout) {
+  tcp::resolver resolver(co_await asio::this_coro::executor);
+  auto [rec, endpoints] = co_await resolver.async_resolve(host, port, kNoThrow);
+  if (rec) co_return rec;
+  stream.expires_after(timeout);
+  auto [cec, connected] = co_await stream.async_connect(endpoints, kNoThrow);
+  if (cec) co_return cec;
+  beast::error_code ignored;
+  stream.socket().set_option(tcp::no_delay(true), ignored);
+  co_return beast::error_code{};
 }
 
 }  // namespace sluice::cluster

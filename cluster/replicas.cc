@@ -8,7 +8,6 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -17,6 +16,8 @@
 
 #include "broker/errors.h"
 #include "cluster/fetch_answer.h"
+#include "cluster/peer_connect.h"
+#include "common/await_completion.h"
 #include "common/clock.h"
 #include "common/http_url.h"
 #include "recovery/quarantine.h"
@@ -27,7 +28,6 @@ namespace {
 
 namespace beast = boost::beast;
 namespace http = beast::http;
-using tcp = asio::ip::tcp;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 
 bool contains(const std::vector<int32_t>& v, int32_t x) {
@@ -43,20 +43,8 @@ std::vector<int32_t> ids(const std::vector<std::pair<int32_t, int64_t>>& isr) {
 // Waits for the group committer to make everything appended to `log` so far durable.
 asio::awaitable<std::error_code> flush_through(broker::GroupCommitter& committer,
                                                broker::PartitionLog& log) {
-  auto executor = co_await asio::this_coro::executor;
-  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(std::error_code)>(
-      [&committer, &log, executor](auto handler) {
-        using Handler = decltype(handler);
-        auto holder = std::make_shared<std::optional<Handler>>(std::move(handler));
-        committer.request(log, [holder, executor](std::error_code ec) {
-          asio::post(executor, [holder, ec] {
-            Handler h = std::move(**holder);
-            holder->reset();
-            std::move(h)(ec);
-          });
-        });
-      },
-      asio::use_awaitable);
+  auto start = [&](auto done) { committer.request(log, done); };
+  co_return co_await await_completion<std::error_code>(start);
 }
 
 }  // namespace
@@ -111,14 +99,11 @@ ReplicaManager::Leading* ReplicaManager::leading(const broker::PartitionLog& log
 }
 
 const ReplicaManager::Leading* ReplicaManager::leading(const broker::PartitionLog& log) const {
-  auto it = leading_.find(Key{log.topic(), log.partition()});
-  if (it == leading_.end() || it->second->log.get() != &log) return nullptr;
-  return it->second.get();
+  return const_cast<ReplicaManager*>(this)->leading(log);
 }
 
 int32_t ReplicaManager::min_isr(const Leading& l) const {
-  const int32_t configured = l.log->config()->min_insync_replicas;
-  return std::max(1, std::min(configured, static_cast<int32_t>(l.replicas.size())));
+  return effective_min_isr(l.log->config()->min_insync_replicas, l.replicas.size());
 }
 
 void ReplicaManager::apply(std::shared_ptr<const ClusterView> view) {
@@ -483,22 +468,12 @@ asio::awaitable<void> ReplicaManager::follow(std::shared_ptr<Following> f) {
     if (!stream || connected_url != url) {
       stream.emplace(executor);
       buffer.clear();
-      tcp::resolver resolver(executor);
-      auto [rec, endpoints] =
-          co_await resolver.async_resolve(address->host, address->port_text(), kNoThrow);
-      stream->expires_after(std::chrono::seconds(5));
-      if (!rec) {
-        auto [cec, ep] = co_await stream->async_connect(endpoints, kNoThrow);
-        rec = cec;
-      }
-      if (rec) {
-        fail(fmt::format("cannot reach broker {} at {}: {}", leader, url, rec.message()));
+      if (auto ec = co_await connect_peer(*stream, address->host, address->port_text(),
+                                          std::chrono::seconds(5))) {
+        fail(fmt::format("cannot reach broker {} at {}: {}", leader, url, ec.message()));
         co_await pause();
         continue;
       }
-      // Each fetch is one small write waiting for its answer: never hold it back (Nagle).
-      beast::error_code ignored;
-      stream->socket().set_option(tcp::no_delay(true), ignored);
       connected_url = url;
     }
     const Offset end = log.end_offset();

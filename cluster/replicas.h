@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -72,6 +73,12 @@ class ReplicaManager final : public broker::Replication {
   // are tracked), and, for reads, its high watermark has reached the start of its epoch
   // (before that a new leader's high watermark may lag the one clients already saw).
   bool serves(const broker::PartitionLog& log, int32_t epoch, bool reads) const;
+
+  // min.insync.replicas as it applies to a partition of `replicas` replicas: clamped to them,
+  // and at least 1.
+  static int32_t effective_min_isr(int32_t configured, size_t replicas) {
+    return std::max(1, std::min(configured, static_cast<int32_t>(replicas)));
+  }
 
   // The in-sync replicas and the minimum of a partition this broker leads, for messages.
   std::string describe_isr(const broker::PartitionLog& log) const;

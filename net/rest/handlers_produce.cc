@@ -42,16 +42,24 @@ struct RecordOutcome {
 
 bool is_cluster_code(int64_t code) { return code == 50302 || code == 50303 || code == 50304; }
 
-// A record's outcome for an error of the broker's producer.
-void fail_record(const Call& call, RecordOutcome& o, std::error_code ec, std::string_view topic) {
-  ApiError e = to_api_error(ec, fmt::format("{}-{}", topic, o.partition));
+// The answer to an error of the broker's producer for `topic`-`partition`; too few in-sync
+// replicas names the ISR and the minimum.
+ApiError produce_error(const Call& call, std::error_code ec, std::string_view topic,
+                       int32_t partition) {
+  ApiError e = to_api_error(ec, fmt::format("{}-{}", topic, partition));
   if (ec == broker::Errc::not_enough_replicas) {
     if (auto* replicas = call.ctx.replicas.load(std::memory_order_acquire)) {
-      if (auto log = call.broker->topics().partition(topic, o.partition)) {
+      if (auto log = call.broker->topics().partition(topic, partition)) {
         e.message = "Not enough in-sync replicas for " + replicas->describe_isr(**log);
       }
     }
   }
+  return e;
+}
+
+// A record's outcome for an error of the broker's producer.
+void fail_record(const Call& call, RecordOutcome& o, std::error_code ec, std::string_view topic) {
+  ApiError e = produce_error(call, ec, topic, o.partition);
   o.error = std::move(e.message);
   o.retriable = retriable(ec) || is_cluster_code(e.error_code);
   if (is_cluster_code(e.error_code)) o.code = e.error_code;
@@ -405,12 +413,7 @@ asio::awaitable<Reply> produce_raw(Call& call) {
   };
   const Appended appended = co_await await_completion<Appended>(start);
   if (appended.first) {
-    RecordOutcome o;
-    o.partition = partition;
-    fail_record(call, o, appended.first, topic);
-    ApiError e = to_api_error(appended.first, fmt::format("{}-{}", topic, partition));
-    e.message = *o.error;
-    co_return error_reply(e);
+    co_return error_reply(produce_error(call, appended.first, topic, partition));
   }
   const auto& results = appended.second;
   std::string reply;

@@ -5,13 +5,13 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
 #include "cluster/node.h"
+#include "cluster/peer_connect.h"
 #include "common/http_url.h"
 #include "net/rest/handler_util.h"
 
@@ -19,7 +19,6 @@ namespace sluice::net {
 namespace {
 
 namespace beast = boost::beast;
-using tcp = asio::ip::tcp;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 
 // A fetch answer holds at most max_bytes of batches; this bounds what a lying peer can make us
@@ -73,25 +72,15 @@ asio::awaitable<Reply> send_to_broker(const Call& call, int32_t leader_id,
                       fmt::format("Broker {} at {} did not answer; retry", leader.id, leader.url)});
   };
   if (!address) co_return indeterminate();
-  auto executor = co_await asio::this_coro::executor;
-  tcp::resolver resolver(executor);
-  auto [rec, endpoints] =
-      co_await resolver.async_resolve(address->host, address->port_text(), kNoThrow);
-  beast::tcp_stream stream(executor);
-  stream.expires_after(std::chrono::seconds(5));
-  if (!rec) {
-    auto [cec, connected] = co_await stream.async_connect(endpoints, kNoThrow);
-    rec = cec;
-  }
-  if (rec) {
+  beast::tcp_stream stream(co_await asio::this_coro::executor);
+  if (co_await cluster::connect_peer(stream, address->host, address->port_text(),
+                                     std::chrono::seconds(5))) {
     Reply reply = error_reply(
         {http::status::service_unavailable, 50302,
          fmt::format("Cannot reach broker {} at {}, the leader; retry", leader.id, leader.url)});
     reply.message.set(http::field::retry_after, "1");
     co_return reply;
   }
-  beast::error_code ignored;
-  stream.socket().set_option(tcp::no_delay(true), ignored);
   request.set(kForwardedHeader, std::to_string(call.broker->config().broker_id));
   if (const auto& token = call.broker->config().cluster_auth_token; !token.empty()) {
     request.set(kClusterTokenHeader, token);

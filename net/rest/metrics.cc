@@ -4,6 +4,7 @@
 
 #include "broker/broker.h"
 #include "cluster/node.h"
+#include "cluster/replicas.h"
 #include "common/prometheus.h"
 
 namespace sluice::net {
@@ -115,10 +116,10 @@ std::string Metrics::render(broker::Broker* broker, const cluster::ClusterNode* 
                  static_cast<int64_t>(state.isr.size()));
         if (state.isr.size() < replicas) ++under_replicated;
         auto log = broker->topics().partition(tp.first, tp.second);
-        if (log) {
-          const auto min_isr = std::min<size_t>(
-              replicas, static_cast<size_t>(std::max(1, (*log)->config()->min_insync_replicas)));
-          if (state.isr.size() < min_isr) ++under_min_isr;
+        if (log && static_cast<int32_t>(state.isr.size()) <
+                       cluster::ReplicaManager::effective_min_isr(
+                           (*log)->config()->min_insync_replicas, replicas)) {
+          ++under_min_isr;
         }
       }
       w.family("sluice_under_replicated_partitions", Type::gauge,
