@@ -7,6 +7,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -125,6 +126,20 @@ class ReplicationTest : public ClusterFixture {
   PartitionInfo partition(int64_t via, const std::string& topic, int64_t p) {
     return cluster_state(port(via)).partitions.at({topic, p});
   }
+  // After the brokers stopped: `dir` dumps the same on each of `ids` as on the first, whose
+  // dump it returns.
+  std::string expect_same_log(const std::string& dir, std::initializer_list<int64_t> ids) {
+    const auto reference = dump(broker(*ids.begin()).data_dir(), dir);
+    for (int64_t id : ids) EXPECT_EQ(dump(broker(id).data_dir(), dir), reference) << dir;
+    return reference;
+  }
+  // Every broker's data directory passes `sluice verify`.
+  void expect_verified() {
+    for (auto& b : brokers_) {
+      auto verified = run_sluice({"verify", "--log-dir", b->data_dir().string()});
+      EXPECT_EQ(verified.exit_code, 0) << verified.output;
+    }
+  }
   // A failed test shows what each broker logged.
   void TearDown() override {
     if (!HasFailure()) return;
@@ -198,17 +213,10 @@ TEST_F(ReplicationTest, ThreeReplicasHoldTheSameLogUpToTheHighWatermark) {
   EXPECT_EQ(total, 4 * 20 * 5);
   for (auto& b : brokers_) ASSERT_EQ(b->terminate(), 0) << b->output();
   for (int p = 0; p < 6; ++p) {
-    const std::string dir = "rep-" + std::to_string(p);
-    const auto reference = dump(broker(1).data_dir(), dir);
+    const auto reference = expect_same_log("rep-" + std::to_string(p), {1, 2, 3});
     EXPECT_NE(reference.find("baseOffset"), std::string::npos) << reference;
-    EXPECT_EQ(dump(broker(2).data_dir(), dir), reference) << dir;
-    EXPECT_EQ(dump(broker(3).data_dir(), dir), reference) << dir;
   }
-
-  for (auto& b : brokers_) {
-    auto verified = run_sluice({"verify", "--log-dir", b->data_dir().string()});
-    EXPECT_EQ(verified.exit_code, 0) << verified.output;
-  }
+  expect_verified();
 }
 
 // kill -9 of the leader in the middle of acks=all traffic: a survivor takes acks=all within
@@ -310,13 +318,8 @@ TEST_F(ReplicationTest, AKilledLeaderLosesNoAcknowledgedRecordAndRejoinsAsAFollo
   // Let the follower fetch the last record, then compare the three logs.
   std::this_thread::sleep_for(1s);
   for (auto& b : brokers_) ASSERT_EQ(b->terminate(), 0) << b->output();
-  const auto reference = dump(broker(via).data_dir(), "fo-0");
-  EXPECT_EQ(dump(broker(poller).data_dir(), "fo-0"), reference);
-  EXPECT_EQ(dump(broker(leader).data_dir(), "fo-0"), reference);
-  for (auto& b : brokers_) {
-    auto verified = run_sluice({"verify", "--log-dir", b->data_dir().string()});
-    EXPECT_EQ(verified.exit_code, 0) << verified.output;
-  }
+  expect_same_log("fo-0", {via, poller, leader});
+  expect_verified();
 }
 
 // Both followers stop (SIGSTOP): once their leases expire the ISR is the leader alone, and
@@ -408,7 +411,7 @@ TEST_F(ReplicationTest, AZombieLeaderAcknowledgesNothingAndBecomesAFollower) {
   }
   std::this_thread::sleep_for(1s);
   for (auto& b : brokers_) ASSERT_EQ(b->terminate(), 0) << b->output();
-  EXPECT_EQ(dump(broker(old_leader).data_dir(), "z-0"), dump(broker(new_leader).data_dir(), "z-0"));
+  expect_same_log("z-0", {new_leader, old_leader});
 }
 
 // A follower whose data directory is wiped comes back empty, copies the log, and rejoins.
@@ -433,9 +436,8 @@ TEST_F(ReplicationTest, AFollowerWithAWipedDataDirectoryCatchesUpBeforeRejoining
   ASSERT_TRUE(eventually([&] { return all_in_sync("w", 1, 3); }, 30s));
   std::this_thread::sleep_for(500ms);
   for (auto& b : brokers_) ASSERT_EQ(b->terminate(), 0) << b->output();
-  const auto reference = dump(broker(leader).data_dir(), "w-0");
+  const auto reference = expect_same_log("w-0", {leader, follower});
   EXPECT_NE(reference.find("baseOffset: 20"), std::string::npos) << reference;
-  EXPECT_EQ(dump(broker(follower).data_dir(), "w-0"), reference);
 }
 
 // SIGTERM revokes the lease first, so another in-sync replica leads at once; when the broker
