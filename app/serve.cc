@@ -251,6 +251,15 @@ int serve(const ServeArgs& args) {
       (void)broker.stop();
       return 2;
     }
+    // A group's coordinator is the leader of its partition of the offsets topic.
+    broker.groups().coordinate(
+        [node = node.get(), self = config.broker_id](int32_t partition) -> std::optional<int32_t> {
+          if (node->fenced()) return std::nullopt;
+          const auto view = node->view();
+          const auto* state = view->partition(broker::kOffsetsTopic, partition);
+          if (state == nullptr || state->leader != self) return std::nullopt;
+          return state->leader_epoch;
+        });
     ctx.cluster.store(node.get(), std::memory_order_release);
   }
   ctx.broker.store(&broker, std::memory_order_release);

@@ -168,7 +168,8 @@ Result<void> Broker::start_groups() {
                          : AssignmentStrategy::range;
   options.instance_timeout_ms = config_.consumer_instance_timeout_ms;
   options.auto_commit_interval_ms = config_.consumer_auto_commit_interval_ms;
-  groups_ = std::make_unique<ConsumerGroups>(options, *registry_);
+  options.offsets_replication_factor = config_.offsets_topic_replication_factor;
+  groups_ = std::make_unique<ConsumerGroups>(options, *registry_, *admin_);
   auto loaded = groups_->load();
   if (!loaded) {
     spdlog::error("loading committed offsets from {} failed: {}", kOffsetsTopic,

@@ -54,8 +54,10 @@ std::map<std::string, std::vector<TopicPartition>> assign_partitions(
   return out;
 }
 
-ConsumerGroups::ConsumerGroups(Options options, TopicRegistry& registry)
-    : options_(std::move(options)), registry_(registry), store_(registry) {}
+ConsumerGroups::ConsumerGroups(Options options, TopicRegistry& registry, TopicAdmin& admin)
+    : options_(std::move(options)),
+      registry_(registry),
+      store_(registry, admin, options_.offsets_replication_factor) {}
 
 ConsumerGroups::~ConsumerGroups() {
   {
@@ -83,6 +85,87 @@ Result<OffsetsStore::LoadResult> ConsumerGroups::load() {
                  loaded->skipped);
   }
   return loaded;
+}
+
+void ConsumerGroups::coordinate(std::function<std::optional<int32_t>(int32_t)> epoch_of) {
+  std::lock_guard lock(mu_);
+  epoch_of_ = std::move(epoch_of);
+  groups_.clear();
+  coordinated_.clear();
+}
+
+bool ConsumerGroups::coordinates(int32_t partition) const {
+  if (!epoch_of_) return true;
+  auto taken = coordinated_.find(partition);
+  return taken != coordinated_.end() && epoch_of_(partition) == taken->second;
+}
+
+Result<void> ConsumerGroups::take_over(int32_t partition, int32_t epoch) {
+  std::lock_guard lock(mu_);
+  if (auto taken = coordinated_.find(partition);
+      taken != coordinated_.end() && taken->second == epoch) {
+    return {};
+  }
+  std::erase_if(groups_,
+                [&](const auto& g) { return offsets_partition_for(g.first) == partition; });
+  coordinated_.erase(partition);
+  auto on_commit = [this](OffsetCommit c) {
+    groups_[c.group].committed[{c.topic, c.partition}] = {c.offset, std::move(c.metadata)};
+  };
+  auto on_instance = [this](InstanceRecord r) {
+    auto& g = groups_[r.group];
+    if (!r.state) {
+      g.members.erase(r.instance);
+      return;
+    }
+    Member m;
+    m.config = std::move(r.state->config);
+    m.topics = std::move(r.state->topics);
+    if (!r.state->pattern.empty()) {
+      if (auto compiled = TopicPattern::compile(r.state->pattern)) {
+        m.pattern = std::move(*compiled);
+        m.pattern_source = r.state->pattern;
+      } else {
+        spdlog::warn("consumer group {} instance {}: stored pattern refused: {}", r.group,
+                     r.instance, compiled.error().message());
+      }
+    }
+    m.manual = r.state->manual;
+    m.assigned = std::move(r.state->assigned);
+    g.members.insert_or_assign(r.instance, std::move(m));
+  };
+  auto loaded = store_.load(on_commit, on_instance, partition);
+  if (!loaded) return loaded.error();
+  const int64_t now = now_ms();
+  size_t members = 0;
+  for (auto& [name, g] : groups_) {
+    if (offsets_partition_for(name) != partition) continue;
+    for (auto& [_, m] : g.members) m.last_seen_ms = m.last_auto_commit_ms = now;
+    members += g.members.size();
+    rebalance(g, true);
+  }
+  coordinated_[partition] = epoch;
+  spdlog::info("coordinating the groups of {}-{} at epoch {}: {} commits, {} instances",
+               kOffsetsTopic, partition, epoch, loaded->commits, members);
+  return {};
+}
+
+InstanceState ConsumerGroups::state_of(const Member& m) {
+  InstanceState s;
+  s.config = m.config;
+  s.topics = m.topics;
+  if (m.pattern) s.pattern = m.pattern_source;
+  s.manual = m.manual;
+  if (m.manual) s.assigned = m.assigned;
+  return s;
+}
+
+Result<void> ConsumerGroups::persist(std::string_view group, std::string_view instance,
+                                     std::optional<InstanceState> state) {
+  if (!epoch_of_) return {};
+  const InstanceRecord record{std::string(group), std::string(instance), std::move(state)};
+  if (auto r = store_.append(record); !r) return r.error();
+  return {};
 }
 
 void ConsumerGroups::start_sweeper(std::chrono::milliseconds period) {
@@ -153,6 +236,7 @@ Result<void> ConsumerGroups::create(std::string_view group, InstanceConfig confi
   m.last_seen_ms = m.last_auto_commit_ms = now_ms();
   std::string name = config.name;
   m.config = std::move(config);
+  if (auto r = persist(group, name, state_of(m)); !r) return r.error();
   g.members.emplace(std::move(name), std::move(m));
   rebalance(g, true);
   return {};
@@ -164,6 +248,7 @@ Result<void> ConsumerGroups::remove(std::string_view group, std::string_view ins
   if (!m) return m.error();
   auto& g = groups_.find(group)->second;
   if ((*m)->config.auto_commit) auto_commit(group, g, **m);
+  if (auto r = persist(group, instance, std::nullopt); !r) return r.error();
   g.members.erase(g.members.find(instance));
   rebalance(g, true);
   return {};
@@ -196,8 +281,15 @@ DetailedResult<void> ConsumerGroups::subscribe(std::string_view group, std::stri
   }
   std::sort(topics.begin(), topics.end());
   topics.erase(std::unique(topics.begin(), topics.end()), topics.end());
+  InstanceState next = state_of(**m);
+  next.topics = topics;
+  next.pattern = pattern;
+  if (auto r = persist(group, instance, std::move(next)); !r) {
+    return DetailedError(r.error(), std::string(kOffsetsTopic));
+  }
   (*m)->topics = std::move(topics);
   (*m)->pattern = std::move(compiled);
+  (*m)->pattern_source = std::move(pattern);
   rebalance(groups_.find(group)->second, true);
   return {};
 }
@@ -206,8 +298,11 @@ Result<void> ConsumerGroups::unsubscribe(std::string_view group, std::string_vie
   std::lock_guard lock(mu_);
   auto m = member(group, instance);
   if (!m) return m.error();
+  InstanceState next{(*m)->config, {}, {}, false, {}};
+  if (auto r = persist(group, instance, std::move(next)); !r) return r.error();
   (*m)->topics.clear();
   (*m)->pattern.reset();
+  (*m)->pattern_source.clear();
   (*m)->manual = false;
   rebalance(groups_.find(group)->second, true);
   return {};
@@ -233,6 +328,10 @@ DetailedResult<void> ConsumerGroups::assign(std::string_view group, std::string_
   if (!(*m)->topics.empty() || (*m)->pattern) return ConsumerErrc::illegal_state;
   std::sort(partitions.begin(), partitions.end());
   partitions.erase(std::unique(partitions.begin(), partitions.end()), partitions.end());
+  if (auto r = persist(group, instance, InstanceState{(*m)->config, {}, {}, true, partitions});
+      !r) {
+    return DetailedError(r.error(), std::string(kOffsetsTopic));
+  }
   const std::set<TopicPartition> kept(partitions.begin(), partitions.end());
   std::erase_if((*m)->positions, [&](const auto& p) { return !kept.contains(p.first); });
   (*m)->manual = true;
@@ -410,6 +509,7 @@ Result<ConsumerGroups::CompactionResult> ConsumerGroups::compact_offsets(uint64_
     auto found = registry_.partition(kOffsetsTopic, p);
     if (!found) return found.error();
     PartitionLog& log = **found;
+    if (!coordinates(p)) continue;  // another broker leads it (cluster mode)
     const uint64_t before = log.size_bytes();
     if (before < min_bytes || before < 2 * compacted_bytes_[p]) continue;
     // Every commit below `snapshot` is in groups_ (loaded at start-up or appended since, all
@@ -426,9 +526,15 @@ Result<ConsumerGroups::CompactionResult> ConsumerGroups::compact_offsets(uint64_
           commits.clear();
         }
       }
-      if (commits.empty()) continue;
-      if (auto r = store_.append(name, commits); !r) return r.error();
-      result.commits_kept += commits.size();
+      if (!commits.empty()) {
+        if (auto r = store_.append(name, commits); !r) return r.error();
+        result.commits_kept += commits.size();
+      }
+      if (!epoch_of_ || g.members.empty()) continue;
+      std::vector<InstanceRecord> instances;
+      for (const auto& [instance, m] : g.members)
+        instances.push_back({name, instance, state_of(m)});
+      if (auto r = store_.append(name, instances); !r) return r.error();
     }
     if (auto r = log.flush(); !r) return r.error();
     if (auto r = log.delete_before(snapshot); !r) return r.error();
@@ -474,9 +580,18 @@ size_t ConsumerGroups::expire_idle() {
   std::lock_guard lock(mu_);
   const int64_t now = now_ms();
   size_t expired = 0;
+  // Groups this broker no longer coordinates are forgotten: their next coordinator has them.
+  std::erase_if(groups_,
+                [&](const auto& g) { return !coordinates(offsets_partition_for(g.first)); });
   for (auto& [name, g] : groups_) {
     const size_t n = std::erase_if(g.members, [&](const auto& m) {
-      return now - m.second.last_seen_ms > options_.instance_timeout_ms;
+      if (now - m.second.last_seen_ms <= options_.instance_timeout_ms) return false;
+      if (auto r = persist(name, m.first, std::nullopt); !r) {
+        spdlog::error("consumer group {}: cannot record the expiry of instance {}: {}", name,
+                      m.first, r.error().message());
+        return false;
+      }
+      return true;
     });
     if (n == 0) continue;
     spdlog::info("consumer group {}: {} idle instances expired", name, n);

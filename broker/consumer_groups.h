@@ -14,34 +14,16 @@
 #include <thread>
 #include <vector>
 
+#include "broker/consumer_types.h"
 #include "broker/errors.h"
 #include "broker/offsets_store.h"
 #include "broker/partition_log.h"
+#include "broker/topic_admin.h"
 #include "broker/topic_pattern.h"
 #include "broker/topic_registry.h"
 #include "common/result.h"
 
 namespace sluice::broker {
-
-enum class ConsumerFormat { binary, json };
-enum class OffsetReset { earliest, latest, none };
-enum class AssignmentStrategy { range, round_robin };
-
-struct TopicPartition {
-  std::string topic;
-  int32_t partition = 0;
-  auto operator<=>(const TopicPartition&) const = default;
-};
-
-// What a client chose when it created its instance.
-struct InstanceConfig {
-  std::string name;
-  ConsumerFormat format = ConsumerFormat::binary;
-  OffsetReset reset = OffsetReset::latest;
-  bool auto_commit = false;
-  int64_t fetch_min_bytes = 1;
-  std::optional<int64_t> request_timeout_ms;  // the broker's consumer.request.timeout.ms if unset
-};
 
 // Assigns partitions to the members subscribed to their topics, sorted by member name: range
 // splits each topic's partitions into contiguous runs (the first members get one more); round
@@ -60,7 +42,10 @@ std::map<std::string, std::vector<TopicPartition>> assign_partitions(
 // partition loses its position there; the member that gains it starts from the group's
 // committed offset, or auto.offset.reset when there is none (or it is out of range).
 // Durability: commit() appends to kOffsetsTopic and returns the log; the committed offset is
-// visible at once and durable once the caller's GroupCommitter request completes. Threading:
+// visible at once and durable once the caller's GroupCommitter request completes (and, in
+// cluster mode, the partition's in-sync replicas confirmed it). In cluster mode the instance
+// changes append too (see coordinate()); the caller awaits the partition's end the same way.
+// Threading:
 // every method is thread-safe (one mutex; appends of commits happen under it so a group's
 // commits reach the log in the order they are applied). Lifetimes: the registry outlives this.
 class ConsumerGroups {
@@ -70,6 +55,7 @@ class ConsumerGroups {
     int64_t instance_timeout_ms = 300000;
     int64_t auto_commit_interval_ms = 5000;
     std::function<int64_t()> clock_ms;  // steady milliseconds unless a test sets one
+    int32_t offsets_replication_factor = 3;
   };
 
   // Cluster mode: the log start and high watermark of a partition another broker leads, as its
@@ -108,13 +94,27 @@ class ConsumerGroups {
     std::string metadata;
   };
 
-  ConsumerGroups(Options options, TopicRegistry& registry);
+  // `admin` creates kOffsetsTopic (with offsets_replication_factor replicas in cluster mode).
+  ConsumerGroups(Options options, TopicRegistry& registry, TopicAdmin& admin);
   ~ConsumerGroups();
   ConsumerGroups(const ConsumerGroups&) = delete;
   ConsumerGroups& operator=(const ConsumerGroups&) = delete;
 
   // Loads the committed offsets from kOffsetsTopic (at start-up, before traffic).
   [[nodiscard]] Result<OffsetsStore::LoadResult> load();
+
+  // Cluster mode (docs/CLUSTER.md, "Consumer groups across brokers"): this broker coordinates
+  // the groups of a partition of kOffsetsTopic only while it leads that partition.
+  // `epoch_of(p)` is the leader epoch at which it leads partition p and may serve it, nullopt
+  // when it does not. From then on, creating, changing and removing an instance (expiry too)
+  // first appends the instance's record to its group's partition, so that the next coordinator
+  // rebuilds it. Called once, before requests; forgets what load() found.
+  void coordinate(std::function<std::optional<int32_t>(int32_t partition)> epoch_of);
+  // Makes this broker the coordinator of the groups of `partition` at `epoch`: unless it is
+  // already, forgets them and rebuilds them (commits, members, subscriptions, assignments)
+  // from the partition's log. Positions are not kept: each member resumes from the group's
+  // committed offsets. Idle clocks start again.
+  [[nodiscard]] Result<void> take_over(int32_t partition, int32_t epoch);
   // Expires idle instances every `period` on its own thread until the destructor.
   void start_sweeper(std::chrono::milliseconds period);
 
@@ -222,6 +222,7 @@ class ConsumerGroups {
     InstanceConfig config;
     std::vector<std::string> topics;
     std::optional<TopicPattern> pattern;
+    std::string pattern_source;  // what the client sent, to store it
     bool manual = false;
     std::vector<TopicPartition> assigned;
     std::map<TopicPartition, int64_t> positions;
@@ -242,6 +243,14 @@ class ConsumerGroups {
   std::vector<std::string> matched_topics(const Member& m, const std::vector<std::string>& all);
   Result<std::shared_ptr<PartitionLog>> append_commits(std::string_view group, Group& g,
                                                        std::vector<Commit> commits);
+  // Cluster mode: appends the record of `instance` of `group` (its state, or a tombstone for
+  // nullopt) to the group's partition; nothing when standalone.
+  Result<void> persist(std::string_view group, std::string_view instance,
+                       std::optional<InstanceState> state);
+  // Whether this broker still coordinates `partition` at the epoch it took it over at (always
+  // when standalone).
+  bool coordinates(int32_t partition) const;
+  static InstanceState state_of(const Member& m);
   void auto_commit(std::string_view group, Group& g, Member& m);
 
   Options options_;
@@ -250,6 +259,9 @@ class ConsumerGroups {
   mutable std::mutex mu_;
   std::map<std::string, Group, std::less<>> groups_;  // guarded by mu_
   std::map<int32_t, uint64_t> compacted_bytes_;       // guarded by mu_; per offsets partition
+  // Cluster mode: set by coordinate(); the epoch each partition was taken over at.
+  std::function<std::optional<int32_t>(int32_t)> epoch_of_;  // guarded by mu_
+  std::map<int32_t, int32_t> coordinated_;                   // guarded by mu_
   std::mutex sweep_mu_;
   std::condition_variable sweep_cv_;
   bool stopping_ = false;  // guarded by sweep_mu_

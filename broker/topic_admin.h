@@ -23,6 +23,12 @@ class TopicAdmin {
   [[nodiscard]] virtual DetailedResult<TopicDescription> create_topic(
       std::string_view name, int32_t partitions, std::optional<int32_t> replication_factor,
       const std::map<std::string, std::string>& overrides) = 0;
+  // One of the broker's internal topics (is_internal_topic), with at most
+  // `replication_factor` replicas: fewer when fewer brokers are alive. Errc::topic_exists when
+  // it is there already.
+  [[nodiscard]] virtual DetailedResult<TopicDescription> create_internal_topic(
+      std::string_view name, int32_t partitions, int32_t replication_factor,
+      const std::map<std::string, std::string>& overrides) = 0;
   [[nodiscard]] virtual DetailedResult<void> delete_topic(std::string_view name) = 0;
   [[nodiscard]] virtual DetailedResult<TopicDescription> alter_config(
       std::string_view name, const std::map<std::string, std::optional<std::string>>& changes) = 0;
@@ -40,6 +46,11 @@ class LocalTopicAdmin final : public TopicAdmin {
                            "replication_factor: a standalone broker supports only 1");
     }
     return registry_.create_topic(name, partitions, overrides);
+  }
+  DetailedResult<TopicDescription> create_internal_topic(
+      std::string_view name, int32_t partitions, int32_t /*replication_factor*/,
+      const std::map<std::string, std::string>& overrides) override {
+    return registry_.create_internal_topic(name, partitions, overrides);
   }
   DetailedResult<void> delete_topic(std::string_view name) override {
     if (auto r = registry_.delete_topic(name); !r) return r.error();
@@ -66,6 +77,11 @@ class TopicAdminSwitch final : public TopicAdmin {
       std::string_view name, int32_t partitions, std::optional<int32_t> replication_factor,
       const std::map<std::string, std::string>& overrides) override {
     return current().create_topic(name, partitions, replication_factor, overrides);
+  }
+  DetailedResult<TopicDescription> create_internal_topic(
+      std::string_view name, int32_t partitions, int32_t replication_factor,
+      const std::map<std::string, std::string>& overrides) override {
+    return current().create_internal_topic(name, partitions, replication_factor, overrides);
   }
   DetailedResult<void> delete_topic(std::string_view name) override {
     return current().delete_topic(name);

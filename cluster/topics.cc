@@ -33,16 +33,35 @@ broker::DetailedResult<broker::TopicDescription> ClusterTopics::create_topic(
     return DetailedError(Errc::invalid_config, valid.error().what());
   }
   const int32_t replicas = replication_factor.value_or(broker_.config().default_replication_factor);
-  auto view = node_.view();
-  std::vector<int32_t> alive;
-  for (const auto& [id, b] : view->brokers) alive.push_back(id);
-  if (replicas < 1 || static_cast<size_t>(replicas) > alive.size()) {
-    return DetailedError(Errc::invalid_config,
-                         fmt::format("replication_factor {} is larger than the {} brokers alive",
-                                     replicas, alive.size()));
+  const size_t alive = node_.view()->brokers.size();
+  if (replicas < 1 || static_cast<size_t>(replicas) > alive) {
+    return DetailedError(
+        Errc::invalid_config,
+        fmt::format("replication_factor {} is larger than the {} brokers alive", replicas, alive));
   }
   // A name the cluster has, or this broker's data has (a topic from before it joined), is taken.
-  if (view->topics.contains(name) || broker_.topics().describe(name)) return Errc::topic_exists;
+  if (broker_.topics().describe(name)) return Errc::topic_exists;
+  return create_in_etcd(name, partitions, replicas, overrides);
+}
+
+broker::DetailedResult<broker::TopicDescription> ClusterTopics::create_internal_topic(
+    std::string_view name, int32_t partitions, int32_t replication_factor,
+    const std::map<std::string, std::string>& overrides) {
+  if (!broker::is_internal_topic(name)) return Errc::invalid_topic_name;
+  const auto alive = static_cast<int32_t>(node_.view()->brokers.size());
+  if (alive == 0) return Errc::not_enough_replicas;
+  // This broker may hold the topic from before it joined a cluster: the cluster's copy is then
+  // mirrored onto it (same partitions), never refused.
+  return create_in_etcd(name, partitions, std::clamp(replication_factor, 1, alive), overrides);
+}
+
+broker::DetailedResult<broker::TopicDescription> ClusterTopics::create_in_etcd(
+    std::string_view name, int32_t partitions, int32_t replicas,
+    const std::map<std::string, std::string>& overrides) {
+  auto view = node_.view();
+  if (view->topics.contains(name)) return Errc::topic_exists;
+  std::vector<int32_t> alive;
+  for (const auto& [id, b] : view->brokers) alive.push_back(id);
   TopicAssignment topic;
   topic.id = new_topic_id();
   topic.replicas =
@@ -56,11 +75,20 @@ broker::DetailedResult<broker::TopicDescription> ClusterTopics::create_topic(
   if (!answer) return answer.error();
   if (!answer->succeeded) return Errc::topic_exists;
   // Here at once (every broker mirrors it from the watch too).
-  auto created = broker_.topics().create_topic(name, partitions, overrides);
+  auto created = create_local(name, partitions, overrides);
   if (!created && created.error() != Errc::topic_exists) return created.error();
   auto described = broker_.topics().describe(name);
   if (!described) return described.error();
   return *described;
+}
+
+broker::DetailedResult<broker::TopicDescription> ClusterTopics::create_local(
+    std::string_view name, int32_t partitions,
+    const std::map<std::string, std::string>& overrides) {
+  auto& registry = broker_.topics();
+  return broker::is_internal_topic(name)
+             ? registry.create_internal_topic(name, partitions, overrides)
+             : registry.create_topic(name, partitions, overrides);
 }
 
 broker::DetailedResult<void> ClusterTopics::delete_topic(std::string_view name) {
@@ -141,7 +169,7 @@ void ClusterTopics::mirror(const ClusterView& view, const ClusterView* previous)
   for (const auto& [name, topic] : view.topics) {
     auto local = registry.describe(name);
     if (!local) {
-      auto created = registry.create_topic(name, topic.partitions(), topic.configs);
+      auto created = create_local(name, topic.partitions(), topic.configs);
       if (created) {
         spdlog::info("topic '{}' ({} partitions) from the cluster", name, topic.partitions());
       } else if (created.error() != Errc::topic_exists) {
@@ -155,7 +183,8 @@ void ClusterTopics::mirror(const ClusterView& view, const ClusterView* previous)
                     local->partitions, topic.partitions());
       continue;
     }
-    if (local->overrides == topic.configs) continue;
+    // The broker's internal topics keep the configuration they were made with.
+    if (local->overrides == topic.configs || broker::is_internal_topic(name)) continue;
     std::map<std::string, std::optional<std::string>> changes;
     for (const auto& [k, v] : topic.configs) changes[k] = v;
     for (const auto& [k, v] : local->overrides) {

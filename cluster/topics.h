@@ -33,6 +33,9 @@ class ClusterTopics final : public broker::TopicAdmin {
   broker::DetailedResult<broker::TopicDescription> create_topic(
       std::string_view name, int32_t partitions, std::optional<int32_t> replication_factor,
       const std::map<std::string, std::string>& overrides) override;
+  broker::DetailedResult<broker::TopicDescription> create_internal_topic(
+      std::string_view name, int32_t partitions, int32_t replication_factor,
+      const std::map<std::string, std::string>& overrides) override;
   broker::DetailedResult<void> delete_topic(std::string_view name) override;
   broker::DetailedResult<broker::TopicDescription> alter_config(
       std::string_view name,
@@ -42,6 +45,15 @@ class ClusterTopics final : public broker::TopicAdmin {
   void on_view(std::shared_ptr<const ClusterView> view);
 
  private:
+  // Puts the topic into etcd with `replicas` replicas per partition on the brokers alive, then
+  // into this broker's registry.
+  broker::DetailedResult<broker::TopicDescription> create_in_etcd(
+      std::string_view name, int32_t partitions, int32_t replicas,
+      const std::map<std::string, std::string>& overrides);
+  // This broker's copy of a topic (an internal one through the registry's internal call).
+  broker::DetailedResult<broker::TopicDescription> create_local(
+      std::string_view name, int32_t partitions,
+      const std::map<std::string, std::string>& overrides);
   // On the worker: makes the registry match `view` (after `previous`).
   void mirror(const ClusterView& view, const ClusterView* previous);
 

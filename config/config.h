@@ -108,6 +108,7 @@ struct BrokerConfig {
   int64_t broker_session_timeout_ms = 3000;         // broker.session.timeout.ms
   int64_t broker_heartbeat_interval_ms = 500;       // broker.heartbeat.interval.ms
   int32_t default_replication_factor = 1;           // default.replication.factor
+  int32_t offsets_topic_replication_factor = 3;     // offsets.topic.replication.factor
   std::string cluster_request_routing = "forward";  // cluster.request.routing forward|redirect
   int64_t cluster_leader_wait_ms = 5000;            // cluster.leader.wait.ms
   std::string cluster_auth_token;                   // cluster.auth.token (empty: none)

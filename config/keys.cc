@@ -234,6 +234,10 @@ std::vector<Key<BrokerConfig>> make_broker_keys() {
       int_key("default.replication.factor", &B::default_replication_factor, {1, 1000}, "1",
               "Cluster mode: replicas of each partition of a topic created without a "
               "replication_factor."),
+      int_key("offsets.topic.replication.factor", &B::offsets_topic_replication_factor, {1, 1000},
+              "3",
+              "Cluster mode: replicas of each partition of __consumer_offsets, fewer when fewer "
+              "brokers are alive when the first consumer instance creates it."),
       {"cluster.request.routing",
        "forward",
        "Cluster mode: a request for a partition another broker leads is forwarded to it "

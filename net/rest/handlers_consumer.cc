@@ -49,6 +49,69 @@ Reply no_content() {
 
 Reply ok_json(std::string body) { return json_reply(http::status::ok, std::move(body), kKafkaV2); }
 
+// Cluster mode: the group's coordinator (the router sent the call here) appends each change of
+// an instance and each commit to the group's partition of the offsets topic, as acks=all.
+// Before the change, too few in-sync replicas refuse it (503 / 50303) with nothing appended.
+// The partition's log, to acknowledge the change on; null when standalone, where instance
+// changes are not written.
+ApiResult<std::shared_ptr<broker::PartitionLog>> admit_group_change(const Call& call,
+                                                                    std::string_view group) {
+  auto* replicas = call.ctx.replicas.load(std::memory_order_acquire);
+  if (replicas == nullptr || call.ctx.cluster.load(std::memory_order_acquire) == nullptr) {
+    return std::shared_ptr<broker::PartitionLog>();
+  }
+  const int32_t partition = broker::offsets_partition_for(group);
+  auto log = call.broker->topics().partition(broker::kOffsetsTopic, partition);
+  if (!log) return std::shared_ptr<broker::PartitionLog>();  // the change reports it
+  if (auto ec = replicas->admit(**log)) {
+    ApiError e = to_api_error(ec, fmt::format("{}-{}", broker::kOffsetsTopic, partition));
+    e.message = "Not enough in-sync replicas for " + replicas->describe_isr(**log);
+    return e;
+  }
+  return std::move(*log);
+}
+
+// acks=all for what a change appended to `log` (nothing for null): durable here, then, in
+// cluster mode, confirmed by the partition's in-sync replicas.
+asio::awaitable<ApiResult<void>> acknowledge_group_change(
+    const Call& call, const std::shared_ptr<broker::PartitionLog>& log) {
+  if (!log) co_return ApiResult<void>{};
+  const Offset end = log->end_offset();
+  const auto name = fmt::format("{}-{}", broker::kOffsetsTopic, log->partition());
+  auto& committer = call.broker->committer();
+  auto flush = [&](auto done) { committer.request(*log, done); };
+  if (auto ec = co_await await_completion<std::error_code>(flush)) {
+    co_return to_api_error(ec, broker::kOffsetsTopic);
+  }
+  auto* replicas = call.ctx.replicas.load(std::memory_order_acquire);
+  if (replicas == nullptr || call.ctx.cluster.load(std::memory_order_acquire) == nullptr) {
+    co_return ApiResult<void>{};
+  }
+  auto confirm = [&](auto done) { replicas->confirm(*log, end, done); };
+  if (auto ec = co_await await_completion<std::error_code>(confirm)) {
+    ApiError e = to_api_error(ec, name);
+    if (ec == broker::Errc::not_confirmed) {
+      e.message =
+          fmt::format("Replication of {} not confirmed; the change may still take effect", name);
+    }
+    co_return e;
+  }
+  co_return ApiResult<void>{};
+}
+
+// Runs `change` (a change of the group's instances or commits, returning a result) as
+// admit_group_change and acknowledge_group_change describe: 204, or the error.
+template <typename Change>
+asio::awaitable<Reply> group_change(const Call& call, Change change) {
+  auto log = admit_group_change(call, call.params[0]);
+  if (!log) co_return error_reply(log.error());
+  if (auto r = change(); !r) co_return error_reply(to_api_error(r.error()));
+  if (auto acked = co_await acknowledge_group_change(call, *log); !acked) {
+    co_return error_reply(acked.error());
+  }
+  co_return no_content();
+}
+
 std::string generated_instance_name() {
   std::random_device rd;
   return fmt::format("rest-consumer-{:08x}{:08x}", rd(), rd());
@@ -70,14 +133,19 @@ asio::awaitable<Reply> create_instance(Call& call) {
   }
   auto& groups = call.broker->groups();
   if (!groups.has_offsets_topic()) {
-    // The first instance on a broker creates the offsets topic, whose directories are synced.
+    // The first instance creates the offsets topic, whose directories are synced.
     auto ensure = [&groups] { return groups.ensure_offsets_topic(); };
     if (auto r = co_await on_worker(call.broker->worker(), ensure); !r) {
       co_return error_reply(to_api_error(r.error(), broker::kOffsetsTopic));
     }
   }
+  auto log = admit_group_change(call, group);
+  if (!log) co_return error_reply(log.error());
   if (auto r = groups.create(group, config); !r) {
     co_return error_reply(to_api_error(r.error()));
+  }
+  if (auto acked = co_await acknowledge_group_change(call, *log); !acked) {
+    co_return error_reply(acked.error());
   }
   std::string out;
   JsonWriter w(out);
@@ -90,10 +158,8 @@ asio::awaitable<Reply> create_instance(Call& call) {
 }
 
 asio::awaitable<Reply> delete_instance(Call& call) {
-  if (auto r = call.broker->groups().remove(call.params[0], call.params[1]); !r) {
-    co_return error_reply(to_api_error(r.error()));
-  }
-  co_return no_content();
+  return group_change(
+      call, [&call] { return call.broker->groups().remove(call.params[0], call.params[1]); });
 }
 
 asio::awaitable<Reply> subscribe(Call& call) {
@@ -134,10 +200,10 @@ asio::awaitable<Reply> subscribe(Call& call) {
     co_return error_reply(
         unprocessable(42203, "Give 'topics' (a non-empty array) or 'topic_pattern'"));
   }
-  auto r = call.broker->groups().subscribe(call.params[0], call.params[1], std::move(topics),
+  co_return co_await group_change(call, [&] {
+    return call.broker->groups().subscribe(call.params[0], call.params[1], std::move(topics),
                                            std::move(pattern));
-  if (!r) co_return error_reply(to_api_error(r.error()));
-  co_return no_content();
+  });
 }
 
 asio::awaitable<Reply> get_subscription(Call& call) {
@@ -152,10 +218,8 @@ asio::awaitable<Reply> get_subscription(Call& call) {
 }
 
 asio::awaitable<Reply> unsubscribe(Call& call) {
-  if (auto r = call.broker->groups().unsubscribe(call.params[0], call.params[1]); !r) {
-    co_return error_reply(to_api_error(r.error()));
-  }
-  co_return no_content();
+  return group_change(
+      call, [&call] { return call.broker->groups().unsubscribe(call.params[0], call.params[1]); });
 }
 
 std::string render_partitions(std::string_view key, const std::vector<TopicPartition>& parts) {
@@ -183,9 +247,9 @@ ApiResult<std::vector<TopicPartition>> required_partitions(Call& call) {
 asio::awaitable<Reply> assign(Call& call) {
   auto partitions = required_partitions(call);
   if (!partitions) co_return error_reply(partitions.error());
-  auto r = call.broker->groups().assign(call.params[0], call.params[1], std::move(*partitions));
-  if (!r) co_return error_reply(to_api_error(r.error()));
-  co_return no_content();
+  co_return co_await group_change(call, [&] {
+    return call.broker->groups().assign(call.params[0], call.params[1], std::move(*partitions));
+  });
 }
 
 asio::awaitable<Reply> get_assignment(Call& call) {
@@ -498,17 +562,16 @@ asio::awaitable<Reply> commit(Call& call) {
     if (!found) co_return error_reply(found.error());
     bounds = std::move(*found);
   }
+  if (auto admitted = admit_group_change(call, call.params[0]); !admitted) {
+    co_return error_reply(admitted.error());
+  }
   auto log =
       call.broker->groups().commit(call.params[0], call.params[1], std::move(commits), bounds);
   // Refusals of the group come with their reason, a missing topic with its name and a failed
   // write (a full disk) with the offsets topic's.
   if (!log) co_return error_reply(to_api_error(log.error()));
-  if (*log) {
-    auto& committer = call.broker->committer();
-    auto start = [&](auto done) { committer.request(**log, done); };
-    if (auto ec = co_await await_completion<std::error_code>(start)) {
-      co_return error_reply(to_api_error(ec, broker::kOffsetsTopic));
-    }
+  if (auto acked = co_await acknowledge_group_change(call, *log); !acked) {
+    co_return error_reply(acked.error());
   }
   co_return ok_json({});
 }
@@ -537,25 +600,31 @@ asio::awaitable<Reply> committed_offsets(Call& call) {
   co_return ok_json(std::move(out));
 }
 
+// Every consumer route names its group first: in cluster mode the group's coordinator serves it.
+constexpr Route group_route(http::verb method, std::string_view pattern, RouteHandler handler) {
+  return {.method = method, .pattern = pattern, .handler = handler, .group_param = 0};
+}
+
 }  // namespace
 
 void add_consumer_routes(std::vector<Route>& routes) {
   constexpr auto post = http::verb::post;
   constexpr auto get = http::verb::get;
   constexpr auto del = http::verb::delete_;
-  routes.push_back({post, "/consumers/{}", create_instance});
-  routes.push_back({del, "/consumers/{}/instances/{}", delete_instance});
-  routes.push_back({post, "/consumers/{}/instances/{}/subscription", subscribe});
-  routes.push_back({get, "/consumers/{}/instances/{}/subscription", get_subscription});
-  routes.push_back({del, "/consumers/{}/instances/{}/subscription", unsubscribe});
-  routes.push_back({post, "/consumers/{}/instances/{}/assignments", assign});
-  routes.push_back({get, "/consumers/{}/instances/{}/assignments", get_assignment});
-  routes.push_back({get, "/consumers/{}/instances/{}/records", records});
-  routes.push_back({post, "/consumers/{}/instances/{}/positions", seek});
-  routes.push_back({post, "/consumers/{}/instances/{}/positions/beginning", seek_beginning});
-  routes.push_back({post, "/consumers/{}/instances/{}/positions/end", seek_end});
-  routes.push_back({post, "/consumers/{}/instances/{}/offsets", commit});
-  routes.push_back({get, "/consumers/{}/instances/{}/offsets", committed_offsets});
+  routes.push_back(group_route(post, "/consumers/{}", create_instance));
+  routes.push_back(group_route(del, "/consumers/{}/instances/{}", delete_instance));
+  routes.push_back(group_route(post, "/consumers/{}/instances/{}/subscription", subscribe));
+  routes.push_back(group_route(get, "/consumers/{}/instances/{}/subscription", get_subscription));
+  routes.push_back(group_route(del, "/consumers/{}/instances/{}/subscription", unsubscribe));
+  routes.push_back(group_route(post, "/consumers/{}/instances/{}/assignments", assign));
+  routes.push_back(group_route(get, "/consumers/{}/instances/{}/assignments", get_assignment));
+  routes.push_back(group_route(get, "/consumers/{}/instances/{}/records", records));
+  routes.push_back(group_route(post, "/consumers/{}/instances/{}/positions", seek));
+  routes.push_back(
+      group_route(post, "/consumers/{}/instances/{}/positions/beginning", seek_beginning));
+  routes.push_back(group_route(post, "/consumers/{}/instances/{}/positions/end", seek_end));
+  routes.push_back(group_route(post, "/consumers/{}/instances/{}/offsets", commit));
+  routes.push_back(group_route(get, "/consumers/{}/instances/{}/offsets", committed_offsets));
 }
 
 }  // namespace sluice::net

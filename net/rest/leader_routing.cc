@@ -10,9 +10,11 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "broker/offsets_store.h"
 #include "cluster/node.h"
 #include "cluster/peer_connect.h"
 #include "common/http_url.h"
+#include "net/rest/durable.h"
 #include "net/rest/handler_util.h"
 
 namespace sluice::net {
@@ -85,6 +87,10 @@ asio::awaitable<Reply> send_to_broker(const Call& call, int32_t leader_id,
   if (const auto& token = call.broker->config().cluster_auth_token; !token.empty()) {
     request.set(kClusterTokenHeader, token);
   }
+  // Links in the answer (a consumer's base_uri) keep the address the client used.
+  if (request[kForwardedHostHeader].empty()) {
+    request.set(kForwardedHostHeader, request[http::field::host]);
+  }
   request.set(http::field::host, address->host + ":" + address->port_text());
   request.keep_alive(false);
   request.prepare_payload();
@@ -104,37 +110,37 @@ asio::awaitable<Reply> send_to_broker(const Call& call, int32_t leader_id,
   co_return reply;
 }
 
-asio::awaitable<std::optional<Reply>> route_to_leader(const Route& route, Call& call) {
-  auto* node = call.ctx.cluster.load(std::memory_order_acquire);
-  if (node == nullptr || route.partition_param < 0 || route.topic_param < 0) co_return std::nullopt;
-  // Only brokers forward: a request that says it was forwarded must carry the cluster's token.
-  if (!call.request[kForwardedHeader].empty() && !has_cluster_token(call)) {
-    co_return missing_cluster_token();
-  }
-  const std::string& topic = call.params[static_cast<size_t>(route.topic_param)];
-  const std::string& partition_text = call.params[static_cast<size_t>(route.partition_param)];
-  auto partition = parse_int(partition_text, 0, INT32_MAX);
-  if (!partition) co_return std::nullopt;  // the handler answers the bad parameter
+namespace {
+
+// The routing of a request that only the leader of `topic`-`partition` may serve (see
+// route_to_leader). nullopt: serve it here (call.leader_header is set and `*epoch` is the
+// leader epoch), or the topic is not the cluster's (`*epoch` stays -1). `wait_for_topic`: a
+// topic just created, which the view may not show yet, is waited for like a leader.
+asio::awaitable<std::optional<Reply>> route_partition(Call& call, cluster::ClusterNode& node,
+                                                      const std::string& topic, int32_t partition,
+                                                      const std::string& partition_text,
+                                                      bool wait_for_topic, int32_t* epoch) {
   const int32_t self = call.broker->config().broker_id;
   const auto deadline = std::chrono::steady_clock::now() +
                         std::chrono::milliseconds(call.broker->config().cluster_leader_wait_ms);
   Leader leader;
   while (true) {
-    auto view = node->view();
-    if (!view->topics.contains(topic)) co_return std::nullopt;  // not a cluster topic: local
-    const auto* state = view->partition(topic, static_cast<int32_t>(*partition));
-    if (state == nullptr && *partition >= view->topics.find(topic)->second.partitions()) {
+    auto view = node.view();
+    const auto* state = view->partition(topic, partition);
+    if (!view->topics.contains(topic)) {
+      if (!wait_for_topic) co_return std::nullopt;  // not a cluster topic: local
+    } else if (state == nullptr && partition >= view->topics.find(topic)->second.partitions()) {
       co_return std::nullopt;  // no such partition: the handler says so
-    }
-    if (state && state->leader >= 0 && view->brokers.contains(state->leader)) {
+    } else if (state && state->leader >= 0 && view->brokers.contains(state->leader)) {
       leader = {state->leader, view->brokers.at(state->leader).registration.url};
       // This broker serves once it has taken the leadership (nothing is appended at an older
       // epoch), and reads once its high watermark has reached its epoch's start (before that
       // it could show a lower one than clients already saw).
       auto* replicas = call.ctx.replicas.load(std::memory_order_acquire);
-      auto log = call.broker->topics().partition(topic, static_cast<int32_t>(*partition));
+      auto log = call.broker->topics().partition(topic, partition);
       if (leader.id != self || replicas == nullptr || !log ||
           replicas->serves(**log, state->leader_epoch, call.request.method() == http::verb::get)) {
+        *epoch = state->leader_epoch;
         break;
       }
     }
@@ -170,6 +176,53 @@ asio::awaitable<std::optional<Reply>> route_to_leader(const Route& route, Call& 
   }
   reply.message.set(kLeaderHeader, leader_header);
   co_return reply;
+}
+
+// A consumer-group call (docs/CLUSTER.md, "Consumer groups across brokers"): served by the
+// group's coordinator, the leader of its partition of the offsets topic, which rebuilds the
+// partition's groups when it has just taken it over. The first instance of the cluster
+// creates the offsets topic (replicated), wherever it arrives.
+asio::awaitable<std::optional<Reply>> route_to_coordinator(const Route& route, Call& call,
+                                                           cluster::ClusterNode& node) {
+  const std::string& group = call.params[static_cast<size_t>(route.group_param)];
+  auto& groups = call.broker->groups();
+  const bool creates = route.method == http::verb::post && route.pattern == "/consumers/{}";
+  if (creates && !node.view()->topics.contains(broker::kOffsetsTopic)) {
+    auto ensure = [&groups] { return groups.ensure_offsets_topic(); };
+    if (auto r = co_await on_worker(call.broker->worker(), ensure); !r) {
+      co_return error_reply(to_api_error(r.error(), broker::kOffsetsTopic));
+    }
+  }
+  const int32_t partition = broker::offsets_partition_for(group);
+  int32_t epoch = -1;
+  auto routed = co_await route_partition(call, node, std::string(broker::kOffsetsTopic), partition,
+                                         std::to_string(partition), creates, &epoch);
+  if (routed || epoch < 0) co_return routed;
+  if (auto r = groups.take_over(partition, epoch); !r) {
+    co_return error_reply(to_api_error(r.error(), broker::kOffsetsTopic));
+  }
+  co_return std::nullopt;
+}
+
+}  // namespace
+
+asio::awaitable<std::optional<Reply>> route_to_leader(const Route& route, Call& call) {
+  auto* node = call.ctx.cluster.load(std::memory_order_acquire);
+  if (node == nullptr) co_return std::nullopt;
+  const bool by_partition = route.partition_param >= 0 && route.topic_param >= 0;
+  if (!by_partition && route.group_param < 0) co_return std::nullopt;
+  // Only brokers forward: a request that says it was forwarded must carry the cluster's token.
+  if (!call.request[kForwardedHeader].empty() && !has_cluster_token(call)) {
+    co_return missing_cluster_token();
+  }
+  if (!by_partition) co_return co_await route_to_coordinator(route, call, *node);
+  const std::string& topic = call.params[static_cast<size_t>(route.topic_param)];
+  const std::string& partition_text = call.params[static_cast<size_t>(route.partition_param)];
+  auto partition = parse_int(partition_text, 0, INT32_MAX);
+  if (!partition) co_return std::nullopt;  // the handler answers the bad parameter
+  int32_t epoch = -1;
+  co_return co_await route_partition(call, *node, topic, static_cast<int32_t>(*partition),
+                                     partition_text, false, &epoch);
 }
 
 std::vector<RemoteLeader> led_elsewhere(const Call& call,

@@ -19,6 +19,8 @@ namespace sluice::net {
 // forwarded request is never forwarded again: a broker that gets one for a partition it does
 // not lead answers 421 / 42101.
 inline constexpr std::string_view kForwardedHeader = "X-Sluice-Forwarded";
+// On a forwarded request: the Host the client sent, for the links of the answer.
+inline constexpr std::string_view kForwardedHostHeader = "X-Sluice-Forwarded-Host";
 // On every answer about a partition in cluster mode: "<leader id> <leader url>".
 inline constexpr std::string_view kLeaderHeader = "X-Sluice-Leader";
 // The cluster's shared secret (cluster.auth.token), carried by every request one broker sends
@@ -31,11 +33,12 @@ bool has_cluster_token(const Call& call);
 // 401 / 40101 for a request between brokers without the cluster's token.
 Reply missing_cluster_token();
 
-// For a route that names a partition (Route::partition_param): nullopt when this broker serves
-// it (standalone, or the leader), else the answer: the leader's own, forwarded to it
-// (cluster.request.routing=forward), a 307 to it (redirect), 421 / 42101 for a forwarded
-// request that reached a non-leader, or 503 / 50302 with Retry-After when the partition has
-// had no leader for cluster.leader.wait.ms.
+// For a route that names a partition (Route::partition_param), or a consumer group
+// (Route::group_param: its coordinator, the leader of the group's partition of the offsets
+// topic): nullopt when this broker serves it (standalone, or the leader), else the answer: the
+// leader's own, forwarded to it (cluster.request.routing=forward), a 307 to it (redirect), 421 /
+// 42101 for a forwarded request that reached a non-leader, or 503 / 50302 with Retry-After when the
+// partition has had no leader for cluster.leader.wait.ms.
 asio::awaitable<std::optional<Reply>> route_to_leader(const Route& route, Call& call);
 
 // Sends `request` to broker `leader_id` at `leader_url`, marked as forwarded by this broker,

@@ -70,7 +70,9 @@ std::optional<std::string_view> Call::query_param(std::string_view name) const {
 }
 
 std::string Call::base_url() const {
-  const auto host = request[http::field::host];
+  // A forwarded request names the host its client used (send_to_broker).
+  auto host = request[kForwardedHostHeader];
+  if (host.empty() || request[kForwardedHeader].empty()) host = request[http::field::host];
   return fmt::format("http://{}", host.empty() ? "localhost" : host);
 }
 

@@ -81,6 +81,9 @@ struct Route {
   // Cluster mode: the parameter naming a partition of the topic at topic_param, for a request
   // that only the partition's leader can serve (net/rest/leader_routing.h).
   int partition_param = -1;
+  // Cluster mode: the parameter naming a consumer group, for a request that only the group's
+  // coordinator can serve.
+  int group_param = -1;
 };
 
 // A route for one partition: /topics/{topic}/partitions/{partition}/... (leader only).

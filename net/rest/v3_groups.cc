@@ -207,21 +207,29 @@ asio::awaitable<Reply> group_lag_summary_v3(Call& call) {
   co_return json_reply(http::status::ok, std::move(body));
 }
 
+// A route about one group (its id the second parameter): in cluster mode its coordinator, the
+// broker that holds the group, answers it.
+constexpr Route group_route_v3(http::verb method, std::string_view pattern, RouteHandler handler) {
+  Route route = v3_route(method, pattern, handler);
+  route.group_param = 1;
+  return route;
+}
+
 }  // namespace
 
 void add_v3_group_routes(std::vector<Route>& routes) {
   const auto get = http::verb::get;
   routes.push_back(v3_route(get, "/v3/clusters/{}/consumer-groups", list_groups_v3));
-  routes.push_back(v3_route(get, "/v3/clusters/{}/consumer-groups/{}", get_group_v3));
+  routes.push_back(group_route_v3(get, "/v3/clusters/{}/consumer-groups/{}", get_group_v3));
   routes.push_back(
-      v3_route(get, "/v3/clusters/{}/consumer-groups/{}/consumers", group_consumers_v3));
+      group_route_v3(get, "/v3/clusters/{}/consumer-groups/{}/consumers", group_consumers_v3));
   routes.push_back(
-      v3_route(get, "/v3/clusters/{}/consumer-groups/{}/consumers/{}", group_consumer_v3));
-  routes.push_back(v3_route(get, "/v3/clusters/{}/consumer-groups/{}/lags", group_lags_v3));
+      group_route_v3(get, "/v3/clusters/{}/consumer-groups/{}/consumers/{}", group_consumer_v3));
+  routes.push_back(group_route_v3(get, "/v3/clusters/{}/consumer-groups/{}/lags", group_lags_v3));
+  routes.push_back(group_route_v3(get, "/v3/clusters/{}/consumer-groups/{}/lags/{}/partitions/{}",
+                                  group_lag_v3));
   routes.push_back(
-      v3_route(get, "/v3/clusters/{}/consumer-groups/{}/lags/{}/partitions/{}", group_lag_v3));
-  routes.push_back(
-      v3_route(get, "/v3/clusters/{}/consumer-groups/{}/lag-summary", group_lag_summary_v3));
+      group_route_v3(get, "/v3/clusters/{}/consumer-groups/{}/lag-summary", group_lag_summary_v3));
 }
 
 }  // namespace sluice::net

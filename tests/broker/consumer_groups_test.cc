@@ -102,6 +102,50 @@ TEST(OffsetCommitFormatTest, RoundTripsAndRejectsGarbage) {
   EXPECT_LT(offsets_partition_for("g"), kOffsetsTopicPartitions);
 }
 
+TEST(InstanceRecordFormatTest, RoundTripsEveryKindOfInstanceAndRejectsGarbage) {
+  InstanceConfig config;
+  config.name = "c-1";
+  config.format = ConsumerFormat::json;
+  config.reset = OffsetReset::none;
+  config.auto_commit = true;
+  config.fetch_min_bytes = 4096;
+  config.request_timeout_ms = 250;
+  const std::vector<InstanceState> states = {
+      {config, {}, {}, false, {}},
+      {config, {"a", "b"}, {}, false, {}},
+      {config, {}, "orders-.*", false, {}},
+      {config, {}, {}, true, {{"a", 0}, {"b", 7}}},
+  };
+  const auto key = encode_instance_key("group/1", "c-1");
+  for (const auto& state : states) {
+    const auto value = encode_instance_value(state);
+    auto back = decode_instance(key, value);
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->group, "group/1");
+    EXPECT_EQ(back->instance, "c-1");
+    ASSERT_TRUE(back->state);
+    EXPECT_EQ(*back->state, state);
+    for (size_t cut = 0; cut < value.size(); ++cut) {
+      EXPECT_FALSE(decode_instance(key, std::string_view(value).substr(0, cut))) << cut;
+    }
+    EXPECT_FALSE(decode_instance(key, value + "x"));
+    // Neither is mistaken for the other kind of record.
+    EXPECT_FALSE(decode_commit(key, value));
+  }
+  config.request_timeout_ms.reset();
+  auto unset = decode_instance(key, encode_instance_value({config, {}, {}, false, {}}));
+  ASSERT_TRUE(unset && unset->state);
+  EXPECT_FALSE(unset->state->config.request_timeout_ms);
+  auto tombstone = decode_instance(key, std::nullopt);
+  ASSERT_TRUE(tombstone);
+  EXPECT_FALSE(tombstone->state);
+  for (size_t cut = 0; cut < key.size(); ++cut) {
+    EXPECT_FALSE(decode_instance(key.substr(0, cut), std::nullopt)) << cut;
+  }
+  OffsetCommit c{"group/1", "orders", 5, 42, "", 1};
+  EXPECT_FALSE(decode_instance(encode_commit_key(c), encode_commit_value(c)));
+}
+
 class ConsumerGroupsTest : public ::testing::Test {
  protected:
   ConsumerGroupsTest() { reopen_registry(); }
@@ -115,6 +159,7 @@ class ConsumerGroupsTest : public ::testing::Test {
     auto r = TopicRegistry::open(o, committer_);
     ASSERT_TRUE(r) << r.error().message();
     registry_ = std::move(*r);
+    admin_ = std::make_unique<LocalTopicAdmin>(*registry_);
     groups_ = make_groups();
   }
 
@@ -124,7 +169,7 @@ class ConsumerGroupsTest : public ::testing::Test {
     o.strategy = strategy;
     o.instance_timeout_ms = kTimeoutMs;
     o.clock_ms = [this] { return now_ms_; };
-    auto groups = std::make_unique<ConsumerGroups>(o, *registry_);
+    auto groups = std::make_unique<ConsumerGroups>(o, *registry_, *admin_);
     auto loaded = groups->load();
     EXPECT_TRUE(loaded) << loaded.error().message();
     return groups;
@@ -163,6 +208,7 @@ class ConsumerGroupsTest : public ::testing::Test {
   testing::TempDir dir_;
   GroupCommitter committer_{{}};
   std::unique_ptr<TopicRegistry> registry_;
+  std::unique_ptr<LocalTopicAdmin> admin_;
   std::unique_ptr<ConsumerGroups> groups_;
   int64_t now_ms_ = 1000000;
 };
@@ -371,6 +417,82 @@ TEST_F(ConsumerGroupsTest, CommitsSurviveAReopenThroughTheOffsetsTopic) {
   EXPECT_EQ(plan->targets[2].position, Offset{3});
   const auto topics = registry_->list();
   EXPECT_NE(std::ranges::find(topics, kOffsetsTopic), topics.end());
+}
+
+// Cluster mode: the coordinator writes every instance change to the group's partition, and
+// the next coordinator rebuilds the instances from it.
+TEST_F(ConsumerGroupsTest, ANewCoordinatorRebuildsTheInstancesFromTheOffsetsTopic) {
+  make_topic("t", 4, 5);
+  const int32_t partition = offsets_partition_for("g");
+  auto lead = [&](ConsumerGroups& groups, int32_t epoch) {
+    groups.coordinate([epoch](int32_t) { return std::optional<int32_t>(epoch); });
+    ASSERT_TRUE(groups.take_over(partition, epoch));
+  };
+  lead(*groups_, 1);
+  join("a");
+  InstanceConfig manual;
+  manual.name = "b";
+  manual.format = ConsumerFormat::json;
+  ASSERT_TRUE(groups_->create("g", manual));
+  ASSERT_TRUE(groups_->assign("g", "b", {{"t", 3}}));
+  InstanceConfig patterned;
+  patterned.name = "c";
+  ASSERT_TRUE(groups_->create("g", patterned));
+  ASSERT_TRUE(groups_->subscribe("g", "c", {}, "t|u"));
+  join("gone");
+  ASSERT_TRUE(groups_->remove("g", "gone"));
+  ASSERT_TRUE(groups_->commit("g", "a", commit_of("t", 0, 4)));
+  const auto before_a = assigned("a");
+  const auto before_c = assigned("c");
+
+  // Another coordinator (another broker's copy of the partition) at a later epoch.
+  auto next = make_groups();
+  lead(*next, 2);
+  std::swap(groups_, next);
+  EXPECT_EQ(assigned("a"), before_a);
+  EXPECT_EQ(assigned("b"), (std::vector<TopicPartition>{{"t", 3}}));
+  EXPECT_EQ(assigned("c"), before_c);
+  EXPECT_FALSE(groups_->assignment("g", "gone"));
+  auto config = groups_->config("g", "b");
+  ASSERT_TRUE(config);
+  EXPECT_EQ(config->format, ConsumerFormat::json);
+  auto topics = groups_->subscription("g", "c");
+  ASSERT_TRUE(topics);
+  EXPECT_EQ(*topics, (std::vector<std::string>{"t"}));
+  // Positions start again from the commits.
+  auto plan = groups_->begin_fetch("g", "a");
+  ASSERT_TRUE(plan);
+  ASSERT_FALSE(plan->targets.empty());
+  EXPECT_EQ(plan->targets[0].tp, (TopicPartition{"t", 0}));
+  EXPECT_EQ(plan->targets[0].position, Offset{4});
+
+  // An idle instance still expires, and its expiry is written too.
+  now_ms_ += kTimeoutMs + 1;
+  ASSERT_TRUE(groups_->config("g", "a"));
+  ASSERT_TRUE(groups_->config("g", "c"));
+  EXPECT_EQ(groups_->expire_idle(), 1u);  // b
+  auto third = make_groups();
+  lead(*third, 3);
+  EXPECT_FALSE(third->config("g", "b"));
+  EXPECT_TRUE(third->config("g", "a"));
+}
+
+TEST_F(ConsumerGroupsTest, ABrokerThatNoLongerCoordinatesForgetsTheGroupsAndWritesNothing) {
+  make_topic("t", 2, 5);
+  const int32_t partition = offsets_partition_for("g");
+  std::optional<int32_t> epoch = 1;
+  groups_->coordinate([&epoch](int32_t) { return epoch; });
+  ASSERT_TRUE(groups_->take_over(partition, 1));
+  join("a");
+  auto log = registry_->partition(kOffsetsTopic, partition);
+  ASSERT_TRUE(log);
+  const Offset end = (*log)->end_offset();
+  epoch.reset();  // another broker leads the partition now
+  now_ms_ += kTimeoutMs + 1;
+  EXPECT_EQ(groups_->expire_idle(), 0u);
+  EXPECT_EQ((*log)->end_offset(), end);  // no tombstone from a broker that is not the leader
+  EXPECT_FALSE(groups_->config("g", "a"));
+  EXPECT_TRUE(groups_->group_names().empty());
 }
 
 TEST_F(ConsumerGroupsTest, CompactionKeepsTheLatestCommitsAndDeletesReplacedSegments) {

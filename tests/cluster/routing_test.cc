@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "broker/offsets_store.h"
 #include "tests/cluster/cluster_state.h"
 
 namespace sluice::testing {
@@ -233,7 +234,7 @@ TEST_F(RoutingTest, AConsumerInstanceReadsThePartitionsOtherBrokersLeadThroughTh
   for (int64_t p = 0; p < 3; ++p) {
     for (int64_t o = 0; o < 3; ++o) EXPECT_EQ((seen[{p, o}]), 1) << p << "-" << o;
   }
-  // Commit the positions (two of them on other brokers' partitions) and read them back.
+  // Commit the positions (two of them on partitions other brokers lead) and read them back.
   auto committed = http_request(port(1), "POST", "/consumers/g/instances/c/offsets", "", v2);
   ASSERT_EQ(committed.status, 200) << committed.body;
   auto offsets = http_request(port(1), "GET", "/consumers/g/instances/c/offsets",
@@ -246,8 +247,17 @@ TEST_F(RoutingTest, AConsumerInstanceReadsThePartitionsOtherBrokersLeadThroughTh
               std::string::npos)
         << offsets.body;
   }
-  // A commit past the leader's high watermark is refused, naming it.
-  const int64_t remote_p = leaders_[0] != 1 ? 0 : 1;
+  // A commit past the leader's high watermark is refused, naming it. (The group lives on its
+  // coordinator, the leader of its partition of __consumer_offsets: a partition another broker
+  // leads is remote to it.)
+  int64_t coordinator = -1;
+  ASSERT_TRUE(eventually([&] {
+    auto state = cluster_state(port(1));
+    auto it = state.partitions.find({"__consumer_offsets", broker::offsets_partition_for("g")});
+    coordinator = it == state.partitions.end() ? -1 : it->second.leader;
+    return coordinator >= 1;
+  }));
+  const int64_t remote_p = leaders_[0] != coordinator ? 0 : 1;
   auto too_far = http_request(
       port(1), "POST", "/consumers/g/instances/c/offsets",
       R"({"offsets":[{"topic":"r","partition":)" + std::to_string(remote_p) + R"(,"offset":7}]})",
