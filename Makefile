@@ -2,7 +2,7 @@
 JOBS ?= $(shell nproc)
 CTEST_FLAGS ?= --output-on-failure -j $(JOBS) --timeout 600
 
-.PHONY: deps build run cluster test bench perf docker-test asan tsan fuzz format clean
+.PHONY: deps build run cluster test chaos bench perf docker-test asan tsan fuzz format clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -29,6 +29,14 @@ cluster: deps
 
 test: build
 	cd build/release && ctest $(CTEST_FLAGS)
+
+# Random faults against etcd and three brokers under acks=all load, then a checker
+# (tests/cluster/chaos_test.cc, docs/RELIABILITY.md): CHAOS_SECONDS (3600 here; `make test` runs
+# 60), CHAOS_SEED, CHAOS_REPORT (a file for the report).
+CHAOS_SECONDS ?= 3600
+chaos: build
+	CHAOS_SECONDS=$(CHAOS_SECONDS) ./build/release/tests/cluster/cluster_tests \
+	  --gtest_filter='ChaosTest.*'
 
 bench: build
 	./build/release/perf/sluice-bench --benchmark_counters_tabular=true

@@ -580,9 +580,16 @@ size_t ConsumerGroups::expire_idle() {
   std::lock_guard lock(mu_);
   const int64_t now = now_ms();
   size_t expired = 0;
-  // Groups this broker no longer coordinates are forgotten: their next coordinator has them.
-  std::erase_if(groups_,
-                [&](const auto& g) { return !coordinates(offsets_partition_for(g.first)); });
+  // Groups this broker no longer coordinates are forgotten (their next coordinator has them),
+  // and rebuilt from the log should it coordinate them again, even at the same epoch.
+  std::set<int32_t> gone;
+  for (const auto& [partition, epoch] : coordinated_) {
+    if (!coordinates(partition)) gone.insert(partition);
+  }
+  for (int32_t partition : gone) coordinated_.erase(partition);
+  std::erase_if(groups_, [&](const auto& g) {
+    return epoch_of_ && !coordinated_.contains(offsets_partition_for(g.first));
+  });
   for (auto& [name, g] : groups_) {
     const size_t n = std::erase_if(g.members, [&](const auto& m) {
       if (now - m.second.last_seen_ms <= options_.instance_timeout_ms) return false;

@@ -43,6 +43,8 @@ class Category final : public std::error_category {
         return "not enough in-sync replicas";
       case Errc::not_confirmed:
         return "replication not confirmed; the records may still become visible";
+      case Errc::not_leader:
+        return "this broker may have lost the leadership; nothing was appended";
     }
     return "unknown broker error";
   }

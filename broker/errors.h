@@ -25,6 +25,8 @@ enum class Errc {
   stale_epoch,          // a replicated batch of a leader epoch older than the log's last
   not_enough_replicas,  // acks=all refused before the append: the ISR is below its minimum
   not_confirmed,        // acks=all appended but replication not confirmed: the records may appear
+  not_leader,           // acks=all refused before the append: this broker may have lost the
+                        // partition's leadership (fenced: its etcd lease may have expired)
 };
 
 const std::error_category& error_category() noexcept;

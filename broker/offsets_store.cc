@@ -223,6 +223,8 @@ Result<OffsetsStore::LoadResult> OffsetsStore::load(
     if (description.error() == Errc::topic_not_found) return result;
     return description.error();
   }
+  // One partition that this broker does not hold cannot be replayed as empty.
+  if (partition && *partition >= description->partitions) return Errc::partition_not_found;
   for (int32_t p = 0; p < description->partitions; ++p) {
     if (partition && p != *partition) continue;
     auto log = registry_.partition(kOffsetsTopic, p);

@@ -20,7 +20,8 @@ class Replication {
  public:
   virtual ~Replication() = default;
 
-  // acks=all, before anything is appended to `log`: Errc::not_enough_replicas while the
+  // acks=all, before anything is appended to `log`: Errc::not_leader when this broker does not
+  // lead it or may have lost the leadership (fenced), Errc::not_enough_replicas while the
   // partition's in-sync replica set is smaller than its min.insync.replicas (nothing may be
   // appended then), else nothing.
   [[nodiscard]] virtual std::error_code admit(const PartitionLog& log) = 0;

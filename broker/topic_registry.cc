@@ -184,6 +184,47 @@ DetailedResult<TopicDescription> TopicRegistry::create(
   return description;
 }
 
+Result<TopicDescription> TopicRegistry::add_partitions(std::string_view name, int32_t partitions) {
+  if (partitions > kMaxPartitions) return Errc::invalid_partition_count;
+  std::lock_guard admin(admin_mu_);
+  std::filesystem::path log_dir;
+  config::TopicConfig config;
+  std::map<std::string, std::string> overrides;
+  int32_t have = 0;
+  {
+    std::shared_lock lock(mu_);
+    auto it = topics_.find(name);
+    if (it == topics_.end()) return Errc::topic_not_found;
+    have = static_cast<int32_t>(it->second.partitions.size());
+    if (have > 0) log_dir = it->second.partitions.front()->dir().parent_path();
+    config = it->second.config;
+    overrides = it->second.overrides;
+  }
+  if (log_dir.empty()) log_dir = least_loaded_dir();
+  std::vector<std::shared_ptr<PartitionLog>> added;
+  for (int32_t p = have; p < partitions; ++p) {
+    const auto dir = log_dir / segment::partition_dir_name(name, p);
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return ec;
+    if (auto r = write_file_atomically(dir / segment::kTopicConfigFile, properties_text(overrides));
+        !r) {
+      return r.error();
+    }
+    auto log = open_partition(dir, name, p, config);
+    if (!log) return log.error();
+    added.push_back(std::move(*log));
+  }
+  if (!added.empty()) {
+    if (auto r = fsync_dir(log_dir); !r) return r.error();
+  }
+  std::unique_lock lock(mu_);
+  auto& topic = topics_.find(name)->second;
+  for (auto& log : added) topic.partitions.push_back(std::move(log));
+  return TopicDescription{std::string(name), static_cast<int32_t>(topic.partitions.size()),
+                          topic.config, topic.overrides};
+}
+
 Result<void> TopicRegistry::delete_topic(std::string_view name) {
   if (is_internal_topic(name)) return Errc::internal_topic;
   std::lock_guard admin(admin_mu_);

@@ -65,6 +65,10 @@ class TopicRegistry {
       std::string_view name, int32_t partitions,
       const std::map<std::string, std::string>& overrides);
   [[nodiscard]] Result<void> delete_topic(std::string_view name);
+  // Gives topic `name` `partitions` partitions by creating the missing ones empty, with the
+  // topic's configuration, next to its first; nothing when it has as many already. (A
+  // cluster's topic whose creation here was cut short by a crash is completed this way.)
+  [[nodiscard]] Result<TopicDescription> add_partitions(std::string_view name, int32_t partitions);
   // Sets (a value) or removes (nullopt: back to the broker default) topic-level overrides, all
   // or none; a bad name or value is refused as by create_topic(). Stored in every partition's
   // topic.properties, then applied to the partitions' logs.

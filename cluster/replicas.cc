@@ -342,7 +342,7 @@ std::error_code ReplicaManager::admit(const broker::PartitionLog& log) {
   if (!log.tracks_high_watermark()) return {};  // a local topic: standalone rules
   std::lock_guard lock(mu_);
   const Leading* l = leading(log);
-  if (l == nullptr || node_.fenced()) return broker::Errc::not_confirmed;
+  if (l == nullptr || node_.fenced()) return broker::Errc::not_leader;
   if (static_cast<int32_t>(l->state.isr.size()) < min_isr(*l)) {
     return broker::Errc::not_enough_replicas;
   }
@@ -402,13 +402,22 @@ void ReplicaManager::tick() {
         }
       }
       if (!check_lag || fenced || l->isr_change_pending) continue;
-      // Followers not caught up within replica.lag.time.max.ms leave the ISR.
+      // Followers not caught up within replica.lag.time.max.ms leave the ISR, and so does a
+      // member that fetches under another broker epoch than the one it joined with: it came
+      // back under a new registration (a restart, a lost lease) that the controller did not
+      // see it without, and its old place would hold the high watermark back for good
+      // (advance() counts only the registration that joined). It rejoins, under its new
+      // broker epoch, once it has caught up.
       std::vector<std::pair<int32_t, int64_t>> kept;
       for (const auto& member : l->state.isr) {
         if (member.first != self) {
           auto p = l->followers.find(member.first);
           const auto caught_up = p == l->followers.end() ? l->since : p->second.caught_up;
           if (now - caught_up > lag) continue;
+          if (p != l->followers.end() && p->second.broker_epoch >= 0 &&
+              p->second.broker_epoch != member.second) {
+            continue;
+          }
         }
         kept.push_back(member);
       }
@@ -580,6 +589,11 @@ asio::awaitable<void> ReplicaManager::follow(std::shared_ptr<Following> f) {
         co_await pause();
         continue;
       }
+    }
+    // What was appended, and what the log held unflushed already (its tail after a restart,
+    // which recovery read back but no sync has covered): the leader counts only what this
+    // replica reports durable, so an unflushed tail would hold its high watermark back.
+    if (log.flushed_offset() < log.end_offset()) {
       if (auto ec = co_await flush_through(broker_.committer(), log)) {
         fail(fmt::format("cannot flush: {}", ec.message()));
         co_await pause();

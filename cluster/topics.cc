@@ -178,7 +178,17 @@ void ClusterTopics::mirror(const ClusterView& view, const ClusterView* previous)
       }
       continue;
     }
-    if (local->partitions != topic.partitions()) {
+    if (local->partitions < topic.partitions()) {
+      // Its creation here was cut short (a crash part way through): the rest come empty, and
+      // fill from their leaders like any replica.
+      if (auto added = registry.add_partitions(name, topic.partitions()); !added) {
+        spdlog::error("topic '{}': cannot add partitions {} to {}: {}", name, local->partitions,
+                      topic.partitions() - 1, added.error().message());
+        continue;
+      }
+      spdlog::warn("topic '{}' had {} partitions here but {} in the cluster: added the rest", name,
+                   local->partitions, topic.partitions());
+    } else if (local->partitions != topic.partitions()) {
       spdlog::error("topic '{}' has {} partitions here but {} in the cluster: left as it is", name,
                     local->partitions, topic.partitions());
       continue;

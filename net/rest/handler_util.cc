@@ -59,6 +59,11 @@ ApiError to_api_error(std::error_code ec, std::string_view what) {
       case B::not_enough_replicas:
         return {http::status::service_unavailable, 50303,
                 fmt::format("Not enough in-sync replicas for {}", what)};
+      case B::not_leader:
+        return {http::status::service_unavailable, 50302,
+                fmt::format("This broker may have lost the leadership of {} (its etcd lease may "
+                            "have expired); nothing was appended; retry",
+                            what)};
       case B::not_confirmed:
         return {http::status::service_unavailable, 50304,
                 fmt::format("Replication of {} not confirmed; the records may still appear", what)};

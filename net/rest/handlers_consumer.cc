@@ -65,7 +65,9 @@ ApiResult<std::shared_ptr<broker::PartitionLog>> admit_group_change(const Call& 
   if (!log) return std::shared_ptr<broker::PartitionLog>();  // the change reports it
   if (auto ec = replicas->admit(**log)) {
     ApiError e = to_api_error(ec, fmt::format("{}-{}", broker::kOffsetsTopic, partition));
-    e.message = "Not enough in-sync replicas for " + replicas->describe_isr(**log);
+    if (ec == broker::Errc::not_enough_replicas) {
+      e.message = "Not enough in-sync replicas for " + replicas->describe_isr(**log);
+    }
     return e;
   }
   return std::move(*log);

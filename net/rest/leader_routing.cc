@@ -116,10 +116,14 @@ namespace {
 // route_to_leader). nullopt: serve it here (call.leader_header is set and `*epoch` is the
 // leader epoch), or the topic is not the cluster's (`*epoch` stays -1). `wait_for_topic`: a
 // topic just created, which the view may not show yet, is waited for like a leader.
+// `unfenced`: for a group's coordinator, whose state lives in memory, a leader that may have
+// been deposed (fenced: its lease may have expired, as after a pause) waits rather than serve
+// a stale copy of the groups.
 asio::awaitable<std::optional<Reply>> route_partition(Call& call, cluster::ClusterNode& node,
                                                       const std::string& topic, int32_t partition,
                                                       const std::string& partition_text,
-                                                      bool wait_for_topic, int32_t* epoch) {
+                                                      bool wait_for_topic, bool unfenced,
+                                                      int32_t* epoch) {
   const int32_t self = call.broker->config().broker_id;
   const auto deadline = std::chrono::steady_clock::now() +
                         std::chrono::milliseconds(call.broker->config().cluster_leader_wait_ms);
@@ -139,7 +143,8 @@ asio::awaitable<std::optional<Reply>> route_partition(Call& call, cluster::Clust
       auto* replicas = call.ctx.replicas.load(std::memory_order_acquire);
       auto log = call.broker->topics().partition(topic, partition);
       if (leader.id != self || replicas == nullptr || !log ||
-          replicas->serves(**log, state->leader_epoch, call.request.method() == http::verb::get)) {
+          (replicas->serves(**log, state->leader_epoch, call.request.method() == http::verb::get) &&
+           !(unfenced && node.fenced()))) {
         *epoch = state->leader_epoch;
         break;
       }
@@ -196,7 +201,7 @@ asio::awaitable<std::optional<Reply>> route_to_coordinator(const Route& route, C
   const int32_t partition = broker::offsets_partition_for(group);
   int32_t epoch = -1;
   auto routed = co_await route_partition(call, node, std::string(broker::kOffsetsTopic), partition,
-                                         std::to_string(partition), creates, &epoch);
+                                         std::to_string(partition), creates, true, &epoch);
   if (routed || epoch < 0) co_return routed;
   if (auto r = groups.take_over(partition, epoch); !r) {
     co_return error_reply(to_api_error(r.error(), broker::kOffsetsTopic));
@@ -222,7 +227,7 @@ asio::awaitable<std::optional<Reply>> route_to_leader(const Route& route, Call& 
   if (!partition) co_return std::nullopt;  // the handler answers the bad parameter
   int32_t epoch = -1;
   co_return co_await route_partition(call, *node, topic, static_cast<int32_t>(*partition),
-                                     partition_text, false, &epoch);
+                                     partition_text, false, false, &epoch);
 }
 
 std::vector<RemoteLeader> led_elsewhere(const Call& call,

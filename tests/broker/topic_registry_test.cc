@@ -93,6 +93,32 @@ TEST_F(TopicRegistryTest, TopicsAndOverridesAreLoadedAtStartUp) {
   EXPECT_EQ(registry->partition("a", 1).value()->end_offset(), Offset{1});
 }
 
+// A topic whose creation a crash cut short (only its first partitions on disk) is completed
+// with empty partitions that keep its configuration, also after a reopen.
+TEST_F(TopicRegistryTest, MissingPartitionsAreAddedEmptyWithTheTopicsConfig) {
+  {
+    auto registry = open();
+    ASSERT_TRUE(registry->create_topic("a", 2, {{"segment.bytes", "65536"}}));
+    std::vector<segment::RecordInput> records = {{"k", "v", {}, -1}};
+    ASSERT_TRUE(registry->partition("a", 1).value()->append(records));
+    auto added = registry->add_partitions("a", 5);
+    ASSERT_TRUE(added) << added.error().message();
+    EXPECT_EQ(added->partitions, 5);
+    EXPECT_EQ(registry->partition("a", 4).value()->end_offset(), Offset{0});
+    EXPECT_EQ(registry->partition("a", 4).value()->config()->segment_bytes, 65536);
+    // Fewer than it has: nothing changes.
+    EXPECT_EQ(registry->add_partitions("a", 3).value().partitions, 5);
+    EXPECT_FALSE(registry->add_partitions("missing", 3));
+    ASSERT_TRUE(registry->close());
+  }
+  auto registry = open();
+  auto a = registry->describe("a");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->partitions, 5);
+  EXPECT_EQ(a->config.segment_bytes, 65536);
+  EXPECT_EQ(registry->partition("a", 1).value()->end_offset(), Offset{1});
+}
+
 TEST_F(TopicRegistryTest, AlteredConfigsApplyToTheLogsAtOnceAndSurviveAReopen) {
   {
     auto registry = open();
