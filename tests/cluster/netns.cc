@@ -16,6 +16,7 @@
 #include <cstring>
 #include <exception>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <set>
 #include <stdexcept>
@@ -124,7 +125,15 @@ void sweep_leftovers(int root_fd) {
     while (end < name.size() && std::isdigit(static_cast<unsigned char>(name[end]))) ++end;
     if (end == at || end - at > 9) return false;
     const pid_t pid = static_cast<pid_t>(std::stol(name.substr(at, end - at)));
-    return pid != ::getpid() && ::kill(pid, 0) != 0 && errno == ESRCH;
+    if (pid == ::getpid()) return false;
+    if (::kill(pid, 0) != 0 && errno == ESRCH) return true;
+    // A killed test whose parent has not reaped it yet is a zombie: gone all the same.
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    std::getline(stat, line);
+    const size_t paren = line.rfind(')');
+    return paren != std::string::npos && paren + 2 < line.size() &&
+           (line[paren + 2] == 'Z' || line[paren + 2] == 'X');
   };
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator("/run/netns", ec)) {
