@@ -23,11 +23,15 @@ bool registered(const ClusterView& view, int32_t broker) { return view.brokers.c
 
 // Whether in-sync member `member` may lead: it is registered, and if it came back under a new
 // registration, with the data it had (a broker whose data directories were wiped is in sync
-// again only once a leader has taken it back into the ISR).
+// again only once a leader has taken it back into the ISR; one that only lost its lease keeps
+// the places its start was given).
 bool may_lead(const ClusterView& view, const std::pair<int32_t, int64_t>& member) {
   auto b = view.brokers.find(member.first);
   if (b == view.brokers.end()) return false;
-  return !(b->second.registration.fresh_storage && b->second.epoch != member.second);
+  const auto& registration = b->second.registration;
+  if (!registration.fresh_storage) return true;
+  const int64_t since = registration.fresh_since > 0 ? registration.fresh_since : b->second.epoch;
+  return member.second >= since;
 }
 
 // The state a partition should have now, or nullopt when `current` is right as it is.

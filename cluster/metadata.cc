@@ -178,8 +178,9 @@ std::string to_json(const BrokerRegistration& b) {
       .key("clean_start")
       .value(b.clean_start)
       .key("fresh_storage")
-      .value(b.fresh_storage)
-      .end_object();
+      .value(b.fresh_storage);
+  if (b.fresh_since > 0) w.key("fresh_since").value(b.fresh_since);
+  w.end_object();
   return out;
 }
 
@@ -202,6 +203,8 @@ Result<BrokerRegistration> parse_broker_registration(std::string_view json) {
   if (!o->at_key("clean_start").get_bool().get(clean)) b.clean_start = clean;
   bool fresh = false;
   if (!o->at_key("fresh_storage").get_bool().get(fresh)) b.fresh_storage = fresh;
+  int64_t since = 0;
+  if (!o->at_key("fresh_since").get_int64().get(since) && since > 0) b.fresh_since = since;
   return b;
 }
 

@@ -107,8 +107,8 @@ asio::awaitable<Result<int64_t>> ClusterNode::grant_lease() {
 }
 
 asio::awaitable<Result<ClusterNode::Registration>> ClusterNode::register_once() {
-  const BrokerRegistration me{options_.broker_id, options_.url, incarnation_, options_.clean_start,
-                              options_.fresh_storage};
+  const BrokerRegistration me{options_.broker_id,   options_.url,           incarnation_,
+                              options_.clean_start, options_.fresh_storage, first_broker_epoch_};
   const std::string key = layout_.broker(options_.broker_id);
   Txn txn;
   txn.compare.push_back({key, Compare::Target::create, Compare::Op::equal, 0, {}});
@@ -118,6 +118,7 @@ asio::awaitable<Result<ClusterNode::Registration>> ClusterNode::register_once() 
   if (!answer) co_return answer.error();
   if (answer->succeeded) {
     broker_epoch_.store(answer->header.revision, std::memory_order_release);
+    if (first_broker_epoch_ == 0) first_broker_epoch_ = answer->header.revision;
     co_return Registration::done;
   }
   // Our own registration, if a lost answer hid that the txn had been applied.
@@ -126,6 +127,7 @@ asio::awaitable<Result<ClusterNode::Registration>> ClusterNode::register_once() 
     auto holder = parse_broker_registration(kv.value);
     if (holder && holder->incarnation == incarnation_ && kv.lease == lease_) {
       broker_epoch_.store(kv.create_revision, std::memory_order_release);
+      if (first_broker_epoch_ == 0) first_broker_epoch_ = kv.create_revision;
       co_return Registration::done;
     }
   }

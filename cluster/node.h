@@ -144,6 +144,7 @@ class ClusterNode {
   bool started_ = false;  // start() succeeded: views go to the callbacks and the controller
   int64_t lease_ = 0;
   int64_t ttl_s_ = 0;
+  int64_t first_broker_epoch_ = 0;  // of this start's first registration
   std::map<std::string, KeyValue> keys_;
   int64_t revision_ = 0;
   std::shared_ptr<EtcdWatch> watch_;

@@ -8,7 +8,7 @@ packages=(
   libboost1.81-dev libsimdjson-dev libxxhash-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libre2-dev
   curl etcd-server etcd-client
-  faketime
+  faketime iproute2 iptables
 )
 
 missing=()

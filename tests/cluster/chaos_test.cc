@@ -29,7 +29,7 @@
 #include <thread>
 #include <vector>
 
-#include "tests/cluster/cluster_io.h"
+#include "tests/cluster/acked_records.h"
 #include "tests/cluster/cluster_state.h"
 #include "tests/small_fs.h"
 
@@ -289,7 +289,7 @@ class ChaosTest : public ClusterFixture {
         ++rewinds_;
         uncertain = false;
       }
-      auto r = call("GET", "/instances/" + name + "/records?timeout=200", {}, kAcceptJsonV2);
+      auto r = call("GET", "/instances/" + name + "/records?timeout=200", {}, kAcceptJson);
       if (r.status == 404) {
         std::cout << "member " << name << " lost; its last calls:\n";
         for (size_t i = events.size() > 40 ? events.size() - 40 : 0; i < events.size(); ++i) {

@@ -36,8 +36,8 @@ struct ClusterState {
   std::map<std::pair<std::string, int64_t>, PartitionInfo> partitions;
 };
 
-inline ClusterState cluster_state(uint16_t port) {
-  auto r = http_request(port, "GET", "/v1/cluster");
+inline ClusterState cluster_state(const HttpTarget& via) {
+  auto r = http_request(via, "GET", "/v1/cluster");
   if (r.status != 200) throw std::runtime_error("/v1/cluster: " + std::to_string(r.status));
   simdjson::dom::parser parser;
   auto doc = parser.parse(r.body);
@@ -61,6 +61,8 @@ inline ClusterState cluster_state(uint16_t port) {
   }
   return s;
 }
+
+inline ClusterState cluster_state(uint16_t port) { return cluster_state(HttpTarget{.port = port}); }
 
 // Polls until `done` holds (bounded: a broken cluster fails the test, never hangs it).
 template <class F>

@@ -36,7 +36,14 @@ uint16_t free_loopback_port() {
   return ntohs(addr.sin_port);
 }
 
-EtcdProcess::EtcdProcess() : dir_(std::make_unique<TempDir>()) {
+EtcdProcess::EtcdProcess(Options options)
+    : options_(std::move(options)), dir_(std::make_unique<TempDir>()) {
+  if (options_.host != "127.0.0.1") {  // its own network namespace: nothing else binds there
+    client_port_ = 2379;
+    peer_port_ = 2380;
+    start();
+    return;
+  }
   // A port found free can be taken by another test before etcd binds it: try fresh ones.
   for (int attempt = 1;; ++attempt) {
     client_port_ = free_loopback_port();
@@ -61,8 +68,8 @@ EtcdProcess::~EtcdProcess() {
 }
 
 void EtcdProcess::start() {
-  const std::string client = "http://127.0.0.1:" + std::to_string(client_port_);
-  const std::string peer = "http://127.0.0.1:" + std::to_string(peer_port_);
+  const std::string client = "http://" + options_.host + ":" + std::to_string(client_port_);
+  const std::string peer = "http://" + options_.host + ":" + std::to_string(peer_port_);
   std::vector<std::string> args = {"/usr/bin/etcd",
                                    "--name=s1",
                                    "--data-dir=" + (dir_->path() / "data").string(),
@@ -75,6 +82,7 @@ void EtcdProcess::start() {
                                    "--initial-cluster-token=sluice-test",
                                    "--logger=zap",
                                    "--log-outputs=" + (dir_->path() / "etcd.log").string()};
+  args.insert(args.begin(), options_.command_prefix.begin(), options_.command_prefix.end());
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
@@ -87,7 +95,7 @@ void EtcdProcess::start() {
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
+    ::execvp(argv[0], argv.data());
     std::_Exit(127);
   }
   wait_healthy();
@@ -105,7 +113,8 @@ void EtcdProcess::wait_healthy() {
       throw std::runtime_error("etcd exited at start-up:\n" + text.str());
     }
     try {
-      auto r = http_request(client_port_, "GET", "/health");
+      const HttpTarget to{options_.host, client_port_, std::chrono::seconds(10)};
+      auto r = http_request(to, "GET", "/health");
       if (r.status == 200 && r.body.find("\"true\"") != std::string::npos) return;
     } catch (const std::exception&) {
     }

@@ -7,23 +7,34 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "tests/temp_dir.h"
 
 namespace sluice::testing {
 
-// A single-member etcd (Debian's /usr/bin/etcd) on free loopback ports with a temporary data
-// directory, healthy when the constructor returns. Stopped by its PID when destroyed.
+// A single-member etcd (Debian's /usr/bin/etcd) on free loopback ports (or options.host) with a
+// temporary data directory, healthy when the constructor returns. Stopped by its PID when
+// destroyed.
 class EtcdProcess {
  public:
-  EtcdProcess();
+  struct Options {
+    // Where it listens, and what runs it: e.g. {"ip", "netns", "exec", "ns1"} with the
+    // namespace's address as `host` (tests/cluster/netns.h), where etcd's own ports 2379 and
+    // 2380 are free. The health checks then connect from the calling thread's namespace.
+    std::string host = "127.0.0.1";
+    std::vector<std::string> command_prefix = {};
+  };
+  EtcdProcess() : EtcdProcess(Options{}) {}
+  explicit EtcdProcess(Options options);
   ~EtcdProcess();
   EtcdProcess(const EtcdProcess&) = delete;
   EtcdProcess& operator=(const EtcdProcess&) = delete;
 
   uint16_t client_port() const { return client_port_; }
-  // "http://127.0.0.1:<client port>", as etcd.endpoints takes it.
-  std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(client_port_); }
+  const std::string& host() const { return options_.host; }
+  // "http://<host>:<client port>", as etcd.endpoints takes it.
+  std::string endpoint() const { return "http://" + host() + ":" + std::to_string(client_port_); }
   pid_t pid() const { return pid_; }
 
   // SIGKILL and reap; start() brings it back on the same ports and data.
@@ -38,6 +49,7 @@ class EtcdProcess {
  private:
   void wait_healthy();
 
+  Options options_;
   std::unique_ptr<TempDir> dir_;
   uint16_t client_port_ = 0;
   uint16_t peer_port_ = 0;

@@ -34,5 +34,20 @@ TEST(TopicAssignmentTest, AnAssignmentThatPlacesTwoReplicasOnOneBrokerIsRefused)
   EXPECT_FALSE(parse_topic_assignment(R"({"id":"a","partitions":1,"replicas":[[1,2,1]]})"));
 }
 
+TEST(BrokerRegistrationTest, ARegistrationAfterALostLeaseNamesTheFirstBrokerEpochOfItsStart) {
+  BrokerRegistration again{3, "http://h:1", "inc", false, true, 42};
+  auto parsed = parse_broker_registration(to_json(again));
+  ASSERT_TRUE(parsed);
+  EXPECT_TRUE(parsed->fresh_storage);
+  EXPECT_EQ(parsed->fresh_since, 42);
+  // A first registration, and one written before the field existed, carry none.
+  parsed = parse_broker_registration(
+      R"({"id":3,"url":"http://h:1","incarnation":"inc","clean_start":false,"fresh_storage":true})");
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->fresh_since, 0);
+  EXPECT_EQ(to_json(BrokerRegistration{3, "u", "i", false, true, 0}).find("fresh_since"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace sluice::cluster

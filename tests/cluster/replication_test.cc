@@ -17,7 +17,7 @@
 #include <thread>
 #include <vector>
 
-#include "tests/cluster/cluster_io.h"
+#include "tests/cluster/acked_records.h"
 #include "tests/cluster/cluster_state.h"
 
 namespace sluice::testing {
@@ -26,10 +26,6 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::map<std::string, std::string> kJson = {{"Content-Type", "application/json"}};
-const std::map<std::string, std::string> kJsonV2 = {
-    {"Content-Type", "application/vnd.kafka.json.v2+json"}};
-const std::map<std::string, std::string> kAcceptJson = {
-    {"Accept", "application/vnd.kafka.json.v2+json"}};
 
 class ReplicationTest : public ClusterFixture {
  protected:
@@ -233,16 +229,8 @@ TEST_F(ReplicationTest, AKilledLeaderLosesNoAcknowledgedRecordAndRejoinsAsAFollo
   EXPECT_FALSE(hw_went_back.load());
   // Every acknowledged record is at its offset, through every survivor.
   for (int64_t id : {via, poller}) {
-    const auto log = read_all(port(id), "fo", 0);
-    std::map<std::string, int> seen;
-    for (const auto& [offset, value] : log) ++seen[value];
-    for (const auto& [value, offset] : acked) {
-      auto it = log.find(offset);
-      ASSERT_NE(it, log.end()) << value << " acknowledged at " << offset << " is missing";
-      EXPECT_EQ(it->second, value) << "offset " << offset;
-      EXPECT_EQ(seen[value], 1) << value;
-    }
-    for (const auto& [value, n] : unconfirmed) EXPECT_LE(seen[value], 1) << value;
+    expect_acknowledged_records(read_all(port(id), "fo", 0), acked, unconfirmed);
+    if (HasFatalFailure()) return;
   }
   // The old leader comes back, cuts what it alone had, catches up and rejoins the ISR.
   broker(leader).restart();
@@ -351,6 +339,42 @@ TEST_F(ReplicationTest, AZombieLeaderAcknowledgesNothingAndBecomesAFollower) {
   std::this_thread::sleep_for(1s);
   for (auto& b : brokers_) ASSERT_EQ(b->terminate(), 0) << b->output();
   expect_same_log("z-0", {new_leader, old_leader});
+}
+
+// The last in-sync replica of a partition loses its lease without losing its data (paused past
+// the session timeout; a network partition from etcd does the same): the partition goes
+// offline, and once the broker registers again it leads again, even though it started on
+// fresh data directories (its new registration names the broker epoch its data dates from).
+TEST_F(ReplicationTest, ALastInSyncReplicaThatOnlyLostItsLeaseLeadsAgainWhenItRegistersAgain) {
+  start();
+  if (HasFatalFailure()) return;
+  auto created = http_request(port(1), "POST", "/v3/clusters/" + cluster_id_ + "/topics",
+                              R"({"topic_name":"ll","partitions_count":1,"replication_factor":2,)"
+                              R"("configs":[{"name":"min.insync.replicas","value":"1"}]})",
+                              kJson);
+  ASSERT_EQ(created.status, 201) << created.body;
+  ASSERT_TRUE(eventually([&] { return all_in_sync("ll", 1, 2); }));
+  const auto before = partition(1, "ll", 0);
+  const int64_t leader = before.leader;
+  const int64_t follower = before.replicas[0] == leader ? before.replicas[1] : before.replicas[0];
+  const int64_t bystander = 6 - leader - follower;
+  ASSERT_EQ(produce_one(port(leader), "ll", 0, "kept").offset, 0);
+  ASSERT_EQ(broker(follower).terminate(), 0);
+  ASSERT_TRUE(eventually([&] { return partition(bystander, "ll", 0).isr.size() == 1; }));
+  ::kill(broker(leader).pid(), SIGSTOP);
+  const bool offline = eventually([&] { return partition(bystander, "ll", 0).leader == -1; }, 15s);
+  ::kill(broker(leader).pid(), SIGCONT);
+  ASSERT_TRUE(offline);
+  ASSERT_TRUE(eventually([&] { return partition(bystander, "ll", 0).leader == leader; }, 20s));
+  Produced after;
+  ASSERT_TRUE(eventually([&] {
+    after = produce_one(port(leader), "ll", 0, "again");
+    return after.offset >= 0;
+  })) << after.status << " " << after.body;
+  EXPECT_EQ(after.offset, 1) << after.body;
+  const auto log = read_all(port(bystander), "ll", 0);
+  ASSERT_FALSE(log.empty());
+  EXPECT_EQ(log.begin()->second, "kept");
 }
 
 // A follower whose data directory is wiped comes back empty, copies the log, and rejoins.

@@ -39,8 +39,9 @@ BrokerProcess::~BrokerProcess() {
 void BrokerProcess::start() {
   std::vector<std::string> args = {SLUICE_BINARY, "serve",
                                    "--set",       "log.dirs=" + data_dir_.string(),
-                                   "--set",       "listeners=http://127.0.0.1:0",
+                                   "--set",       "listeners=http://" + options_.host + ":0",
                                    "--set",       "num.network.threads=2"};
+  args.insert(args.begin(), options_.command_prefix.begin(), options_.command_prefix.end());
   for (const auto& s : options_.sets) {
     args.push_back("--set");
     args.push_back(s);
@@ -59,7 +60,7 @@ void BrokerProcess::start() {
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
+    ::execvp(argv[0], argv.data());
     std::_Exit(127);
   }
   ::close(pipe_fds[1]);
@@ -90,13 +91,13 @@ void BrokerProcess::start() {
 void BrokerProcess::wait_for_port() {
   // A plain search rather than std::regex: GCC 12 reports a false maybe-uninitialized in
   // <regex> under the asan preset's -O2, which -Werror turns into a build failure.
-  static constexpr std::string_view kListening = "listening on http://127.0.0.1:";
+  const std::string listening = "listening on http://" + options_.host + ":";
   std::unique_lock lock(mu_);
   uint16_t port = 0;
   const bool found = cv_.wait_for(lock, std::chrono::seconds(30), [&] {
-    const auto at = output_.find(kListening);
+    const auto at = output_.find(listening);
     if (at == std::string::npos) return false;
-    size_t i = at + kListening.size();
+    size_t i = at + listening.size();
     uint32_t value = 0;
     while (i < output_.size() && output_[i] >= '0' && output_[i] <= '9') {
       value = value * 10 + static_cast<uint32_t>(output_[i++] - '0');
@@ -113,7 +114,8 @@ void BrokerProcess::wait_for_ready() {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (std::chrono::steady_clock::now() < deadline) {
     try {
-      if (http_request(port_, "GET", "/readyz").status == 200) return;
+      const HttpTarget to{options_.host, port_, std::chrono::seconds(10)};
+      if (http_request(to, "GET", "/readyz").status == 200) return;
     } catch (const std::exception&) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));

@@ -15,7 +15,8 @@
 
 namespace sluice::testing {
 
-// The real sluice binary, started on a free loopback port with its own data directory.
+// The real sluice binary, started on a free loopback port (or options.host) with its own data
+// directory.
 // Stopped (SIGTERM, then SIGKILL after a bounded wait) when destroyed; never outlives the test.
 class BrokerProcess {
  public:
@@ -23,6 +24,11 @@ class BrokerProcess {
     std::vector<std::string> sets;   // --set key=value, added to the defaults below
     std::filesystem::path data_dir;  // empty: a temporary directory owned by this object
     bool wait_ready = true;          // wait until /readyz answers 200
+    // Where it listens (port 0: any), and what runs it: e.g. {"ip", "netns", "exec", "ns1"}
+    // with the namespace's address as `host` (tests/cluster/netns.h). The readiness checks
+    // then connect from the calling thread's network namespace.
+    std::string host = "127.0.0.1";
+    std::vector<std::string> command_prefix = {};
   };
 
   explicit BrokerProcess(Options options);
@@ -32,6 +38,7 @@ class BrokerProcess {
   BrokerProcess& operator=(const BrokerProcess&) = delete;
 
   uint16_t port() const { return port_; }
+  const std::string& host() const { return options_.host; }
   pid_t pid() const { return pid_; }
   const std::filesystem::path& data_dir() const { return data_dir_; }
   // Everything the broker printed so far.

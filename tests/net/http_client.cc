@@ -20,24 +20,19 @@ namespace http = beast::http;
 
 namespace {
 
-http::request<http::string_body> make_request(uint16_t port, std::string_view method,
-                                              std::string_view target, std::string_view body,
+http::request<http::string_body> make_request(const std::string& host, uint16_t port,
+                                              std::string_view method, std::string_view target,
+                                              std::string_view body,
                                               const std::map<std::string, std::string>& headers) {
   http::request<http::string_body> req{http::string_to_verb(method), std::string(target), 11};
-  req.set(http::field::host, "127.0.0.1:" + std::to_string(port));
+  req.set(http::field::host, host + ":" + std::to_string(port));
   for (const auto& [name, value] : headers) req.set(name, value);
   req.body() = std::string(body);
   if (!body.empty() || method == "POST" || method == "PUT") req.prepare_payload();
   return req;
 }
 
-HttpResponse read_response(beast::tcp_stream& stream, beast::flat_buffer& buffer,
-                           bool head_request) {
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(1ull << 30);
-  parser.skip(head_request);
-  http::read(stream, buffer, parser);
-  auto res = parser.release();
+HttpResponse to_response(http::response<http::string_body> res) {
   HttpResponse out;
   out.status = res.result_int();
   out.body = std::move(res.body());
@@ -49,6 +44,26 @@ HttpResponse read_response(beast::tcp_stream& stream, beast::flat_buffer& buffer
   return out;
 }
 
+HttpResponse read_response(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                           bool head_request) {
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(1ull << 30);
+  parser.skip(head_request);
+  http::read(stream, buffer, parser);
+  return to_response(parser.release());
+}
+
+// Runs one asynchronous operation of `stream` to completion: the stream's expiry bounds it,
+// which beast does not do for the synchronous calls.
+template <class Start>
+void run_bounded(asio::io_context& io, Start start) {
+  beast::error_code ec;
+  start([&ec](beast::error_code e, auto&&...) { ec = e; });
+  io.restart();
+  io.run();
+  if (ec) throw beast::system_error(ec);
+}
+
 }  // namespace
 
 HttpResponse http_request(uint16_t port, std::string_view method, std::string_view target,
@@ -58,13 +73,33 @@ HttpResponse http_request(uint16_t port, std::string_view method, std::string_vi
   beast::tcp_stream stream(io);
   stream.expires_after(std::chrono::seconds(60));
   stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-  auto req = make_request(port, method, target, body, headers);
+  auto req = make_request("127.0.0.1", port, method, target, body, headers);
   http::write(stream, req);
   beast::flat_buffer buffer;
   auto out = read_response(stream, buffer, method == "HEAD");
   beast::error_code ignored;
   stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   return out;
+}
+
+HttpResponse http_request(const HttpTarget& to, std::string_view method, std::string_view target,
+                          std::string_view body,
+                          const std::map<std::string, std::string>& headers) {
+  asio::io_context io;
+  beast::tcp_stream stream(io);
+  stream.expires_after(to.timeout);  // one deadline for the whole exchange
+  const asio::ip::tcp::endpoint endpoint(asio::ip::make_address(to.host), to.port);
+  run_bounded(io, [&](auto done) { stream.async_connect(endpoint, done); });
+  auto req = make_request(to.host, to.port, method, target, body, headers);
+  run_bounded(io, [&](auto done) { http::async_write(stream, req, done); });
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(1ull << 30);
+  parser.skip(method == "HEAD");
+  run_bounded(io, [&](auto done) { http::async_read(stream, buffer, parser, done); });
+  beast::error_code ignored;
+  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  return to_response(parser.release());
 }
 
 struct HttpConnection::State {
@@ -89,7 +124,7 @@ HttpResponse HttpConnection::request(std::string_view method, std::string_view t
                                      std::string_view body,
                                      const std::map<std::string, std::string>& headers) {
   state_->stream.expires_after(std::chrono::seconds(60));
-  auto req = make_request(state_->port, method, target, body, headers);
+  auto req = make_request("127.0.0.1", state_->port, method, target, body, headers);
   http::write(state_->stream, req);
   return read_response(state_->stream, state_->buffer, method == "HEAD");
 }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -22,6 +23,17 @@ struct HttpResponse {
 // One blocking HTTP/1.1 request to 127.0.0.1:port on a fresh connection. Throws on a
 // connection or protocol failure; the reply's status is data, not an exception.
 HttpResponse http_request(uint16_t port, std::string_view method, std::string_view target,
+                          std::string_view body = {},
+                          const std::map<std::string, std::string>& headers = {});
+
+// Where http_request connects when it is not loopback (an address in a network namespace,
+// tests/cluster/netns.h) and how long the whole exchange may take, connect included.
+struct HttpTarget {
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;
+  std::chrono::milliseconds timeout = std::chrono::seconds(60);
+};
+HttpResponse http_request(const HttpTarget& to, std::string_view method, std::string_view target,
                           std::string_view body = {},
                           const std::map<std::string, std::string>& headers = {});
 

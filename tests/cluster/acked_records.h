@@ -1,7 +1,8 @@
 #pragma once
 
-// Records in and out of a cluster for its tests: one acks=all produce, a whole partition read
-// back, and a replica's segment as `sluice dump` shows it.
+// The zero-loss checks of the replication and partition tests: single-record acks=all
+// produces, reading a partition back, and checking that what was acknowledged is there.
+#include <gtest/gtest.h>
 #include <simdjson.h>
 
 #include <cstdint>
@@ -15,9 +16,9 @@
 
 namespace sluice::testing {
 
-inline const std::map<std::string, std::string> kProduceJsonV2 = {
+inline const std::map<std::string, std::string> kJsonV2 = {
     {"Content-Type", "application/vnd.kafka.json.v2+json"}};
-inline const std::map<std::string, std::string> kAcceptJsonV2 = {
+inline const std::map<std::string, std::string> kAcceptJson = {
     {"Accept", "application/vnd.kafka.json.v2+json"}};
 
 // One acks=all produce of a single record: its offset, or the error code (-1 when none came).
@@ -28,13 +29,13 @@ struct Produced {
   std::string body;
 };
 
-inline Produced produce_one(uint16_t port, const std::string& topic, int64_t partition,
+inline Produced produce_one(const HttpTarget& to, const std::string& topic, int64_t partition,
                             const std::string& value) {
   Produced out;
   try {
     auto r = http_request(
-        port, "POST", "/topics/" + topic + "/partitions/" + std::to_string(partition) + "?acks=all",
-        R"({"records":[{"value":")" + value + R"("}]})", kProduceJsonV2);
+        to, "POST", "/topics/" + topic + "/partitions/" + std::to_string(partition) + "?acks=all",
+        R"({"records":[{"value":")" + value + R"("}]})", kJsonV2);
     out.status = r.status;
     out.body = r.body;
     simdjson::dom::parser parser;
@@ -53,15 +54,21 @@ inline Produced produce_one(uint16_t port, const std::string& topic, int64_t par
   return out;
 }
 
-// Every record of partition p through `port` from offset 0: offset -> value.
-inline std::map<int64_t, std::string> read_all(uint16_t port, const std::string& topic, int64_t p) {
+inline Produced produce_one(uint16_t port, const std::string& topic, int64_t partition,
+                            const std::string& value) {
+  return produce_one(HttpTarget{.port = port}, topic, partition, value);
+}
+
+// Every record of partition p from offset 0 (up to the high watermark): offset -> value.
+inline std::map<int64_t, std::string> read_all(const HttpTarget& from, const std::string& topic,
+                                               int64_t p) {
   std::map<int64_t, std::string> out;
   int64_t next = 0;
   for (int round = 0; round < 1000; ++round) {
-    auto r = http_request(port, "GET",
+    auto r = http_request(from, "GET",
                           "/topics/" + topic + "/partitions/" + std::to_string(p) +
                               "/records?timeout=0&offset=" + std::to_string(next),
-                          {}, kAcceptJsonV2);
+                          {}, kAcceptJson);
     if (r.status != 200) throw std::runtime_error("fetch: " + r.body);
     simdjson::dom::parser parser;
     auto records = parser.parse(r.body).get_array().value();
@@ -73,6 +80,26 @@ inline std::map<int64_t, std::string> read_all(uint16_t port, const std::string&
     }
   }
   return out;
+}
+
+inline std::map<int64_t, std::string> read_all(uint16_t port, const std::string& topic, int64_t p) {
+  return read_all(HttpTarget{.port = port}, topic, p);
+}
+
+// Every acknowledged record (value -> offset) is in `log` at its offset with its bytes, once;
+// a record whose answer was indeterminate (50304 or no answer) is there at most once.
+inline void expect_acknowledged_records(const std::map<int64_t, std::string>& log,
+                                        const std::map<std::string, int64_t>& acked,
+                                        const std::map<std::string, int64_t>& unconfirmed) {
+  std::map<std::string, int> seen;
+  for (const auto& [offset, value] : log) ++seen[value];
+  for (const auto& [value, offset] : acked) {
+    auto it = log.find(offset);
+    ASSERT_NE(it, log.end()) << value << " acknowledged at " << offset << " is missing";
+    EXPECT_EQ(it->second, value) << "offset " << offset;
+    EXPECT_EQ(seen[value], 1) << value;
+  }
+  for (const auto& [value, n] : unconfirmed) EXPECT_LE(seen[value], 1) << value;
 }
 
 // `sluice dump` of a partition's first segment without its header line: equal for two
