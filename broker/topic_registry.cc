@@ -148,6 +148,20 @@ DetailedResult<TopicDescription> TopicRegistry::create_internal_topic(
   return create(name, partitions, overrides);
 }
 
+Result<std::shared_ptr<PartitionLog>> TopicRegistry::new_partition(
+    const std::filesystem::path& log_dir, std::string_view name, int32_t partition,
+    const config::TopicConfig& config, const std::map<std::string, std::string>& overrides) {
+  const auto dir = log_dir / segment::partition_dir_name(name, partition);
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return ec;
+  if (auto r = write_file_atomically(dir / segment::kTopicConfigFile, properties_text(overrides));
+      !r) {
+    return r.error();
+  }
+  return open_partition(dir, name, partition, config);
+}
+
 DetailedResult<TopicDescription> TopicRegistry::create(
     std::string_view name, int32_t partitions,
     const std::map<std::string, std::string>& overrides) {
@@ -165,15 +179,7 @@ DetailedResult<TopicDescription> TopicRegistry::create(
   }
   Topic topic{config, overrides, {}};
   for (int32_t p = 0; p < partitions; ++p) {
-    const auto dir = log_dir / segment::partition_dir_name(name, p);
-    std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    if (ec) return ec;
-    if (auto r = write_file_atomically(dir / segment::kTopicConfigFile, properties_text(overrides));
-        !r) {
-      return r.error();
-    }
-    auto log = open_partition(dir, name, p, config);
+    auto log = new_partition(log_dir, name, p, config, overrides);
     if (!log) return log.error();
     topic.partitions.push_back(std::move(*log));
   }
@@ -203,15 +209,7 @@ Result<TopicDescription> TopicRegistry::add_partitions(std::string_view name, in
   if (log_dir.empty()) log_dir = least_loaded_dir();
   std::vector<std::shared_ptr<PartitionLog>> added;
   for (int32_t p = have; p < partitions; ++p) {
-    const auto dir = log_dir / segment::partition_dir_name(name, p);
-    std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    if (ec) return ec;
-    if (auto r = write_file_atomically(dir / segment::kTopicConfigFile, properties_text(overrides));
-        !r) {
-      return r.error();
-    }
-    auto log = open_partition(dir, name, p, config);
+    auto log = new_partition(log_dir, name, p, config, overrides);
     if (!log) return log.error();
     added.push_back(std::move(*log));
   }

@@ -106,6 +106,10 @@ class TopicRegistry {
   [[nodiscard]] Result<std::shared_ptr<PartitionLog>> open_partition(
       const std::filesystem::path& dir, std::string_view topic, int32_t partition,
       const config::TopicConfig& config);
+  // A new, empty partition directory with the topic's configuration file, opened.
+  [[nodiscard]] Result<std::shared_ptr<PartitionLog>> new_partition(
+      const std::filesystem::path& log_dir, std::string_view name, int32_t partition,
+      const config::TopicConfig& config, const std::map<std::string, std::string>& overrides);
   const std::filesystem::path& least_loaded_dir() const;
 
   Options options_;
