@@ -92,7 +92,9 @@ read_back() {  # port topic acked-file seconds
   : >"$work/read-back.txt"
   while ((offset < want)); do
     ((SECONDS < deadline)) || fail "read back through port $port: offset $offset of $want after $4 s (last answer $code: $(head -c 300 "$got"))"
-    code=$(local_curl -o "$got" -w '%{http_code}' -H 'Accept: application/vnd.kafka.json.v2+json' \
+    # A request forwarded to the dead leader can take the resolver's timeout to fail (its
+    # name no longer resolves on the compose network): wait for the answer longer than that.
+    code=$(local_curl --max-time 25 -o "$got" -w '%{http_code}' -H 'Accept: application/vnd.kafka.json.v2+json' \
       "http://127.0.0.1:$port/topics/$topic/partitions/0/records?offset=$offset&timeout=1000" 2>/dev/null) || code=000
     if [ "$code" != "$last_code" ]; then
       log "  broker on port $port answers $code ($((SECONDS - started)) s): $(head -c 160 "$got" 2>/dev/null | tr -d '\n')"
