@@ -7,10 +7,14 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <charconv>
 #include <deque>
+#include <memory>
+#include <mutex>
 
 #include "cluster/peer_connect.h"
 #include "common/http_url.h"
@@ -313,15 +317,74 @@ asio::awaitable<Result<std::unique_ptr<EtcdWatch>>> EtcdClient::watch(std::strin
   co_return watch;
 }
 
+namespace {
+
+// A name lookup that gives up at `deadline`: the lookup itself (getaddrinfo on asio's resolver
+// thread) cannot be interrupted, and a name that no longer resolves (a container that was
+// killed) can take the resolver's own timeout, seconds. It then finishes on its own, into a
+// state this call has left.
+asio::awaitable<beast::error_code> resolve_until(const std::string& host, const std::string& port,
+                                                 std::chrono::steady_clock::time_point deadline,
+                                                 tcp::resolver::results_type& out) {
+  struct Lookup {
+    explicit Lookup(const asio::any_io_executor& executor) : resolver(executor) {}
+    tcp::resolver resolver;
+    std::mutex mu;
+    bool done = false;  // guarded by mu, like the two below
+    beast::error_code ec;
+    tcp::resolver::results_type results;
+  };
+  auto executor = co_await asio::this_coro::executor;
+  auto lookup = std::make_shared<Lookup>(executor);
+  lookup->resolver.async_resolve(
+      host, port, [lookup](beast::error_code ec, tcp::resolver::results_type results) {
+        std::lock_guard lock(lookup->mu);
+        lookup->done = true;
+        lookup->ec = ec;
+        lookup->results = std::move(results);
+      });
+  asio::steady_timer timer(executor);
+  for (auto step = std::chrono::milliseconds(1);;
+       step = std::min(step * 2, std::chrono::milliseconds(20))) {
+    {
+      std::lock_guard lock(lookup->mu);
+      if (lookup->done) {
+        out = lookup->results;
+        co_return lookup->ec;
+      }
+    }
+    if (std::chrono::steady_clock::now() >= deadline) co_return asio::error::timed_out;
+    timer.expires_after(step);
+    co_await timer.async_wait(kNoThrow);
+  }
+}
+
+}  // namespace
+
 asio::awaitable<beast::error_code> connect_peer(beast::tcp_stream& stream, const std::string& host,
                                                 const std::string& port,
                                                 std::chrono::milliseconds timeout) {
-  tcp::resolver resolver(co_await asio::this_coro::executor);
-  auto [rec, endpoints] = co_await resolver.async_resolve(host, port, kNoThrow);
-  if (rec) co_return rec;
-  stream.expires_after(timeout);
-  auto [cec, connected] = co_await stream.async_connect(endpoints, kNoThrow);
-  if (cec) co_return cec;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  beast::error_code ec;
+  const auto address = asio::ip::make_address(host, ec);
+  if (!ec) {
+    // An address needs no lookup.
+    int number = 0;
+    const auto [end, err] = std::from_chars(port.data(), port.data() + port.size(), number);
+    if (err != std::errc() || end != port.data() + port.size() || number < 1 || number > 65535) {
+      co_return asio::error::invalid_argument;
+    }
+    stream.expires_at(deadline);
+    auto [cec] = co_await stream.async_connect(
+        tcp::endpoint(address, static_cast<uint16_t>(number)), kNoThrow);
+    if (cec) co_return cec;
+  } else {
+    tcp::resolver::results_type endpoints;
+    if (auto rec = co_await resolve_until(host, port, deadline, endpoints)) co_return rec;
+    stream.expires_at(deadline);
+    auto [cec, connected] = co_await stream.async_connect(endpoints, kNoThrow);
+    if (cec) co_return cec;
+  }
   beast::error_code ignored;
   stream.socket().set_option(tcp::no_delay(true), ignored);
   co_return beast::error_code{};
