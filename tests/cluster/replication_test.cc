@@ -66,6 +66,38 @@ class ReplicationTest : public ClusterFixture {
     for (int64_t id : ids) EXPECT_EQ(dump(broker(id).data_dir(), dir), reference) << dir;
     return reference;
   }
+  // Brokers of a partition left to its leader alone: an R=2 topic `topic` with the config
+  // `config` (a v3 configs entry) takes `record` at offset 0, then its follower stops cleanly
+  // and the ISR shrinks to the leader; the third broker holds no replica.
+  struct Alone {
+    int64_t leader = -1;
+    int64_t follower = -1;
+    int64_t bystander = -1;
+    int64_t epoch = -1;  // the leader epoch before the follower stopped
+  };
+  Alone leader_left_alone(const std::string& topic, const std::string& config,
+                          const std::string& record) {
+    Alone a;
+    auto created = http_request(port(1), "POST", "/v3/clusters/" + cluster_id_ + "/topics",
+                                R"({"topic_name":")" + topic +
+                                    R"(","partitions_count":1,"replication_factor":2,"configs":[)" +
+                                    config + "]}",
+                                kJson);
+    EXPECT_EQ(created.status, 201) << created.body;
+    if (created.status != 201 || !eventually([&] { return all_in_sync(topic, 1, 2); })) {
+      ADD_FAILURE() << topic << " never had its two replicas in sync";
+      return a;
+    }
+    const auto before = partition(1, topic, 0);
+    a.leader = before.leader;
+    a.follower = before.replicas[0] == a.leader ? before.replicas[1] : before.replicas[0];
+    a.bystander = 6 - a.leader - a.follower;
+    a.epoch = before.leader_epoch;
+    EXPECT_EQ(produce_one(port(a.leader), topic, 0, record).offset, 0);
+    EXPECT_EQ(broker(a.follower).terminate(), 0);
+    EXPECT_TRUE(eventually([&] { return partition(a.bystander, topic, 0).isr.size() == 1; }));
+    return a;
+  }
   // Every broker's data directory passes `sluice verify`.
   void expect_verified() {
     for (auto& b : brokers_) {
@@ -348,19 +380,9 @@ TEST_F(ReplicationTest, AZombieLeaderAcknowledgesNothingAndBecomesAFollower) {
 TEST_F(ReplicationTest, ALastInSyncReplicaThatOnlyLostItsLeaseLeadsAgainWhenItRegistersAgain) {
   start();
   if (HasFatalFailure()) return;
-  auto created = http_request(port(1), "POST", "/v3/clusters/" + cluster_id_ + "/topics",
-                              R"({"topic_name":"ll","partitions_count":1,"replication_factor":2,)"
-                              R"("configs":[{"name":"min.insync.replicas","value":"1"}]})",
-                              kJson);
-  ASSERT_EQ(created.status, 201) << created.body;
-  ASSERT_TRUE(eventually([&] { return all_in_sync("ll", 1, 2); }));
-  const auto before = partition(1, "ll", 0);
-  const int64_t leader = before.leader;
-  const int64_t follower = before.replicas[0] == leader ? before.replicas[1] : before.replicas[0];
-  const int64_t bystander = 6 - leader - follower;
-  ASSERT_EQ(produce_one(port(leader), "ll", 0, "kept").offset, 0);
-  ASSERT_EQ(broker(follower).terminate(), 0);
-  ASSERT_TRUE(eventually([&] { return partition(bystander, "ll", 0).isr.size() == 1; }));
+  const auto [leader, follower, bystander, epoch] =
+      leader_left_alone("ll", R"({"name":"min.insync.replicas","value":"1"})", "kept");
+  if (HasFailure()) return;
   ::kill(broker(leader).pid(), SIGSTOP);
   const bool offline = eventually([&] { return partition(bystander, "ll", 0).leader == -1; }, 15s);
   ::kill(broker(leader).pid(), SIGCONT);
@@ -370,7 +392,8 @@ TEST_F(ReplicationTest, ALastInSyncReplicaThatOnlyLostItsLeaseLeadsAgainWhenItRe
   ASSERT_TRUE(eventually([&] {
     after = produce_one(port(leader), "ll", 0, "again");
     return after.offset >= 0;
-  })) << after.status << " " << after.body;
+  })) << after.status
+      << " " << after.body;
   EXPECT_EQ(after.offset, 1) << after.body;
   const auto log = read_all(port(bystander), "ll", 0);
   ASSERT_FALSE(log.empty());
@@ -444,27 +467,16 @@ TEST_F(ReplicationTest, SigtermHandsLeadershipOverAndThePreferredReplicaTakesItB
 TEST_F(ReplicationTest, AnUncleanElectionBringsAPartitionBackOnAReplicaOutsideTheIsr) {
   start();
   if (HasFatalFailure()) return;
-  auto created =
-      http_request(port(1), "POST", "/v3/clusters/" + cluster_id_ + "/topics",
-                   R"({"topic_name":"u","partitions_count":1,"replication_factor":2,)"
-                   R"("configs":[{"name":"unclean.leader.election.enable","value":"True"}]})",
-                   kJson);
-  ASSERT_EQ(created.status, 201) << created.body;
-  ASSERT_TRUE(eventually([&] { return all_in_sync("u", 1, 2); }));
-  const auto before = partition(1, "u", 0);
-  const int64_t leader = before.leader;
-  const int64_t follower = before.replicas[0] == leader ? before.replicas[1] : before.replicas[0];
-  const int64_t bystander = 6 - leader - follower;
-  ASSERT_EQ(produce_one(port(leader), "u", 0, "x").offset, 0);
-  ASSERT_EQ(broker(follower).terminate(), 0);
-  ASSERT_TRUE(eventually([&] { return partition(bystander, "u", 0).isr.size() == 1; }));
+  const auto [leader, follower, bystander, epoch] =
+      leader_left_alone("u", R"({"name":"unclean.leader.election.enable","value":"True"})", "x");
+  if (HasFailure()) return;
   ASSERT_EQ(broker(leader).terminate(), 0);
   ASSERT_TRUE(eventually([&] { return partition(bystander, "u", 0).leader == -1; }));
   broker(follower).restart();
   ASSERT_TRUE(eventually([&] { return partition(bystander, "u", 0).leader == follower; }, 20s));
   const auto after = partition(bystander, "u", 0);
   EXPECT_EQ(after.isr, std::vector<int64_t>{follower});
-  EXPECT_GT(after.leader_epoch, before.leader_epoch);
+  EXPECT_GT(after.leader_epoch, epoch);
   auto r = http_request(port(bystander), "POST", "/topics/u/partitions/0?acks=1",
                         R"({"records":[{"value":"y"}]})", kJsonV2);
   EXPECT_EQ(r.status, 200) << r.body;
