@@ -590,7 +590,9 @@ size_t ConsumerGroups::expire_idle() {
   std::erase_if(groups_, [&](const auto& g) {
     return epoch_of_ && !coordinated_.contains(offsets_partition_for(g.first));
   });
-  for (auto& [name, g] : groups_) {
+  for (auto& entry : groups_) {
+    const std::string& name = entry.first;
+    Group& g = entry.second;
     const size_t n = std::erase_if(g.members, [&](const auto& m) {
       if (now - m.second.last_seen_ms <= options_.instance_timeout_ms) return false;
       if (auto r = persist(name, m.first, std::nullopt); !r) {

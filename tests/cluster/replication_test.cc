@@ -380,9 +380,11 @@ TEST_F(ReplicationTest, AZombieLeaderAcknowledgesNothingAndBecomesAFollower) {
 TEST_F(ReplicationTest, ALastInSyncReplicaThatOnlyLostItsLeaseLeadsAgainWhenItRegistersAgain) {
   start();
   if (HasFatalFailure()) return;
-  const auto [leader, follower, bystander, epoch] =
+  const Alone alone =
       leader_left_alone("ll", R"({"name":"min.insync.replicas","value":"1"})", "kept");
   if (HasFailure()) return;
+  const int64_t leader = alone.leader;
+  const int64_t bystander = alone.bystander;
   ::kill(broker(leader).pid(), SIGSTOP);
   const bool offline = eventually([&] { return partition(bystander, "ll", 0).leader == -1; }, 15s);
   ::kill(broker(leader).pid(), SIGCONT);
@@ -467,16 +469,19 @@ TEST_F(ReplicationTest, SigtermHandsLeadershipOverAndThePreferredReplicaTakesItB
 TEST_F(ReplicationTest, AnUncleanElectionBringsAPartitionBackOnAReplicaOutsideTheIsr) {
   start();
   if (HasFatalFailure()) return;
-  const auto [leader, follower, bystander, epoch] =
+  const Alone alone =
       leader_left_alone("u", R"({"name":"unclean.leader.election.enable","value":"True"})", "x");
   if (HasFailure()) return;
+  const int64_t leader = alone.leader;
+  const int64_t follower = alone.follower;
+  const int64_t bystander = alone.bystander;
   ASSERT_EQ(broker(leader).terminate(), 0);
   ASSERT_TRUE(eventually([&] { return partition(bystander, "u", 0).leader == -1; }));
   broker(follower).restart();
   ASSERT_TRUE(eventually([&] { return partition(bystander, "u", 0).leader == follower; }, 20s));
   const auto after = partition(bystander, "u", 0);
   EXPECT_EQ(after.isr, std::vector<int64_t>{follower});
-  EXPECT_GT(after.leader_epoch, epoch);
+  EXPECT_GT(after.leader_epoch, alone.epoch);
   auto r = http_request(port(bystander), "POST", "/topics/u/partitions/0?acks=1",
                         R"({"records":[{"value":"y"}]})", kJsonV2);
   EXPECT_EQ(r.status, 200) << r.body;
