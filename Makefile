@@ -32,11 +32,14 @@ test: build
 
 # Random faults against etcd and three brokers under acks=all load, then a checker
 # (tests/cluster/chaos_test.cc, docs/RELIABILITY.md): CHAOS_SECONDS (3600 here; `make test` runs
-# 60), CHAOS_SEED, CHAOS_REPORT (a file for the report).
+# 60), CHAOS_SEED, CHAOS_REPORT (a file for the report), CHAOS_LOGS (a directory for the
+# brokers' logs). It runs copies of the binaries, so the tree may be rebuilt meanwhile.
 CHAOS_SECONDS ?= 3600
 chaos: build
-	CHAOS_SECONDS=$(CHAOS_SECONDS) ./build/release/tests/cluster/cluster_tests \
-	  --gtest_filter='ChaosTest.*'
+	dir=$$(mktemp -d /tmp/sluice-chaos-XXXXXX) && \
+	  cp build/release/sluice build/release/tests/cluster/cluster_tests "$$dir"/ && \
+	  CHAOS_SECONDS=$(CHAOS_SECONDS) SLUICE_TEST_BINARY="$$dir/sluice" \
+	  "$$dir/cluster_tests" --gtest_filter='ChaosTest.*'; rc=$$?; rm -rf "$$dir"; exit $$rc
 
 bench: build
 	./build/release/perf/sluice-bench --benchmark_counters_tabular=true

@@ -214,7 +214,6 @@ int serve(const ServeArgs& args) {
     o.topic_defaults = config.topic_defaults;
     o.leader_imbalance_interval =
         std::chrono::seconds(config.leader_imbalance_check_interval_seconds);
-    o.fresh_storage = !local->has_value();
     o.clean_start = std::all_of(report->clean_shutdown.begin(), report->clean_shutdown.end(),
                                 [](bool clean) { return clean; });
     node = std::make_unique<cluster::ClusterNode>(std::move(o));
@@ -225,6 +224,7 @@ int serve(const ServeArgs& args) {
       return 2;
     }
     broker.set_cluster_id(*id);
+    broker.set_new_storage_revision(node->agreed_revision());
   }
   if (auto r = broker.start(); !r) {
     spdlog::critical("start-up failed: {}", r.error().message());
@@ -243,6 +243,7 @@ int serve(const ServeArgs& args) {
     cluster_topics = std::make_unique<cluster::ClusterTopics>(*node, broker, *replicas);
     node->on_view([topics = cluster_topics.get()](auto view) { topics->on_view(std::move(view)); });
     broker.admin().install(cluster_topics.get());
+    node->set_storage_revision(broker.storage_revision());
     if (auto r = node->start(); !r) {
       spdlog::critical("{}", r.error().message);
       server.stop(std::chrono::milliseconds(0));

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 #include <fstream>
 #include <map>
 #include <random>
@@ -54,6 +55,33 @@ Result<std::optional<std::string>> stored_cluster_id(const std::vector<std::stri
   return std::optional<std::string>();
 }
 
+namespace {
+
+// meta.properties' storage.revision; 0 when it names none.
+Result<int64_t> stored_storage_revision(const std::filesystem::path& meta) {
+  std::ifstream in(meta);
+  std::stringstream text;
+  text << in.rdbuf();
+  try {
+    const auto props = config::parse_properties(text.str(), meta.string());
+    auto it = props.find("storage.revision");
+    if (it == props.end()) return int64_t{0};
+    int64_t revision = 0;
+    const auto& v = it->second;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), revision);
+    if (ec != std::errc{} || end != v.data() + v.size() || revision < 0) {
+      spdlog::error("{}: storage.revision '{}' is not a revision", meta.string(), v);
+      return Errc::invalid_config;
+    }
+    return revision;
+  } catch (const config::ConfigError& e) {
+    spdlog::error("{}", e.what());
+    return Errc::invalid_config;
+  }
+}
+
+}  // namespace
+
 std::string new_cluster_id() {
   static constexpr char kAlphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -71,15 +99,24 @@ Result<void> Broker::load_identity() {
     cluster_id_ = **stored;
   }
   if (cluster_id_.empty()) cluster_id_ = new_cluster_id();
-  const std::string meta =
+  std::string meta =
       fmt::format("version=0\ncluster.id={}\nbroker.id={}\n", cluster_id_, config_.broker_id);
+  if (new_storage_revision_ > 0)
+    meta += fmt::format("storage.revision={}\n", new_storage_revision_);
+  storage_revision_ = 0;
   for (const auto& dir : config_.log_dirs) {
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
     if (ec) return ec;
     const auto path = std::filesystem::path(dir) / segment::kMetaFile;
-    if (std::filesystem::exists(path)) continue;
+    if (std::filesystem::exists(path)) {
+      auto revision = stored_storage_revision(path);
+      if (!revision) return revision.error();
+      storage_revision_ = std::max(storage_revision_, *revision);
+      continue;
+    }
     if (auto r = write_file_atomically(path, meta); !r) return r.error();
+    storage_revision_ = std::max(storage_revision_, new_storage_revision_);
   }
   return {};
 }

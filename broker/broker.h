@@ -66,6 +66,9 @@ class Broker {
   // The cluster id this broker is to have, from etcd in cluster mode; before start(), which
   // refuses a data directory that names another.
   void set_cluster_id(std::string id) { cluster_id_ = std::move(id); }
+  // The storage revision that log dirs created by start() record (meta.properties
+  // `storage.revision`, cluster::BrokerRegistration::storage_revision); 0 records none.
+  void set_new_storage_revision(int64_t revision) { new_storage_revision_ = revision; }
   // Reads or creates meta.properties in every log dir and opens every partition. Recovery
   // (recovery::LogRecovery) must have run on the log dirs first.
   [[nodiscard]] Result<void> start();
@@ -78,6 +81,8 @@ class Broker {
 
   const config::BrokerConfig& config() const { return config_; }
   const std::string& cluster_id() const { return cluster_id_; }
+  // After start(): the newest storage revision of the log dirs (0 when none records one).
+  int64_t storage_revision() const { return storage_revision_; }
   TopicRegistry& topics() { return *registry_; }
   // Topic create, delete and config changes: the registry, or the cluster's admin once
   // installed (TopicAdminSwitch::install, before requests are taken).
@@ -105,6 +110,8 @@ class Broker {
   config::BrokerConfig config_;
   Hooks hooks_;
   std::string cluster_id_;
+  int64_t new_storage_revision_ = 0;
+  int64_t storage_revision_ = 0;
   SyncStats sync_stats_;
   std::atomic<Replication*> replication_{nullptr};
   std::unique_ptr<GroupCommitter> committer_;

@@ -422,7 +422,11 @@ Result<void> PartitionLog::truncate_to(Offset offset, const KeepCut& keep) {
   std::lock_guard flush_lock(flush_mu_);
   if (auto r = seal_rolled(); !r) return r;
   std::lock_guard lock(writer_mu_);
-  if (offset >= end_offset()) return {};
+  if (offset >= end_offset()) {
+    if (auto r = epochs_->truncate_from_end(offset.value); !r) return r;
+    last_batch_epoch_.store(epochs_->latest_epoch().value_or(-1), std::memory_order_release);
+    return {};
+  }
   offset = std::max(offset, start_offset());
   SegmentPtr target = segment_for(offset);
   if (!target) target = snapshot().front();

@@ -172,9 +172,11 @@ class PartitionLog {
   // sizes and preallocation apply to segments created from then on.
   void set_config(const config::TopicConfig& config);
 
-  // Removes every batch holding an offset >= offset (whole batches, as Kafka). With `keep`, the
-  // bytes about to be cut are described to it first (the file and position where the cut
-  // begins, and the later files): it copies them away, and an error from it cuts nothing.
+  // Removes every batch holding an offset >= offset (whole batches, as Kafka), and the leader
+  // epochs that start there or later (an offset at or past the end removes no batch, only
+  // the epochs of leaderships that wrote nothing before it). With `keep`, the bytes about to
+  // be cut are described to it first (the file and position where the cut begins, and the
+  // later files): it copies them away, and an error from it cuts nothing.
   using KeepCut = std::function<Result<void>(const recovery::QuarantineCut&)>;
   [[nodiscard]] Result<void> truncate_to(Offset offset, const KeepCut& keep = {});
   // A follower whose log ends before its leader's log start: removes every batch (described

@@ -21,17 +21,15 @@ namespace {
 
 bool registered(const ClusterView& view, int32_t broker) { return view.brokers.contains(broker); }
 
-// Whether in-sync member `member` may lead: it is registered, and if it came back under a new
-// registration, with the data it had (a broker whose data directories were wiped is in sync
-// again only once a leader has taken it back into the ISR; one that only lost its lease keeps
-// the places its start was given).
+// Whether in-sync member `member` may lead: it is registered, and its place in the ISR was
+// given to the data it holds now. A place given under a broker epoch at or below the revision
+// its storage was created at was given to data its directories no longer hold (they were
+// wiped): it becomes electable again once a leader has taken it back into the ISR. The place
+// of a partition created while none of its replicas was alive (epoch 0) held nothing.
 bool may_lead(const ClusterView& view, const std::pair<int32_t, int64_t>& member) {
   auto b = view.brokers.find(member.first);
   if (b == view.brokers.end()) return false;
-  const auto& registration = b->second.registration;
-  if (!registration.fresh_storage) return true;
-  const int64_t since = registration.fresh_since > 0 ? registration.fresh_since : b->second.epoch;
-  return member.second >= since;
+  return member.second == 0 || member.second > b->second.registration.storage_revision;
 }
 
 // The state a partition should have now, or nullopt when `current` is right as it is.

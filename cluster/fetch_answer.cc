@@ -54,7 +54,7 @@ FetchAnswer parse_fetch_answer(unsigned status, std::span<std::byte> body,
       int64_t cut = -1;
       int64_t diverging = -1;
       if (doc["end_offset"].get(cut) || doc["diverging_epoch"].get(diverging) || cut < 0 ||
-          cut >= log_end.value) {
+          diverging < -1 || diverging > INT32_MAX) {
         return refused(fmt::format("a divergence this log cannot follow: {}", text.substr(0, 200)),
                        code);
       }

@@ -17,7 +17,7 @@ namespace sluice::cluster {
 struct FetchAnswer {
   enum class Kind {
     records,   // batches (maybe none) to append, and the leader's high watermark
-    diverged,  // cut the log at end_offset, then fetch again
+    diverged,  // the leader's diverging_epoch ends at end_offset: cut (divergence_point), refetch
     behind,    // the leader's log starts at log_start, after this log's end: restart there
     refused,   // anything else: back off and fetch again (message says why)
   };
@@ -40,8 +40,8 @@ struct FetchHeaders {
 
 // `body` must outlive the batches (they point into it). A 200 must carry `epoch` in its epoch
 // header and whole valid batches that start at `offset`; a 409 with error_code 40904 must name a
-// non-negative end_offset below `log_end`; a 416 is `behind` only with a log start past
-// `log_end`.
+// non-negative end_offset and a diverging_epoch of -1 or more; a 416 is `behind` only with a log
+// start past `log_end`.
 FetchAnswer parse_fetch_answer(unsigned status, std::span<std::byte> body,
                                const FetchHeaders& headers, int32_t epoch, Offset offset,
                                Offset log_end);

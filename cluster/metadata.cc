@@ -177,10 +177,9 @@ std::string to_json(const BrokerRegistration& b) {
       .value(b.incarnation)
       .key("clean_start")
       .value(b.clean_start)
-      .key("fresh_storage")
-      .value(b.fresh_storage);
-  if (b.fresh_since > 0) w.key("fresh_since").value(b.fresh_since);
-  w.end_object();
+      .key("storage_revision")
+      .value(b.storage_revision)
+      .end_object();
   return out;
 }
 
@@ -201,10 +200,10 @@ Result<BrokerRegistration> parse_broker_registration(std::string_view json) {
   b.incarnation = std::string(incarnation);
   bool clean = false;
   if (!o->at_key("clean_start").get_bool().get(clean)) b.clean_start = clean;
-  bool fresh = false;
-  if (!o->at_key("fresh_storage").get_bool().get(fresh)) b.fresh_storage = fresh;
-  int64_t since = 0;
-  if (!o->at_key("fresh_since").get_int64().get(since) && since > 0) b.fresh_since = since;
+  int64_t storage = 0;
+  if (!o->at_key("storage_revision").get_int64().get(storage) && storage > 0) {
+    b.storage_revision = storage;
+  }
   return b;
 }
 

@@ -3,7 +3,7 @@
 // The cluster as etcd holds it, under etcd.prefix (default /sluice; docs/CLUSTER.md §2):
 //   <prefix>/cluster                 {"cluster_id":"..."}
 //   <prefix>/brokers/<id> {"id":1,"url":"http://h:p","incarnation":"...","clean_start":true,
-//                          "fresh_storage":false[,"fresh_since":<broker epoch>]}
+//                          "storage_revision":<etcd revision>}
 //                                    bound to the broker's lease; create_revision = broker epoch
 //   <prefix>/controller/<lease hex>  "<broker id>"; the lowest create_revision is the controller
 //   <prefix>/topics/<topic>          {"id":"...","partitions":3,"replicas":[[1],[2],[3]],
@@ -57,13 +57,12 @@ struct BrokerRegistration {
   std::string url;          // advertised: where other brokers and clients reach it
   std::string incarnation;  // new at every start: tells a restarted broker from its old self
   bool clean_start = false;
-  // Its data directories were created by this start (none held meta.properties): whatever
-  // it held before is gone, so an old place in an ISR does not make it electable.
-  bool fresh_storage = false;
-  // With fresh_storage, on a registration after the first one of the same start (the lease
-  // was lost, the data kept): the broker epoch of that first registration. ISR places from
-  // that epoch on were given to this start's data and stay electable. 0 on the first one.
-  int64_t fresh_since = 0;
+  // The etcd revision read just before its data directories were created (meta.properties
+  // `storage.revision`; the newest of its directories'). A place in an ISR given under a
+  // broker epoch (a registration's create revision) at or below it was given to data that
+  // these directories never held (a wiped broker's), so it does not make the broker
+  // electable. 0 for directories created before the record existed.
+  int64_t storage_revision = 0;
 };
 std::string to_json(const BrokerRegistration& b);
 Result<BrokerRegistration> parse_broker_registration(std::string_view json);

@@ -77,6 +77,7 @@ boost::system::result<std::string, ClusterNode::Error> ClusterNode::agree_cluste
         continue;
       }
       std::string id = local.value_or(proposed);
+      agreed_revision_ = answer->header.revision;
       if (!answer->succeeded) {
         if (answer->responses.empty() || answer->responses[0].kvs.empty()) continue;  // deleted
         auto stored = parse_cluster_id(answer->responses[0].kvs[0].value);
@@ -107,8 +108,8 @@ asio::awaitable<Result<int64_t>> ClusterNode::grant_lease() {
 }
 
 asio::awaitable<Result<ClusterNode::Registration>> ClusterNode::register_once() {
-  const BrokerRegistration me{options_.broker_id,   options_.url,           incarnation_,
-                              options_.clean_start, options_.fresh_storage, first_broker_epoch_};
+  const BrokerRegistration me{options_.broker_id, options_.url, incarnation_, options_.clean_start,
+                              storage_revision_};
   const std::string key = layout_.broker(options_.broker_id);
   Txn txn;
   txn.compare.push_back({key, Compare::Target::create, Compare::Op::equal, 0, {}});
@@ -118,7 +119,6 @@ asio::awaitable<Result<ClusterNode::Registration>> ClusterNode::register_once() 
   if (!answer) co_return answer.error();
   if (answer->succeeded) {
     broker_epoch_.store(answer->header.revision, std::memory_order_release);
-    if (first_broker_epoch_ == 0) first_broker_epoch_ = answer->header.revision;
     co_return Registration::done;
   }
   // Our own registration, if a lost answer hid that the txn had been applied.
@@ -127,7 +127,6 @@ asio::awaitable<Result<ClusterNode::Registration>> ClusterNode::register_once() 
     auto holder = parse_broker_registration(kv.value);
     if (holder && holder->incarnation == incarnation_ && kv.lease == lease_) {
       broker_epoch_.store(kv.create_revision, std::memory_order_release);
-      if (first_broker_epoch_ == 0) first_broker_epoch_ = kv.create_revision;
       co_return Registration::done;
     }
   }

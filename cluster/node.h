@@ -45,7 +45,6 @@ class ClusterNode {
     std::chrono::milliseconds session_timeout{3000};
     std::chrono::milliseconds heartbeat{500};
     bool clean_start = false;
-    bool fresh_storage = false;  // BrokerRegistration::fresh_storage
     // The controller moves each partition's leadership back to its preferred (first) replica
     // when that one is alive and in sync, checking this often.
     bool auto_leader_rebalance = true;
@@ -69,6 +68,12 @@ class ClusterNode {
   // etcd is an error naming both.
   boost::system::result<std::string, Error> agree_cluster_id(
       const std::string& proposed, const std::optional<std::string>& local);
+  // The etcd revision agree_cluster_id read: every registration made before it has a create
+  // revision at or below it, so data directories created after it record it as theirs
+  // (meta.properties `storage.revision`).
+  int64_t agreed_revision() const { return agreed_revision_; }
+  // BrokerRegistration::storage_revision of the data directories; set before start().
+  void set_storage_revision(int64_t revision) { storage_revision_ = revision; }
 
   // Grants the lease, registers (waiting for an earlier registration of this id to expire, at
   // most 2 x session timeout + 5 s; then a live broker holds it: an error naming the id),
@@ -144,9 +149,10 @@ class ClusterNode {
   bool started_ = false;  // start() succeeded: views go to the callbacks and the controller
   int64_t lease_ = 0;
   int64_t ttl_s_ = 0;
-  int64_t first_broker_epoch_ = 0;  // of this start's first registration
   std::map<std::string, KeyValue> keys_;
   int64_t revision_ = 0;
+  int64_t agreed_revision_ = 0;   // set by agree_cluster_id, before start()
+  int64_t storage_revision_ = 0;  // set before start()
   std::shared_ptr<EtcdWatch> watch_;
 
   mutable std::mutex view_mu_;

@@ -551,17 +551,19 @@ asio::awaitable<void> ReplicaManager::follow(std::shared_ptr<Following> f) {
       continue;
     }
     if (answer.kind == FetchAnswer::Kind::diverged) {
-      // Cut where the leader says, keeping a copy of every byte that goes.
-      const int64_t cut = answer.end_offset;
-      const auto& dir = quarantine_dir;
+      // Cut where the leader says, or earlier where this log's history left the epoch the
+      // leader named, keeping a copy of every byte that goes.
       const int64_t old_end = log.end_offset().value;
+      const int64_t cut = log.epochs().divergence_point(
+          static_cast<int32_t>(answer.diverging_epoch), answer.end_offset, old_end);
+      const auto& dir = quarantine_dir;
       const int32_t last = log.last_batch_epoch();
       auto keep = [&](const recovery::QuarantineCut& planned) -> Result<void> {
         recovery::QuarantineCut c = planned;
         c.reason = fmt::format(
             "diverged from the leader (broker {}, epoch {}): offsets {} to {} of epochs up to {} "
             "are not in its log (its epoch {} ends at {}); never acknowledged by acks=all",
-            leader, epoch, cut, old_end - 1, last, answer.diverging_epoch, cut);
+            leader, epoch, cut, old_end - 1, last, answer.diverging_epoch, answer.end_offset);
         auto copied = recovery::quarantine(dir, c, wall_clock_ms());
         if (!copied) return copied.error();
         return {};

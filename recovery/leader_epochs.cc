@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <fstream>
 #include <sstream>
@@ -133,6 +134,14 @@ std::optional<std::pair<int32_t, int64_t>> LeaderEpochs::end_offset_for(int32_t 
   if (higher == entries_.size()) return std::nullopt;  // newer than anything known here
   if (higher == 0) return std::pair{epoch, entries_[0].start_offset};
   return std::pair{entries_[higher - 1].epoch, entries_[higher].start_offset};
+}
+
+int64_t LeaderEpochs::divergence_point(int32_t leader_epoch, int64_t leader_end,
+                                       int64_t log_end) const {
+  int64_t cut = std::min(leader_end, log_end);
+  if (leader_epoch < 0) return cut;
+  if (auto own = end_offset_for(leader_epoch, log_end)) cut = std::min(cut, own->second);
+  return cut;
 }
 
 std::optional<int32_t> LeaderEpochs::latest_epoch() const {

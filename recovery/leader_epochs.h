@@ -55,6 +55,13 @@ class LeaderEpochs {
   // (`log_end` when that is the latest). nullopt when `epoch` is newer than every entry, or
   // the history is empty: nothing to compare against.
   std::optional<std::pair<int32_t, int64_t>> end_offset_for(int32_t epoch, int64_t log_end) const;
+  // Where a follower must cut its log (ending at `log_end`) once its leader answered its last
+  // epoch with `leader_epoch` ending at `leader_end` (Kafka's truncation on an
+  // OffsetsForLeaderEpoch answer, KIP-279): at the leader's end, or earlier where this
+  // history moved past `leader_epoch`, since what it wrote in a later epoch than the leader
+  // knows of is not the leader's. With `leader_epoch` -1 (the leader knew no epoch to
+  // compare), at the leader's end.
+  int64_t divergence_point(int32_t leader_epoch, int64_t leader_end, int64_t log_end) const;
   std::optional<int32_t> latest_epoch() const;
   std::vector<EpochEntry> entries() const;
   const std::filesystem::path& file() const { return file_; }

@@ -130,8 +130,8 @@ asio::awaitable<Reply> fetch_records(Call& call) {
 // GET /v1/replica/topics/{t}/partitions/{p}: a follower's fetch of raw batches from the leader
 // (docs/CLUSTER.md, "Follower fetch"), checked in this order: a leader epoch older than the
 // partition's is fenced (409 / 40905); a newer one, or a broker that does not lead it, is
-// misdirected (421 / 42101); a follower whose last epoch ends before its fetch offset here has
-// diverged (409 / 40904 with diverging_epoch and end_offset, where it must cut); an offset below
+// misdirected (421 / 42101); a follower whose last epoch is unknown here or ends before its
+// fetch offset has diverged (409 / 40904 with diverging_epoch and its end_offset); an offset below
 // the log start is 416 / 41601. The answer runs to the log end, long-polling when there is
 // nothing yet, with the leader's epoch, log start and end in headers.
 asio::awaitable<Reply> replica_fetch(Call& call) {
@@ -180,8 +180,11 @@ asio::awaitable<Reply> replica_fetch(Call& call) {
     const int64_t leader_end = log.end_offset().value;
     const auto end = log.epochs().end_offset_for(static_cast<int32_t>(*last_epoch), leader_end);
     if (!end || end->first != *last_epoch || end->second < *offset) {
+      // The follower cuts at this end offset, or earlier where its own history left the
+      // diverging epoch (LeaderEpochs::divergence_point): it may hold later epochs than this
+      // log knows, written below this end.
       const int32_t diverging = end ? end->first : -1;
-      const int64_t cut = end ? std::min(end->second, *offset) : std::min(leader_end, *offset);
+      const int64_t cut = end ? end->second : leader_end;
       std::string body;
       JsonWriter w(body);
       w.begin_object().key("error_code").value(int64_t{40904});

@@ -34,19 +34,18 @@ TEST(TopicAssignmentTest, AnAssignmentThatPlacesTwoReplicasOnOneBrokerIsRefused)
   EXPECT_FALSE(parse_topic_assignment(R"({"id":"a","partitions":1,"replicas":[[1,2,1]]})"));
 }
 
-TEST(BrokerRegistrationTest, ARegistrationAfterALostLeaseNamesTheFirstBrokerEpochOfItsStart) {
-  BrokerRegistration again{3, "http://h:1", "inc", false, true, 42};
-  auto parsed = parse_broker_registration(to_json(again));
+TEST(BrokerRegistrationTest, ARegistrationNamesTheRevisionItsStorageWasCreatedAt) {
+  BrokerRegistration me{3, "http://h:1", "inc", false, 42};
+  auto parsed = parse_broker_registration(to_json(me));
   ASSERT_TRUE(parsed);
-  EXPECT_TRUE(parsed->fresh_storage);
-  EXPECT_EQ(parsed->fresh_since, 42);
-  // A first registration, and one written before the field existed, carry none.
+  EXPECT_EQ(parsed->storage_revision, 42);
+  EXPECT_FALSE(parsed->clean_start);
+  // One written before the field existed: storage of unknown age.
   parsed = parse_broker_registration(
-      R"({"id":3,"url":"http://h:1","incarnation":"inc","clean_start":false,"fresh_storage":true})");
+      R"({"id":3,"url":"http://h:1","incarnation":"inc","clean_start":true})");
   ASSERT_TRUE(parsed);
-  EXPECT_EQ(parsed->fresh_since, 0);
-  EXPECT_EQ(to_json(BrokerRegistration{3, "u", "i", false, true, 0}).find("fresh_since"),
-            std::string::npos);
+  EXPECT_EQ(parsed->storage_revision, 0);
+  EXPECT_TRUE(parsed->clean_start);
 }
 
 }  // namespace

@@ -524,7 +524,8 @@ TEST_F(ReplicationTest, AFollowerBehindTheLeadersLogStartRestartsThereKeepingACo
 }
 
 // The last in-sync replica of a partition comes back with its data directory wiped: it is not
-// elected (its log no longer holds what was acknowledged), and the partition stays offline.
+// elected (its log no longer holds what was acknowledged), and the partition stays offline,
+// also after that broker restarts again with the directories its wiped start created.
 TEST_F(ReplicationTest, AWipedLastInSyncReplicaIsNotElected) {
   start();
   if (HasFatalFailure()) return;
@@ -551,6 +552,13 @@ TEST_F(ReplicationTest, AWipedLastInSyncReplicaIsNotElected) {
   const auto offline = partition(bystander, "wl", 0);
   EXPECT_EQ(offline.leader, -1);
   EXPECT_EQ(offline.isr, std::vector<int64_t>{leader});
+  broker(leader).kill9();
+  broker(leader).restart();
+  ASSERT_TRUE(eventually([&] { return cluster_state(port(bystander)).brokers.size() == 2; }));
+  std::this_thread::sleep_for(2s);
+  const auto still = partition(bystander, "wl", 0);
+  EXPECT_EQ(still.leader, -1);
+  EXPECT_EQ(still.isr, std::vector<int64_t>{leader});
 }
 
 }  // namespace

@@ -37,7 +37,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   if (answer.kind == cluster::FetchAnswer::Kind::behind && answer.log_start <= 9) std::abort();
   if (answer.kind == cluster::FetchAnswer::Kind::diverged &&
-      (answer.end_offset < 0 || answer.end_offset >= 9)) {
+      (answer.end_offset < 0 || answer.diverging_epoch < -1 ||
+       answer.diverging_epoch > INT32_MAX)) {
     std::abort();
   }
   return 0;

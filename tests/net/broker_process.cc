@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <string_view>
@@ -12,6 +13,16 @@
 #include "tests/net/http_client.h"
 
 namespace sluice::testing {
+namespace {
+
+// The broker binary the tests start: the build's, or SLUICE_TEST_BINARY's (a long run, such
+// as `make chaos`, keeps using the copy it started with while the tree is rebuilt).
+std::string sluice_binary() {
+  const char* other = std::getenv("SLUICE_TEST_BINARY");
+  return other && *other ? other : SLUICE_BINARY;
+}
+
+}  // namespace
 
 BrokerProcess::BrokerProcess(Options options) : options_(std::move(options)) {
   if (options_.data_dir.empty()) {
@@ -37,10 +48,10 @@ BrokerProcess::~BrokerProcess() {
 }
 
 void BrokerProcess::start() {
-  std::vector<std::string> args = {SLUICE_BINARY, "serve",
-                                   "--set",       "log.dirs=" + data_dir_.string(),
-                                   "--set",       "listeners=http://" + options_.host + ":0",
-                                   "--set",       "num.network.threads=2"};
+  std::vector<std::string> args = {sluice_binary(), "serve",
+                                   "--set",         "log.dirs=" + data_dir_.string(),
+                                   "--set",         "listeners=http://" + options_.host + ":0",
+                                   "--set",         "num.network.threads=2"};
   args.insert(args.begin(), options_.command_prefix.begin(), options_.command_prefix.end());
   for (const auto& s : options_.sets) {
     args.push_back("--set");
@@ -166,7 +177,7 @@ void BrokerProcess::restart() {
 }
 
 CommandResult run_sluice(const std::vector<std::string>& args, std::chrono::milliseconds timeout) {
-  std::vector<std::string> argv_strings{SLUICE_BINARY};
+  std::vector<std::string> argv_strings{sluice_binary()};
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
   int pipe_fds[2];
   if (::pipe(pipe_fds) != 0) throw std::runtime_error("pipe failed");

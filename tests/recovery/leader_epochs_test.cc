@@ -71,6 +71,25 @@ TEST(LeaderEpochsTest, EndOffsetForEpochFollowsKafka) {
   EXPECT_FALSE(epochs->end_offset_for(7, 300));        // newer than anything known
 }
 
+// A follower that led epoch 7 from offset 500 while its leader's log went on in epoch 5 (an
+// epoch the follower never saw): the leader answers "5 ends at 950"; the follower's epoch-7
+// records from 500 are not the leader's, though they lie below 950.
+TEST(LeaderEpochsTest, AFollowerCutsWhereItsOwnHistoryLeftTheLeadersEpoch) {
+  TempDir dir;
+  auto epochs = LeaderEpochs::load(dir.path());
+  ASSERT_TRUE(epochs);
+  ASSERT_TRUE(epochs->assign(3, 100));
+  ASSERT_TRUE(epochs->assign(7, 500));
+  EXPECT_EQ(epochs->divergence_point(5, 950, 900), 500);
+  // The same epoch on both sides: the leader's end, or the log's end when that comes first.
+  EXPECT_EQ(epochs->divergence_point(7, 700, 900), 700);
+  EXPECT_EQ(epochs->divergence_point(7, 950, 900), 900);
+  // Older than this history: everything it holds goes.
+  EXPECT_EQ(epochs->divergence_point(2, 950, 900), 100);
+  // The leader had nothing to compare: its end.
+  EXPECT_EQ(epochs->divergence_point(-1, 300, 900), 300);
+}
+
 TEST(LeaderEpochsTest, TruncationDropsEntriesPastTheCutAndBeforeTheStart) {
   TempDir dir;
   auto epochs = LeaderEpochs::load(dir.path());
