@@ -217,6 +217,9 @@ void ConsumerGroups::rebalance(Group& group, bool force) {
 
 Result<ConsumerGroups::Member*> ConsumerGroups::member(std::string_view group,
                                                        std::string_view instance) {
+  // The groups of a partition this broker stopped coordinating were forgotten: their
+  // instances are not gone, only elsewhere (or back here after the next take-over).
+  if (!coordinates(offsets_partition_for(group))) return ConsumerErrc::not_coordinator;
   auto g = groups_.find(group);
   if (g == groups_.end()) return ConsumerErrc::instance_not_found;
   auto m = g->second.members.find(instance);
@@ -230,6 +233,7 @@ Result<void> ConsumerGroups::create(std::string_view group, InstanceConfig confi
   // Every append of a commit finds the topic: instances come first.
   if (auto r = store_.ensure_topic(); !r) return r.error();
   std::lock_guard lock(mu_);
+  if (!coordinates(offsets_partition_for(group))) return ConsumerErrc::not_coordinator;
   auto& g = groups_[std::string(group)];
   if (g.members.contains(config.name)) return ConsumerErrc::instance_exists;
   Member m;

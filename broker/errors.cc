@@ -65,6 +65,8 @@ class ConsumerCategory final : public std::error_category {
         return "invalid topic pattern";
       case ConsumerErrc::invalid_offset:
         return "invalid offset";
+      case ConsumerErrc::not_coordinator:
+        return "not the group's coordinator";
     }
     return "unknown consumer error";
   }

@@ -42,6 +42,9 @@ enum class ConsumerErrc {
   illegal_state,    // subscription and assignment together; unassigned partition; no offset
   invalid_pattern,  // topic_pattern is not a valid RE2 pattern, or too long
   invalid_offset,   // commit outside [log start, end], or a negative seek
+  // Cluster mode: this broker does not coordinate the group now (the leadership of its
+  // offsets partition moved, or this broker's lease lapsed): nothing changed; retry.
+  not_coordinator,
 };
 
 const std::error_category& consumer_error_category() noexcept;

@@ -90,6 +90,10 @@ ApiError to_api_error(std::error_code ec, std::string_view what) {
         return {http::status::unprocessable_entity, 42203, std::string(what)};
       case C::invalid_offset:
         return {http::status::unprocessable_entity, 42206, std::string(what)};
+      case C::not_coordinator:
+        return {http::status::service_unavailable, 50302,
+                "This broker no longer coordinates the consumer group (the leadership of its "
+                "offsets partition moved, or its etcd lease lapsed); nothing was changed; retry"};
     }
   }
   if (ec.category() == cluster::etcd_category()) {

@@ -170,6 +170,11 @@ asio::awaitable<Reply> Router::handle(Request request) {
         } else {
           reply = co_await m.route->handler(call);
           if (!call.leader_header.empty()) reply.message.set(kLeaderHeader, call.leader_header);
+          // Every 503 is worth a retry: say when.
+          if (reply.message.result() == http::status::service_unavailable &&
+              reply.message[http::field::retry_after].empty()) {
+            reply.message.set(http::field::retry_after, "1");
+          }
         }
       }
     }
