@@ -156,8 +156,59 @@ int serve(const ServeArgs& args) {
   }
   spdlog::info("listening on http://{}:{}", server_options->host, server.port());
 
+  // Every append wakes the long-polling fetches of its partition, whatever path made it.
+  broker::Broker::Hooks hooks;
+  hooks.on_append = [&ctx](const broker::PartitionLog& log) { ctx.waiters.notify(&log); };
+  broker::Broker broker(config, std::move(hooks));
+  ctx.advertised_url = config.advertised_listeners.empty()
+                           ? fmt::format("http://{}:{}", server_options->host, server.port())
+                           : config.advertised_listeners;
+
+  // Cluster mode: the cluster id comes from etcd (a data directory of another cluster is
+  // refused) before recovery, which repairs damaged segments from the other replicas.
+  std::unique_ptr<cluster::ClusterNode> node;
+  if (!config.etcd_endpoints.empty()) {
+    auto endpoints = cluster::parse_etcd_endpoints(config.etcd_endpoints);
+    auto local = broker::stored_cluster_id(config.log_dirs);
+    if (!endpoints || !local) {
+      spdlog::critical("etcd.endpoints: {}",
+                       endpoints ? "unreadable meta.properties" : endpoints.error());
+      server.stop(std::chrono::milliseconds(0));
+      return 2;
+    }
+    cluster::ClusterNode::Options o;
+    o.broker_id = config.broker_id;
+    o.url = ctx.advertised_url;
+    o.endpoints = std::move(*endpoints);
+    o.prefix = config.etcd_prefix;
+    o.session_timeout = std::chrono::milliseconds(config.broker_session_timeout_ms);
+    o.heartbeat = std::chrono::milliseconds(config.broker_heartbeat_interval_ms);
+    o.auto_leader_rebalance = config.auto_leader_rebalance_enable;
+    o.topic_defaults = config.topic_defaults;
+    o.leader_imbalance_interval =
+        std::chrono::seconds(config.leader_imbalance_check_interval_seconds);
+    node = std::make_unique<cluster::ClusterNode>(std::move(o));
+    auto id = node->agree_cluster_id(local->value_or(broker::new_cluster_id()), *local);
+    if (!id) {
+      spdlog::critical("{}", id.error().message);
+      server.stop(std::chrono::milliseconds(0));
+      return 2;
+    }
+    broker.set_cluster_id(*id);
+    broker.set_new_storage_revision(node->agreed_revision());
+  }
+
   // Recovery runs before any data endpoint opens; /v1/recovery and /metrics show progress.
-  recovery::LogRecovery recovery(recovery::log_recovery_options(config));
+  auto recovery_options = recovery::log_recovery_options(config);
+  if (node) {
+    // A bad batch in a sealed segment is replaced by an in-sync replica's copy (the broker is
+    // not registered yet: it is in no ISR and leads nothing until the log is whole).
+    recovery_options.repair = [&node, &config](const recovery::SegmentDamage& damage) {
+      return cluster::repair_from(damage, node->in_sync_peers(damage.topic, damage.partition),
+                                  config.cluster_auth_token, std::chrono::seconds(10));
+    };
+  }
+  recovery::LogRecovery recovery(std::move(recovery_options));
   std::mutex report_mu;
   std::string report_json;  // guarded by report_mu; set once recovery is done
   ctx.recovery_json = [&] {
@@ -183,48 +234,19 @@ int serve(const ServeArgs& args) {
     return 1;
   }
 
-  // Every append wakes the long-polling fetches of its partition, whatever path made it.
-  broker::Broker::Hooks hooks;
-  hooks.on_append = [&ctx](const broker::PartitionLog& log) { ctx.waiters.notify(&log); };
-  broker::Broker broker(config, std::move(hooks));
-  ctx.advertised_url = config.advertised_listeners.empty()
-                           ? fmt::format("http://{}:{}", server_options->host, server.port())
-                           : config.advertised_listeners;
-
-  // Cluster mode: the cluster id comes from etcd (a data directory of another cluster is
-  // refused) before the broker opens its partitions.
-  std::unique_ptr<cluster::ClusterNode> node;
-  if (!config.etcd_endpoints.empty()) {
-    auto endpoints = cluster::parse_etcd_endpoints(config.etcd_endpoints);
-    auto local = broker::stored_cluster_id(config.log_dirs);
-    if (!endpoints || !local) {
-      spdlog::critical("etcd.endpoints: {}",
-                       endpoints ? "unreadable meta.properties" : endpoints.error());
-      server.stop(std::chrono::milliseconds(0));
-      return 2;
+  if (node) {
+    node->set_clean_start(std::all_of(report->clean_shutdown.begin(), report->clean_shutdown.end(),
+                                      [](bool clean) { return clean; }));
+    // A log cut before its last segment lost records this broker had reported durable: its
+    // old places in ISRs must not make it electable until it has caught up again.
+    for (const auto& p : report->partitions) {
+      if (!p.cut_sealed) continue;
+      spdlog::warn(
+          "{}: cut before its last segment; this broker leads no partition it held "
+          "before until it is back in sync",
+          p.name);
+      broker.renew_storage();
     }
-    cluster::ClusterNode::Options o;
-    o.broker_id = config.broker_id;
-    o.url = ctx.advertised_url;
-    o.endpoints = std::move(*endpoints);
-    o.prefix = config.etcd_prefix;
-    o.session_timeout = std::chrono::milliseconds(config.broker_session_timeout_ms);
-    o.heartbeat = std::chrono::milliseconds(config.broker_heartbeat_interval_ms);
-    o.auto_leader_rebalance = config.auto_leader_rebalance_enable;
-    o.topic_defaults = config.topic_defaults;
-    o.leader_imbalance_interval =
-        std::chrono::seconds(config.leader_imbalance_check_interval_seconds);
-    o.clean_start = std::all_of(report->clean_shutdown.begin(), report->clean_shutdown.end(),
-                                [](bool clean) { return clean; });
-    node = std::make_unique<cluster::ClusterNode>(std::move(o));
-    auto id = node->agree_cluster_id(local->value_or(broker::new_cluster_id()), *local);
-    if (!id) {
-      spdlog::critical("{}", id.error().message);
-      server.stop(std::chrono::milliseconds(0));
-      return 2;
-    }
-    broker.set_cluster_id(*id);
-    broker.set_new_storage_revision(node->agreed_revision());
   }
   if (auto r = broker.start(); !r) {
     spdlog::critical("start-up failed: {}", r.error().message());
@@ -262,6 +284,25 @@ int serve(const ServeArgs& args) {
           return state->leader_epoch;
         });
     ctx.cluster.store(node.get(), std::memory_order_release);
+    // The scrub repairs damage from the partition's other in-sync replicas, leader first.
+    broker.scrubber().set_repair([node = node.get(), &config](const recovery::SegmentDamage& d) {
+      std::vector<cluster::RepairSource> sources;
+      const auto view = node->view();
+      if (const auto* state = view->partition(d.topic, d.partition)) {
+        for (const auto& member : state->isr) {
+          const int32_t id = member.first;
+          auto b = view->brokers.find(id);
+          if (id == config.broker_id || b == view->brokers.end()) continue;
+          cluster::RepairSource source{id, b->second.registration.url};
+          if (id == state->leader) {
+            sources.insert(sources.begin(), std::move(source));
+          } else {
+            sources.push_back(std::move(source));
+          }
+        }
+      }
+      return cluster::repair_from(d, sources, config.cluster_auth_token, std::chrono::seconds(10));
+    });
   }
   ctx.broker.store(&broker, std::memory_order_release);
   spdlog::info("ready: {} topics in {}", broker.topics().list().size(),
@@ -270,6 +311,7 @@ int serve(const ServeArgs& args) {
   sigwait(&stop_signals, &signal);
   spdlog::info("received {}, stopping", strsignal(signal));
   // The lease goes first, so the cluster moves this broker's leaderships at once.
+  broker.scrubber().set_repair({});
   if (node) node->stop();
   if (replicas) replicas->stop();  // acks=all still waiting: not confirmed
   ctx.waiters.shut_down();  // parked long polls answer now instead of holding up the grace period

@@ -109,7 +109,7 @@ Result<void> Broker::load_identity() {
     std::filesystem::create_directories(dir, ec);
     if (ec) return ec;
     const auto path = std::filesystem::path(dir) / segment::kMetaFile;
-    if (std::filesystem::exists(path)) {
+    if (std::filesystem::exists(path) && !(renew_storage_ && new_storage_revision_ > 0)) {
       auto revision = stored_storage_revision(path);
       if (!revision) return revision.error();
       storage_revision_ = std::max(storage_revision_, *revision);
@@ -158,6 +158,8 @@ Result<void> Broker::start() {
       std::make_unique<Producer>(*registry_, *admin_, *committer_, *worker_, config_, replication_);
   if (auto r = start_groups(); !r) return r;
   retention_thread_ = std::thread([this] { retention_loop(); });
+  scrubber_ = std::make_unique<Scrubber>(*registry_, config_.log_scrub_bytes_per_second);
+  scrubber_->start();
   started_ = true;
   return {};
 }
@@ -165,6 +167,7 @@ Result<void> Broker::start() {
 Result<void> Broker::stop() {
   if (!started_) return {};
   started_ = false;
+  scrubber_->stop();
   {
     std::lock_guard lock(retention_mu_);
     stopping_ = true;

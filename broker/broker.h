@@ -13,6 +13,7 @@
 #include "broker/group_commit.h"
 #include "broker/partition_log.h"
 #include "broker/produce.h"
+#include "broker/scrub.h"
 #include "broker/topic_admin.h"
 #include "broker/topic_registry.h"
 #include "broker/worker.h"
@@ -69,6 +70,10 @@ class Broker {
   // The storage revision that log dirs created by start() record (meta.properties
   // `storage.revision`, cluster::BrokerRegistration::storage_revision); 0 records none.
   void set_new_storage_revision(int64_t revision) { new_storage_revision_ = revision; }
+  // Makes start() record the new storage revision in every log dir, existing ones too:
+  // recovery cut records out of a log that this broker had reported durable, so places in ISRs
+  // it was given before must not make it electable (cluster::BrokerRegistration).
+  void renew_storage() { renew_storage_ = true; }
   // Reads or creates meta.properties in every log dir and opens every partition. Recovery
   // (recovery::LogRecovery) must have run on the log dirs first.
   [[nodiscard]] Result<void> start();
@@ -94,6 +99,8 @@ class Broker {
     replication_.store(replication, std::memory_order_release);
   }
   Producer& producer() { return *producer_; }
+  // The background scrub of sealed segments (after start()).
+  Scrubber& scrubber() { return *scrubber_; }
   // The thread for work a network thread must not do: anything that syncs or waits for a
   // flush (topic create, delete, config changes).
   Worker& worker() { return *worker_; }
@@ -111,6 +118,7 @@ class Broker {
   Hooks hooks_;
   std::string cluster_id_;
   int64_t new_storage_revision_ = 0;
+  bool renew_storage_ = false;
   int64_t storage_revision_ = 0;
   SyncStats sync_stats_;
   std::atomic<Replication*> replication_{nullptr};
@@ -119,6 +127,7 @@ class Broker {
   std::unique_ptr<TopicAdminSwitch> admin_;
   std::unique_ptr<Worker> worker_;
   std::unique_ptr<Producer> producer_;
+  std::unique_ptr<Scrubber> scrubber_;
   std::unique_ptr<ConsumerGroups> groups_;  // after registry_: destroyed first
   std::mutex retention_mu_;
   std::condition_variable retention_cv_;

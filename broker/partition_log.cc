@@ -167,7 +167,7 @@ Result<std::vector<AppendResult>> PartitionLog::append_batches(
 }
 
 Result<std::vector<AppendResult>> PartitionLog::append_replicated(
-    std::span<const segment::ValidBatch> batches) {
+    std::span<const segment::ValidBatch> batches, Offset leader_segment) {
   std::vector<AppendResult> results;
   // Runs of batches of one epoch; a run of a newer epoch is recorded in the checkpoint first.
   while (!batches.empty()) {
@@ -181,7 +181,7 @@ Result<std::vector<AppendResult>> PartitionLog::append_replicated(
         if (auto r = epochs_->assign(epoch, end_offset().value); !r) return r.error();
       }
     }
-    AppendJob job{batches.first(n), true, {}, {}};
+    AppendJob job{batches.first(n), true, {}, {}, leader_segment.value};
     AppendJob* jobs[] = {&job};
     append_jobs(jobs, nullptr);
     for (auto& r : job.results) results.push_back(r);
@@ -216,14 +216,14 @@ void PartitionLog::set_config(const config::TopicConfig& config) {
   config_ = std::move(snapshot);
 }
 
-bool PartitionLog::roll_due(uint64_t queued, const segment::BatchHeader& batch,
-                            int64_t now_ms) const {
+bool PartitionLog::roll_due(uint64_t queued, const segment::BatchHeader& batch, int64_t now_ms,
+                            bool by_age) const {
   const auto& config = options_.config;
   if (queued == 0 && active_->size_bytes() == 0) return false;  // takes any one batch
   const uint64_t size = active_->size_bytes() + queued + batch.size_bytes();
   return size > static_cast<uint64_t>(config.segment_bytes) ||
          active_->needs_roll(queued + batch.size_bytes(), batch.last_offset(), config.segment_bytes,
-                             config.segment_ms, now_ms);
+                             by_age ? config.segment_ms : INT64_MAX, now_ms);
 }
 
 void PartitionLog::append_jobs(std::span<AppendJob* const> jobs, segment::DirectBuffer* direct) {
@@ -289,9 +289,24 @@ void PartitionLog::append_jobs(std::span<AppendJob* const> jobs, segment::Direct
         }
         last_epoch = header.leader_epoch;
         std::error_code ec;
-        if (roll_due(run_bytes, header, now)) {
+        // A follower rolls where its leader did (and where it must), never by age.
+        const bool leader_rolls = job.replicated && job.leader_segment >= 0;
+        const bool leader_rolled_here = leader_rolls &&
+                                        header.base_offset.value == job.leader_segment &&
+                                        active_->base_offset() != header.base_offset &&
+                                        (run_bytes > 0 || active_->size_bytes() > 0);
+        if (leader_rolled_here) {
           ec = write_run();
-          if (!ec && roll_due(0, header, now)) {
+          if (!ec) {
+            if (auto r = roll(base, now); r) {
+              rolled = true;
+            } else {
+              ec = r.error();
+            }
+          }
+        } else if (roll_due(run_bytes, header, now, !leader_rolls)) {
+          ec = write_run();
+          if (!ec && roll_due(0, header, now, !leader_rolls)) {
             if (auto r = roll(base, now); r) {
               rolled = true;
             } else {
@@ -355,6 +370,28 @@ Result<void> PartitionLog::seal_rolled() {
     if (auto r = fsync_dir(options_.dir); !r) return r;
   }
   return {};
+}
+
+std::vector<std::shared_ptr<const segment::Segment>> PartitionLog::sealed_segments() const {
+  std::lock_guard lock(segments_mu_);
+  std::vector<std::shared_ptr<const segment::Segment>> out;
+  for (auto it = segments_.begin(); it != segments_.end() && std::next(it) != segments_.end();
+       ++it) {
+    out.push_back(it->second);
+  }
+  return out;
+}
+
+Offset PartitionLog::active_base() const {
+  std::lock_guard lock(segments_mu_);
+  return Offset{segments_.rbegin()->first};
+}
+
+std::shared_ptr<const segment::Segment> PartitionLog::sealed_segment(Offset base) const {
+  std::lock_guard lock(segments_mu_);
+  auto it = segments_.find(base.value);
+  if (it == segments_.end() || std::next(it) == segments_.end()) return nullptr;
+  return it->second;
 }
 
 PartitionLog::SegmentPtr PartitionLog::segment_for(Offset offset) const {

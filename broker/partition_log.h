@@ -92,6 +92,11 @@ class PartitionLog {
     bool replicated = false;
     std::vector<AppendResult> results;  // one per batch appended, in order
     std::error_code error;  // why batch results.size() was not appended (those before it were)
+    // A replicated job's leader segment: the base offset of the leader's segment these batches
+    // come from (-1: unknown). Where a batch starts at it, the log rolls there, as the leader
+    // did; otherwise it rolls only where it must (size, index capacity), never by age, so that
+    // the replicas' sealed segments are the same files.
+    int64_t leader_segment = -1;
   };
   // The append core. Appends the jobs' batches in order, stamping each with the next offset
   // (and LogAppendTime), and writes the batches that go to the same segment with one write,
@@ -111,8 +116,9 @@ class PartitionLog {
   // cache: Errc::not_at_log_end or Errc::stale_epoch refuse a batch and those after it. The
   // first batch of a leader epoch later than the checkpoint's latest records (epoch, its base
   // offset) in leader-epoch-checkpoint, synced, before it is written (as Kafka's followers do).
+  // `leader_segment`: AppendJob::leader_segment.
   [[nodiscard]] Result<std::vector<AppendResult>> append_replicated(
-      std::span<const segment::ValidBatch> batches);
+      std::span<const segment::ValidBatch> batches, Offset leader_segment = Offset{-1});
   // Takes leadership at `epoch`: records (epoch, end offset) in leader-epoch-checkpoint, synced,
   // then stamps `epoch` into every later batch; no append runs in between. Syncs: call it on
   // a broker thread, never a network one.
@@ -124,6 +130,13 @@ class PartitionLog {
   int32_t last_batch_epoch() const { return last_batch_epoch_.load(std::memory_order_acquire); }
   // Encodes the records as one batch and appends it. A record timestamp < 0 means "now".
   [[nodiscard]] Result<AppendResult> append(std::span<const segment::RecordInput> records);
+
+  // The segments no more batches go to (all but the active one), oldest first.
+  std::vector<std::shared_ptr<const segment::Segment>> sealed_segments() const;
+  // The base offset of the active segment.
+  Offset active_base() const;
+  // The sealed segment whose base offset is `base`, or null.
+  std::shared_ptr<const segment::Segment> sealed_segment(Offset base) const;
 
   // Whole batches from the one holding `offset`, up to max_bytes (at least one batch), never
   // past `upto` (a batch boundary such as the high watermark). offset_out_of_range outside
@@ -204,7 +217,9 @@ class PartitionLog {
   // The one roll rule: whether `batch` (ending at `last_offset`), written after `queued` bytes
   // not yet written to the active segment, must go to a new segment. An empty segment takes
   // any one batch.
-  bool roll_due(uint64_t queued, const segment::BatchHeader& batch, int64_t now_ms) const;
+  // Without `by_age`, segment.ms is not a reason.
+  bool roll_due(uint64_t queued, const segment::BatchHeader& batch, int64_t now_ms,
+                bool by_age = true) const;
   // Creates the next segment at `next_base` and makes it active; the old one waits in
   // unsealed_ for the next flush(). Creates files but never syncs.
   [[nodiscard]] Result<void> roll(Offset next_base, int64_t now_ms);

@@ -92,6 +92,17 @@ FetchAnswer parse_fetch_answer(unsigned status, std::span<std::byte> body,
     }
     next = b.header().next_offset();
   }
+  // Where the leader's segment of these batches begins (absent from older leaders): at or
+  // before the first of them.
+  if (!headers.segment_base.empty()) {
+    int64_t base = -1;
+    if (!parse_int(headers.segment_base, base) || base < 0 ||
+        (!a.batches.empty() && base > offset.value)) {
+      return refused(fmt::format("answered a segment base '{}' that does not hold offset {}",
+                                 headers.segment_base.substr(0, 20), offset.value));
+    }
+    a.segment_base = base;
+  }
   return a;
 }
 

@@ -27,6 +27,7 @@ struct FetchAnswer {
   int64_t end_offset = -1;
   int64_t diverging_epoch = -1;
   int64_t log_start = -1;
+  int64_t segment_base = -1;  // where the leader's segment of the batches begins; -1 unknown
   int64_t error_code = 0;
   std::string message;
 };
@@ -36,6 +37,7 @@ struct FetchHeaders {
   std::string_view leader_epoch;    // X-Sluice-Leader-Epoch
   std::string_view high_watermark;  // X-Sluice-High-Watermark
   std::string_view log_start;       // X-Sluice-Log-Start-Offset
+  std::string_view segment_base;    // X-Sluice-Segment-Base (optional)
 };
 
 // `body` must outlive the batches (they point into it). A 200 must carry `epoch` in its epoch

@@ -99,6 +99,34 @@ boost::system::result<std::string, ClusterNode::Error> ClusterNode::agree_cluste
   });
 }
 
+std::vector<RepairSource> ClusterNode::in_sync_peers(const std::string& topic, int32_t partition) {
+  return run<std::vector<RepairSource>>([&]() -> asio::awaitable<std::vector<RepairSource>> {
+    std::vector<RepairSource> out;
+    auto state = co_await client_->range(layout_.partition(topic, partition));
+    if (!state || state->kvs.empty()) co_return out;
+    auto parsed = parse_partition_state(state->kvs[0].value);
+    if (!parsed) co_return out;
+    auto brokers = co_await client_->range(layout_.brokers(), prefix_end(layout_.brokers()));
+    if (!brokers) co_return out;
+    std::map<int32_t, std::string> urls;
+    for (const auto& kv : brokers->kvs) {
+      if (auto b = parse_broker_registration(kv.value)) urls[b->id] = b->url;
+    }
+    for (const auto& member : parsed->isr) {
+      const int32_t id = member.first;
+      auto url = urls.find(id);
+      if (id == options_.broker_id || url == urls.end()) continue;
+      RepairSource source{id, url->second};
+      if (id == parsed->leader) {
+        out.insert(out.begin(), std::move(source));
+      } else {
+        out.push_back(std::move(source));
+      }
+    }
+    co_return out;
+  });
+}
+
 asio::awaitable<Result<int64_t>> ClusterNode::grant_lease() {
   auto lease = co_await client_->grant(ttl_seconds(options_.session_timeout));
   if (!lease) co_return lease.error();
@@ -208,9 +236,23 @@ boost::system::result<void, ClusterNode::Error> ClusterNode::start() {
           co_await sleep_for(std::chrono::milliseconds(250));
           continue;
         }
+      } else if (auto alive = co_await client_->keepalive(lease_); alive && alive->ttl_s <= 0) {
+        // While an earlier registration expires, this one's lease must not expire too.
+        lease_ = 0;
+        continue;
       }
       auto registered = co_await register_once();
-      if (registered && *registered == Registration::done) break;
+      if (registered && *registered == Registration::done) {
+        auto c = co_await campaign();
+        if (c) break;
+        // The lease went (etcd restarted, or this start was slow): the registration went with
+        // it. Start again with a new lease.
+        if (c.error() != EtcdErrc::lease_not_found || Clock::now() > deadline) {
+          co_return Error{fmt::format("cannot campaign for controller: {}", c.error().message())};
+        }
+        lease_ = 0;
+        continue;
+      }
       if (registered && !waiting_logged) {
         spdlog::info(
             "broker.id {} is still registered in etcd; waiting for that registration to expire",
@@ -228,9 +270,6 @@ boost::system::result<void, ClusterNode::Error> ClusterNode::start() {
             options_.broker_id, waited.count())};
       }
       co_await sleep_for(std::chrono::milliseconds(500));
-    }
-    if (auto c = co_await campaign(); !c) {
-      co_return Error{fmt::format("cannot campaign for controller: {}", c.error().message())};
     }
     if (auto loaded = co_await load_keys(); !loaded) {
       co_return Error{

@@ -17,6 +17,7 @@
 
 #include "cluster/etcd_client.h"
 #include "cluster/metadata.h"
+#include "cluster/segment_repair.h"
 #include "config/config.h"
 
 namespace sluice::cluster {
@@ -74,6 +75,12 @@ class ClusterNode {
   int64_t agreed_revision() const { return agreed_revision_; }
   // BrokerRegistration::storage_revision of the data directories; set before start().
   void set_storage_revision(int64_t revision) { storage_revision_ = revision; }
+  // Set before start().
+  void set_clean_start(bool clean) { options_.clean_start = clean; }
+  // The partition's in-sync replicas other than this broker that are registered now, its
+  // leader first, read from etcd (blocking; also before start(), for start-up recovery's
+  // repairs). Empty when etcd cannot tell.
+  std::vector<RepairSource> in_sync_peers(const std::string& topic, int32_t partition);
 
   // Grants the lease, registers (waiting for an earlier registration of this id to expire, at
   // most 2 x session timeout + 5 s; then a live broker holds it: an error naming the id),

@@ -145,13 +145,15 @@ void ReplicaManager::apply(std::shared_ptr<const ClusterView> view) {
           new_leaders.push_back(*log);
         }
         l->replicas = replicas;
-        // A change sent earlier is settled once the partition's state has moved on (or by the
-        // refusal, in change_isr's callback).
-        if (l->state.mod_revision != state.mod_revision) l->isr_change_pending = false;
-        l->state = state;
-        for (auto it = l->joining.begin(); it != l->joining.end();) {
-          it = state.in_isr(*it) ? l->joining.erase(it) : std::next(it);
+        // A change sent earlier is settled once the partition's state has moved on: it either
+        // made this state, or compared an older revision and was refused. Followers that were
+        // joining are then in this ISR, or not in the committed one.
+        if (l->state.mod_revision != state.mod_revision) {
+          l->isr_change_pending = false;
+          l->change_unsettled = false;
+          l->joining.clear();
         }
+        l->state = state;
         leading_now.insert(key);
         continue;
       }
@@ -236,8 +238,12 @@ void ReplicaManager::advance(Leading& l, std::vector<std::pair<Done, std::error_
 
 void ReplicaManager::change_isr(Leading& l, std::vector<std::pair<int32_t, int64_t>> isr) {
   l.isr_change_pending = true;
+  l.change_unsettled = false;
+  l.change = std::move(isr);
+  l.change_revision = l.state.mod_revision;
+  l.change_sent = Clock::now();
   PartitionState next = l.state;
-  next.isr = std::move(isr);
+  next.isr = l.change;
   const std::string key = node_.layout().partition(l.log->topic(), l.log->partition());
   Txn txn;
   txn.compare.push_back({key, Compare::Target::mod, Compare::Op::equal, l.state.mod_revision, {}});
@@ -246,21 +252,21 @@ void ReplicaManager::change_isr(Leading& l, std::vector<std::pair<int32_t, int64
                fmt::join(ids(l.state.isr), ","), fmt::join(ids(next.isr), ","));
   const Key k{l.log->topic(), l.log->partition()};
   const int32_t epoch = l.epoch;
-  node_.txn_async(std::move(txn), [this, k, epoch](Result<TxnAnswer> answer) {
-    const bool ok = answer && answer->succeeded;
-    if (!ok) {
+  const int64_t revision = l.change_revision;
+  node_.txn_async(std::move(txn), [this, k, epoch, revision](Result<TxnAnswer> answer) {
+    if (!answer || !answer->succeeded) {
       spdlog::warn("{}-{}: in-sync replica change not committed: {}", k.first, k.second,
                    answer ? "the partition changed meanwhile" : answer.error().message());
     }
     std::lock_guard lock(mu_);
     auto it = leading_.find(k);
     if (it == leading_.end() || it->second->epoch != epoch) return;
-    // Success: the watch brings the new state (apply() clears the flag); failure: try again
-    // from the next view or tick.
-    if (!ok) {
-      it->second->isr_change_pending = false;
-      it->second->joining.clear();
-    }
+    Leading& sent = *it->second;
+    if (!sent.isr_change_pending || sent.change_revision != revision) return;  // settled
+    // Applied, or refused because the partition changed: the watch brings the state that
+    // settles it (apply()). No answer: it may or may not have been applied; tick() sends it
+    // again until etcd says which.
+    if (!answer) sent.change_unsettled = true;
   });
 }
 
@@ -401,6 +407,14 @@ void ReplicaManager::tick() {
           ++it;
         }
       }
+      // A change whose answer was lost goes again, the same, compared with the same revision:
+      // etcd either applies it now or refuses it because it was applied (or overtaken), and
+      // the view then settles it.
+      if (l->isr_change_pending && l->change_unsettled && !fenced &&
+          now - l->change_sent >= std::chrono::seconds(1)) {
+        change_isr(*l, l->change);
+        continue;
+      }
       if (!check_lag || fenced || l->isr_change_pending) continue;
       // Followers not caught up within replica.lag.time.max.ms leave the ISR, and so does a
       // member that fetches under another broker epoch than the one it joined with: it came
@@ -523,7 +537,7 @@ asio::awaitable<void> ReplicaManager::follow(std::shared_ptr<Following> f) {
     const auto answer = parse_fetch_answer(
         response.result_int(), std::as_writable_bytes(std::span(body.data(), body.size())),
         {response["X-Sluice-Leader-Epoch"], response["X-Sluice-High-Watermark"],
-         response["X-Sluice-Log-Start-Offset"]},
+         response["X-Sluice-Log-Start-Offset"], response["X-Sluice-Segment-Base"]},
         epoch, end, log.end_offset());
     const auto quarantine_dir = log.dir().parent_path() / "quarantine" / name;
     if (answer.kind == FetchAnswer::Kind::behind) {
@@ -584,7 +598,7 @@ asio::awaitable<void> ReplicaManager::follow(std::shared_ptr<Following> f) {
     }
     const auto& batches = answer.batches;
     if (!batches.empty()) {
-      auto appended = log.append_replicated(batches);
+      auto appended = log.append_replicated(batches, Offset{answer.segment_base});
       if (!appended) {
         fail(fmt::format("cannot append what broker {} sent: {}", leader,
                          appended.error().message()));

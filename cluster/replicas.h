@@ -118,9 +118,18 @@ class ReplicaManager final : public broker::Replication {
     std::vector<int32_t> replicas;
     PartitionState state;  // as committed in etcd (the view's)
     // Followers being added to the ISR: they count for the high watermark from the moment the
-    // change is sent (Kafka's maximal ISR), until etcd refuses it.
+    // change is sent (Kafka's maximal ISR) until the view shows the partition's next state,
+    // which settles whether they joined. A refusal does not settle it: the change may have
+    // been applied by etcd all the same when its answer was lost (an etcd that went away).
     std::set<int32_t> joining;
     bool isr_change_pending = false;
+    // The change in flight: the ISR it sets, the partition revision it compares, when it was
+    // sent, and whether its outcome is unknown (no answer from etcd): then it is sent again,
+    // unchanged, until etcd answers or the view moves on.
+    std::vector<std::pair<int32_t, int64_t>> change;
+    int64_t change_revision = 0;
+    Clock::time_point change_sent;
+    bool change_unsettled = false;
     std::map<int32_t, Progress> followers;
     std::vector<Waiter> waiters;
   };

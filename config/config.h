@@ -101,6 +101,7 @@ struct BrokerConfig {
   int64_t consumer_auto_commit_interval_ms = 5000;        // consumer.auto.commit.interval.ms
   std::string consumer_assignment_strategy = "range";     // consumer.partition.assignment.strategy
   std::string log_level = "info";                         // log.level trace|debug|info|warn|error
+  int64_t log_scrub_bytes_per_second = 52428800;          // log.scrub.bytes.per.second (0: off)
   // Cluster mode (docs/CLUSTER.md): empty etcd.endpoints is a standalone broker.
   std::string etcd_endpoints;                       // etcd.endpoints: http://host:port,...
   std::string etcd_prefix = "/sluice";              // etcd.prefix

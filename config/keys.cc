@@ -258,6 +258,10 @@ std::vector<Key<BrokerConfig>> make_broker_keys() {
        {}},
       topic_default("min.insync.replicas", "min.insync.replicas"),
       topic_default("unclean.leader.election.enable", "unclean.leader.election.enable"),
+      int_key("log.scrub.bytes.per.second", &B::log_scrub_bytes_per_second, {0, int64_t{1} << 40},
+              "52428800",
+              "How fast the background scrub re-reads sealed segments to check every batch "
+              "(damage is repaired from an in-sync replica in cluster mode); 0 turns it off."),
       int_key("request.timeout.ms", &B::request_timeout_ms, {1, 3600000}, "30000",
               "Cluster mode: how long acks=all waits for the in-sync replicas before 503 "
               "(error_code 50304: the records may still appear)."),

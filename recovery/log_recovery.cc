@@ -158,6 +158,7 @@ void LogRecovery::run_job(const Job& job, PartitionReport& out) {
       options_.log_dirs[job.log_dir_index] / segment::kQuarantineDir / job.dir.name();
   settings.bytes_done = &progress_.bytes_done;
   settings.segments_done = &progress_.segments_done;
+  settings.repair = options_.repair;
   const auto& points = points_[job.log_dir_index];
   if (auto it = points.find(job.dir.name()); it != points.end()) {
     settings.recovery_point = it->second;

@@ -31,6 +31,7 @@ struct LogRecoveryOptions {
   bool read_only = false;            // verify: change nothing, write no report
   std::optional<std::string> topic;  // only this topic's partitions
   int progress_interval_ms = 2000;   // how often progress is logged
+  RepairFn repair;                   // SegmentRecoverySettings::repair
 };
 
 // Counters of a run in progress; every field may be read from any thread at any time.

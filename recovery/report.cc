@@ -48,12 +48,12 @@ std::string to_json(const PartitionReport& p) {
       "\"segments_scanned\": {}, \"segments_skipped\": {}, \"segments_removed\": {}, "
       "\"batches\": {}, \"records\": {}, \"bytes_scanned\": {}, \"bytes_quarantined\": {}, "
       "\"indexes_rebuilt\": {}, \"next_offset\": {}, \"truncation\": {}, \"strays\": {}, "
-      "\"ignored\": {}, \"problems\": {}, \"failure\": {}}}",
+      "\"ignored\": {}, \"problems\": {}, \"repairs\": {}, \"failure\": {}}}",
       json_quote(p.name), json_quote(p.dir.string()), json_quote(p.mode), p.segments,
       p.segments_scanned, p.segments_skipped, p.segments_removed, p.batches, p.records,
       p.bytes_scanned, p.bytes_quarantined, p.indexes_rebuilt, p.next_offset.value,
       p.truncation ? json_quote(*p.truncation) : std::string("null"), json_list(p.strays),
-      json_list(p.ignored), json_list(p.problems),
+      json_list(p.ignored), json_list(p.problems), json_list(p.repairs),
       p.failure.empty() ? std::string("null") : json_quote(p.failure));
 }
 

@@ -32,6 +32,8 @@ struct PartitionReport {
   Offset next_offset;                     // where the next append lands
   std::string mode;                       // "full" or "checkpoint"
   std::optional<std::string> truncation;  // why the log was cut, if it was
+  bool cut_sealed = false;                // the cut began before the last segment
+  std::vector<std::string> repairs;       // damage replaced from a replica's copy
   std::vector<std::string> strays;        // stray files removed (or to remove)
   std::vector<std::string> ignored;       // files left alone
   std::vector<std::string> problems;      // every defect found, repaired or not

@@ -190,6 +190,38 @@ Result<std::optional<SegmentRecovery::Cut>> SegmentRecovery::scan_segments() {
     auto scan = scan_segment(file(seg.base, kLogSuffix), seg.base, settings_.options, *existing,
                              settings_.bytes_done, last_epoch);
     if (!scan) return scan.error();
+    // A bad batch in a segment before the last: a replica's copy may replace it.
+    if (!scan->clean() && i + 1 < segments_.size() && settings_.repair && !settings_.read_only) {
+      SegmentDamage damage{dir_.topic,
+                           dir_.partition,
+                           file(seg.base, kLogSuffix),
+                           seg.base,
+                           scan->valid_bytes,
+                           scan->next_offset,
+                           segments_[i + 1].base,
+                           scan->file_bytes,
+                           scan->describe_error(),
+                           settings_.quarantine_dir};
+      const auto outcome = settings_.repair(damage);
+      const std::string what =
+          fmt::format("{}: {}", segment::segment_file_name(seg.base, kLogSuffix), damage.reason);
+      if (outcome.from_broker) {
+        report_.repairs.push_back(
+            fmt::format("{}; repaired from broker {}", what, *outcome.from_broker));
+        report_.problems.push_back(report_.repairs.back());
+        report_.bytes_quarantined += damage.file_size - damage.position;
+        if (auto log = spdlog::get("recovery")) {
+          log->warn("{}: {}", dir_.name(), report_.repairs.back());
+        }
+        auto again = scan_segment(file(seg.base, kLogSuffix), seg.base, settings_.options,
+                                  *existing, nullptr, last_epoch);
+        if (!again) return again.error();
+        scan = std::move(again);
+      } else if (auto log = spdlog::get("recovery")) {
+        log->warn("{}: {}; not repaired ({}): cut as a standalone log is", dir_.name(), what,
+                  outcome.detail);
+      }
+    }
     if (!scan->epochs.empty()) last_epoch = scan->epochs.back().epoch;
     if (settings_.segments_done) settings_.segments_done->fetch_add(1);
     ++report_.segments_scanned;
@@ -278,6 +310,7 @@ QuarantineCut SegmentRecovery::plan_cut(const Cut& cut) {
 
 Result<void> SegmentRecovery::apply_cut(const Cut& cut) {
   const QuarantineCut q = plan_cut(cut);
+  report_.cut_sealed = cut.segment + 1 < segments_.size();
   const size_t keep = cut.whole ? cut.segment : cut.segment + 1;
   report_.segments_removed += segments_.size() - keep;
   if (settings_.read_only) {

@@ -9,6 +9,7 @@
 
 #include "common/result.h"
 #include "common/types.h"
+#include "recovery/damage.h"
 #include "recovery/quarantine.h"
 #include "recovery/report.h"
 #include "recovery/segment_scan.h"
@@ -38,6 +39,9 @@ struct SegmentRecoverySettings {
   std::filesystem::path quarantine_dir;            // <log.dir>/quarantine/<topic>-<partition>
   std::atomic<uint64_t>* bytes_done = nullptr;     // progress, if given
   std::atomic<uint64_t>* segments_done = nullptr;  // progress, if given
+  // Replaces a bad batch in a segment before the last from a replica's copy (damage.h); the
+  // segment is then scanned again. Without it, or when it fails, the log is cut there.
+  RepairFn repair;
 };
 
 // Validates, cuts and re-indexes the segments of one partition directory, so that afterwards

@@ -219,12 +219,55 @@ asio::awaitable<Reply> replica_fetch(Call& call) {
   Reply reply = json_reply(http::status::ok, {}, kRawBatch);
   if (!slice->empty()) {
     reply.file_body = FileBody{slice->segment, slice->fd(), slice->position.value, slice->length};
+    // The follower rolls where this segment begins, so that sealed segments are the same
+    // files on every replica.
+    reply.message.set("X-Sluice-Segment-Base", std::to_string(slice->segment->base_offset().value));
   }
   reply.message.set("X-Sluice-Next-Offset",
                     std::to_string(slice->empty() ? start.value : slice->next_offset.value));
   reply.message.set("X-Sluice-High-Watermark", std::to_string(log.high_watermark().value));
   reply.message.set("X-Sluice-Log-Start-Offset", std::to_string(log.start_offset().value));
   reply.message.set("X-Sluice-Leader-Epoch", std::to_string(current));
+  co_return reply;
+}
+
+// GET /v1/replica/topics/{t}/partitions/{p}/segments/{base}?position=P: a sealed segment's
+// bytes from P to its end, for a replica that repairs its copy of that segment (docs/CLUSTER.md,
+// "Repair from a replica"). Any replica answers, leading or not; only brokers may ask (the
+// cluster token). 404 / 40410 when no sealed segment starts at `base` here; 416 / 41602 for a
+// position past its end. X-Sluice-Segment-Size and X-Sluice-Segment-Next-Offset say what the
+// whole segment holds.
+asio::awaitable<Reply> replica_segment(Call& call) {
+  if (call.ctx.cluster.load(std::memory_order_acquire) == nullptr) {
+    co_return error_reply(
+        {http::status::not_found, 40401, "Replica segments are for brokers of a cluster"});
+  }
+  if (!has_cluster_token(call)) co_return missing_cluster_token();
+  auto ref = find_partition(call, call.params[0], call.params[1]);
+  if (!ref) co_return error_reply(ref.error());
+  auto& log = **ref;
+  const std::string name = fmt::format("{}-{}", log.topic(), log.partition());
+  const auto& text = call.params[2];
+  const auto base = parse_int(text, 0, INT64_MAX);
+  auto segment = base ? log.sealed_segment(Offset{*base}) : nullptr;
+  if (!segment) {
+    co_return error_reply({http::status::not_found, 40410,
+                           fmt::format("No sealed segment of {} starts at offset '{}' here", name,
+                                       std::string_view(text).substr(0, 32))});
+  }
+  const uint64_t size = segment->size_bytes();
+  const auto position = int_query(call, "position", 0, 0, INT64_MAX);
+  if (!position) co_return error_reply(position.error());
+  if (static_cast<uint64_t>(*position) > size) {
+    co_return error_reply({http::status::range_not_satisfiable, 41602,
+                           fmt::format("Position {} lies past the end of segment {} of {} ({})",
+                                       *position, *base, name, size)});
+  }
+  Reply reply = json_reply(http::status::ok, {}, kRawBatch);
+  const auto from = static_cast<uint64_t>(*position);
+  if (from < size) reply.file_body = FileBody{segment, segment->fd(), from, size - from};
+  reply.message.set("X-Sluice-Segment-Size", std::to_string(size));
+  reply.message.set("X-Sluice-Segment-Next-Offset", std::to_string(segment->next_offset().value));
   co_return reply;
 }
 
@@ -267,6 +310,11 @@ void add_fetch_routes(std::vector<Route>& routes) {
   routes.push_back({.method = http::verb::get,
                     .pattern = "/v1/replica/topics/{}/partitions/{}",
                     .handler = replica_fetch,
+                    .api = Api::ops,
+                    .topic_param = 0});
+  routes.push_back({.method = http::verb::get,
+                    .pattern = "/v1/replica/topics/{}/partitions/{}/segments/{}",
+                    .handler = replica_segment,
                     .api = Api::ops,
                     .topic_param = 0});
 }

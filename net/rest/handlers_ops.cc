@@ -1,5 +1,7 @@
 // Operations endpoints: liveness, readiness, metrics and the recovery report. They answer
 // from the first second, while recovery still runs.
+#include <cctype>
+
 #include "net/rest/handler_util.h"
 #include "net/rest/router.h"
 
@@ -32,7 +34,15 @@ asio::awaitable<Reply> recovery_report(Call& call) {
   if (!call.ctx.recovery_json) {
     co_return error_reply({http::status::not_found, 40400, "No recovery has run"});
   }
-  co_return json_reply(http::status::ok, call.ctx.recovery_json());
+  std::string body = call.ctx.recovery_json();
+  // Once the broker serves, what the background scrub found since (docs/OPERATIONS.md).
+  while (!body.empty() && std::isspace(static_cast<unsigned char>(body.back()))) body.pop_back();
+  if (auto* broker = call.ctx.broker.load(std::memory_order_acquire);
+      broker != nullptr && !body.empty() && body.back() == '}') {
+    body.pop_back();
+    body += ",\n  \"scrub\": " + broker->scrubber().to_json() + "\n}\n";
+  }
+  co_return json_reply(http::status::ok, std::move(body));
 }
 
 }  // namespace

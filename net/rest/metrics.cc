@@ -78,6 +78,21 @@ std::string Metrics::render(broker::Broker* broker, const cluster::ClusterNode* 
     w.histogram({}, broker::SyncStats::kBuckets, cumulative,
                 static_cast<double>(sync.total_ns.load()) / 1e9, seen);
 
+    const auto& scrub = broker->scrubber().counters();
+    w.family("sluice_scrub_passes_total", Type::counter,
+             "Whole passes of the background scrub over every sealed segment.");
+    w.sample({}, scrub.passes.load());
+    w.family("sluice_scrub_segments_total", Type::counter, "Sealed segments the scrub checked.");
+    w.sample({}, scrub.segments.load());
+    w.family("sluice_scrub_bytes_total", Type::counter, "Bytes the scrub read and checked.");
+    w.sample({}, scrub.bytes.load());
+    w.family("sluice_scrub_damaged_segments_total", Type::counter,
+             "Sealed segments in which the scrub found a bad batch.");
+    w.sample({}, scrub.damaged.load());
+    w.family("sluice_scrub_repaired_segments_total", Type::counter,
+             "Of those, the ones repaired from an in-sync replica's copy.");
+    w.sample({}, scrub.repaired.load());
+
     const auto partitions = broker->topics().all_partitions();
     auto per_partition = [&](std::string_view name, std::string_view help, auto value) {
       w.family(name, Type::gauge, help);

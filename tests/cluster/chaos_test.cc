@@ -450,7 +450,8 @@ class ChaosTest : public ClusterFixture {
 
   std::string report() const {
     std::ostringstream out;
-    out << "seed " << seed_ << ", " << seconds_ << " s of chaos, " << rounds_ << " rounds\n";
+    out << "seed " << seed_ << ", " << ran_s_ << " s of chaos (of " << seconds_ << " asked), "
+        << rounds_ << " rounds\n";
     out << "faults:";
     for (int f = 0; f < kFaults; ++f) out << " " << kFaultNames[f] << " " << faults_[f] << ";";
     out << "\nsends " << sends_ << ", acknowledged " << acknowledged_ << ", refused " << refused_
@@ -492,6 +493,7 @@ class ChaosTest : public ClusterFixture {
   std::vector<int64_t> failovers_;
   std::array<int64_t, kFaults> faults_{};
   int64_t rounds_ = 0;
+  int64_t ran_s_ = 0;  // how long the faults went on
   int64_t acknowledged_ = 0, lost_ = 0, moved_ = 0, duplicates_ = 0, bad_duplicates_ = 0,
           differing_ = 0;
 };
@@ -516,7 +518,8 @@ TEST_F(ChaosTest, RandomFaultsLoseNoAcknowledgedRecord) {
   // started again at the heal.
   std::vector<std::string> fault_errors;
   std::set<int64_t> down;
-  const auto deadline = Clock::now() + std::chrono::seconds(seconds_);
+  const auto began = Clock::now();
+  const auto deadline = began + std::chrono::seconds(seconds_);
   while (Clock::now() < deadline && fault_errors.size() < 3) {
     try {
       fault_round();
@@ -524,9 +527,11 @@ TEST_F(ChaosTest, RandomFaultsLoseNoAcknowledgedRecord) {
       const std::string what = e.what();
       fault_errors.push_back("round " + std::to_string(rounds_) + ": " +
                              what.substr(what.size() > 3000 ? what.size() - 3000 : 0));
+      std::cout << "a fault went wrong: " << fault_errors.back() << std::endl;
       for (int64_t id = 1; id <= 3; ++id) down.insert(id);
     }
     ++rounds_;
+    ran_s_ = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - began).count();
   }
   joiner.done();
 
