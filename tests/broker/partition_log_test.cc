@@ -682,6 +682,40 @@ TEST_F(PartitionLogTest, AReplicaAppendsItsLeadersBatchesByteForByte) {
   EXPECT_TRUE(log_bytes(*follower, Offset{0}) == log_bytes(*leader, Offset{0}));
 }
 
+// A follower told where each of its leader's segments begins rolls exactly there, whatever
+// its own settings say, so its sealed segments are the leader's files (repair from a replica
+// relies on it).
+TEST_F(PartitionLogTest, AReplicaRollsWhereItsLeadersSegmentsBegin) {
+  auto leader = open("t-0");
+  ASSERT_TRUE(leader->become_leader(1));
+  for (int i = 0; i < 40; ++i) append(*leader, 1 + i % 3);
+  ASSERT_GT(leader->segment_count(), 3u);
+  config_.segment_bytes = 1 << 20;  // the follower alone would never roll
+  config_.segment_ms = 1;           // nor roll by age: only where the leader did
+  auto follower = open("t-1");
+  for (const auto& s : leader->sealed_segments()) {
+    // One fetch per leader segment, as the leader answers them.
+    std::string fetched = log_bytes(*leader, s->base_offset());
+    auto batches = split_batches(fetched);
+    std::vector<segment::ValidBatch> in_segment;
+    for (const auto& b : batches) {
+      if (b.header().base_offset < s->next_offset()) in_segment.push_back(b);
+    }
+    ASSERT_TRUE(follower->append_replicated(in_segment, s->base_offset()));
+  }
+  std::string rest = log_bytes(*leader, leader->active_base());
+  auto tail = split_batches(rest);
+  ASSERT_TRUE(follower->append_replicated(tail, leader->active_base()));
+  const auto ours = follower->sealed_segments();
+  const auto theirs = leader->sealed_segments();
+  ASSERT_EQ(ours.size(), theirs.size());
+  for (size_t i = 0; i < ours.size(); ++i) {
+    EXPECT_EQ(ours[i]->base_offset(), theirs[i]->base_offset());
+    EXPECT_EQ(ours[i]->size_bytes(), theirs[i]->size_bytes());
+  }
+  EXPECT_EQ(follower->active_base(), leader->active_base());
+}
+
 TEST_F(PartitionLogTest, AReplicaRefusesABatchNotAtItsEndOrOfAnOlderEpoch) {
   auto leader = open("t-0");
   auto follower = open("t-1");

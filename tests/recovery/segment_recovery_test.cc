@@ -38,11 +38,12 @@ class SegmentRecoveryTest : public ::testing::Test {
     return w;
   }
 
-  Result<PartitionReport> recover(bool read_only = false) {
+  Result<PartitionReport> recover(bool read_only = false, RepairFn repair = {}) {
     SegmentRecoverySettings s;
     s.options = testing::recovery_options();
     s.read_only = read_only;
     s.quarantine_dir = qdir();
+    s.repair = std::move(repair);
     return SegmentRecovery(*parse_partition_dir(part()), s).run();
   }
 
@@ -183,6 +184,60 @@ TEST_F(SegmentRecoveryTest, BitFlipInMiddleSegmentQuarantinesFromTheDamagedBatch
       }
     }
   }
+}
+
+// With a replica's copy (here: the untouched files), a damaged batch in a sealed segment is
+// replaced in place, the damaged bytes kept in quarantine, and nothing is cut; a copy that
+// does not check out is refused and the log is cut as without one.
+TEST_F(SegmentRecoveryTest, ADamagedSealedSegmentIsRepairedFromACopyInsteadOfCut) {
+  auto w = write(150);
+  ASSERT_GE(w.bases().size(), 4u);
+  const size_t seg = 1;
+  const auto log = w.file(seg, segment::kLogSuffix);
+  std::string bytes = read_file(log);
+  const size_t pos = bytes.size() / 2;
+  bytes[pos] = static_cast<char>(bytes[pos] ^ 0x21);
+  write_file(log, bytes);
+  const std::string good = pristine_[log.filename().string()];
+  std::vector<SegmentDamage> seen;
+  auto from_copy = [&](const SegmentDamage& d) -> RepairOutcome {
+    seen.push_back(d);
+    const auto copy = std::as_bytes(std::span(good)).subspan(d.position);
+    if (auto bad = check_replacement(d, copy)) return {std::nullopt, *bad};
+    if (auto r = write_replacement(d, copy, "repaired from broker 7", 1); !r) {
+      return {std::nullopt, r.error().message()};
+    }
+    return {7, {}};
+  };
+  auto r = recover(false, from_copy);
+  ASSERT_TRUE(r) << r.error().message();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].base, w.bases()[seg]);
+  EXPECT_EQ(seen[0].end, w.bases()[seg + 1]);
+  EXPECT_LE(seen[0].position, pos);
+  EXPECT_FALSE(r->truncation);
+  ASSERT_EQ(r->repairs.size(), 1u);
+  EXPECT_NE(r->repairs[0].find("repaired from broker 7"), std::string::npos);
+  EXPECT_EQ(snapshot(part()), pristine_);  // every file as written, indexes included
+  auto q = testing::quarantined(qdir());
+  ASSERT_EQ(q.count(log.filename().string()), 1u);
+  EXPECT_EQ(q[log.filename().string()], bytes.substr(seen[0].position));
+
+  // A copy of another size, or whose batches do not reach the next segment, is refused.
+  reset_dir();
+  write_file(log, bytes);
+  auto short_copy = [&](const SegmentDamage& d) -> RepairOutcome {
+    const auto copy = std::as_bytes(std::span(good)).subspan(d.position);
+    EXPECT_TRUE(check_replacement(d, copy.first(copy.size() - 1)));
+    std::string other(copy.size(), '\0');
+    EXPECT_TRUE(check_replacement(d, std::as_bytes(std::span(other))));
+    return {std::nullopt, "no good copy"};
+  };
+  r = recover(false, short_copy);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_TRUE(r->truncation);
+  EXPECT_TRUE(r->cut_sealed);
+  EXPECT_TRUE(r->repairs.empty());
 }
 
 enum class Damage { remove, truncate, zero_fill, garble };
