@@ -289,17 +289,12 @@ int serve(const ServeArgs& args) {
       std::vector<cluster::RepairSource> sources;
       const auto view = node->view();
       if (const auto* state = view->partition(d.topic, d.partition)) {
-        for (const auto& member : state->isr) {
-          const int32_t id = member.first;
-          auto b = view->brokers.find(id);
-          if (id == config.broker_id || b == view->brokers.end()) continue;
-          cluster::RepairSource source{id, b->second.registration.url};
-          if (id == state->leader) {
-            sources.insert(sources.begin(), std::move(source));
-          } else {
-            sources.push_back(std::move(source));
-          }
-        }
+        sources = cluster::repair_sources(*state, config.broker_id,
+                                          [&](int32_t id) -> std::optional<std::string> {
+                                            auto b = view->brokers.find(id);
+                                            if (b == view->brokers.end()) return std::nullopt;
+                                            return b->second.registration.url;
+                                          });
       }
       return cluster::repair_from(d, sources, config.cluster_auth_token, std::chrono::seconds(10));
     });

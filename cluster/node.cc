@@ -112,17 +112,12 @@ std::vector<RepairSource> ClusterNode::in_sync_peers(const std::string& topic, i
     for (const auto& kv : brokers->kvs) {
       if (auto b = parse_broker_registration(kv.value)) urls[b->id] = b->url;
     }
-    for (const auto& member : parsed->isr) {
-      const int32_t id = member.first;
-      auto url = urls.find(id);
-      if (id == options_.broker_id || url == urls.end()) continue;
-      RepairSource source{id, url->second};
-      if (id == parsed->leader) {
-        out.insert(out.begin(), std::move(source));
-      } else {
-        out.push_back(std::move(source));
-      }
-    }
+    out =
+        repair_sources(*parsed, options_.broker_id, [&](int32_t id) -> std::optional<std::string> {
+          auto url = urls.find(id);
+          if (url == urls.end()) return std::nullopt;
+          return url->second;
+        });
     co_return out;
   });
 }

@@ -69,6 +69,24 @@ asio::awaitable<Copy> fetch_copy(const recovery::SegmentDamage& damage, const Re
 
 }  // namespace
 
+std::vector<RepairSource> repair_sources(
+    const PartitionState& state, int32_t self,
+    const std::function<std::optional<std::string>(int32_t)>& url_of) {
+  std::vector<RepairSource> out;
+  for (const auto& member : state.isr) {
+    const int32_t id = member.first;
+    auto url = id == self ? std::nullopt : url_of(id);
+    if (!url) continue;
+    RepairSource source{id, std::move(*url)};
+    if (id == state.leader) {
+      out.insert(out.begin(), std::move(source));
+    } else {
+      out.push_back(std::move(source));
+    }
+  }
+  return out;
+}
+
 recovery::RepairOutcome repair_from(const recovery::SegmentDamage& damage,
                                     const std::vector<RepairSource>& sources,
                                     const std::string& cluster_token,

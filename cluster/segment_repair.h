@@ -7,9 +7,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "cluster/metadata.h"
 #include "recovery/damage.h"
 
 namespace sluice::cluster {
@@ -19,6 +22,12 @@ struct RepairSource {
   int32_t broker = -1;
   std::string url;  // its advertised http://host:port
 };
+
+// The in-sync replicas of a partition in state `state` other than `self` whose URL `url_of`
+// knows (registered brokers), its leader first: where a good copy may be.
+std::vector<RepairSource> repair_sources(
+    const PartitionState& state, int32_t self,
+    const std::function<std::optional<std::string>(int32_t)>& url_of);
 
 // Blocking (its own io_context): each source gets at most `timeout` to answer.
 // `cluster_token` is cluster.auth.token (empty for none).
