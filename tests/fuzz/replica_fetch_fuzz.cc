@@ -25,9 +25,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   rest = second == std::string_view::npos ? std::string_view{} : rest.substr(second + 1);
   std::vector<std::byte> body(reinterpret_cast<const std::byte*>(rest.data()),
                               reinterpret_cast<const std::byte*>(rest.data()) + rest.size());
-  // The high-watermark line doubles as the log start.
+  // The high-watermark line doubles as the log start and the segment base.
   const auto answer =
-      cluster::parse_fetch_answer(status, body, {epoch, hw, hw}, 3, Offset{5}, Offset{9});
+      cluster::parse_fetch_answer(status, body, {epoch, hw, hw, hw}, 3, Offset{5}, Offset{9});
   if (answer.kind == cluster::FetchAnswer::Kind::records) {
     Offset next{5};
     for (const auto& b : answer.batches) {
@@ -36,6 +36,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   if (answer.kind == cluster::FetchAnswer::Kind::behind && answer.log_start <= 9) std::abort();
+  // A segment base names where the batches' segment begins: at or before them.
+  if (answer.kind == cluster::FetchAnswer::Kind::records && !answer.batches.empty() &&
+      answer.segment_base > 5) {
+    std::abort();
+  }
   if (answer.kind == cluster::FetchAnswer::Kind::diverged &&
       (answer.end_offset < 0 || answer.diverging_epoch < -1 ||
        answer.diverging_epoch > INT32_MAX)) {
