@@ -189,7 +189,8 @@ std::string_view listener_of_auth_key(std::string_view key) {
 
 void check_security(const BrokerConfig& c) {
   const auto listeners = parse_listeners(c.listeners);
-  for (const auto& [name, method] : c.listener_authentication_methods) {
+  for (const auto& entry : c.listener_authentication_methods) {
+    const std::string& name = entry.first;
     if (std::none_of(listeners.begin(), listeners.end(),
                      [&name](const Listener& l) { return l.name == name; })) {
       throw ConfigError(fmt::format(
