@@ -99,6 +99,20 @@ int run(int argc, char** argv) {
   dump_cmd->add_option("FILE", dump_args.file, "A .log, .index or .timeindex file")->required();
   dump_cmd->add_flag("--print-data", dump_args.print_data, "Print every record of each batch");
 
+  UserArgs user_args;
+  auto* user_cmd = app.add_subcommand(
+      "user", "Manage the users file of HTTP Basic authentication (authentication.method=basic)");
+  user_cmd->require_subcommand(1);
+  auto* user_add = user_cmd->add_subcommand(
+      "add", "Add or replace a user; the password is one line on standard input");
+  auto* user_remove = user_cmd->add_subcommand("remove", "Remove a user");
+  for (auto* command : {user_add, user_remove}) {
+    command->add_option("NAME", user_args.name, "The user name")->required();
+    command->add_option("--users-file", user_args.users_file, "The users file")
+        ->required()
+        ->type_name("FILE");
+  }
+
   app.footer("`sluice <command> --help` describes a command.");  // after the commands: not theirs
   try {
     app.parse(argc, argv);
@@ -128,6 +142,10 @@ int run(int argc, char** argv) {
           mode == "full" ? config::RecoveryMode::full : config::RecoveryMode::checkpoint;
     }
     return has_log_dirs(recover_args, "recover") ? recover(recover_args) : 2;
+  }
+  if (*user_cmd) {
+    user_args.remove = static_cast<bool>(*user_remove);
+    return user(user_args);
   }
   return dump(dump_args);
 }

@@ -45,4 +45,14 @@ struct DumpArgs {
 // (after printing what came before and the error's position) or unreadable.
 int dump(const DumpArgs& args);
 
+struct UserArgs {
+  bool remove = false;  // add (or replace) otherwise
+  std::string name;
+  std::filesystem::path users_file;
+};
+// Adds or replaces a user of HTTP Basic authentication in the users file, the password read
+// as one line from standard input (prompted for without echo on a terminal), or removes one:
+// 0 done, 1 failed (no such user, no password, an unreadable file), 2 a bad user name.
+int user(const UserArgs& args);
+
 }  // namespace sluice::app

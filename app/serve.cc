@@ -16,11 +16,11 @@
 #include <vector>
 
 #include "app/commands.h"
+#include "app/listeners.h"
 #include "broker/broker.h"
 #include "cluster/node.h"
 #include "cluster/replicas.h"
 #include "cluster/topics.h"
-#include "common/http_url.h"
 #include "common/prometheus.h"
 #include "config/config.h"
 #include "net/http/server.h"
@@ -34,23 +34,6 @@ namespace sluice::app {
 namespace {
 
 constexpr std::chrono::milliseconds kShutdownGrace{5000};
-
-// "http://host:port" (config validated the shape) -> server options with every limit.
-std::optional<net::ServerOptions> server_options_from(const config::BrokerConfig& config) {
-  auto address = parse_http_url(config.listeners);
-  if (!address) return std::nullopt;
-  net::ServerOptions o;
-  o.host = std::move(address->host);
-  o.port = address->port;
-  o.threads = config.num_network_threads;
-  o.max_request_bytes = static_cast<uint64_t>(config.max_request_size);
-  o.max_header_bytes = static_cast<uint32_t>(config.max_header_bytes);
-  o.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
-  o.read_timeout = std::chrono::milliseconds(config.read_timeout_ms);
-  o.write_timeout = std::chrono::milliseconds(config.write_timeout_ms);
-  o.max_connections = config.max_connections;
-  return o;
-}
 
 std::string progress_json(const recovery::RecoveryProgress& p) {
   return fmt::format(
@@ -118,6 +101,7 @@ int serve(const ServeArgs& args) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGHUP);  // not a stop: re-reads certificates and the users file
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   // Each log dir is locked before anything listens or reads a file, so a second broker on the
@@ -142,26 +126,45 @@ int serve(const ServeArgs& args) {
   // being recovered; data endpoints answer 503 until the broker is published to the router.
   net::ApiContext ctx;
   net::Router router(ctx);
-  auto server_options = server_options_from(config);
-  if (!server_options) return 2;
+  std::optional<net::ServerOptions> server_options;
+  try {
+    server_options = server_options_from(config);
+  } catch (const std::exception& e) {
+    spdlog::critical("{}", e.what());
+    return 2;
+  }
   net::HttpServer server(
       *server_options,
-      [&router](net::Request request) { return router.handle(std::move(request)); },
-      [&ctx](const net::Request& header) { return net::start_produce_stream(header, ctx); });
+      [&router](net::Request request, net::RequestContext context) {
+        return router.handle(std::move(request), std::move(context));
+      },
+      [&ctx](const net::Request& header, const net::RequestContext& context) {
+        return net::start_produce_stream(header, context, ctx);
+      });
   try {
     server.start();
   } catch (const std::system_error& e) {
     spdlog::critical("{}", e.what());
     return 1;
   }
-  spdlog::info("listening on http://{}:{}", server_options->host, server.port());
+  // Clients reach the broker by default at its first plain listener (broker-to-broker traffic
+  // speaks plain HTTP), else at its first listener.
+  const auto& listeners = server_options->listeners;
+  size_t advertised = listeners.size();
+  for (size_t i = 0; i < listeners.size(); ++i) {
+    spdlog::info("listening on {} (listener {}, authentication {})",
+                 listener_url(*server_options, server, i), listeners[i].name,
+                 config.authentication_method_of(listeners[i].name));
+    if (!listeners[i].tls && advertised == listeners.size()) advertised = i;
+  }
+  if (advertised == listeners.size()) advertised = 0;
 
   // Every append wakes the long-polling fetches of its partition, whatever path made it.
   broker::Broker::Hooks hooks;
   hooks.on_append = [&ctx](const broker::PartitionLog& log) { ctx.waiters.notify(&log); };
   broker::Broker broker(config, std::move(hooks));
   ctx.advertised_url = config.advertised_listeners.empty()
-                           ? fmt::format("http://{}:{}", server_options->host, server.port())
+                           ? listener_url(*server_options, server, advertised)
                            : config.advertised_listeners;
 
   // Cluster mode: the cluster id comes from etcd (a data directory of another cluster is
@@ -303,7 +306,11 @@ int serve(const ServeArgs& args) {
   spdlog::info("ready: {} topics in {}", broker.topics().list().size(),
                fmt::join(config.log_dirs, ","));
   int signal = 0;
-  sigwait(&stop_signals, &signal);
+  for (;;) {
+    sigwait(&stop_signals, &signal);
+    if (signal != SIGHUP) break;
+    reload_security(*server_options);
+  }
   spdlog::info("received {}, stopping", strsignal(signal));
   // The lease goes first, so the cluster moves this broker's leaderships at once.
   broker.scrubber().set_repair({});

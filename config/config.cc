@@ -35,7 +35,7 @@ struct Setting {
 class Settings {
  public:
   void put(std::string_view key, std::string_view value, std::string source) {
-    if (find_key(broker_keys(), key) == nullptr) {
+    if (!is_key(key)) {
       throw ConfigError(fmt::format("{}: unknown configuration key '{}'", source, key));
     }
     settings_[std::string(key)] = {std::string(value), std::move(source)};
@@ -54,7 +54,23 @@ class Settings {
         throw ConfigError(fmt::format("{}: {}: {}", it->second.source, key.name, e.what()));
       }
     }
+    for (const auto& [key, setting] : settings_) {
+      const std::string_view listener = detail::listener_of_auth_key(key);
+      if (listener.empty()) continue;
+      try {
+        config.listener_authentication_methods[std::string(listener)] =
+            detail::kAuthMethods[detail::parse_choice(setting.value, detail::kAuthMethods)];
+      } catch (const ConfigError& e) {
+        throw ConfigError(fmt::format("{}: {}: {}", setting.source, key, e.what()));
+      }
+    }
+    detail::check_security(config);
     return config;
+  }
+
+  // A key of the table, or listener.name.<name>.authentication.method.
+  static bool is_key(std::string_view key) {
+    return find_key(broker_keys(), key) != nullptr || !detail::listener_of_auth_key(key).empty();
   }
 
  private:
@@ -103,7 +119,7 @@ void put_env(Settings& settings, const char* const* envp) {
     if (!entry.starts_with(kEnvPrefix) || eq == std::string_view::npos) continue;
     const std::string_view name = entry.substr(0, eq);
     const std::string key = key_from_env_name(name);
-    if (find_key(broker_keys(), key) == nullptr) {
+    if (!Settings::is_key(key)) {
       spdlog::warn("ignoring environment variable {}: no configuration key '{}'", name, key);
       continue;
     }

@@ -21,6 +21,10 @@
 // start-up, so any thread may read a BrokerConfig or TopicConfig it holds.
 namespace sluice::config {
 
+// OpenSSL cipher list for TLS 1.2 when ssl.cipher.suites is not set: forward-secret AEAD only.
+// (TLS 1.3 always uses OpenSSL's own AEAD suites.)
+inline constexpr std::string_view kDefaultCipherSuites = "ECDHE+AESGCM:ECDHE+CHACHA20";
+
 // A bad key or value at start-up or in a topic override. The message names the source (file:line,
 // --set or environment variable), the key, the offending value and what is allowed.
 class ConfigError : public std::runtime_error {
@@ -88,7 +92,7 @@ struct BrokerConfig {
   int32_t num_recovery_threads = default_thread_count();  // num.recovery.threads >= 1
   RecoveryMode recovery_mode = RecoveryMode::full;        // recovery.mode full|checkpoint
   int32_t num_network_threads = default_thread_count();   // num.network.threads >= 1
-  std::string listeners = "http://127.0.0.1:8080";        // listeners: http://host:port
+  std::string listeners = "http://127.0.0.1:8080";        // listeners (parse_listeners)
   bool auto_create_topics_enable = true;                  // auto.create.topics.enable
   int64_t max_request_size = 64 << 20;                    // max.request.size
   int64_t max_header_bytes = 16384;                       // http.max.header.bytes
@@ -120,9 +124,42 @@ struct BrokerConfig {
   int64_t replica_fetch_backoff_ms = 200;           // replica.fetch.backoff.ms
   bool auto_leader_rebalance_enable = true;         // auto.leader.rebalance.enable
   int64_t leader_imbalance_check_interval_seconds = 300;  // leader.imbalance.check.interval.seconds
+  // TLS of the https:// listeners (docs/SECURITY.md), with librdkafka's names.
+  std::string ssl_certificate_location;                 // ssl.certificate.location (PEM)
+  std::string ssl_key_location;                         // ssl.key.location (PEM)
+  std::string ssl_key_password;                         // ssl.key.password
+  std::string ssl_ca_location;                          // ssl.ca.location (PEM, client CAs)
+  std::string ssl_client_auth = "none";                 // ssl.client.auth none|requested|required
+  std::string ssl_protocol_min = "TLSv1.2";             // ssl.protocol.min TLSv1.2|TLSv1.3
+  std::string ssl_cipher_suites{kDefaultCipherSuites};  // ssl.cipher.suites (OpenSSL syntax)
+  // Who a client is: none, basic (HTTP Basic against the users file) or mtls (client
+  // certificate). authentication.method applies to every listener that has no
+  // listener.name.<name>.authentication.method of its own (keyed by listener name).
+  std::string authentication_method = "none";                          // none|basic|mtls
+  std::map<std::string, std::string> listener_authentication_methods;  // name -> method
+  std::string authentication_basic_users_file;  // authentication.basic.users.file
   TopicConfig topic_defaults;
   bool operator==(const BrokerConfig&) const = default;
+
+  // The authentication method of the listener named `name`.
+  const std::string& authentication_method_of(const std::string& name) const {
+    auto it = listener_authentication_methods.find(name);
+    return it == listener_authentication_methods.end() ? authentication_method : it->second;
+  }
 };
+
+// One entry of `listeners`: "[NAME=]http://host:port" or "[NAME=]https://host:port". A
+// listener's name is its scheme ("http", "https") unless the entry names it; names are unique,
+// and listener.name.<name>.* keys refer to them.
+struct Listener {
+  std::string name;
+  bool tls = false;  // https
+  std::string host;  // an IPv6 address without its brackets
+  uint16_t port = 0;
+  bool operator==(const Listener&) const = default;
+};
+// Parses a comma-separated `listeners` value; throws ConfigError naming the bad entry.
+std::vector<Listener> parse_listeners(std::string_view value);
 
 // Loads, each layer overriding the one before: built-in defaults <- the properties file (if
 // given) <- SLUICE_* environment variables from `envp` (SLUICE_LOG_SEGMENT_BYTES ->

@@ -44,6 +44,30 @@ Key<C> enum_key(std::string_view name, T C::*field, T (*parse)(std::string_view)
           [field](const C& c) { return to_string(c.*field); }};
 }
 
+Key<BrokerConfig> string_key(std::string_view name, std::string BrokerConfig::*field,
+                             std::string_view default_value, std::string_view doc) {
+  return {name,
+          default_value,
+          doc,
+          [field](BrokerConfig& b, std::string_view v) { b.*field = std::string(v); },
+          {}};
+}
+
+Key<BrokerConfig> choice_key(std::string_view name, std::string BrokerConfig::*field,
+                             std::span<const std::string_view> allowed,
+                             std::string_view default_value, std::string_view doc) {
+  return {name,
+          default_value,
+          doc,
+          [field, allowed](BrokerConfig& b, std::string_view v) {
+            b.*field = std::string(allowed[parse_choice(v, allowed)]);
+          },
+          {}};
+}
+
+constexpr std::string_view kClientAuth[] = {"none", "requested", "required"};
+constexpr std::string_view kProtocols[] = {"TLSv1.2", "TLSv1.3"};
+
 // A broker log.* key that sets the topic default of the same meaning, validated by the topic key.
 Key<BrokerConfig> topic_default(std::string_view name, std::string_view topic_name) {
   const Key<TopicConfig>* topic = find_key(topic_keys(), topic_name);
@@ -118,9 +142,42 @@ std::vector<Key<BrokerConfig>> make_broker_keys() {
       int_key("broker.id", &B::broker_id, {0, INT32_MAX}, "0", "This broker's id."),
       {"listeners",
        "http://127.0.0.1:8080",
-       "Address the HTTP API listens on: http://host:port.",
-       [](B& b, std::string_view v) { b.listeners = parse_listener(v); },
+       "Where the HTTP API listens: comma-separated [NAME=]http://host:port or "
+       "[NAME=]https://host:port (TLS); a listener's name is its scheme unless NAME= is given.",
+       [](B& b, std::string_view v) {
+         parse_listeners(v);
+         b.listeners = std::string(v);
+       },
        {}},
+      string_key("ssl.certificate.location", &B::ssl_certificate_location, "",
+                 "https listeners: the server certificate (PEM, chain after it); re-read on "
+                 "SIGHUP."),
+      string_key("ssl.key.location", &B::ssl_key_location, "",
+                 "https listeners: the certificate's private key (PEM); re-read on SIGHUP."),
+      string_key("ssl.key.password", &B::ssl_key_password, "",
+                 "https listeners: the password of an encrypted private key."),
+      string_key("ssl.ca.location", &B::ssl_ca_location, "",
+                 "https listeners: CA certificates (PEM) that client certificates must chain to."),
+      choice_key("ssl.client.auth", &B::ssl_client_auth, kClientAuth, "none",
+                 "https listeners: ask clients for a certificate: none, requested (verified when "
+                 "sent) or required (the handshake fails without one)."),
+      choice_key("ssl.protocol.min", &B::ssl_protocol_min, kProtocols, "TLSv1.2",
+                 "https listeners: the oldest TLS version accepted: TLSv1.2 or TLSv1.3."),
+      {"ssl.cipher.suites",
+       kDefaultCipherSuites,
+       "https listeners: TLS 1.2 cipher list in OpenSSL syntax (TLS 1.3 uses OpenSSL's suites).",
+       [](B& b, std::string_view v) {
+         if (v.empty()) throw ConfigError("'' is not a cipher list (allowed: OpenSSL syntax)");
+         b.ssl_cipher_suites = std::string(v);
+       },
+       {}},
+      choice_key("authentication.method", &B::authentication_method, kAuthMethods, "none",
+                 "Who a client is: none, basic (HTTP Basic against "
+                 "authentication.basic.users.file) or mtls (the client certificate's CN); "
+                 "listener.name.<name>.authentication.method overrides it per listener."),
+      string_key("authentication.basic.users.file", &B::authentication_basic_users_file, "",
+                 "authentication.method=basic: the users file (sluice user add); re-read when "
+                 "it changes."),
       int_key("num.network.threads", &B::num_network_threads, kThreads, "number of CPU threads",
               "Threads serving HTTP connections."),
       int_key("max.connections", &B::max_connections, {1, INT32_MAX}, "10000",

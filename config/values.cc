@@ -3,12 +3,14 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <charconv>
 #include <string>
 #include <system_error>
 
+#include "common/http_url.h"
 #include "config/config.h"
 #include "config/detail/keys.h"
 
@@ -120,6 +122,107 @@ std::string parse_listener(std::string_view v) {
   std::from_chars(port.data(), port.data() + port.size(), port_number);
   if (port_number > 65535) throw bad();
   return std::string(v);
+}
+
+}  // namespace detail
+
+std::vector<Listener> parse_listeners(std::string_view value) {
+  std::vector<Listener> listeners;
+  std::string_view rest = value;
+  for (;;) {
+    const size_t comma = rest.find(',');
+    const std::string_view entry = detail::trim(rest.substr(0, comma));
+    auto bad = [entry](std::string_view why) {
+      return ConfigError(
+          fmt::format("'{}' is not a valid listener{} (allowed: [NAME=]http://host:port or "
+                      "[NAME=]https://host:port, port 0..65535, comma-separated)",
+                      entry, why));
+    };
+    Listener l;
+    std::string_view url = entry;
+    if (const size_t eq = entry.find('='); eq != std::string_view::npos) {
+      l.name = std::string(entry.substr(0, eq));
+      url = entry.substr(eq + 1);
+      if (l.name.empty() ||
+          l.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") != std::string::npos) {
+        throw bad(": a name is lower-case letters, digits, '_' and '-'");
+      }
+    }
+    l.tls = url.starts_with("https://");
+    // The https listener is checked in the http form parse_listener knows.
+    const std::string plain = l.tls ? "http://" + std::string(url.substr(8)) : std::string(url);
+    try {
+      detail::parse_listener(plain);
+    } catch (const ConfigError&) {
+      throw bad("");
+    }
+    auto address = parse_http_url(plain);
+    if (!address) throw bad("");
+    l.host = std::move(address->host);
+    l.port = address->port;
+    if (l.name.empty()) l.name = l.tls ? "https" : "http";
+    for (const auto& other : listeners) {
+      if (other.name == l.name) {
+        throw ConfigError(fmt::format(
+            "'{}': two listeners are named '{}' (name one of them: NAME=scheme://host:port)", value,
+            l.name));
+      }
+    }
+    listeners.push_back(std::move(l));
+    if (comma == std::string_view::npos) break;
+    rest = rest.substr(comma + 1);
+  }
+  return listeners;
+}
+
+namespace detail {
+
+std::string_view listener_of_auth_key(std::string_view key) {
+  constexpr std::string_view kPrefix = "listener.name.";
+  constexpr std::string_view kSuffix = ".authentication.method";
+  if (!key.starts_with(kPrefix) || !key.ends_with(kSuffix) ||
+      key.size() <= kPrefix.size() + kSuffix.size()) {
+    return {};
+  }
+  return key.substr(kPrefix.size(), key.size() - kPrefix.size() - kSuffix.size());
+}
+
+void check_security(const BrokerConfig& c) {
+  const auto listeners = parse_listeners(c.listeners);
+  for (const auto& entry : c.listener_authentication_methods) {
+    const std::string& name = entry.first;
+    if (std::none_of(listeners.begin(), listeners.end(),
+                     [&name](const Listener& l) { return l.name == name; })) {
+      throw ConfigError(fmt::format(
+          "listener.name.{}.authentication.method: no listener is named '{}' (listeners = {})",
+          name, name, c.listeners));
+    }
+  }
+  bool basic = false;
+  for (const auto& l : listeners) {
+    const std::string& method = c.authentication_method_of(l.name);
+    basic = basic || method == "basic";
+    if (l.tls && (c.ssl_certificate_location.empty() || c.ssl_key_location.empty())) {
+      throw ConfigError(
+          fmt::format("listeners: the https listener '{}' needs ssl.certificate.location and "
+                      "ssl.key.location",
+                      l.name));
+    }
+    if (method == "mtls" && !l.tls) {
+      throw ConfigError(
+          fmt::format("listener '{}': authentication.method=mtls needs an https listener", l.name));
+    }
+    if (method == "mtls" && (c.ssl_ca_location.empty() || c.ssl_client_auth == "none")) {
+      throw ConfigError(
+          fmt::format("listener '{}': authentication.method=mtls needs ssl.ca.location and "
+                      "ssl.client.auth=requested or required",
+                      l.name));
+    }
+  }
+  if (basic && c.authentication_basic_users_file.empty()) {
+    throw ConfigError(
+        "authentication.method=basic needs authentication.basic.users.file (sluice user add)");
+  }
 }
 
 std::string parse_listener_list(std::string_view v) {

@@ -7,6 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config ccache
   libboost1.81-dev libsimdjson-dev libxxhash-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libre2-dev
+  libssl-dev openssl
   curl etcd-server etcd-client
   faketime iproute2 iptables
 )

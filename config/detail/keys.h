@@ -58,6 +58,15 @@ bool parse_bool(std::string_view v);
 size_t parse_choice(std::string_view v, std::span<const std::string_view> allowed);
 // http://host:port with a non-empty host (IPv6 in brackets) and port 0..65535.
 std::string parse_listener(std::string_view v);
+// The values of authentication.method and listener.name.<name>.authentication.method.
+inline constexpr std::string_view kAuthMethods[] = {"none", "basic", "mtls"};
+// listener.name.<name>.authentication.method: the listener's name, or empty for another key.
+std::string_view listener_of_auth_key(std::string_view key);
+// Checks what no single key can: every https listener has a certificate and key, each
+// listener.name.* key names a listener, basic has a users file, mtls a verified client
+// certificate. Throws ConfigError naming the keys.
+void check_security(const BrokerConfig& config);
+
 // A comma-separated list of listeners (etcd.endpoints), validated one by one.
 std::string parse_listener_list(std::string_view v);
 // An etcd key prefix: "/name".

@@ -36,6 +36,14 @@ struct Reply {
   std::optional<FileBody> file_body;
 };
 
+// Who sent a request, as the server established it before any route ran (authentication,
+// docs/SECURITY.md); for the handlers and, later, an authorizer.
+struct RequestContext {
+  std::string principal = "User:ANONYMOUS";  // Kafka's form: "User:alice"
+  std::string peer_address;                  // the client's IP address
+  std::string listener;                      // the listener's name ("http", "https", ...)
+};
+
 // One REST Proxy-style error: HTTP status, error_code (status x 100 + sub-code, or the bare
 // status where REST Proxy answers so) and a message naming what was wrong.
 struct ApiError {

@@ -2,9 +2,11 @@
 
 #include <spdlog/spdlog.h>
 #include <sys/sendfile.h>
+#include <unistd.h>
 
 #include <array>
 #include <charconv>
+#include <type_traits>
 
 #include "net/http/connection.h"
 
@@ -12,6 +14,13 @@ namespace sluice::net {
 namespace {
 
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+
+// The client's IP address, for authentication's failure count.
+std::string peer_address(const asio::ip::tcp::socket& socket) {
+  beast::error_code ec;
+  auto endpoint = socket.remote_endpoint(ec);
+  return ec ? std::string() : endpoint.address().to_string();
+}
 
 std::string peer_name(const asio::ip::tcp::socket& socket) {
   beast::error_code ec;
@@ -45,6 +54,33 @@ asio::awaitable<beast::error_code> async_sendfile(Connection& conn, int fd, uint
     auto [wait_ec] = co_await socket.async_wait(asio::socket_base::wait_write, kNoThrow);
     if (conn.timed_out()) co_return beast::error_code(beast::error::timeout);
     if (wait_ec) co_return wait_ec;
+  }
+  co_return beast::error_code{};
+}
+
+asio::awaitable<beast::error_code> send_file(Connection& conn, const FileBody& file,
+                                             std::chrono::milliseconds write_timeout) {
+  return async_sendfile(conn, file.fd, file.offset, file.length, write_timeout);
+}
+
+// TLS encrypts in user space, so sendfile(2) cannot serve: the bytes are read in large
+// chunks and written through the TLS stream as they are, never looked at.
+asio::awaitable<beast::error_code> send_file(TlsConnection& conn, const FileBody& file,
+                                             std::chrono::milliseconds write_timeout) {
+  constexpr uint64_t kChunk = 256 << 10;
+  std::unique_ptr<char[]> chunk(new char[std::min(kChunk, std::max<uint64_t>(file.length, 1))]);
+  uint64_t done = 0;
+  while (done < file.length) {
+    const size_t want = static_cast<size_t>(std::min(kChunk, file.length - done));
+    const ssize_t n = ::pread(file.fd, chunk.get(), want, static_cast<off_t>(file.offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) co_return beast::error_code(errno, beast::system_category());
+    if (n == 0) co_return beast::error_code(asio::error::eof);  // the file shrank under us
+    conn.expires_after(write_timeout);
+    auto [ec, m] = co_await asio::async_write(
+        conn, asio::buffer(chunk.get(), static_cast<size_t>(n)), kNoThrow);
+    if (ec) co_return ec;
+    done += static_cast<uint64_t>(n);
   }
   co_return beast::error_code{};
 }
@@ -91,26 +127,31 @@ HttpServer::HttpServer(ServerOptions options, RequestHandler handler, StreamHand
     : options_(std::move(options)),
       handler_(std::move(handler)),
       streams_(std::move(streams)),
-      ios_(make_contexts(options_.threads)),
-      acceptor_(*ios_.front()) {}
+      ios_(make_contexts(options_.threads)) {}
 
 HttpServer::~HttpServer() { stop(std::chrono::milliseconds(0)); }
 
 void HttpServer::start() {
-  beast::error_code ec;
-  const auto address = asio::ip::make_address(options_.host, ec);
-  if (ec) throw std::system_error(ec, "listeners: bad address '" + options_.host + "'");
-  const asio::ip::tcp::endpoint endpoint(address, options_.port);
-  acceptor_.open(endpoint.protocol());
-  acceptor_.set_option(asio::socket_base::reuse_address(true));
-  acceptor_.bind(endpoint, ec);
-  if (ec) {
-    throw std::system_error(
-        ec, "cannot listen on " + options_.host + ":" + std::to_string(options_.port));
+  for (const auto& listener : options_.listeners) {
+    beast::error_code ec;
+    const auto address = asio::ip::make_address(listener.host, ec);
+    if (ec) throw std::system_error(ec, "listeners: bad address '" + listener.host + "'");
+    const asio::ip::tcp::endpoint endpoint(address, listener.port);
+    auto acceptor = std::make_unique<asio::ip::tcp::acceptor>(*ios_.front());
+    acceptor->open(endpoint.protocol());
+    acceptor->set_option(asio::socket_base::reuse_address(true));
+    acceptor->bind(endpoint, ec);
+    if (ec) {
+      throw std::system_error(
+          ec, "cannot listen on " + listener.host + ":" + std::to_string(listener.port));
+    }
+    acceptor->listen(asio::socket_base::max_listen_connections);
+    bound_ports_.push_back(acceptor->local_endpoint().port());
+    acceptors_.push_back(std::move(acceptor));
   }
-  acceptor_.listen(asio::socket_base::max_listen_connections);
-  bound_port_ = acceptor_.local_endpoint().port();
-  asio::co_spawn(*ios_.front(), accept_loop(), asio::detached);
+  for (size_t i = 0; i < acceptors_.size(); ++i) {
+    asio::co_spawn(*ios_.front(), accept_loop(i), asio::detached);
+  }
   for (auto& io : ios_) {
     work_.push_back(asio::make_work_guard(*io));
     threads_.emplace_back([&io = *io] { io.run(); });
@@ -120,8 +161,10 @@ void HttpServer::start() {
 void HttpServer::stop(std::chrono::milliseconds grace) {
   if (stopping_.exchange(true)) return;
   asio::post(*ios_.front(), [this] {
-    beast::error_code ignored;
-    acceptor_.close(ignored);
+    for (auto& acceptor : acceptors_) {
+      beast::error_code ignored;
+      acceptor->close(ignored);
+    }
   });
   const auto deadline = std::chrono::steady_clock::now() + grace;
   while (in_flight_.load() > 0 && std::chrono::steady_clock::now() < deadline) {
@@ -136,7 +179,8 @@ void HttpServer::stop(std::chrono::milliseconds grace) {
 
 // Reads the chunked body piece by piece, handing each to the session and writing what it
 // returns as a chunk of the reply, until the body ends or the client goes.
-asio::awaitable<bool> HttpServer::serve_stream(Connection& stream, beast::flat_buffer& buffer,
+template <class Stream>
+asio::awaitable<bool> HttpServer::serve_stream(Stream& stream, beast::flat_buffer& buffer,
                                                http::request_parser<http::string_body>& parser,
                                                StreamSession& session) {
   const auto& header = parser.get();
@@ -184,10 +228,10 @@ asio::awaitable<bool> HttpServer::serve_stream(Connection& stream, beast::flat_b
   co_return !last_ec && header.keep_alive() && !stopping_;
 }
 
-asio::awaitable<void> HttpServer::accept_loop() {
+asio::awaitable<void> HttpServer::accept_loop(size_t listener) {
   while (!stopping_) {
     auto& io = *ios_[next_io_++ % ios_.size()];
-    auto [ec, socket] = co_await acceptor_.async_accept(io, kNoThrow);
+    auto [ec, socket] = co_await acceptors_[listener]->async_accept(io, kNoThrow);
     if (ec) {
       if (ec == asio::error::operation_aborted || stopping_) break;
       spdlog::warn("accept failed: {}", ec.message());
@@ -196,33 +240,57 @@ asio::awaitable<void> HttpServer::accept_loop() {
     beast::error_code ignored;
     socket.set_option(asio::ip::tcp::no_delay(true), ignored);
     auto executor = socket.get_executor();
-    asio::co_spawn(executor, session(std::move(socket)), asio::detached);
+    asio::co_spawn(executor, session(std::move(socket), listener), asio::detached);
   }
 }
 
-asio::awaitable<void> HttpServer::session(asio::ip::tcp::socket socket) {
+asio::awaitable<void> HttpServer::session(asio::ip::tcp::socket socket, size_t index) {
+  const ListenerOptions& listener = options_.listeners[index];
   const std::string peer = peer_name(socket);
+  RequestContext context;
+  context.peer_address = peer_address(socket);
+  context.listener = listener.name;
   // The watchdog wakes at least once per shortest timeout, so no deadline is checked late.
-  const auto step =
-      std::max(std::chrono::milliseconds(1),
-               std::min({options_.idle_timeout, options_.read_timeout, options_.write_timeout}));
+  const auto step = std::max(std::chrono::milliseconds(1),
+                             std::min({options_.idle_timeout, options_.read_timeout,
+                                       options_.write_timeout, options_.handshake_timeout}));
   Connection stream(std::move(socket), step);
   if (connections_.fetch_add(1) >= options_.max_connections) {
-    Reply reply = limit_reply(http::status::service_unavailable, 50301,
-                              "Too many connections (max.connections = " +
-                                  std::to_string(options_.max_connections) + ")");
-    stream.expires_after(options_.write_timeout);
-    co_await http::async_write(stream, reply.message, kNoThrow);
+    // On an https listener the refusal could only be sent after a handshake: just close.
+    if (!listener.tls) {
+      Reply reply = limit_reply(http::status::service_unavailable, 50301,
+                                "Too many connections (max.connections = " +
+                                    std::to_string(options_.max_connections) + ")");
+      stream.expires_after(options_.write_timeout);
+      co_await http::async_write(stream, reply.message, kNoThrow);
+    }
+  } else if (!listener.tls) {
+    co_await serve_all(stream, listener, context, std::string());
   } else {
-    beast::flat_buffer buffer;
-    std::string head;  // a reply's header bytes, reused from request to request
-    while (!stopping_ && co_await serve_one(stream, buffer, head)) {
+    TlsConnection tls(stream, listener.tls->current());
+    stream.expires_after(options_.handshake_timeout);
+    auto [ec] = co_await tls.ssl().async_handshake(asio::ssl::stream_base::server, kNoThrow);
+    if (ec) {
+      spdlog::debug("TLS handshake with {} failed: {}", peer,
+                    stream.timed_out() ? "timed out" : ec.message());
+    } else {
+      co_await serve_all(tls, listener, context, peer_common_name(tls.ssl().native_handle()));
     }
   }
   connections_.fetch_sub(1);
   beast::error_code ignored;
   stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
   spdlog::debug("connection from {} closed", peer);
+}
+
+template <class Stream>
+asio::awaitable<void> HttpServer::serve_all(Stream& stream, const ListenerOptions& listener,
+                                            const RequestContext& context,
+                                            const std::string& peer_cn) {
+  beast::flat_buffer buffer;
+  std::string head;  // a reply's header bytes, reused from request to request
+  while (!stopping_ && co_await serve_one(stream, buffer, head, listener, context, peer_cn)) {
+  }
 }
 
 // Reads a body of known length straight into the request's string. Beast's read would receive
@@ -232,7 +300,8 @@ asio::awaitable<void> HttpServer::session(asio::ip::tcp::socket socket) {
 // ahead of the bytes received, so a client that announces a large body and sends nothing
 // costs address space (the reservation) but not memory.
 namespace {
-asio::awaitable<bool> read_sized_body(Connection& stream, beast::flat_buffer& buffer,
+template <class Stream>
+asio::awaitable<bool> read_sized_body(Stream& stream, beast::flat_buffer& buffer,
                                       http::request_parser<http::string_body>& parser) {
   constexpr size_t kStep = 1 << 20;
   const auto length = static_cast<size_t>(*parser.content_length());  // <= max.request.size
@@ -255,8 +324,13 @@ asio::awaitable<bool> read_sized_body(Connection& stream, beast::flat_buffer& bu
 }  // namespace
 
 // Reads one request, answers it; returns whether the connection stays open.
-asio::awaitable<bool> HttpServer::serve_one(Connection& stream, beast::flat_buffer& buffer,
-                                            std::string& head_bytes) {
+template <class Stream>
+asio::awaitable<bool> HttpServer::serve_one(Stream& stream, beast::flat_buffer& buffer,
+                                            std::string& head_bytes,
+                                            const ListenerOptions& listener,
+                                            const RequestContext& connection_context,
+                                            const std::string& peer_cn) {
+  constexpr bool kTls = std::is_same_v<Stream, TlsConnection>;
   if (buffer.size() == 0) {
     // Idle between requests: wait for the first byte of the next one.
     stream.expires_after(options_.idle_timeout);
@@ -292,6 +366,14 @@ asio::awaitable<bool> HttpServer::serve_one(Connection& stream, beast::flat_buff
         "Request body of " + std::to_string(*parser.content_length()) +
             " bytes exceeds max.request.size = " + std::to_string(options_.max_request_bytes));
   }
+  RequestContext context = connection_context;
+  if (!refusal) {
+    // Before the body is read: an unauthenticated client gets nothing stored or parsed.
+    if (auto denied = co_await authenticate(listener.auth, parser.get(), peer_cn, context)) {
+      refusal = std::move(*denied);
+      if (!parser.is_done()) refusal->message.keep_alive(false);  // its body stays unread
+    }
+  }
   if (!refusal) {
     const auto& header = parser.get();
     if (beast::iequals(header[http::field::expect], "100-continue")) {
@@ -301,7 +383,7 @@ asio::awaitable<bool> HttpServer::serve_one(Connection& stream, beast::flat_buff
     if (streams_ && header.chunked() && !parser.is_done()) {
       Request head;
       head.base() = header.base();
-      auto start = co_await streams_(head);
+      auto start = co_await streams_(head, context);
       if (start && std::holds_alternative<Reply>(*start)) {
         // Refused before any body was read: answer and close, the body unread.
         refusal = std::move(std::get<Reply>(*start));
@@ -339,7 +421,7 @@ asio::awaitable<bool> HttpServer::serve_one(Connection& stream, beast::flat_buff
     head_only = request.method() == http::verb::head;
     const bool keep_alive = request.keep_alive();
     const unsigned version = request.version();
-    reply = co_await handler_(std::move(request));
+    reply = co_await handler_(std::move(request), std::move(context));
     reply.message.version(version);
     reply.message.keep_alive(keep_alive && reply.message.keep_alive() && !stopping_);
     in_flight_.fetch_sub(1);
@@ -356,6 +438,12 @@ asio::awaitable<bool> HttpServer::serve_one(Connection& stream, beast::flat_buff
   if (!reply.file_body) {
     reply.message.prepare_payload();
     serialize_head(reply.message, head_bytes);
+    if (kTls && reply.message.body().size() <= 16384) {
+      // One TLS record rather than two for a small reply.
+      head_bytes += reply.message.body();
+      auto [write_ec, m] = co_await asio::async_write(stream, asio::buffer(head_bytes), kNoThrow);
+      co_return !write_ec && keep_alive;
+    }
     const std::array buffers{asio::const_buffer(asio::buffer(head_bytes)),
                              asio::const_buffer(asio::buffer(reply.message.body()))};
     auto [write_ec, m] = co_await asio::async_write(stream, buffers, kNoThrow);
@@ -369,8 +457,7 @@ asio::awaitable<bool> HttpServer::serve_one(Connection& stream, beast::flat_buff
   serialize_head(head, head_bytes);
   auto [head_ec, m] = co_await asio::async_write(stream, asio::buffer(head_bytes), kNoThrow);
   if (head_ec) co_return false;
-  auto send_ec =
-      co_await async_sendfile(stream, slice.fd, slice.offset, slice.length, options_.write_timeout);
+  auto send_ec = co_await send_file(stream, slice, options_.write_timeout);
   co_return !send_ec && keep_alive;
 }
 

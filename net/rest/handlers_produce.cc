@@ -556,9 +556,11 @@ class JsonValueSplitter {
 // back at once, in order, on the same connection.
 class V3ProduceStream final : public StreamSession {
  public:
-  V3ProduceStream(Request header, ApiContext& ctx, broker::Broker& broker, Target target, Acks acks)
+  V3ProduceStream(Request header, const RequestContext& context, ApiContext& ctx,
+                  broker::Broker& broker, Target target, Acks acks)
       : header_(std::move(header)),
-        call_{header_, ctx, &broker, std::move(target.segments), std::move(target.query), {}},
+        call_{header_, ctx,    &broker, std::move(target.segments), std::move(target.query),
+              {},      context},
         acks_(acks) {
     // Call's params are the whole path; keep the route's two placeholders.
     call_.params = {call_.params[2], call_.params[4]};
@@ -606,6 +608,7 @@ constexpr Route kV3ProduceRoute =
 }  // namespace
 
 asio::awaitable<std::optional<StreamStart>> start_produce_stream(const Request& header,
+                                                                 const RequestContext& context,
                                                                  ApiContext& ctx) {
   auto target = parse_target(header.target());
   // Only POST /v3/clusters/{c}/topics/{t}/records streams.
@@ -622,7 +625,8 @@ asio::awaitable<std::optional<StreamStart>> start_produce_stream(const Request& 
     co_return StreamStart{std::move(reply)};
   }
   Request head = header;
-  Call probe{head, ctx, broker, {target->segments[2], target->segments[4]}, target->query, {}};
+  Call probe{head,          ctx, broker, {target->segments[2], target->segments[4]},
+             target->query, {},  context};
   if (auto path = check_route_params(kV3ProduceRoute, probe); !path) {
     co_return StreamStart{error_reply(path.error())};
   }
@@ -634,7 +638,7 @@ asio::awaitable<std::optional<StreamStart>> start_produce_stream(const Request& 
     co_return StreamStart{error_reply(to_api_error(ec, topic))};
   }
   co_return StreamStart{
-      std::make_unique<V3ProduceStream>(header, ctx, *broker, std::move(*target), *acks)};
+      std::make_unique<V3ProduceStream>(header, context, ctx, *broker, std::move(*target), *acks)};
 }
 
 void add_produce_routes(std::vector<Route>& routes) {

@@ -123,7 +123,7 @@ Router::Match Router::match(http::verb method, const std::vector<std::string>& s
   return result;
 }
 
-asio::awaitable<Reply> Router::handle(Request request) {
+asio::awaitable<Reply> Router::handle(Request request, RequestContext context) {
   const auto start = std::chrono::steady_clock::now();
   std::string_view route_name = "unmatched";
   Api api = Api::v2;
@@ -162,7 +162,13 @@ asio::awaitable<Reply> Router::handle(Request request) {
                              "Broker is recovering its logs; retry shortly (see /v1/recovery)"});
         reply.message.set(http::field::retry_after, "1");
       } else {
-        Call call{request, ctx_, broker, std::move(m.params), std::move(target->query), {}};
+        Call call{request,
+                  ctx_,
+                  broker,
+                  std::move(m.params),
+                  std::move(target->query),
+                  /*leader_header=*/{},
+                  context};
         if (auto checked = check_route_params(*m.route, call); !checked) {
           reply = error_reply(checked.error());
         } else if (auto routed = co_await route_to_leader(*m.route, call); routed) {
@@ -202,9 +208,9 @@ asio::awaitable<Reply> Router::handle(Request request) {
       reply.file_body ? reply.file_body->length : reply.message.body().size();
   ctx_.metrics.record_request(route_name, reply.message.result_int(), seconds,
                               request.body().size(), bytes_out);
-  spdlog::debug("{} {} {} {:.3f}ms {}B", std::string_view(request.method_string()),
-                std::string_view(request.target()), reply.message.result_int(), seconds * 1e3,
-                bytes_out);
+  spdlog::debug("{} {} {} {} {:.3f}ms {}B", std::string_view(request.method_string()),
+                std::string_view(request.target()), reply.message.result_int(), context.principal,
+                seconds * 1e3, bytes_out);
   co_return reply;
 }
 

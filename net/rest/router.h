@@ -51,6 +51,8 @@ struct Call {
   // Cluster mode: "<id> <url>" of the partition's leader (this broker) for the answer's
   // X-Sluice-Leader header; set by the routing before the handler runs.
   std::string leader_header;
+  // Who sent the request (the authenticated principal), as the server established it.
+  RequestContext context;
 
   std::optional<std::string_view> query_param(std::string_view name) const;
   std::string_view header(http::field field) const { return request[field]; }
@@ -123,6 +125,7 @@ void add_fetch_routes(std::vector<Route>& routes);
 
 // The streaming routes, for chunked requests (see StreamHandler): v3 records.
 asio::awaitable<std::optional<StreamStart>> start_produce_stream(const Request& header,
+                                                                 const RequestContext& context,
                                                                  ApiContext& ctx);
 void add_consumer_routes(std::vector<Route>& routes);
 
@@ -131,8 +134,9 @@ void add_consumer_routes(std::vector<Route>& routes);
 class Router {
  public:
   explicit Router(ApiContext& ctx);
-  // Never throws: an unexpected exception becomes a 500 with the cause logged.
-  asio::awaitable<Reply> handle(Request request);
+  // Never throws: an unexpected exception becomes a 500 with the cause logged. `context`
+  // says who sent the request (an anonymous principal when nobody authenticated it).
+  asio::awaitable<Reply> handle(Request request, RequestContext context = {});
 
  private:
   struct Match {

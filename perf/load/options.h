@@ -39,6 +39,10 @@ struct Options {
   // bytes of the resource from its start and wrapping; 0 = the whole resource each time.
   uint64_t range_bytes = 0;
   uint64_t range_span = 0;
+  // Load over TLS: requests go to tls_port (an https listener of the same broker), trusting
+  // the CA in tls_ca; the run's setup (cluster id, topic, offsets) still uses --url's port.
+  uint16_t tls_port = 0;
+  std::string tls_ca;
   std::string resp_op = "xadd";
   std::string label;
   bool progress = true;

@@ -36,7 +36,7 @@ int64_t header_int(const http::response<http::string_body>& r, std::string_view 
   return value;
 }
 
-void close_stream(beast::tcp_stream& stream) {
+void close_stream(LoadStream& stream) {
   beast::error_code ignored;
   stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   stream.socket().close(ignored);
@@ -82,7 +82,13 @@ Runner::Runner(Options options, std::string cluster_id, std::vector<int64_t> sta
       cluster_id_(std::move(cluster_id)),
       start_offsets_(std::move(start_offsets)) {
   const std::string host = o_.host == "localhost" ? "127.0.0.1" : o_.host;
-  endpoint_ = asio::ip::tcp::endpoint(asio::ip::make_address(host), o_.port);
+  endpoint_ = asio::ip::tcp::endpoint(asio::ip::make_address(host),
+                                      o_.tls_port != 0 ? o_.tls_port : o_.port);
+  if (o_.tls_port != 0) {
+    tls_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+    if (!o_.tls_ca.empty()) tls_->load_verify_file(o_.tls_ca);
+    tls_->set_verify_mode(o_.tls_ca.empty() ? asio::ssl::verify_none : asio::ssl::verify_peer);
+  }
   host_header_ = fmt::format("{}:{}", o_.host, o_.port);
   start_offsets_.resize(static_cast<size_t>(o_.partitions), 0);
   for (int t = 0; t < o_.threads; ++t) stats_.push_back(std::make_unique<Stats>());
@@ -124,7 +130,7 @@ std::string Runner::fetch_target(int partition, int64_t offset, int timeout_ms) 
 // Waits for the slot's send time (open loop) and connects if needed. False: still not
 // connected, after a short pause; the slot is skipped.
 asio::awaitable<bool> Runner::await_slot(Clock::time_point slot, asio::steady_timer& timer,
-                                         beast::tcp_stream& stream, Stats& stats, bool& connected) {
+                                         LoadStream& stream, Stats& stats, bool& connected) {
   if (o_.rate > 0) {
     timer.expires_at(slot);
     co_await timer.async_wait(kNoThrow);
@@ -138,9 +144,9 @@ asio::awaitable<bool> Runner::await_slot(Clock::time_point slot, asio::steady_ti
   co_return connected;
 }
 
-asio::awaitable<bool> Runner::connect(beast::tcp_stream& stream, Stats& stats) {
+asio::awaitable<bool> Runner::connect(LoadStream& stream, Stats& stats) {
   stream.expires_after(std::chrono::seconds(5));
-  auto [ec] = co_await stream.async_connect(endpoint_, kNoThrow);
+  auto [ec] = co_await stream.tcp().async_connect(endpoint_, kNoThrow);
   if (ec) {
     stats.add_error("connect: " + ec.message());
     close_stream(stream);
@@ -148,6 +154,14 @@ asio::awaitable<bool> Runner::connect(beast::tcp_stream& stream, Stats& stats) {
   }
   beast::error_code ignored;
   stream.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
+  if (auto* tls = stream.start_tls()) {
+    auto [handshake_ec] = co_await tls->async_handshake(asio::ssl::stream_base::client, kNoThrow);
+    if (handshake_ec) {
+      stats.add_error("tls handshake: " + handshake_ec.message());
+      close_stream(stream);
+      co_return false;
+    }
+  }
   co_return true;
 }
 
@@ -206,7 +220,7 @@ asio::awaitable<void> Runner::pipelined_client(int index, Stats& stats) {
   using namespace asio::experimental::awaitable_operators;
   using Channel = asio::experimental::channel<void(beast::error_code, Clock::time_point)>;
   auto executor = co_await asio::this_coro::executor;
-  beast::tcp_stream stream(executor);
+  LoadStream stream(executor, tls_.get());
   beast::flat_buffer buffer;
   buffer.reserve(kReadBufferBytes);
   segment::BatchBuilder builder;
@@ -264,7 +278,7 @@ asio::awaitable<void> Runner::pipelined_client(int index, Stats& stats) {
 
 asio::awaitable<void> Runner::http_client(int index, Stats& stats) {
   auto executor = co_await asio::this_coro::executor;
-  beast::tcp_stream stream(executor);
+  LoadStream stream(executor, tls_.get());
   beast::flat_buffer buffer;
   // Beast reads no more than the buffer's free capacity at a time (512 bytes when empty):
   // reserve enough that a 1 MiB reply takes a few reads, not thousands.
@@ -340,7 +354,7 @@ asio::awaitable<void> Runner::http_client(int index, Stats& stats) {
 
 asio::awaitable<void> Runner::tail_fetcher(int partition, Stats& stats) {
   auto executor = co_await asio::this_coro::executor;
-  beast::tcp_stream stream(executor);
+  LoadStream stream(executor, tls_.get());
   beast::flat_buffer buffer;
   buffer.reserve(kReadBufferBytes);
   http::request<http::string_body> request{http::verb::get, "/", 11};
@@ -386,8 +400,8 @@ asio::awaitable<void> Runner::tail_fetcher(int partition, Stats& stats) {
 }
 
 asio::awaitable<std::optional<http::response<http::string_body>>> Runner::exchange(
-    beast::tcp_stream& stream, beast::flat_buffer& buffer,
-    http::request<http::string_body>& request, Stats& stats, std::string_view what) {
+    LoadStream& stream, beast::flat_buffer& buffer, http::request<http::string_body>& request,
+    Stats& stats, std::string_view what) {
   request.prepare_payload();
   stream.expires_after(kIoTimeout);
   auto [write_ec, written] = co_await http::async_write(stream, request, kNoThrow);
@@ -410,7 +424,7 @@ asio::awaitable<std::optional<http::response<http::string_body>>> Runner::exchan
 // the values this tool produces never contain that text.
 asio::awaitable<void> Runner::consumer_client(int index, Stats& stats) {
   auto executor = co_await asio::this_coro::executor;
-  beast::tcp_stream stream(executor);
+  LoadStream stream(executor, tls_.get());
   beast::flat_buffer buffer;
   buffer.reserve(kReadBufferBytes);
   if (!co_await connect(stream, stats)) co_return;
@@ -471,7 +485,7 @@ asio::awaitable<void> Runner::consumer_client(int index, Stats& stats) {
 
 asio::awaitable<void> Runner::resp_client(int index, Stats& stats) {
   auto executor = co_await asio::this_coro::executor;
-  beast::tcp_stream stream(executor);
+  LoadStream stream(executor, tls_.get());
   asio::steady_timer timer(executor);
   const std::string key =
       o_.partitions > 1 ? fmt::format("{}-{}", o_.topic, index % o_.partitions) : o_.topic;
@@ -656,7 +670,7 @@ std::string Runner::result_json() const {
       R"("threads":{},"acks":"{}","offered_rate":{},"duration_s":{:.3f},"requests":{},)"
       R"("records":{},"requests_per_s":{:.1f},"records_per_s":{:.1f},"payload_mb_s":{:.2f},)"
       R"("tx_mb_s":{:.2f},"rx_mb_s":{:.2f},"latency_us":{},"errors":{},"error_count":{})",
-      json_string(o_.label), mode_name(o_.mode), o_.host, o_.port, o_.format, o_.resp_op,
+      json_string(o_.label), mode_name(o_.mode), o_.host, endpoint_.port(), o_.format, o_.resp_op,
       o_.record_size, o_.records_per_request, o_.partitions, o_.connections, o_.in_flight,
       o_.threads, o_.acks, o_.rate, s, requests, records, static_cast<double>(requests) / s,
       static_cast<double>(records) / s, static_cast<double>(payload) / s / 1e6,

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
@@ -41,6 +42,45 @@ struct Stats {
   std::map<std::string, uint64_t> errors_;  // guarded by mu_
 };
 
+// A client connection, plain or TLS (--tls-port), with Beast's stream interface: the deadline
+// of beast::tcp_stream applies to the TCP layer under TLS as well. Both kinds of operation
+// complete the same way, so a caller's code is the same for either.
+class LoadStream {
+ public:
+  using executor_type = beast::tcp_stream::executor_type;
+  LoadStream(const executor_type& executor, asio::ssl::context* tls)
+      : tcp_(executor), tls_context_(tls) {}
+
+  beast::tcp_stream& tcp() { return tcp_; }
+  asio::ip::tcp::socket& socket() { return tcp_.socket(); }
+  executor_type get_executor() { return tcp_.get_executor(); }
+  template <class Duration>
+  void expires_after(Duration d) {
+    tcp_.expires_after(d);
+  }
+  // For a new connection: a fresh TLS session over the TCP stream, or null for plain HTTP.
+  asio::ssl::stream<beast::tcp_stream&>* start_tls() {
+    tls_.reset();
+    if (tls_context_ != nullptr) tls_.emplace(tcp_, *tls_context_);
+    return tls_ ? &*tls_ : nullptr;
+  }
+  template <class Buffers, class Token>
+  auto async_read_some(const Buffers& buffers, Token&& token) {
+    if (tls_) return tls_->async_read_some(buffers, std::forward<Token>(token));
+    return tcp_.async_read_some(buffers, std::forward<Token>(token));
+  }
+  template <class Buffers, class Token>
+  auto async_write_some(const Buffers& buffers, Token&& token) {
+    if (tls_) return tls_->async_write_some(buffers, std::forward<Token>(token));
+    return tcp_.async_write_some(buffers, std::forward<Token>(token));
+  }
+
+ private:
+  beast::tcp_stream tcp_;
+  asio::ssl::context* tls_context_;
+  std::optional<asio::ssl::stream<beast::tcp_stream&>> tls_;
+};
+
 // Drives one run: `connections` clients, one request in flight on each unless --in-flight
 // asks for HTTP/1.1 pipelining (RESP pipelines records_per_request commands as one request),
 // spread over `threads` threads
@@ -75,11 +115,11 @@ class Runner {
   asio::awaitable<void> consumer_client(int index, Stats& stats);
   // One request and its reply on `stream`; nullopt (the error counted as `what`) on failure.
   asio::awaitable<std::optional<beast::http::response<beast::http::string_body>>> exchange(
-      beast::tcp_stream& stream, beast::flat_buffer& buffer,
+      LoadStream& stream, beast::flat_buffer& buffer,
       beast::http::request<beast::http::string_body>& request, Stats& stats, std::string_view what);
-  asio::awaitable<bool> connect(beast::tcp_stream& stream, Stats& stats);
+  asio::awaitable<bool> connect(LoadStream& stream, Stats& stats);
   asio::awaitable<bool> await_slot(Clock::time_point slot, asio::steady_timer& timer,
-                                   beast::tcp_stream& stream, Stats& stats, bool& connected);
+                                   LoadStream& stream, Stats& stats, bool& connected);
   std::optional<Clock::time_point> next_slot();
   bool slot_bounded() const;
   uint64_t now_ns() const;
@@ -92,6 +132,7 @@ class Runner {
   std::vector<int64_t> start_offsets_;
   asio::ip::tcp::endpoint endpoint_;
   std::string host_header_;
+  std::unique_ptr<asio::ssl::context> tls_;    // --tls-port: the client context
   std::vector<std::unique_ptr<Stats>> stats_;  // one per thread
   Clock::time_point start_;
   Clock::time_point deadline_;

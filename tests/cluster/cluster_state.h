@@ -2,9 +2,13 @@
 
 // What a broker's GET /v1/cluster says, and a bounded wait, for the cluster tests.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <simdjson.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <stdexcept>
@@ -76,6 +80,27 @@ bool eventually(F done, std::chrono::milliseconds limit = 20s) {
     std::this_thread::sleep_for(50ms);
   }
   return false;
+}
+
+// Stops `pid` (SIGSTOP) and waits until every one of its threads is stopped: kill(2) returns
+// before the signal takes effect, and a thread still running could take a request sent after.
+inline bool stop_process(pid_t pid, std::chrono::milliseconds limit = 2s) {
+  if (::kill(pid, SIGSTOP) != 0) return false;
+  const auto tasks = std::filesystem::path("/proc") / std::to_string(pid) / "task";
+  return eventually(
+      [&] {
+        std::error_code ec;
+        for (const auto& task : std::filesystem::directory_iterator(tasks, ec)) {
+          std::ifstream in(task.path() / "stat");
+          std::string stat((std::istreambuf_iterator<char>(in)), {});
+          const auto close = stat.rfind(')');
+          if (close == std::string::npos || close + 2 >= stat.size()) return false;
+          const char state = stat[close + 2];
+          if (state != 'T' && state != 't') return false;
+        }
+        return !ec;
+      },
+      limit);
 }
 
 // An etcd, and brokers that join the cluster it holds (short session timeouts, so that a

@@ -330,7 +330,7 @@ TEST_F(ReplicationTest, AZombieLeaderAcknowledgesNothingAndBecomesAFollower) {
   const int64_t old_leader = partition(1, "z", 0).leader;
   const int64_t other = old_leader % 3 + 1;
   ASSERT_EQ(produce_one(port(old_leader), "z", 0, "first").offset, 0);
-  ::kill(broker(old_leader).pid(), SIGSTOP);
+  ASSERT_TRUE(stop_process(broker(old_leader).pid()));
   // A request parked in the paused leader's socket.
   RawSocket parked(port(old_leader));
   const std::string body = R"({"records":[{"value":"parked"}]})";

@@ -288,11 +288,65 @@ TEST_F(BrokerConfigTest, ValidListenersAreKept) {
 TEST_F(BrokerConfigTest, BadListenerIsRejected) {
   for (const std::string l :
        {"tcp://0.0.0.0:9092", "http://host", "http://host:65536", "http://:8080", "http://host:80a",
-        "http://host:", "http://a:b:1", "http://host:8080/path", "0.0.0.0:8080"}) {
+        "http://host:", "http://a:b:1", "http://host:8080/path", "0.0.0.0:8080", "https://host"}) {
     EXPECT_THAT(set_error("listeners=" + l),
                 HasSubstr("listeners: '" + l +
-                          "' is not a valid listener (allowed: http://host:port, port 0..65535)"));
+                          "' is not a valid listener (allowed: [NAME=]http://host:port or "
+                          "[NAME=]https://host:port, port 0..65535, comma-separated)"));
   }
+}
+
+TEST_F(BrokerConfigTest, SeveralListenersAreNamedByScheme) {
+  const auto listeners = parse_listeners("http://127.0.0.1:8080, https://[::1]:8443");
+  ASSERT_EQ(listeners.size(), 2u);
+  EXPECT_EQ(listeners[0], (Listener{"http", false, "127.0.0.1", 8080}));
+  EXPECT_EQ(listeners[1], (Listener{"https", true, "::1", 8443}));
+  const auto named = parse_listeners("local=http://127.0.0.1:8080,public=http://0.0.0.0:9090");
+  EXPECT_EQ(named[0].name, "local");
+  EXPECT_EQ(named[1], (Listener{"public", false, "0.0.0.0", 9090}));
+}
+
+TEST_F(BrokerConfigTest, TwoListenersWithOneNameAreRejected) {
+  EXPECT_THAT(set_error("listeners=http://127.0.0.1:1,http://127.0.0.1:2"),
+              HasSubstr("two listeners are named 'http'"));
+  EXPECT_THAT(set_error("listeners=Big=http://127.0.0.1:1"),
+              HasSubstr("a name is lower-case letters, digits"));
+}
+
+TEST_F(BrokerConfigTest, HttpsListenerNeedsCertificateAndKey) {
+  EXPECT_THAT(set_error("listeners=https://127.0.0.1:8443"),
+              HasSubstr("the https listener 'https' needs ssl.certificate.location and "
+                        "ssl.key.location"));
+  const auto c = load(std::nullopt, {"listeners=https://127.0.0.1:8443",
+                                     "ssl.certificate.location=/c.pem", "ssl.key.location=/k.pem"});
+  EXPECT_EQ(c.ssl_certificate_location, "/c.pem");
+  EXPECT_EQ(c.ssl_protocol_min, "TLSv1.2");
+  EXPECT_EQ(c.ssl_client_auth, "none");
+}
+
+TEST_F(BrokerConfigTest, SecurityChoicesAreValidated) {
+  EXPECT_THAT(set_error("ssl.client.auth=maybe"),
+              HasSubstr("ssl.client.auth: 'maybe' is not a valid value (allowed: none, "
+                        "requested, required)"));
+  EXPECT_THAT(set_error("ssl.protocol.min=TLSv1.1"), HasSubstr("allowed: TLSv1.2, TLSv1.3"));
+  EXPECT_THAT(set_error("authentication.method=digest"), HasSubstr("allowed: none, basic, mtls"));
+  EXPECT_THAT(set_error("authentication.method=basic"),
+              HasSubstr("authentication.method=basic needs authentication.basic.users.file"));
+  EXPECT_THAT(set_error("authentication.method=mtls"),
+              HasSubstr("listener 'http': authentication.method=mtls needs an https listener"));
+}
+
+TEST_F(BrokerConfigTest, ListenerAuthenticationMethodOverridesTheDefault) {
+  const auto c = load(std::nullopt, {"listeners=http://127.0.0.1:1,ext=http://127.0.0.1:2",
+                                     "listener.name.ext.authentication.method=basic",
+                                     "authentication.basic.users.file=/users"});
+  EXPECT_EQ(c.authentication_method_of("http"), "none");
+  EXPECT_EQ(c.authentication_method_of("ext"), "basic");
+  EXPECT_THAT(set_error("listener.name.nope.authentication.method=basic"),
+              HasSubstr("listener.name.nope.authentication.method: no listener is named 'nope'"));
+  EXPECT_THAT(set_error("listener.name.http.authentication.method=yes"),
+              HasSubstr("--set: listener.name.http.authentication.method: 'yes' is not a valid "
+                        "value"));
 }
 
 TEST_F(BrokerConfigTest, EmptyLogDirIsRejected) {
