@@ -156,6 +156,20 @@ class ChaosTest : public ClusterFixture {
 
   // Every partition led by a live broker, with at least `isr` in-sync replicas, as the first
   // broker that answers says.
+  // The brokers that are the only in-sync replica of some partition (any live broker's view).
+  std::set<int64_t> sole_in_sync_replicas() {
+    std::set<int64_t> out;
+    for (int id = 1; id <= 3; ++id) {
+      try {
+        for (const auto& [tp, info] : cluster_state(port(id)).partitions) {
+          if (info.isr.size() == 1) out.insert(info.isr.front());
+        }
+      } catch (const std::exception&) {
+      }
+    }
+    return out;
+  }
+
   bool healthy(size_t isr) {
     for (int id = 1; id <= 3; ++id) {
       if (broker(id).pid() <= 0) continue;
@@ -367,7 +381,23 @@ class ChaosTest : public ClusterFixture {
     auto fault = static_cast<Fault>(pick(0, kFaults - 1));
     if (fault == clock_skew && faketime_.empty()) fault = kill9;
     if (fault == disk_full && !small_fs_->mounted()) fault = pause;
-    const int64_t victim = fault == disk_full ? 3 : pick(1, 3);
+    int64_t victim = fault == disk_full ? 3 : pick(1, 3);
+    // A wiped disk on the only in-sync replica of a partition leaves it offline for good with
+    // unclean election off (by design: no other replica may lead it), and the checker could
+    // then read nothing back: that double fault is left out.
+    if (fault == wipe) {
+      const auto alone = sole_in_sync_replicas();
+      if (alone.contains(victim)) {
+        victim = -1;
+        for (int64_t id = 1; id <= 3 && victim < 0; ++id) {
+          if (!alone.contains(id)) victim = id;
+        }
+        if (victim < 0) {
+          fault = kill9;
+          victim = pick(1, 3);
+        }
+      }
+    }
     const auto hold = std::chrono::milliseconds(pick(500, 3000));
     const auto start = Clock::now();
     ++faults_[fault];
