@@ -35,52 +35,55 @@ Broker::~Broker() {
   if (started_) (void)stop();
 }
 
-Result<std::optional<std::string>> stored_cluster_id(const std::vector<std::string>& log_dirs) {
-  for (const auto& dir : log_dirs) {
-    std::ifstream in(std::filesystem::path(dir) / segment::kMetaFile);
-    if (!in) continue;
-    std::stringstream text;
-    text << in.rdbuf();
-    try {
-      auto props = config::parse_properties(
-          text.str(), (dir / std::filesystem::path(segment::kMetaFile)).string());
-      if (auto it = props.find("cluster.id"); it != props.end() && !it->second.empty()) {
-        return std::optional<std::string>(it->second);
-      }
-    } catch (const config::ConfigError& e) {
-      spdlog::error("{}", e.what());
-      return Errc::invalid_config;
-    }
-  }
-  return std::optional<std::string>();
-}
-
 namespace {
 
-// meta.properties' storage.revision; 0 when it names none.
-Result<int64_t> stored_storage_revision(const std::filesystem::path& meta) {
-  std::ifstream in(meta);
+// A log dir's meta.properties: its keys, or nullopt when the dir has none.
+Result<std::optional<std::map<std::string, std::string>>> read_meta(
+    const std::filesystem::path& dir) {
+  const auto path = dir / segment::kMetaFile;
+  std::ifstream in(path);
+  if (!in) return std::optional<std::map<std::string, std::string>>();
   std::stringstream text;
   text << in.rdbuf();
   try {
-    const auto props = config::parse_properties(text.str(), meta.string());
-    auto it = props.find("storage.revision");
-    if (it == props.end()) return int64_t{0};
-    int64_t revision = 0;
-    const auto& v = it->second;
-    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), revision);
-    if (ec != std::errc{} || end != v.data() + v.size() || revision < 0) {
-      spdlog::error("{}: storage.revision '{}' is not a revision", meta.string(), v);
-      return Errc::invalid_config;
-    }
-    return revision;
+    return std::optional(config::parse_properties(text.str(), path.string()));
   } catch (const config::ConfigError& e) {
     spdlog::error("{}", e.what());
     return Errc::invalid_config;
   }
 }
 
+// meta.properties' storage.revision; 0 when it names none.
+Result<int64_t> stored_storage_revision(const std::filesystem::path& dir) {
+  auto meta = read_meta(dir);
+  if (!meta) return meta.error();
+  if (!*meta) return int64_t{0};
+  auto it = (*meta)->find("storage.revision");
+  if (it == (*meta)->end()) return int64_t{0};
+  int64_t revision = 0;
+  const auto& v = it->second;
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), revision);
+  if (ec != std::errc{} || end != v.data() + v.size() || revision < 0) {
+    spdlog::error("{}: storage.revision '{}' is not a revision",
+                  (dir / segment::kMetaFile).string(), v);
+    return Errc::invalid_config;
+  }
+  return revision;
+}
+
 }  // namespace
+
+Result<std::optional<std::string>> stored_cluster_id(const std::vector<std::string>& log_dirs) {
+  for (const auto& dir : log_dirs) {
+    auto meta = read_meta(dir);
+    if (!meta) return meta.error();
+    if (!*meta) continue;
+    if (auto it = (*meta)->find("cluster.id"); it != (*meta)->end() && !it->second.empty()) {
+      return std::optional<std::string>(it->second);
+    }
+  }
+  return std::optional<std::string>();
+}
 
 std::string new_cluster_id() {
   static constexpr char kAlphabet[] =
@@ -110,7 +113,7 @@ Result<void> Broker::load_identity() {
     if (ec) return ec;
     const auto path = std::filesystem::path(dir) / segment::kMetaFile;
     if (std::filesystem::exists(path) && !(renew_storage_ && new_storage_revision_ > 0)) {
-      auto revision = stored_storage_revision(path);
+      auto revision = stored_storage_revision(dir);
       if (!revision) return revision.error();
       storage_revision_ = std::max(storage_revision_, *revision);
       continue;

@@ -295,18 +295,9 @@ void PartitionLog::append_jobs(std::span<AppendJob* const> jobs, segment::Direct
                                         header.base_offset.value == job.leader_segment &&
                                         active_->base_offset() != header.base_offset &&
                                         (run_bytes > 0 || active_->size_bytes() > 0);
-        if (leader_rolled_here) {
+        if (leader_rolled_here || roll_due(run_bytes, header, now, !leader_rolls)) {
           ec = write_run();
-          if (!ec) {
-            if (auto r = roll(base, now); r) {
-              rolled = true;
-            } else {
-              ec = r.error();
-            }
-          }
-        } else if (roll_due(run_bytes, header, now, !leader_rolls)) {
-          ec = write_run();
-          if (!ec && roll_due(0, header, now, !leader_rolls)) {
+          if (!ec && (leader_rolled_here || roll_due(0, header, now, !leader_rolls))) {
             if (auto r = roll(base, now); r) {
               rolled = true;
             } else {

@@ -176,6 +176,10 @@ class PartitionLog {
   const std::string& topic() const { return options_.topic; }
   int32_t partition() const { return options_.partition; }
   const std::filesystem::path& dir() const { return options_.dir; }
+  // <log.dir>/quarantine/<topic>-<partition>: where bytes cut from this log are copied first.
+  std::filesystem::path quarantine_dir() const {
+    return options_.dir.parent_path() / segment::kQuarantineDir / options_.dir.filename();
+  }
   // The topic's configuration as of now; set_config() may replace it at any time.
   std::shared_ptr<const config::TopicConfig> config() const {
     std::lock_guard lock(config_mu_);

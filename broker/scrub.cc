@@ -140,8 +140,7 @@ std::optional<std::pair<uint64_t, std::string>> Scrubber::check(const segment::S
     if (*got < want) return std::pair{pos + *got, std::string("the file ends early")};
     if (!pace(want)) return std::nullopt;
     const std::span<const std::byte> chunk(buffer.data(), want);
-    uint64_t used = 0;
-    bool grown = false;
+    uint64_t used = 0;  // whole valid batches; the next chunk starts after them
     while (used < want) {
       auto header = recovery::check_batch(chunk.subspan(used), expected, s.base_offset());
       if (header) {
@@ -150,19 +149,18 @@ std::optional<std::pair<uint64_t, std::string>> Scrubber::check(const segment::S
         continue;
       }
       // A batch that runs past this chunk but not past the file is read again from its
-      // start, in a buffer large enough for it.
+      // start with the next chunk, in a buffer grown to hold it when it alone fills this one.
       if (header.error() == segment::Errc::truncated && pos + want < size) {
         if (used > 0) break;
         const auto parsed = segment::parse_header(chunk);
         if (parsed && parsed->size_bytes() > buffer.size() && parsed->size_bytes() <= size - pos) {
           buffer.resize(parsed->size_bytes());
-          grown = true;
           break;
         }
       }
       return std::pair{pos + used, header.error().message()};
     }
-    if (!grown) pos += used;
+    pos += used;
   }
   return std::nullopt;
 }
@@ -195,7 +193,7 @@ void Scrubber::scrub(PartitionLog& log) {
     d.reason = fmt::format("{}: {} at position {}",
                            segment::segment_file_name(d.base, segment::kLogSuffix), damage->second,
                            d.position);
-    d.quarantine_dir = log.dir().parent_path() / segment::kQuarantineDir / d.name();
+    d.quarantine_dir = log.quarantine_dir();
     counters_.damaged.fetch_add(1, std::memory_order_relaxed);
     recovery::RepairFn repair;
     {

@@ -240,7 +240,6 @@ void ReplicaManager::change_isr(Leading& l, std::vector<std::pair<int32_t, int64
   l.isr_change_pending = true;
   l.change_unsettled = false;
   l.change = std::move(isr);
-  l.change_revision = l.state.mod_revision;
   l.change_sent = Clock::now();
   PartitionState next = l.state;
   next.isr = l.change;
@@ -252,7 +251,7 @@ void ReplicaManager::change_isr(Leading& l, std::vector<std::pair<int32_t, int64
                fmt::join(ids(l.state.isr), ","), fmt::join(ids(next.isr), ","));
   const Key k{l.log->topic(), l.log->partition()};
   const int32_t epoch = l.epoch;
-  const int64_t revision = l.change_revision;
+  const int64_t revision = l.state.mod_revision;
   node_.txn_async(std::move(txn), [this, k, epoch, revision](Result<TxnAnswer> answer) {
     if (!answer || !answer->succeeded) {
       spdlog::warn("{}-{}: in-sync replica change not committed: {}", k.first, k.second,
@@ -262,7 +261,7 @@ void ReplicaManager::change_isr(Leading& l, std::vector<std::pair<int32_t, int64
     auto it = leading_.find(k);
     if (it == leading_.end() || it->second->epoch != epoch) return;
     Leading& sent = *it->second;
-    if (!sent.isr_change_pending || sent.change_revision != revision) return;  // settled
+    if (!sent.isr_change_pending || sent.state.mod_revision != revision) return;  // settled
     // Applied, or refused because the partition changed: the watch brings the state that
     // settles it (apply()). No answer: it may or may not have been applied; tick() sends it
     // again until etcd says which.
@@ -539,7 +538,6 @@ asio::awaitable<void> ReplicaManager::follow(std::shared_ptr<Following> f) {
         {response["X-Sluice-Leader-Epoch"], response["X-Sluice-High-Watermark"],
          response["X-Sluice-Log-Start-Offset"], response["X-Sluice-Segment-Base"]},
         epoch, end, log.end_offset());
-    const auto quarantine_dir = log.dir().parent_path() / "quarantine" / name;
     if (answer.kind == FetchAnswer::Kind::behind) {
       // Retention on the leader removed what this log would continue from: start again at the
       // leader's log start, keeping a copy of what this log held.
@@ -551,7 +549,7 @@ asio::awaitable<void> ReplicaManager::follow(std::shared_ptr<Following> f) {
             "behind the leader (broker {}, epoch {}): offsets {} to {} end before its log "
             "start {}; the log restarts there",
             leader, epoch, old_start, old_end - 1, answer.log_start);
-        auto copied = recovery::quarantine(quarantine_dir, c, wall_clock_ms());
+        auto copied = recovery::quarantine(log.quarantine_dir(), c, wall_clock_ms());
         if (!copied) return copied.error();
         return {};
       };
@@ -570,7 +568,6 @@ asio::awaitable<void> ReplicaManager::follow(std::shared_ptr<Following> f) {
       const int64_t old_end = log.end_offset().value;
       const int64_t cut = log.epochs().divergence_point(
           static_cast<int32_t>(answer.diverging_epoch), answer.end_offset, old_end);
-      const auto& dir = quarantine_dir;
       const int32_t last = log.last_batch_epoch();
       auto keep = [&](const recovery::QuarantineCut& planned) -> Result<void> {
         recovery::QuarantineCut c = planned;
@@ -578,7 +575,7 @@ asio::awaitable<void> ReplicaManager::follow(std::shared_ptr<Following> f) {
             "diverged from the leader (broker {}, epoch {}): offsets {} to {} of epochs up to {} "
             "are not in its log (its epoch {} ends at {}); never acknowledged by acks=all",
             leader, epoch, cut, old_end - 1, last, answer.diverging_epoch, answer.end_offset);
-        auto copied = recovery::quarantine(dir, c, wall_clock_ms());
+        auto copied = recovery::quarantine(log.quarantine_dir(), c, wall_clock_ms());
         if (!copied) return copied.error();
         return {};
       };
@@ -588,7 +585,7 @@ asio::awaitable<void> ReplicaManager::follow(std::shared_ptr<Following> f) {
         continue;
       }
       spdlog::warn("{}: log diverged from broker {}'s; cut from offset {} to {} (copied to {})",
-                   name, leader, cut, old_end, dir.string());
+                   name, leader, cut, old_end, log.quarantine_dir().string());
       continue;
     }
     if (answer.kind == FetchAnswer::Kind::refused) {

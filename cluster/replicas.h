@@ -123,11 +123,10 @@ class ReplicaManager final : public broker::Replication {
     // been applied by etcd all the same when its answer was lost (an etcd that went away).
     std::set<int32_t> joining;
     bool isr_change_pending = false;
-    // The change in flight: the ISR it sets, the partition revision it compares, when it was
-    // sent, and whether its outcome is unknown (no answer from etcd): then it is sent again,
-    // unchanged, until etcd answers or the view moves on.
+    // The change in flight (it compares state.mod_revision, which stays until the view moves
+    // on and settles it): the ISR it sets, when it was sent, and whether its outcome is
+    // unknown (no answer from etcd): then it is sent again, unchanged.
     std::vector<std::pair<int32_t, int64_t>> change;
-    int64_t change_revision = 0;
     Clock::time_point change_sent;
     bool change_unsettled = false;
     std::map<int32_t, Progress> followers;

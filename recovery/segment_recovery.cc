@@ -192,35 +192,7 @@ Result<std::optional<SegmentRecovery::Cut>> SegmentRecovery::scan_segments() {
     if (!scan) return scan.error();
     // A bad batch in a segment before the last: a replica's copy may replace it.
     if (!scan->clean() && i + 1 < segments_.size() && settings_.repair && !settings_.read_only) {
-      SegmentDamage damage{dir_.topic,
-                           dir_.partition,
-                           file(seg.base, kLogSuffix),
-                           seg.base,
-                           scan->valid_bytes,
-                           scan->next_offset,
-                           segments_[i + 1].base,
-                           scan->file_bytes,
-                           scan->describe_error(),
-                           settings_.quarantine_dir};
-      const auto outcome = settings_.repair(damage);
-      const std::string what =
-          fmt::format("{}: {}", segment::segment_file_name(seg.base, kLogSuffix), damage.reason);
-      if (outcome.from_broker) {
-        report_.repairs.push_back(
-            fmt::format("{}; repaired from broker {}", what, *outcome.from_broker));
-        report_.problems.push_back(report_.repairs.back());
-        report_.bytes_quarantined += damage.file_size - damage.position;
-        if (auto log = spdlog::get("recovery")) {
-          log->warn("{}: {}", dir_.name(), report_.repairs.back());
-        }
-        auto again = scan_segment(file(seg.base, kLogSuffix), seg.base, settings_.options,
-                                  *existing, nullptr, last_epoch);
-        if (!again) return again.error();
-        scan = std::move(again);
-      } else if (auto log = spdlog::get("recovery")) {
-        log->warn("{}: {}; not repaired ({}): cut as a standalone log is", dir_.name(), what,
-                  outcome.detail);
-      }
+      if (auto r = repair(i, *existing, last_epoch, *scan); !r) return r.error();
     }
     if (!scan->epochs.empty()) last_epoch = scan->epochs.back().epoch;
     if (settings_.segments_done) settings_.segments_done->fetch_add(1);
@@ -237,6 +209,40 @@ Result<std::optional<SegmentRecovery::Cut>> SegmentRecovery::scan_segments() {
     }
   }
   return std::optional<Cut>{};
+}
+
+Result<void> SegmentRecovery::repair(size_t i, const ExistingIndexes& existing,
+                                     std::optional<int32_t> previous_epoch, SegmentScan& scan) {
+  const Offset base = segments_[i].base;
+  const auto log_file = file(base, kLogSuffix);
+  const SegmentDamage damage{dir_.topic,
+                             dir_.partition,
+                             log_file,
+                             base,
+                             scan.valid_bytes,
+                             scan.next_offset,
+                             segments_[i + 1].base,
+                             scan.file_bytes,
+                             scan.describe_error(),
+                             settings_.quarantine_dir};
+  const auto outcome = settings_.repair(damage);
+  const std::string what = fmt::format("{}: {}", log_file.filename().string(), damage.reason);
+  auto log = spdlog::get("recovery");
+  if (!outcome.from_broker) {
+    if (log) {
+      log->warn("{}: {}; not repaired ({}): cut as a standalone log is", dir_.name(), what,
+                outcome.detail);
+    }
+    return {};
+  }
+  report_.repairs.push_back(fmt::format("{}; repaired from broker {}", what, *outcome.from_broker));
+  report_.problems.push_back(report_.repairs.back());
+  report_.bytes_quarantined += damage.file_size - damage.position;
+  if (log) log->warn("{}: {}", dir_.name(), report_.repairs.back());
+  auto again = scan_segment(log_file, base, settings_.options, existing, nullptr, previous_epoch);
+  if (!again) return again.error();
+  scan = std::move(*again);
+  return {};
 }
 
 Result<void> SegmentRecovery::reconcile_epochs() {

@@ -91,6 +91,10 @@ class SegmentRecovery {
   [[nodiscard]] Result<void> remove_file(const std::filesystem::path& path, std::string what);
   [[nodiscard]] Result<void> drop_empty_middle_segments();
   [[nodiscard]] Result<std::optional<Cut>> scan_segments();
+  // Hands the damage `scan` found in segment i (not the last) to settings_.repair; once a
+  // replica's copy replaced it, scans the segment again into `scan`.
+  [[nodiscard]] Result<void> repair(size_t i, const ExistingIndexes& existing,
+                                    std::optional<int32_t> previous_epoch, SegmentScan& scan);
   // Describes the cut (quarantine plan, log line, report) without touching a file.
   QuarantineCut plan_cut(const Cut& cut);
   [[nodiscard]] Result<void> apply_cut(const Cut& cut);

@@ -14,10 +14,8 @@ asio::awaitable<Reply> healthz(Call&) {
 
 asio::awaitable<Reply> readyz(Call& call) {
   if (call.ctx.broker.load() == nullptr) {
-    Reply reply =
-        json_reply(http::status::service_unavailable, R"({"status":"recovering","ready":false})");
-    reply.message.set(http::field::retry_after, "1");
-    co_return reply;
+    co_return json_reply(http::status::service_unavailable,
+                         R"({"status":"recovering","ready":false})");
   }
   co_return json_reply(http::status::ok, R"({"status":"ready","ready":true})");
 }

@@ -33,10 +33,8 @@ struct Leader {
 };
 
 Reply no_leader(std::string_view topic, std::string_view partition) {
-  Reply reply = error_reply({http::status::service_unavailable, 50302,
-                             fmt::format("No leader for {}-{}; retry", topic, partition)});
-  reply.message.set(http::field::retry_after, "1");
-  return reply;
+  return error_reply({http::status::service_unavailable, 50302,
+                      fmt::format("No leader for {}-{}; retry", topic, partition)});
 }
 
 }  // namespace
@@ -77,11 +75,9 @@ asio::awaitable<Reply> send_to_broker(const Call& call, int32_t leader_id,
   beast::tcp_stream stream(co_await asio::this_coro::executor);
   if (co_await cluster::connect_peer(stream, address->host, address->port_text(),
                                      std::chrono::seconds(5))) {
-    Reply reply = error_reply(
+    co_return error_reply(
         {http::status::service_unavailable, 50302,
          fmt::format("Cannot reach broker {} at {}, the leader; retry", leader.id, leader.url)});
-    reply.message.set(http::field::retry_after, "1");
-    co_return reply;
   }
   request.set(kForwardedHeader, std::to_string(call.broker->config().broker_id));
   if (const auto& token = call.broker->config().cluster_auth_token; !token.empty()) {

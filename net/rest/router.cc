@@ -160,7 +160,6 @@ asio::awaitable<Reply> Router::handle(Request request, RequestContext context) {
       } else if (m.route->needs_ready && broker == nullptr) {
         reply = error_reply({http::status::service_unavailable, 50301,
                              "Broker is recovering its logs; retry shortly (see /v1/recovery)"});
-        reply.message.set(http::field::retry_after, "1");
       } else {
         Call call{request,
                   ctx_,
@@ -176,11 +175,6 @@ asio::awaitable<Reply> Router::handle(Request request, RequestContext context) {
         } else {
           reply = co_await m.route->handler(call);
           if (!call.leader_header.empty()) reply.message.set(kLeaderHeader, call.leader_header);
-          // Every 503 is worth a retry: say when.
-          if (reply.message.result() == http::status::service_unavailable &&
-              reply.message[http::field::retry_after].empty()) {
-            reply.message.set(http::field::retry_after, "1");
-          }
         }
       }
     }
@@ -197,6 +191,11 @@ asio::awaitable<Reply> Router::handle(Request request, RequestContext context) {
                          "Internal server error (the broker log has the cause)"});
   }
   reply.message.set(http::field::server, "sluice");
+  // Every 503 (recovering, no leader, not coordinator, too few replicas) is worth a retry.
+  if (reply.message.result() == http::status::service_unavailable &&
+      reply.message[http::field::retry_after].empty()) {
+    reply.message.set(http::field::retry_after, "1");
+  }
   // REST Proxy v2 labels an error with the v2 media type the request negotiated, not JSON.
   if (api == Api::v2 && reply.message.result_int() >= 400 &&
       reply.message[http::field::content_type] == "application/json") {
