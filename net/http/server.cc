@@ -367,8 +367,9 @@ asio::awaitable<bool> HttpServer::serve_one(Stream& stream, beast::flat_buffer& 
             " bytes exceeds max.request.size = " + std::to_string(options_.max_request_bytes));
   }
   RequestContext context = connection_context;
-  if (!refusal) {
-    // Before the body is read: an unauthenticated client gets nothing stored or parsed.
+  // Before the body is read: an unauthenticated client gets nothing stored or parsed. (A
+  // listener without authentication skips the coroutine, whose frame each request would pay.)
+  if (!refusal && listener.auth.method != AuthMethod::none) {
     if (auto denied = co_await authenticate(listener.auth, parser.get(), peer_cn, context)) {
       refusal = std::move(*denied);
       if (!parser.is_done()) refusal->message.keep_alive(false);  // its body stays unread
