@@ -119,6 +119,7 @@ Result<void> ConsumerGroups::take_over(int32_t partition, int32_t epoch) {
       return;
     }
     Member m;
+    positions_set(m);
     m.config = std::move(r.state->config);
     m.topics = std::move(r.state->topics);
     if (!r.state->pattern.empty()) {
@@ -210,6 +211,7 @@ void ConsumerGroups::rebalance(Group& group, bool force) {
     moved = true;
     const std::set<TopicPartition> kept(parts.begin(), parts.end());
     std::erase_if(m.positions, [&](const auto& p) { return !kept.contains(p.first); });
+    positions_set(m);
     m.assigned = std::move(parts);
   }
   if (force || moved) ++group.generation;
@@ -237,6 +239,7 @@ Result<void> ConsumerGroups::create(std::string_view group, InstanceConfig confi
   auto& g = groups_[std::string(group)];
   if (g.members.contains(config.name)) return ConsumerErrc::instance_exists;
   Member m;
+  positions_set(m);
   m.last_seen_ms = m.last_auto_commit_ms = now_ms();
   std::string name = config.name;
   m.config = std::move(config);
@@ -338,6 +341,7 @@ DetailedResult<void> ConsumerGroups::assign(std::string_view group, std::string_
   }
   const std::set<TopicPartition> kept(partitions.begin(), partitions.end());
   std::erase_if((*m)->positions, [&](const auto& p) { return !kept.contains(p.first); });
+  positions_set(**m);
   (*m)->manual = true;
   (*m)->assigned = std::move(partitions);
   rebalance(groups_.find(group)->second, true);
@@ -391,20 +395,23 @@ DetailedResult<ConsumerGroups::FetchPlan> ConsumerGroups::begin_fetch(std::strin
                 tp.topic, tp.partition));
       }
       pos = m.positions.insert_or_assign(tp, resolved).first;
+      positions_set(m);
     }
     plan.targets.push_back({tp, std::move(*log), Offset{pos->second}, is_remote});
   }
+  plan.positions_stamp = m.positions_stamp;
   return plan;
 }
 
 void ConsumerGroups::end_fetch(std::string_view group, std::string_view instance,
-                               std::span<const Advance> advances) {
+                               const FetchPlan& plan, std::span<const Advance> advances) {
   std::lock_guard lock(mu_);
   auto g = groups_.find(group);
   if (g == groups_.end()) return;
   auto m = g->second.members.find(instance);
   if (m == g->second.members.end()) return;
   m->second.last_seen_ms = now_ms();
+  if (m->second.positions_stamp != plan.positions_stamp) return;
   for (const auto& a : advances) {
     auto pos = m->second.positions.find(a.tp);
     if (pos != m->second.positions.end() && pos->second == a.from.value) pos->second = a.to.value;
@@ -430,6 +437,7 @@ DetailedResult<void> ConsumerGroups::seek(
     }
   }
   for (const auto& [tp, offset] : offsets) (*m)->positions[tp] = offset;
+  positions_set(**m);
   return {};
 }
 

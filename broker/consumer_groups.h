@@ -78,6 +78,8 @@ class ConsumerGroups {
   struct FetchPlan {
     InstanceConfig config;
     std::vector<FetchTarget> targets;
+    // When the member's positions were last set other than by a fetch (see end_fetch).
+    int64_t positions_stamp = 0;
   };
   struct Advance {
     TopicPartition tp;
@@ -147,8 +149,11 @@ class ConsumerGroups {
   [[nodiscard]] DetailedResult<FetchPlan> begin_fetch(std::string_view group,
                                                       std::string_view instance,
                                                       const RemoteBounds& remote = {});
-  // Moves each position from `from` to `to` if the member still owns it and nobody seeked.
-  void end_fetch(std::string_view group, std::string_view instance,
+  // Moves each position from `from` to `to`, unless the positions were set since `plan` was
+  // made (a seek, even to the same offsets, an assignment or a rebalance): a fetch that was
+  // overtaken, such as one whose client gave up and sought back, must not move them past
+  // records nobody received.
+  void end_fetch(std::string_view group, std::string_view instance, const FetchPlan& plan,
                  std::span<const Advance> advances);
   // Seek: to an offset (>= 0), or to the beginning or end of each partition. A partition that
   // is not there has the topic's name as the detail.
@@ -226,6 +231,7 @@ class ConsumerGroups {
     bool manual = false;
     std::vector<TopicPartition> assigned;
     std::map<TopicPartition, int64_t> positions;
+    int64_t positions_stamp = 0;  // see positions_set
     int64_t last_seen_ms = 0;
     int64_t last_auto_commit_ms = 0;
   };
@@ -236,6 +242,8 @@ class ConsumerGroups {
   };
 
   int64_t now_ms() const;
+  // Marks `m`'s positions as set other than by a fetch, with a stamp no member had before.
+  void positions_set(Member& m) { m.positions_stamp = ++position_stamps_; }
   // The member, touched (its idle clock restarted) and with the group's assignment current.
   Result<Member*> member(std::string_view group, std::string_view instance);
   // Recomputes the assignment; bumps the generation when forced or when anything moved.
@@ -259,6 +267,7 @@ class ConsumerGroups {
   mutable std::mutex mu_;
   std::map<std::string, Group, std::less<>> groups_;  // guarded by mu_
   std::map<int32_t, uint64_t> compacted_bytes_;       // guarded by mu_; per offsets partition
+  int64_t position_stamps_ = 0;                       // guarded by mu_
   // Cluster mode: set by coordinate(); the epoch each partition was taken over at.
   std::function<std::optional<int32_t>(int32_t)> epoch_of_;  // guarded by mu_
   std::map<int32_t, int32_t> coordinated_;                   // guarded by mu_

@@ -465,7 +465,7 @@ asio::awaitable<Reply> records(Call& call) {
   }
   if (body.size() == 2 && not_json) co_return fail(*not_json);
   if (body.size() == 2 && remote_error) co_return fail(*remote_error);
-  groups.end_fetch(call.params[0], call.params[1], advances);
+  groups.end_fetch(call.params[0], call.params[1], *plan, advances);
   co_return json_reply(http::status::ok, std::move(body), media);
 }
 

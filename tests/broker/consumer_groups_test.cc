@@ -369,7 +369,7 @@ TEST_F(ConsumerGroupsTest, GainedPartitionStartsAtTheCommittedOffsetOrTheResetPo
 
   // a advances to 9 and commits its positions; once b leaves, a resumes t-1 at latest=10.
   ConsumerGroups::Advance advance{{"t", 0}, Offset{7}, Offset{9}};
-  groups_->end_fetch("g", "a", std::span(&advance, 1));
+  groups_->end_fetch("g", "a", *plan_a, std::span(&advance, 1));
   ASSERT_TRUE(groups_->commit("g", "a", {}));
   auto committed = groups_->committed("g", "a", {});
   ASSERT_TRUE(committed);
@@ -552,23 +552,46 @@ TEST_F(ConsumerGroupsTest, AutoCommitCommitsPositionsOnceTheIntervalHasPassed) {
   c.auto_commit = true;
   ASSERT_TRUE(groups_->create("g", c));
   ASSERT_TRUE(groups_->subscribe("g", "a", {"t"}, {}));
-  ASSERT_TRUE(groups_->begin_fetch("g", "a"));
+  auto plan = groups_->begin_fetch("g", "a");
+  ASSERT_TRUE(plan);
   ConsumerGroups::Advance advance{{"t", 0}, Offset{0}, Offset{6}};
-  groups_->end_fetch("g", "a", std::span(&advance, 1));
+  groups_->end_fetch("g", "a", *plan, std::span(&advance, 1));
   now_ms_ += 4999;  // the default auto_commit_interval_ms is 5000
   ASSERT_TRUE(groups_->begin_fetch("g", "a"));
   EXPECT_TRUE(groups_->committed("g", "a", {})->empty());
   now_ms_ += 1;
-  ASSERT_TRUE(groups_->begin_fetch("g", "a"));
+  plan = groups_->begin_fetch("g", "a");
+  ASSERT_TRUE(plan);
   auto committed = groups_->committed("g", "a", {});
   ASSERT_EQ(committed->size(), 1u);
   EXPECT_EQ(committed->front().second.offset, 6);
   // Leaving commits the latest positions too.
   advance = {{"t", 0}, Offset{6}, Offset{8}};
-  groups_->end_fetch("g", "a", std::span(&advance, 1));
+  groups_->end_fetch("g", "a", *plan, std::span(&advance, 1));
   ASSERT_TRUE(groups_->remove("g", "a"));
   join("b");
   EXPECT_EQ(groups_->committed("g", "b", {})->front().second.offset, 8);
+}
+
+TEST_F(ConsumerGroupsTest, AFetchOvertakenByASeekDoesNotMoveThePositions) {
+  // A client whose fetch failed seeks back to what it has, here to the very offsets the fetch
+  // started from; the fetch, still running for nobody, must not move past what it read then.
+  make_topic("t", 1, 10);
+  join("a", OffsetReset::earliest);
+  auto plan = groups_->begin_fetch("g", "a");
+  ASSERT_TRUE(plan);
+  ASSERT_EQ(plan->targets.size(), 1u);
+  ASSERT_EQ(plan->targets[0].position, Offset{0});
+  const std::pair<TopicPartition, int64_t> back{{"t", 0}, 0};
+  ASSERT_TRUE(groups_->seek("g", "a", std::span(&back, 1)));
+  ConsumerGroups::Advance advance{{"t", 0}, Offset{0}, Offset{6}};
+  groups_->end_fetch("g", "a", *plan, std::span(&advance, 1));
+  auto next = groups_->begin_fetch("g", "a");
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->targets[0].position, Offset{0});
+  // A fetch nothing overtook moves them.
+  groups_->end_fetch("g", "a", *next, std::span(&advance, 1));
+  EXPECT_EQ(groups_->begin_fetch("g", "a")->targets[0].position, Offset{6});
 }
 
 TEST_F(ConsumerGroupsTest, ErrorsNameTheProblem) {

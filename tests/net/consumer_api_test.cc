@@ -392,6 +392,39 @@ TEST_F(ConsumerApiTest, PositionsSeekAndRecordsRespectMaxBytes) {
   EXPECT_EQ(parser.parse(small.body).get_array().size(), 10u);  // one whole batch at least
 }
 
+// A client whose fetch failed (a dropped connection, a broker that forwarded it and died) seeks
+// back to what it has, here to the very offset that fetch started from. The fetch, still
+// long-polling on the server, must not move the position past the records it then finds: the
+// client never got them.
+TEST_F(ConsumerApiTest, AFetchOvertakenByASeekDoesNotSkipRecords) {
+  produce("overtaken", 3);
+  create("go", "a");
+  auto assign = http_request(port(), "POST", instance_path("go", "a") + "/assignments",
+                             R"({"partitions":[{"topic":"overtaken","partition":0}]})", kV2);
+  ASSERT_EQ(assign.status, 204) << assign.body;
+  ASSERT_EQ(fetch("go", "a", 0).size(), 3u);
+
+  RawSocket orphan(port());
+  orphan.send("GET " + instance_path("go", "a") +
+              "/records?timeout=10000 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+              "Accept: application/vnd.kafka.json.v2+json\r\n\r\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // it long-polls by now
+  auto seek = http_request(port(), "POST", instance_path("go", "a") + "/positions",
+                           R"({"offsets":[{"topic":"overtaken","partition":0,"offset":3}]})", kV2);
+  ASSERT_EQ(seek.status, 204) << seek.body;
+  auto more = http_request(port(), "POST", "/topics/overtaken/partitions/0",
+                           R"({"records":[{"value":1},{"value":2}]})", kProduceJson);
+  ASSERT_EQ(more.status, 200) << more.body;
+  // The long poll answers with the new records (to nobody, as far as the client knows)...
+  const std::string answered = orphan.read_until("\"offset\":4", 10000);
+  ASSERT_NE(answered.find("\"offset\":4"), std::string::npos) << answered;
+  // ...and the client, which sought, still gets them.
+  auto recs = fetch("go", "a", 1000);
+  ASSERT_EQ(recs.size(), 2u);
+  EXPECT_EQ(recs[0].offset, 3);
+  EXPECT_EQ(recs[1].offset, 4);
+}
+
 // The v3 consumer-group view: members and their assignments, and per partition the log end
 // offset less the committed offset.
 TEST_F(ConsumerApiTest, V3GroupsShowMembersAssignmentsAndLag) {
