@@ -17,7 +17,9 @@
 
 #include "app/commands.h"
 #include "app/listeners.h"
+#include "broker/acl_store.h"
 #include "broker/broker.h"
+#include "cluster/acl_store.h"
 #include "cluster/node.h"
 #include "cluster/replicas.h"
 #include "cluster/topics.h"
@@ -125,6 +127,18 @@ int serve(const ServeArgs& args) {
   // The listener is up first, so /healthz, /readyz and /metrics answer while the logs are
   // being recovered; data endpoints answer 503 until the broker is published to the router.
   net::ApiContext ctx;
+  // Brokers vouch for the principals of the requests they forward with the cluster's token:
+  // without one, a forwarded request could claim any principal.
+  if (config.authorizer_enable && !config.etcd_endpoints.empty() &&
+      config.cluster_auth_token.empty()) {
+    spdlog::critical(
+        "authorizer.enable in cluster mode needs cluster.auth.token: brokers vouch with it for "
+        "the principals of the requests they forward");
+    return 2;
+  }
+  auto authorizer = std::make_shared<broker::Authorizer>(broker::Authorizer::Options{
+      config.authorizer_enable, config.super_users, config.allow_everyone_if_no_acl_found});
+  ctx.authorizer = authorizer;
   net::Router router(ctx);
   std::optional<net::ServerOptions> server_options;
   try {
@@ -266,7 +280,13 @@ int serve(const ServeArgs& args) {
     broker.set_replication(replicas.get());
     ctx.replicas.store(replicas.get(), std::memory_order_release);
     cluster_topics = std::make_unique<cluster::ClusterTopics>(*node, broker, *replicas);
-    node->on_view([topics = cluster_topics.get()](auto view) { topics->on_view(std::move(view)); });
+    // ACLs live in etcd: every view brings the latest.
+    auto acls = std::make_shared<cluster::EtcdAclStore>(*node, *authorizer);
+    node->on_view([topics = cluster_topics.get(), acls](auto view) {
+      acls->apply(*view);
+      topics->on_view(std::move(view));
+    });
+    ctx.acl_store = acls;
     broker.admin().install(cluster_topics.get());
     node->set_storage_revision(broker.storage_revision());
     if (auto r = node->start(); !r) {
@@ -301,6 +321,27 @@ int serve(const ServeArgs& args) {
       }
       return cluster::repair_from(d, sources, config.cluster_auth_token, std::chrono::seconds(10));
     });
+  }
+  if (node) {
+    static_cast<cluster::EtcdAclStore&>(*ctx.acl_store).apply(*node->view());
+  } else if (config.authorizer_enable) {
+    // A standalone broker keeps its ACLs in its (first) data directory.
+    auto acls = std::make_shared<broker::FileAclStore>(
+        std::filesystem::path(config.log_dirs.front()) / broker::FileAclStore::kFileName,
+        *authorizer);
+    if (auto failed = acls->load()) {
+      spdlog::critical("{}", *failed);
+      server.stop(std::chrono::milliseconds(0));
+      (void)broker.stop();
+      return 1;
+    }
+    ctx.acl_store = acls;
+  }
+  if (config.authorizer_enable) {
+    spdlog::info("authorization on: {} ACLs, super users: {}", authorizer->acls()->size(),
+                 config.super_users.empty()
+                     ? "none"
+                     : fmt::format("{}", fmt::join(config.super_users, ", ")));
   }
   ctx.broker.store(&broker, std::memory_order_release);
   spdlog::info("ready: {} topics in {}", broker.topics().list().size(),

@@ -232,7 +232,10 @@ ClusterView build_view(const KeyLayout& layout, const std::map<std::string, KeyV
   const std::string topics = layout.topics();
   const std::string partitions = layout.partitions();
   for (const auto& [key, kv] : keys) {
-    if (key == layout.cluster()) {
+    if (key == layout.acls()) {
+      view.acls = kv.value;
+      view.acls_mod_revision = kv.mod_revision;
+    } else if (key == layout.cluster()) {
       if (auto id = parse_cluster_id(kv.value)) {
         view.cluster_id = std::move(*id);
       } else {

@@ -8,6 +8,8 @@
 //   <prefix>/controller/<lease hex>  "<broker id>"; the lowest create_revision is the controller
 //   <prefix>/topics/<topic>          {"id":"...","partitions":3,"replicas":[[1],[2],[3]],
 //                                     "configs":{...}}  written by the broker that took the create
+//   <prefix>/acls                    {"version":1,"acls":[...]}  the ACLs (broker/acl.h), set
+//                                    with compare-and-swap by the broker that took the change
 //   <prefix>/partitions/<topic>/<p>  {"topic_id":"...","leader":1,"leader_epoch":0,
 //                                     "isr":[[1,<broker epoch>]]}  written by the controller;
 //                                    its mod_revision is the partition epoch
@@ -40,6 +42,7 @@ class KeyLayout {
   std::string topics() const { return prefix_ + "/topics/"; }
   std::string topic(std::string_view name) const { return topics() + std::string(name); }
   std::string partitions() const { return prefix_ + "/partitions/"; }
+  std::string acls() const { return prefix_ + "/acls"; }
   std::string partitions_of(std::string_view topic) const {
     return partitions() + std::string(topic) + "/";
   }
@@ -117,6 +120,9 @@ struct ClusterView {
   std::string controller_key;    // its etcd key (the controller's own txns compare it)
   std::map<std::string, TopicAssignment, std::less<>> topics;
   std::map<std::pair<std::string, int32_t>, PartitionState> partitions;
+  // The ACLs as stored (parsed by their user, cluster/acl_store.h); 0: no key yet.
+  std::string acls;
+  int64_t acls_mod_revision = 0;
 
   const PartitionState* partition(std::string_view topic, int32_t p) const;
 };

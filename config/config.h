@@ -138,6 +138,10 @@ struct BrokerConfig {
   std::string authentication_method = "none";                          // none|basic|mtls
   std::map<std::string, std::string> listener_authentication_methods;  // name -> method
   std::string authentication_basic_users_file;  // authentication.basic.users.file
+  // Authorization (docs/SECURITY.md): ACLs decide each request when enabled.
+  bool authorizer_enable = false;               // authorizer.enable
+  std::vector<std::string> super_users;         // super.users: "User:a;User:b"
+  bool allow_everyone_if_no_acl_found = false;  // allow.everyone.if.no.acl.found
   TopicConfig topic_defaults;
   bool operator==(const BrokerConfig&) const = default;
 

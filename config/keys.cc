@@ -3,6 +3,9 @@
 
 #include "config/detail/keys.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <climits>
 #include <cstdint>
 #include <string>
@@ -178,6 +181,36 @@ std::vector<Key<BrokerConfig>> make_broker_keys() {
       string_key("authentication.basic.users.file", &B::authentication_basic_users_file, "",
                  "authentication.method=basic: the users file (sluice user add); re-read when "
                  "it changes."),
+      bool_key("authorizer.enable", &B::authorizer_enable, "false",
+               "Decide every request by the ACLs (the v3 ACL API manages them); false: every "
+               "authenticated principal may do everything."),
+      {"super.users", "",
+       "authorizer.enable: principals that may do everything, separated by ';' "
+       "(User:admin;User:ops).",
+       [](B& b, std::string_view v) {
+         std::vector<std::string> users;
+         while (!v.empty()) {
+           const auto semicolon = v.find(';');
+           std::string_view one = v.substr(0, semicolon);
+           while (!one.empty() && one.front() == ' ') one.remove_prefix(1);
+           while (!one.empty() && one.back() == ' ') one.remove_suffix(1);
+           if (!one.empty()) {
+             const auto colon = one.find(':');
+             if (colon == std::string_view::npos || colon == 0 || colon + 1 == one.size()) {
+               throw ConfigError(
+                   fmt::format("'{}' is not a principal (allowed: Type:name, as "
+                               "User:admin)",
+                               one));
+             }
+             users.emplace_back(one);
+           }
+           v = semicolon == std::string_view::npos ? std::string_view{} : v.substr(semicolon + 1);
+         }
+         b.super_users = std::move(users);
+       },
+       [](const B& b) { return fmt::format("{}", fmt::join(b.super_users, ";")); }},
+      bool_key("allow.everyone.if.no.acl.found", &B::allow_everyone_if_no_acl_found, "false",
+               "authorizer.enable: a resource no ACL names is open to every principal."),
       int_key("num.network.threads", &B::num_network_threads, kThreads, "number of CPU threads",
               "Threads serving HTTP connections."),
       int_key("max.connections", &B::max_connections, {1, INT32_MAX}, "10000",

@@ -42,7 +42,17 @@ struct RequestContext {
   std::string principal = "User:ANONYMOUS";  // Kafka's form: "User:alice"
   std::string peer_address;                  // the client's IP address
   std::string listener;                      // the listener's name ("http", "https", ...)
+  // Another broker of the cluster acting for itself (a replica fetch, a read for a consumer
+  // it coordinates), as its cluster token proved: every right.
+  bool broker = false;
+  // The socket the request came on; valid while its handler runs (-1: none, as in tests that
+  // call the router directly).
+  int connection_fd = -1;
 };
+
+// Whether the client has closed the connection the request came on, or it broke: a request
+// still being served for nobody (a client that gave up, a forwarding broker that died).
+bool client_gone(const RequestContext& context);
 
 // One REST Proxy-style error: HTTP status, error_code (status x 100 + sub-code, or the bare
 // status where REST Proxy answers so) and a message naming what was wrong.

@@ -250,6 +250,7 @@ asio::awaitable<void> HttpServer::session(asio::ip::tcp::socket socket, size_t i
   RequestContext context;
   context.peer_address = peer_address(socket);
   context.listener = listener.name;
+  context.connection_fd = socket.native_handle();
   // The watchdog wakes at least once per shortest timeout, so no deadline is checked late.
   const auto step = std::max(std::chrono::milliseconds(1),
                              std::min({options_.idle_timeout, options_.read_timeout,

@@ -164,6 +164,28 @@ asio::awaitable<Reply> delete_instance(Call& call) {
       call, [&call] { return call.broker->groups().remove(call.params[0], call.params[1]); });
 }
 
+// READ on each topic a consumer subscribes to, is assigned, fetches or commits (Kafka's
+// check besides READ on the group, which the route makes).
+ApiResult<void> authorize_reads(const Call& call, const std::vector<std::string>& topics) {
+  for (const auto& t : topics) {
+    if (auto may = authorize(call, broker::AclOperation::read, broker::AclResourceType::topic, t);
+        !may) {
+      return may;
+    }
+  }
+  return {};
+}
+ApiResult<void> authorize_reads(const Call& call, const std::vector<TopicPartition>& partitions) {
+  for (const auto& tp : partitions) {
+    if (auto may =
+            authorize(call, broker::AclOperation::read, broker::AclResourceType::topic, tp.topic);
+        !may) {
+      return may;
+    }
+  }
+  return {};
+}
+
 asio::awaitable<Reply> subscribe(Call& call) {
   thread_local dom::parser parser;
   auto parsed = parse_body(call, parser);
@@ -202,6 +224,7 @@ asio::awaitable<Reply> subscribe(Call& call) {
     co_return error_reply(
         unprocessable(42203, "Give 'topics' (a non-empty array) or 'topic_pattern'"));
   }
+  if (auto may = authorize_reads(call, topics); !may) co_return error_reply(may.error());
   co_return co_await group_change(call, [&] {
     return call.broker->groups().subscribe(call.params[0], call.params[1], std::move(topics),
                                            std::move(pattern));
@@ -249,6 +272,7 @@ ApiResult<std::vector<TopicPartition>> required_partitions(Call& call) {
 asio::awaitable<Reply> assign(Call& call) {
   auto partitions = required_partitions(call);
   if (!partitions) co_return error_reply(partitions.error());
+  if (auto may = authorize_reads(call, *partitions); !may) co_return error_reply(may.error());
   co_return co_await group_change(call, [&] {
     return call.broker->groups().assign(call.params[0], call.params[1], std::move(*partitions));
   });
@@ -315,6 +339,7 @@ asio::awaitable<Reply> records(Call& call) {
   std::vector<RemoteLeader> remote;
   ConsumerGroups::RemoteBounds bounds;
   if (auto assigned = groups.assignment(call.params[0], call.params[1])) {
+    if (auto may = authorize_reads(call, *assigned); !may) co_return error_reply(may.error());
     remote = led_elsewhere(call, *assigned);
     if (!remote.empty()) {
       auto found = co_await leader_bounds(call, remote);
@@ -465,7 +490,11 @@ asio::awaitable<Reply> records(Call& call) {
   }
   if (body.size() == 2 && not_json) co_return fail(*not_json);
   if (body.size() == 2 && remote_error) co_return fail(*remote_error);
-  groups.end_fetch(call.params[0], call.params[1], *plan, advances);
+  // A client that is gone gets nothing: its positions stay where they were (it, or whoever
+  // resumes, reads these records again rather than never).
+  if (!client_gone(call.context)) {
+    groups.end_fetch(call.params[0], call.params[1], *plan, advances);
+  }
   co_return json_reply(http::status::ok, std::move(body), media);
 }
 
@@ -559,6 +588,7 @@ asio::awaitable<Reply> commit(Call& call) {
   ConsumerGroups::RemoteBounds bounds;
   std::vector<TopicPartition> named;
   for (const auto& c : commits) named.push_back(c.tp);
+  if (auto may = authorize_reads(call, named); !may) co_return error_reply(may.error());
   if (auto remote = led_elsewhere(call, named); !remote.empty()) {
     auto found = co_await leader_bounds(call, remote);
     if (!found) co_return error_reply(found.error());

@@ -308,6 +308,7 @@ asio::awaitable<ApiResult<std::vector<RecordOutcome>>> store_records(
 asio::awaitable<Reply> produce_v2(Call& call, std::optional<int32_t> path_partition) {
   const std::string_view topic = call.params[0];
   if (auto valid = check_topic_name(topic); !valid) co_return error_reply(valid.error());
+  if (auto may = authorize_auto_create(call, topic); !may) co_return error_reply(may.error());
   const auto type = media_type(call.header(http::field::content_type));
   EmbeddedFormat format;
   if (type == kJsonV2 || type == "application/json") {
@@ -380,6 +381,7 @@ asio::awaitable<Reply> produce_raw(Call& call) {
   const std::string_view topic = call.params[0];
   auto& producer = call.broker->producer();
   if (auto valid = check_topic_name(topic); !valid) co_return error_reply(valid.error());
+  if (auto may = authorize_auto_create(call, topic); !may) co_return error_reply(may.error());
   const auto partition_number = parse_int(call.params[1], 0, INT32_MAX);
   if (!partition_number) co_return error_reply(partition_not_found(topic, call.params[1]));
   const auto partition = static_cast<int32_t>(*partition_number);
@@ -501,6 +503,7 @@ asio::awaitable<Reply> produce_v3(Call& call) {
   const auto acks = check_v3_request(call);
   if (!acks) co_return error_reply(acks.error());
   const std::string_view topic = call.params[1];
+  if (auto may = authorize_auto_create(call, topic); !may) co_return error_reply(may.error());
   ProduceRequest request;
   if (auto e = parse_v3_records(call.request.body(), request)) {
     co_return error_reply({static_cast<http::status>(e->http_status), e->error_code, e->message});
@@ -627,8 +630,17 @@ asio::awaitable<std::optional<StreamStart>> start_produce_stream(const Request& 
   Request head = header;
   Call probe{head,          ctx, broker, {target->segments[2], target->segments[4]},
              target->query, {},  context};
+  trust_forwarded_principal(probe);
   if (auto path = check_route_params(kV3ProduceRoute, probe); !path) {
     co_return StreamStart{error_reply(path.error())};
+  }
+  if (auto may = authorize(probe, broker::AclOperation::write, broker::AclResourceType::topic,
+                           target->segments[4]);
+      !may) {
+    co_return StreamStart{error_reply(may.error())};
+  }
+  if (auto may = authorize_auto_create(probe, target->segments[4]); !may) {
+    co_return StreamStart{error_reply(may.error())};
   }
   const auto acks = check_v3_request(probe);
   if (!acks) co_return StreamStart{error_reply(acks.error())};

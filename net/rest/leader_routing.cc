@@ -80,6 +80,14 @@ asio::awaitable<Reply> send_to_broker(const Call& call, int32_t leader_id,
          fmt::format("Cannot reach broker {} at {}, the leader; retry", leader.id, leader.url)});
   }
   request.set(kForwardedHeader, std::to_string(call.broker->config().broker_id));
+  // The serving broker authorizes the client as this one did (a cluster token vouches).
+  if (call.context.broker) {
+    request.erase(kPrincipalHeader);
+    request.erase(kClientAddressHeader);
+  } else {
+    request.set(kPrincipalHeader, call.context.principal);
+    request.set(kClientAddressHeader, call.context.peer_address);
+  }
   if (const auto& token = call.broker->config().cluster_auth_token; !token.empty()) {
     request.set(kClusterTokenHeader, token);
   }
@@ -273,7 +281,9 @@ asio::awaitable<Reply> get_from(const Call& call, const RemoteLeader& leader, st
                                 std::string_view accept) {
   Request request{http::verb::get, target, 11};
   request.set(http::field::accept, accept);
-  co_return co_await send_to_broker(call, leader.id, leader.url, std::move(request));
+  Call as_broker = call;  // this broker reads for a consumer it has already authorized
+  as_broker.context.broker = true;
+  co_return co_await send_to_broker(as_broker, leader.id, leader.url, std::move(request));
 }
 
 std::optional<int64_t> header_offset(const Reply& reply, std::string_view name) {

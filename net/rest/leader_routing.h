@@ -26,6 +26,11 @@ inline constexpr std::string_view kLeaderHeader = "X-Sluice-Leader";
 // The cluster's shared secret (cluster.auth.token), carried by every request one broker sends
 // another: replica fetches and forwarded requests.
 inline constexpr std::string_view kClusterTokenHeader = "X-Sluice-Cluster-Token";
+// On a forwarded request: the principal the forwarding broker authenticated, and the client's
+// address, so that the broker serving it authorizes as the first one would (trusted only with
+// a cluster token). A forwarded request without them comes from the broker itself.
+inline constexpr std::string_view kPrincipalHeader = "X-Sluice-Principal";
+inline constexpr std::string_view kClientAddressHeader = "X-Sluice-Client-Address";
 
 // Whether `call` carries this cluster's token; always true when none is configured. The
 // comparison takes the same time wherever the first difference is.

@@ -25,7 +25,29 @@ bool has_control_characters(std::string_view s) {
   return false;
 }
 
+ApiResult<void> check_access(const Access& access, const Call& call) {
+  if (access.rule != Access::Rule::resource) return {};
+  const std::string_view name = access.name_param < 0
+                                    ? broker::kClusterResourceName
+                                    : std::string_view(call.params[size_t(access.name_param)]);
+  return authorize(call, access.operation, access.type, name);
+}
+
 }  // namespace
+
+void trust_forwarded_principal(Call& call) {
+  if (call.broker == nullptr || call.request[kForwardedHeader].empty() ||
+      call.broker->config().cluster_auth_token.empty() || !has_cluster_token(call)) {
+    return;
+  }
+  const std::string_view principal = call.request[kPrincipalHeader];
+  if (principal.empty()) {
+    call.context.broker = true;
+    return;
+  }
+  call.context.principal = std::string(principal);
+  call.context.peer_address = std::string(call.request[kClientAddressHeader]);
+}
 
 std::optional<Target> parse_target(std::string_view target) {
   auto parsed = boost::urls::parse_origin_form(target);
@@ -86,14 +108,23 @@ Router::Router(ApiContext& ctx) : ctx_(ctx) {
   add_produce_routes(routes_);
   add_fetch_routes(routes_);
   add_consumer_routes(routes_);
+  add_acl_routes(routes_);
   for (auto& route : routes_) {
     if (route.pattern.starts_with("/v3/")) route.api = Api::v3;
+    auto access = access_of(route.method, route.pattern);
+    if (!access) {
+      throw std::logic_error(fmt::format("route {} {} has no access rule (net/rest/access.cc)",
+                                         std::string_view(http::to_string(route.method)),
+                                         route.pattern));
+    }
+    access_.push_back(*access);
   }
 }
 
 Router::Match Router::match(http::verb method, const std::vector<std::string>& segments) const {
   Match result;
-  for (const auto& route : routes_) {
+  for (size_t r = 0; r < routes_.size(); ++r) {
+    const Route& route = routes_[r];
     std::string_view pattern = route.pattern.substr(1);
     std::vector<std::string> params;
     size_t i = 0;
@@ -117,6 +148,7 @@ Router::Match Router::match(http::verb method, const std::vector<std::string>& s
       continue;
     }
     result.route = &route;
+    result.access = &access_[r];
     result.params = std::move(params);
     return result;
   }
@@ -168,8 +200,11 @@ asio::awaitable<Reply> Router::handle(Request request, RequestContext context) {
                   std::move(target->query),
                   /*leader_header=*/{},
                   context};
+        trust_forwarded_principal(call);
         if (auto checked = check_route_params(*m.route, call); !checked) {
           reply = error_reply(checked.error());
+        } else if (auto allowed = check_access(*m.access, call); !allowed) {
+          reply = error_reply(allowed.error());
         } else if (auto routed = co_await route_to_leader(*m.route, call); routed) {
           reply = std::move(*routed);
         } else {

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "broker/acl.h"
+#include "broker/acl_store.h"
 #include "broker/broker.h"
 #include "cluster/node.h"
 #include "cluster/replicas.h"
@@ -39,6 +41,12 @@ struct ApiContext {
   // Recovery figures in Prometheus text format, for /metrics.
   std::function<std::string()> recovery_metrics;
   std::atomic<uint64_t> round_robin{0};
+  // authorizer.enable: decides each request (docs/SECURITY.md). Set before the server starts;
+  // null or disabled: every principal may do everything.
+  std::shared_ptr<const broker::Authorizer> authorizer;
+  // Where the ACL API stores its changes (a file standalone, etcd in cluster mode). Set before
+  // `broker`.
+  std::shared_ptr<broker::AclStore> acl_store;
 };
 
 // One call being served: the request, its decoded path parameters and query.
@@ -61,6 +69,21 @@ struct Call {
 };
 
 using RouteHandler = asio::awaitable<Reply> (*)(Call&);
+
+// What the principal must be allowed before a route runs (authorizer.enable): `operation` on
+// the resource of `type` named by the parameter `name_param` (the cluster when -1). `open`:
+// nothing (health probes, the API root, broker lists); `in_handler`: the handler decides, as
+// a listing that shows only what the principal may see or a create whose name is in the body.
+struct Access {
+  enum class Rule { open, resource, in_handler };
+  Rule rule = Rule::open;
+  broker::AclOperation operation = broker::AclOperation::all;
+  broker::AclResourceType type = broker::AclResourceType::cluster;
+  int name_param = -1;
+};
+// The access rule of the route `method` `pattern` (net/rest/access.cc, the one table of them);
+// nullopt for a route the table does not know, which the Router refuses to start with.
+std::optional<Access> access_of(http::verb method, std::string_view pattern);
 
 // Which API a route belongs to, for media types: REST Proxy v2 negotiates Kafka v2 types and
 // labels errors with them; v3 speaks application/json; the operations endpoints are our own.
@@ -113,6 +136,25 @@ constexpr Route v3_route(http::verb method, std::string_view pattern, RouteHandl
 // without the Router (the streaming produce), the caller runs them itself.
 [[nodiscard]] ApiResult<void> check_route_params(const Route& route, const Call& call);
 
+// Whether the call's principal may do `op` on the resource (always when authorization is
+// off, and for another broker of the cluster).
+bool permitted(const Call& call, broker::AclOperation op, broker::AclResourceType type,
+               std::string_view name);
+// 403 / 40301 naming the operation, the resource and the principal unless permitted.
+[[nodiscard]] ApiResult<void> authorize(const Call& call, broker::AclOperation op,
+                                        broker::AclResourceType type, std::string_view name);
+// The same for a request that has no Call (the streaming produce).
+[[nodiscard]] ApiResult<void> authorize(const ApiContext& ctx, const RequestContext& context,
+                                        broker::AclOperation op, broker::AclResourceType type,
+                                        std::string_view name);
+
+// A produce that would create `topic` (it does not exist): CREATE on the cluster or on the
+// topic, as Kafka asks for auto-creation; 403 / 40301 otherwise.
+[[nodiscard]] ApiResult<void> authorize_auto_create(const Call& call, std::string_view topic);
+// A request another broker forwarded with the cluster's token: the principal and address it
+// authenticated (or, with none named, that broker itself) replace this listener's view.
+void trust_forwarded_principal(Call& call);
+
 // Registered by each handler file.
 void add_ops_routes(std::vector<Route>& routes);
 void add_v2_metadata_routes(std::vector<Route>& routes);
@@ -128,6 +170,7 @@ asio::awaitable<std::optional<StreamStart>> start_produce_stream(const Request& 
                                                                  const RequestContext& context,
                                                                  ApiContext& ctx);
 void add_consumer_routes(std::vector<Route>& routes);
+void add_acl_routes(std::vector<Route>& routes);
 
 // Maps requests to handlers: method + path pattern, percent-decoding each segment. Builds
 // replies without touching sockets, so tests can run it on a bare io_context.
@@ -141,6 +184,7 @@ class Router {
  private:
   struct Match {
     const Route* route = nullptr;
+    const Access* access = nullptr;  // the route's
     std::vector<std::string> params;
     bool path_matched = false;  // some route has this path, with another method
   };
@@ -148,6 +192,7 @@ class Router {
 
   ApiContext& ctx_;
   std::vector<Route> routes_;
+  std::vector<Access> access_;  // routes_[i]'s access rule
 };
 
 // Splits an origin-form target "/a/b%2Fc?x=1" into decoded segments {"a", "b/c"} and the

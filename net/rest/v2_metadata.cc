@@ -58,7 +58,11 @@ asio::awaitable<Reply> list_topics(Call& call) {
   JsonWriter w(body);
   w.begin_array();
   for (const auto& name : call.broker->topics().list()) {
-    if (!is_internal(name)) w.value(name);
+    // A principal sees only the topics it may describe.
+    if (!is_internal(name) &&
+        permitted(call, broker::AclOperation::describe, broker::AclResourceType::topic, name)) {
+      w.value(name);
+    }
   }
   w.end_array();
   co_return json_reply(http::status::ok, std::move(body), kKafkaV2);

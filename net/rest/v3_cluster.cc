@@ -27,7 +27,11 @@ void write_cluster(JsonWriter& w, const Call& call) {
   } else {
     write_absent(w, "controller");
   }
-  write_absent(w, "acls");
+  if (call.ctx.authorizer && call.ctx.authorizer->enabled()) {
+    write_related(w, "acls", url + "/acls");
+  } else {
+    write_absent(w, "acls");  // the ACL API answers only with authorizer.enable
+  }
   write_related(w, "brokers", url + "/brokers");
   write_absent(w, "broker_configs");
   write_related(w, "consumer_groups", url + "/consumer-groups");

@@ -56,6 +56,9 @@ asio::awaitable<Reply> list_groups_v3(Call& call) {
   w.key("metadata").begin_object().key("self").value(cluster_url(call) + "/consumer-groups");
   w.key("next").null().end_object().key("data").begin_array();
   for (const auto& name : call.broker->groups().group_names()) {
+    if (!permitted(call, broker::AclOperation::describe, broker::AclResourceType::group, name)) {
+      continue;  // a principal sees only the groups it may describe
+    }
     auto d = call.broker->groups().describe(name);
     if (!d) continue;  // emptied meanwhile
     write_group(w, call, view_of(call, std::move(*d)));

@@ -59,6 +59,9 @@ asio::awaitable<Reply> list_topics_v3(Call& call) {
   w.key("metadata").begin_object().key("self").value(cluster_url(call) + "/topics");
   w.key("next").null().end_object().key("data").begin_array();
   for (const auto& name : call.broker->topics().list()) {
+    if (!permitted(call, broker::AclOperation::describe, broker::AclResourceType::topic, name)) {
+      continue;  // a principal sees only the topics it may describe
+    }
     if (auto d = call.broker->topics().describe(name)) write_topic(w, call, *d);
   }
   w.end_array().end_object();
@@ -75,6 +78,15 @@ asio::awaitable<Reply> create_topic_v3(Call& call) {
     co_return error_reply({http::status::bad_request, 40002, "topic_name: required string"});
   }
   if (auto valid = check_topic_name(name); !valid) co_return error_reply(valid.error());
+  // Kafka's CreateTopics: CREATE on the cluster, or on the topic.
+  if (!permitted(call, broker::AclOperation::create, broker::AclResourceType::cluster,
+                 broker::kClusterResourceName)) {
+    if (auto may =
+            authorize(call, broker::AclOperation::create, broker::AclResourceType::topic, name);
+        !may) {
+      co_return error_reply(may.error());
+    }
+  }
   int64_t partitions = call.broker->config().num_partitions;
   if (auto field = doc["partitions_count"]; field.error() != simdjson::NO_SUCH_FIELD) {
     if (field.get(partitions)) {

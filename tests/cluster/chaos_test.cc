@@ -335,6 +335,13 @@ class ChaosTest : public ClusterFixture {
           std::lock_guard lock(mu_);
           skips_.push_back(kTopic + "-" + std::to_string(p) + ": expected offset " +
                            std::to_string(expected->second) + ", got " + std::to_string(o));
+          if (skips_.size() <= 3) {  // what led to it, for the first few
+            std::cout << "consumer skip in " << kTopic << "-" << p
+                      << "; the member's last calls:\n";
+            for (size_t i = events.size() > 12 ? events.size() - 12 : 0; i < events.size(); ++i) {
+              std::cout << "  " << events[i] << "\n";
+            }
+          }
         }
         next[p] = o + 1;
         ++consumed_;
