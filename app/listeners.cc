@@ -54,6 +54,7 @@ net::ServerOptions server_options_from(const config::BrokerConfig& config) {
       listener.tls = tls;
     }
     listener.auth.method = auth_method(config.authentication_method_of(l.name));
+    listener.auth.cluster_token = config.cluster_auth_token;
     if (listener.auth.method == net::AuthMethod::basic) {
       if (!basic) {
         basic = std::make_shared<net::BasicAuthenticator>(config.authentication_basic_users_file);

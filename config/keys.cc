@@ -343,7 +343,8 @@ std::vector<Key<BrokerConfig>> make_broker_keys() {
       {"cluster.auth.token",
        "",
        "Cluster mode: a secret every broker of the cluster shares; when set, replica fetches and "
-       "forwarded requests must carry it (X-Sluice-Cluster-Token), else 401 (error_code 40101).",
+       "forwarded requests must carry it (X-Sluice-Cluster-Token), else 401 (error_code 40101); "
+       "it also authenticates brokers on listeners that ask clients for credentials.",
        [](B& b, std::string_view v) { b.cluster_auth_token = std::string(v); },
        {}},
       topic_default("min.insync.replicas", "min.insync.replicas"),

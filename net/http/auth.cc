@@ -165,10 +165,20 @@ asio::awaitable<std::optional<std::string>> BasicAuthenticator::authenticate(
   co_return "User:" + credentials->user;
 }
 
+bool is_cluster_token(std::string_view given, const std::string& token) {
+  if (token.empty()) return false;
+  unsigned char diff = given.size() == token.size() ? 0 : 1;
+  for (size_t i = 0; i < token.size(); ++i) {
+    diff |= static_cast<unsigned char>(token[i] ^ (i < given.size() ? given[i] : 0));
+  }
+  return diff == 0;
+}
+
 asio::awaitable<std::optional<Reply>> authenticate(const ListenerAuth& auth, const Request& header,
                                                    const std::string& peer_cn,
                                                    RequestContext& context) {
-  if (auth.method == AuthMethod::none || is_unauthenticated_path(header.target())) {
+  if (auth.method == AuthMethod::none || is_unauthenticated_path(header.target()) ||
+      is_cluster_token(header[kClusterTokenHeader], auth.cluster_token)) {
     co_return std::nullopt;
   }
   if (auth.method == AuthMethod::mtls) {

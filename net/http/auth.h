@@ -75,10 +75,20 @@ class BasicAuthenticator {
   std::chrono::steady_clock::time_point last_check_;       // guarded by mu_
 };
 
+// The header a broker of the cluster sends its cluster.auth.token in.
+inline constexpr std::string_view kClusterTokenHeader = "X-Sluice-Cluster-Token";
+
+// Whether `given` is `token` (compared in constant time); never for an empty token.
+bool is_cluster_token(std::string_view given, const std::string& token);
+
 // A listener's authentication: the method and, for basic, the shared authenticator.
+// `cluster_token` (cluster.auth.token): a request that carries it comes from another broker of
+// the cluster, which authenticates that way on every listener (the router then gives it the
+// principal it forwards for, or every right).
 struct ListenerAuth {
   AuthMethod method = AuthMethod::none;
   std::shared_ptr<BasicAuthenticator> basic;  // method == basic
+  std::string cluster_token;
 };
 
 // Fills `context.principal` for a request on a listener, or returns the 401 to answer.

@@ -41,13 +41,7 @@ Reply no_leader(std::string_view topic, std::string_view partition) {
 
 bool has_cluster_token(const Call& call) {
   const std::string& expected = call.broker->config().cluster_auth_token;
-  if (expected.empty()) return true;
-  const std::string_view given = call.request[kClusterTokenHeader];
-  unsigned char diff = given.size() == expected.size() ? 0 : 1;
-  for (size_t i = 0; i < expected.size(); ++i) {
-    diff |= static_cast<unsigned char>(expected[i] ^ (i < given.size() ? given[i] : 0));
-  }
-  return diff == 0;
+  return expected.empty() || is_cluster_token(call.request[kClusterTokenHeader], expected);
 }
 
 Reply missing_cluster_token() {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "broker/consumer_groups.h"
+#include "net/http/auth.h"
 #include "net/http/message.h"
 #include "net/rest/api_result.h"
 #include "net/rest/router.h"
@@ -25,7 +26,7 @@ inline constexpr std::string_view kForwardedHostHeader = "X-Sluice-Forwarded-Hos
 inline constexpr std::string_view kLeaderHeader = "X-Sluice-Leader";
 // The cluster's shared secret (cluster.auth.token), carried by every request one broker sends
 // another: replica fetches and forwarded requests.
-inline constexpr std::string_view kClusterTokenHeader = "X-Sluice-Cluster-Token";
+// kClusterTokenHeader (net/http/auth.h) carries cluster.auth.token.
 // On a forwarded request: the principal the forwarding broker authenticated, and the client's
 // address, so that the broker serving it authorizes as the first one would (trusted only with
 // a cluster token). A forwarded request without them comes from the broker itself.

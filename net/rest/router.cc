@@ -36,12 +36,12 @@ ApiResult<void> check_access(const Access& access, const Call& call) {
 }  // namespace
 
 void trust_forwarded_principal(Call& call) {
-  if (call.broker == nullptr || call.request[kForwardedHeader].empty() ||
-      call.broker->config().cluster_auth_token.empty() || !has_cluster_token(call)) {
+  if (call.broker == nullptr || !is_cluster_token(call.request[kClusterTokenHeader],
+                                                  call.broker->config().cluster_auth_token)) {
     return;
   }
   const std::string_view principal = call.request[kPrincipalHeader];
-  if (principal.empty()) {
+  if (principal.empty() || call.request[kForwardedHeader].empty()) {
     call.context.broker = true;
     return;
   }

@@ -151,8 +151,9 @@ bool permitted(const Call& call, broker::AclOperation op, broker::AclResourceTyp
 // A produce that would create `topic` (it does not exist): CREATE on the cluster or on the
 // topic, as Kafka asks for auto-creation; 403 / 40301 otherwise.
 [[nodiscard]] ApiResult<void> authorize_auto_create(const Call& call, std::string_view topic);
-// A request another broker forwarded with the cluster's token: the principal and address it
-// authenticated (or, with none named, that broker itself) replace this listener's view.
+// A request with the cluster's token comes from another broker: one it forwarded has the
+// principal and address that broker authenticated; any other (a replica fetch, a forwarded
+// read of its own) is the broker itself, with every right.
 void trust_forwarded_principal(Call& call);
 
 // Registered by each handler file.

@@ -40,8 +40,9 @@ struct ClusterState {
   std::map<std::pair<std::string, int64_t>, PartitionInfo> partitions;
 };
 
-inline ClusterState cluster_state(const HttpTarget& via) {
-  auto r = http_request(via, "GET", "/v1/cluster");
+inline ClusterState cluster_state(const HttpTarget& via,
+                                  const std::map<std::string, std::string>& headers = {}) {
+  auto r = http_request(via, "GET", "/v1/cluster", {}, headers);
   if (r.status != 200) throw std::runtime_error("/v1/cluster: " + std::to_string(r.status));
   simdjson::dom::parser parser;
   auto doc = parser.parse(r.body);
@@ -123,7 +124,10 @@ class ClusterFixture : public ::testing::Test {
     }
     const bool joined = eventually([&] {
       for (auto& b : brokers) {
-        if (cluster_state(b->port()).brokers.size() != static_cast<size_t>(count)) return false;
+        if (cluster_state(HttpTarget{.port = b->port()}, state_headers_).brokers.size() !=
+            static_cast<size_t>(count)) {
+          return false;
+        }
       }
       return true;
     });
@@ -138,6 +142,8 @@ class ClusterFixture : public ::testing::Test {
   }
 
   EtcdProcess etcd_;
+  // Sent with start_brokers' /v1/cluster calls (credentials, where brokers ask for them).
+  std::map<std::string, std::string> state_headers_;
 };
 
 }  // namespace sluice::testing
