@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <set>
+#include <stdexcept>
 
 namespace sluice::app {
 namespace {
@@ -43,6 +44,7 @@ net::ServerOptions server_options_from(const config::BrokerConfig& config) {
   // One TLS context and one users file for all the listeners that use them.
   std::shared_ptr<net::TlsContext> tls;
   std::shared_ptr<net::BasicAuthenticator> basic;
+  std::shared_ptr<const net::PrincipalMapping> mapping;
   o.listeners.clear();
   for (const auto& l : config::parse_listeners(config.listeners)) {
     net::ListenerOptions listener;
@@ -55,6 +57,18 @@ net::ServerOptions server_options_from(const config::BrokerConfig& config) {
     }
     listener.auth.method = auth_method(config.authentication_method_of(l.name));
     listener.auth.cluster_token = config.cluster_auth_token;
+    if (listener.auth.method == net::AuthMethod::mtls &&
+        config.ssl_principal_mapping_rules != "DEFAULT") {
+      if (!mapping) {
+        try {
+          mapping =
+              std::make_shared<const net::PrincipalMapping>(config.ssl_principal_mapping_rules);
+        } catch (const std::invalid_argument& e) {
+          throw std::runtime_error(fmt::format("ssl.principal.mapping.rules: {}", e.what()));
+        }
+      }
+      listener.auth.mapping = mapping;
+    }
     if (listener.auth.method == net::AuthMethod::basic) {
       if (!basic) {
         basic = std::make_shared<net::BasicAuthenticator>(config.authentication_basic_users_file);

@@ -137,7 +137,8 @@ struct BrokerConfig {
   // listener.name.<name>.authentication.method of its own (keyed by listener name).
   std::string authentication_method = "none";                          // none|basic|mtls
   std::map<std::string, std::string> listener_authentication_methods;  // name -> method
-  std::string authentication_basic_users_file;  // authentication.basic.users.file
+  std::string authentication_basic_users_file;          // authentication.basic.users.file
+  std::string ssl_principal_mapping_rules = "DEFAULT";  // ssl.principal.mapping.rules (mtls)
   // Authorization (docs/SECURITY.md): ACLs decide each request when enabled.
   bool authorizer_enable = false;               // authorizer.enable
   std::vector<std::string> super_users;         // super.users: "User:a;User:b"

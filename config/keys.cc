@@ -181,6 +181,10 @@ std::vector<Key<BrokerConfig>> make_broker_keys() {
       string_key("authentication.basic.users.file", &B::authentication_basic_users_file, "",
                  "authentication.method=basic: the users file (sluice user add); re-read when "
                  "it changes."),
+      string_key("ssl.principal.mapping.rules", &B::ssl_principal_mapping_rules, "DEFAULT",
+                 "authentication.method=mtls: how a client certificate's subject (RFC 2253) "
+                 "becomes a principal: RULE:pattern/replacement/[L|U] entries tried in order, "
+                 "DEFAULT for the CN (docs/SECURITY.md)."),
       bool_key("authorizer.enable", &B::authorizer_enable, "false",
                "Decide every request by the ACLs (the v3 ACL API manages them); false: every "
                "authenticated principal may do everything."),

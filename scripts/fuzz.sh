@@ -19,7 +19,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 targets=(fuzz_batch fuzz_base64 fuzz_produce fuzz_recovery fuzz_config fuzz_http fuzz_etcd
-  fuzz_replica_fetch fuzz_offsets_record fuzz_basic_auth)
+  fuzz_replica_fetch fuzz_offsets_record fuzz_basic_auth fuzz_acls)
 cmake --preset fuzz >/dev/null
 cmake --build build/fuzz -j "$(nproc)" --target "${targets[@]}"
 

@@ -183,7 +183,10 @@ asio::awaitable<std::optional<Reply>> authenticate(const ListenerAuth& auth, con
   }
   if (auth.method == AuthMethod::mtls) {
     if (peer_cn.empty()) {
-      co_return unauthorized("Authentication required: send a client certificate with a CN", false);
+      co_return unauthorized(
+          "Authentication required: send a client certificate whose subject names a principal "
+          "(its CN, or as ssl.principal.mapping.rules says)",
+          false);
     }
     context.principal = "User:" + peer_cn;
     co_return std::nullopt;

@@ -11,6 +11,7 @@
 
 #include "net/http/credentials.h"
 #include "net/http/message.h"
+#include "net/http/principal_mapping.h"
 #include "net/http/users_file.h"
 
 // Authentication of HTTP clients (authentication.method, docs/SECURITY.md): who sent a request,
@@ -89,10 +90,13 @@ struct ListenerAuth {
   AuthMethod method = AuthMethod::none;
   std::shared_ptr<BasicAuthenticator> basic;  // method == basic
   std::string cluster_token;
+  // mtls: ssl.principal.mapping.rules (null: the certificate's CN).
+  std::shared_ptr<const PrincipalMapping> mapping;
 };
 
 // Fills `context.principal` for a request on a listener, or returns the 401 to answer.
-// `peer_cn` is the verified client certificate's subject CN (empty: none sent).
+// `peer_cn` is the principal name of the verified client certificate (peer_principal_name;
+// empty: none sent, or it names none).
 asio::awaitable<std::optional<Reply>> authenticate(const ListenerAuth& auth, const Request& header,
                                                    const std::string& peer_cn,
                                                    RequestContext& context);

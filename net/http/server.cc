@@ -13,6 +13,16 @@
 namespace sluice::net {
 namespace {
 
+// The principal name of a TLS client's certificate: its CN, or what the listener's
+// ssl.principal.mapping.rules make of its subject; empty without a certificate or a name.
+std::string peer_principal_name(void* ssl, const ListenerAuth& auth) {
+  std::string cn = peer_common_name(ssl);
+  if (!auth.mapping) return cn;
+  const std::string dn = peer_subject(ssl);
+  if (dn.empty()) return {};
+  return auth.mapping->map(dn, cn).value_or(std::string());
+}
+
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 
 // The client's IP address, for authentication's failure count.
@@ -275,7 +285,8 @@ asio::awaitable<void> HttpServer::session(asio::ip::tcp::socket socket, size_t i
       spdlog::debug("TLS handshake with {} failed: {}", peer,
                     stream.timed_out() ? "timed out" : ec.message());
     } else {
-      co_await serve_all(tls, listener, context, peer_common_name(tls.ssl().native_handle()));
+      co_await serve_all(tls, listener, context,
+                         peer_principal_name(tls.ssl().native_handle(), listener.auth));
     }
   }
   connections_.fetch_sub(1);

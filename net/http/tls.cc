@@ -162,6 +162,23 @@ std::string TlsContext::reload() {
   }
 }
 
+std::string peer_subject(void* ssl) {
+  X509* cert = SSL_get1_peer_certificate(static_cast<SSL*>(ssl));
+  if (cert == nullptr) return {};
+  std::string dn;
+  if (BIO* bio = BIO_new(BIO_s_mem())) {
+    if (X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0,
+                           XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0) {
+      char* data = nullptr;
+      const long n = BIO_get_mem_data(bio, &data);
+      if (n > 0) dn.assign(data, static_cast<size_t>(n));
+    }
+    BIO_free(bio);
+  }
+  X509_free(cert);
+  return dn;
+}
+
 std::string peer_common_name(void* ssl) {
   X509* cert = SSL_get1_peer_certificate(static_cast<SSL*>(ssl));
   if (cert == nullptr) return {};

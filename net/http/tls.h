@@ -51,5 +51,8 @@ class TlsContext {
 // The subject CN of the peer certificate of a TLS connection (its native SSL*), or an empty
 // string when the peer sent none.
 std::string peer_common_name(void* ssl);
+// The subject of the peer certificate in RFC 2253 form ("CN=alice,OU=ops,O=acme"), or an empty
+// string when the peer sent none.
+std::string peer_subject(void* ssl);
 
 }  // namespace sluice::net

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "net/http/principal_mapping.h"
 #include "tests/net/broker_process.h"
 #include "tests/net/http_client.h"
 #include "tests/net/security_util.h"
@@ -140,6 +141,36 @@ TEST_F(TlsTest, MtlsPrincipalIsTheCertificateCommonName) {
   EXPECT_THAT(broker->output(), HasSubstr("GET /topics 200 User:alice"));
   // The plain listener keeps authentication.method=none.
   EXPECT_EQ(http_request(broker->port(), "GET", "/topics").status, 200);
+}
+
+TEST_F(TlsTest, MappingRulesMakeThePrincipalFromTheSubject) {
+  pki_.issue("bob", "/O=acme/OU=eng/CN=Bob", "extendedKeyUsage=clientAuth", 1);
+  auto broker = start({"ssl.ca.location=" + pki_.path("ca.pem"), "ssl.client.auth=requested",
+                       "listener.name.https.authentication.method=mtls", "log.level=debug",
+                       "ssl.principal.mapping.rules=RULE:^CN=([^,]+),OU=eng,O=(.*)$/$1.$2/L,"
+                       "DEFAULT"});
+  const auto bob = curl("--cert " + pki_.path("bob.pem") + " --key " + pki_.path("bob.key") + " " +
+                        url("/topics"));
+  EXPECT_THAT(bob.output, HasSubstr("\n200"));
+  EXPECT_THAT(broker->output(), HasSubstr("GET /topics 200 User:bob.acme"));
+  // A subject no RULE matches falls to DEFAULT: the CN.
+  const auto alice = curl("--cert " + pki_.path("client.pem") + " --key " +
+                          pki_.path("client.key") + " " + url("/brokers"));
+  EXPECT_THAT(alice.output, HasSubstr("\n200"));
+  EXPECT_THAT(broker->output(), HasSubstr("GET /brokers 200 User:alice"));
+}
+
+TEST(PrincipalMappingTest, RulesApplyInOrderAndBadRulesAreRefused) {
+  net::PrincipalMapping rules("RULE:^CN=([^,]+),OU=ServiceUsers,.*$/svc-$1/U, DEFAULT");
+  EXPECT_EQ(rules.map("CN=kafka,OU=ServiceUsers,O=acme", "kafka"), "SVC-KAFKA");
+  EXPECT_EQ(rules.map("CN=alice,O=acme", "alice"), "alice");
+  EXPECT_EQ(rules.map("O=acme", ""), std::nullopt);  // DEFAULT needs a CN
+  net::PrincipalMapping strict("RULE:^CN=(admin)$/$1/");
+  EXPECT_EQ(strict.map("CN=admin", "admin"), "admin");
+  EXPECT_EQ(strict.map("CN=eve", "eve"), std::nullopt);  // no rule applies: refused
+  for (const char* bad : {"RULE:^CN=(.*$/$1/", "RULE:x/y", "NONSENSE", "DEFAULT,RULE:a/$2/", ""}) {
+    EXPECT_THROW(net::PrincipalMapping{bad}, std::invalid_argument) << bad;
+  }
 }
 
 TEST_F(TlsTest, PlainHttpOnTheTlsPortGetsAClosedConnection) {
