@@ -114,6 +114,14 @@ ApiResult<AclBinding> binding_from_json(simdjson::dom::element item) {
   return b;
 }
 
+// "ALLOW User:alice WRITE TOPIC 'orders-' (PREFIXED) from host *", for the log.
+std::string describe(const AclBinding& b) {
+  return fmt::format("{} {} {} {} '{}' ({}) from host {}", broker::to_string(b.permission),
+                     b.principal, broker::to_string(b.operation),
+                     broker::to_string(b.resource_type), b.resource_name,
+                     broker::to_string(b.pattern_type), b.host);
+}
+
 void write_binding(JsonWriter& w, const Call& call, const AclBinding& b) {
   boost::urls::url self(cluster_url(call) + "/acls");
   auto params = self.params();
@@ -173,10 +181,7 @@ asio::awaitable<ApiResult<void>> add(const Call& call, std::vector<AclBinding> a
   });
   if (result) {
     for (const auto& b : added) {
-      spdlog::info("ACL added by {}: {} {} {} {} '{}' ({}) from host {}", call.context.principal,
-                   broker::to_string(b.permission), b.principal, broker::to_string(b.operation),
-                   broker::to_string(b.resource_type), b.resource_name,
-                   broker::to_string(b.pattern_type), b.host);
+      spdlog::info("ACL added by {}: {}", call.context.principal, describe(b));
     }
   }
   co_return result;
@@ -193,45 +198,40 @@ asio::awaitable<Reply> list_acls(Call& call) {
   co_return json_reply(http::status::ok, render_list(call, found));
 }
 
-asio::awaitable<Reply> create_acl(Call& call) {
+// POST acls: one binding (201). POST acls:batch: {"data":[binding, ...]} (204), all stored or
+// none (one invalid binding refuses the batch).
+asio::awaitable<Reply> create_acls(Call& call, bool batch) {
   if (auto on = enabled_authorizer(call); !on) co_return error_reply(on.error());
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
   if (auto body = parse_v3_body(call, parser, doc); !body) co_return error_reply(body.error());
-  auto binding = binding_from_json(doc);
-  if (!binding) co_return error_reply(binding.error());
-  std::vector<AclBinding> one;
-  one.push_back(std::move(*binding));
-  if (auto r = co_await add(call, std::move(one)); !r) co_return error_reply(r.error());
-  Reply reply = json_reply(http::status::created, "");
+  std::vector<AclBinding> bindings;
+  if (!batch) {
+    auto binding = binding_from_json(doc);
+    if (!binding) co_return error_reply(binding.error());
+    bindings.push_back(std::move(*binding));
+  } else {
+    simdjson::dom::array data;
+    if (doc["data"].get_array().get(data)) {
+      co_return error_reply(bad_request("data: required array of ACLs"));
+    }
+    for (auto item : data) {
+      auto binding = binding_from_json(item);
+      if (!binding) {
+        co_return error_reply(
+            bad_request(fmt::format("data[{}]: {}", bindings.size(), binding.error().message)));
+      }
+      bindings.push_back(std::move(*binding));
+    }
+  }
+  if (auto r = co_await add(call, std::move(bindings)); !r) co_return error_reply(r.error());
+  Reply reply = json_reply(batch ? http::status::no_content : http::status::created, "");
   reply.message.erase(http::field::content_type);
   co_return reply;
 }
 
-// {"data":[binding, ...]}: all stored, or none (one invalid binding refuses the batch).
-asio::awaitable<Reply> create_acls_batch(Call& call) {
-  if (auto on = enabled_authorizer(call); !on) co_return error_reply(on.error());
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  if (auto body = parse_v3_body(call, parser, doc); !body) co_return error_reply(body.error());
-  simdjson::dom::array data;
-  if (doc["data"].get_array().get(data)) {
-    co_return error_reply(bad_request("data: required array of ACLs"));
-  }
-  std::vector<AclBinding> bindings;
-  for (auto item : data) {
-    auto binding = binding_from_json(item);
-    if (!binding) {
-      co_return error_reply(
-          bad_request(fmt::format("data[{}]: {}", bindings.size(), binding.error().message)));
-    }
-    bindings.push_back(std::move(*binding));
-  }
-  if (auto r = co_await add(call, std::move(bindings)); !r) co_return error_reply(r.error());
-  Reply reply = json_reply(http::status::no_content, "");
-  reply.message.erase(http::field::content_type);
-  co_return reply;
-}
+asio::awaitable<Reply> create_acl(Call& call) { co_return co_await create_acls(call, false); }
+asio::awaitable<Reply> create_acls_batch(Call& call) { co_return co_await create_acls(call, true); }
 
 // Removes every binding the query's filter matches and answers them. resource_type is
 // required (ANY deletes across types), so that an empty query cannot wipe every ACL by mistake.
@@ -252,10 +252,7 @@ asio::awaitable<Reply> delete_acls(Call& call) {
   });
   if (!r) co_return error_reply(r.error());
   for (const auto& b : removed) {
-    spdlog::info("ACL removed by {}: {} {} {} {} '{}' ({}) from host {}", call.context.principal,
-                 broker::to_string(b.permission), b.principal, broker::to_string(b.operation),
-                 broker::to_string(b.resource_type), b.resource_name,
-                 broker::to_string(b.pattern_type), b.host);
+    spdlog::info("ACL removed by {}: {}", call.context.principal, describe(b));
   }
   std::string body;
   JsonWriter w(body);
