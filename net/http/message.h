@@ -50,8 +50,8 @@ struct RequestContext {
   int connection_fd = -1;
 };
 
-// Whether the client has closed the connection the request came on, or it broke: a request
-// still being served for nobody (a client that gave up, a forwarding broker that died).
+// Whether the peer has closed (or half-closed) the connection the request came on, or it
+// broke: for a peer that never half-closes (another broker), a request served for nobody.
 bool client_gone(const RequestContext& context);
 
 // One REST Proxy-style error: HTTP status, error_code (status x 100 + sub-code, or the bare

@@ -490,9 +490,11 @@ asio::awaitable<Reply> records(Call& call) {
   }
   if (body.size() == 2 && not_json) co_return fail(*not_json);
   if (body.size() == 2 && remote_error) co_return fail(*remote_error);
-  // A client that is gone gets nothing: its positions stay where they were (it, or whoever
-  // resumes, reads these records again rather than never).
-  if (!client_gone(call.context)) {
+  // A request forwarded by a broker that has died since (its connection closed) answers
+  // nobody: the positions stay where they were, so that the client, which seeks back to what it
+  // has, reads these records rather than never. (Only forwarded requests: a client that merely
+  // half-closes its side after a request would otherwise never move on.)
+  if (call.request[kForwardedHeader].empty() || !client_gone(call.context)) {
     groups.end_fetch(call.params[0], call.params[1], *plan, advances);
   }
   co_return json_reply(http::status::ok, std::move(body), media);
