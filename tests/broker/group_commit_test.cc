@@ -200,17 +200,28 @@ TEST_F(GroupCommitTest, SyncFailureIsReportedToEveryWaiter) {
 TEST_F(GroupCommitTest, ARoundFlushesSeveralLogsAtOnceAndAnswersEachWithItsOwnOutcome) {
   std::atomic<int> syncing{0};
   std::atomic<int> most{0};
+  std::atomic<int> log0_syncs{0};
+  std::atomic<bool> queued{false};
   std::vector<std::unique_ptr<PartitionLog>> logs;
   for (int i = 0; i < 4; ++i) {
     PartitionLog::Options o;
     o.topic = "t";
     o.partition = i;
     o.dir = dir_.path() / ("t-" + std::to_string(i));
-    o.sync = [&, failing = i == 3](int fd) -> Result<void> {
+    o.sync = [&, failing = i == 3, first_log = i == 0](int fd) -> Result<void> {
       const int now = syncing.fetch_add(1) + 1;
       for (int seen = most.load(); now > seen && !most.compare_exchange_weak(seen, now);) {
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      // The first round (log 0 alone) lasts until every request of the second is queued; a
+      // sync of the second lasts until another runs beside it. So neither the round's makeup
+      // nor the overlap is left to the scheduler of a loaded machine (5 s at most each: then
+      // the checks below fail).
+      const bool first_round = first_log && log0_syncs.fetch_add(1) == 0;
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+      do {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      } while ((first_round ? !queued.load() : most.load() < 2) &&
+               std::chrono::steady_clock::now() < deadline);
       syncing.fetch_sub(1);
       if (failing) return errno_code(EIO);
       return fdatasync_fd(fd);
@@ -228,6 +239,7 @@ TEST_F(GroupCommitTest, ARoundFlushesSeveralLogsAtOnceAndAnswersEachWithItsOwnOu
     append_one(*logs[i]);
     committer.request(*logs[i], [&, i](std::error_code ec) { answers[i].set_value(ec); });
   }
+  queued = true;
   EXPECT_FALSE(first.get_future().get());
   for (size_t i = 0; i < logs.size(); ++i) {
     const auto ec = answers[i].get_future().get();
