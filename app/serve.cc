@@ -272,6 +272,7 @@ int serve(const ServeArgs& args) {
   }
   std::unique_ptr<cluster::ReplicaManager> replicas;
   std::unique_ptr<cluster::ClusterTopics> cluster_topics;
+  std::shared_ptr<cluster::EtcdAclStore> etcd_acls;  // cluster mode: the ACLs in etcd
   if (node) {
     cluster::ReplicaManager::Options ro;
     ro.on_high_watermark = [&ctx](const broker::PartitionLog& log) { ctx.waiters.notify(&log); };
@@ -281,12 +282,12 @@ int serve(const ServeArgs& args) {
     ctx.replicas.store(replicas.get(), std::memory_order_release);
     cluster_topics = std::make_unique<cluster::ClusterTopics>(*node, broker, *replicas);
     // ACLs live in etcd: every view brings the latest.
-    auto acls = std::make_shared<cluster::EtcdAclStore>(*node, *authorizer);
-    node->on_view([topics = cluster_topics.get(), acls](auto view) {
+    etcd_acls = std::make_shared<cluster::EtcdAclStore>(*node, *authorizer);
+    node->on_view([topics = cluster_topics.get(), acls = etcd_acls](auto view) {
       acls->apply(*view);
       topics->on_view(std::move(view));
     });
-    ctx.acl_store = acls;
+    ctx.acl_store = etcd_acls;
     broker.admin().install(cluster_topics.get());
     node->set_storage_revision(broker.storage_revision());
     if (auto r = node->start(); !r) {
@@ -322,8 +323,8 @@ int serve(const ServeArgs& args) {
       return cluster::repair_from(d, sources, config.cluster_auth_token, std::chrono::seconds(10));
     });
   }
-  if (node) {
-    static_cast<cluster::EtcdAclStore&>(*ctx.acl_store).apply(*node->view());
+  if (etcd_acls) {
+    etcd_acls->apply(*node->view());
   } else if (config.authorizer_enable) {
     // A standalone broker keeps its ACLs in its (first) data directory.
     auto acls = std::make_shared<broker::FileAclStore>(

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "common/json_writer.h"
+#include "common/text.h"
 
 namespace sluice::broker {
 namespace {
@@ -79,11 +80,6 @@ bool operation_applies(AclResourceType type, AclOperation op) {
       return false;
   }
   return false;
-}
-
-bool has_control_characters(std::string_view s) {
-  return std::any_of(s.begin(), s.end(),
-                     [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
 }
 
 bool is_ip_address(const std::string& host) {

@@ -166,12 +166,7 @@ asio::awaitable<std::optional<std::string>> BasicAuthenticator::authenticate(
 }
 
 bool is_cluster_token(std::string_view given, const std::string& token) {
-  if (token.empty()) return false;
-  unsigned char diff = given.size() == token.size() ? 0 : 1;
-  for (size_t i = 0; i < token.size(); ++i) {
-    diff |= static_cast<unsigned char>(token[i] ^ (i < given.size() ? given[i] : 0));
-  }
-  return diff == 0;
+  return !token.empty() && equal_constant_time(given, token);
 }
 
 asio::awaitable<std::optional<Reply>> authenticate(const ListenerAuth& auth, const Request& header,

@@ -131,21 +131,26 @@ std::optional<Access> access_of(http::verb method, std::string_view pattern) {
   return std::nullopt;
 }
 
+namespace {
+
+bool permitted(const ApiContext& ctx, const RequestContext& context, broker::AclOperation op,
+               broker::AclResourceType type, std::string_view name) {
+  const auto* authorizer = ctx.authorizer.get();
+  return authorizer == nullptr || context.broker ||
+         authorizer->allowed(context.principal, context.peer_address, op, type, name);
+}
+
+}  // namespace
+
 bool permitted(const Call& call, broker::AclOperation op, broker::AclResourceType type,
                std::string_view name) {
-  const auto* authorizer = call.ctx.authorizer.get();
-  if (authorizer == nullptr || !authorizer->enabled() || call.context.broker) return true;
-  return authorizer->allowed(call.context.principal, call.context.peer_address, op, type, name);
+  return permitted(call.ctx, call.context, op, type, name);
 }
 
 ApiResult<void> authorize(const ApiContext& ctx, const RequestContext& context,
                           broker::AclOperation op, broker::AclResourceType type,
                           std::string_view name) {
-  const auto* authorizer = ctx.authorizer.get();
-  if (authorizer == nullptr || !authorizer->enabled() || context.broker ||
-      authorizer->allowed(context.principal, context.peer_address, op, type, name)) {
-    return {};
-  }
+  if (permitted(ctx, context, op, type, name)) return {};
   return ApiError{http::status::forbidden, 40301,
                   fmt::format("Not authorized: {} may not {} {} '{}'", context.principal,
                               broker::to_string(op), broker::to_string(type), name)};

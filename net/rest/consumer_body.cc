@@ -16,11 +16,6 @@ ApiError unprocessable(int code, std::string message) {
   return {http::status::unprocessable_entity, code, std::move(message)};
 }
 
-bool has_control_characters(std::string_view s) {
-  return std::any_of(s.begin(), s.end(),
-                     [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
-}
-
 ApiResult<std::optional<dom::object>> parse_body(const Call& call, dom::parser& parser) {
   const std::string& text = call.request.body();
   if (text.find_first_not_of(" \t\r\n") == std::string::npos) return std::nullopt;

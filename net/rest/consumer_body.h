@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "broker/consumer_groups.h"
+#include "common/text.h"
 #include "net/http/message.h"
 #include "net/rest/api_result.h"
 #include "net/rest/router.h"
@@ -25,7 +26,6 @@ inline constexpr int64_t kMaxTimeoutMs = 300000;
 inline constexpr size_t kMaxInstanceNameLength = 255;
 
 ApiError unprocessable(int code, std::string message);
-bool has_control_characters(std::string_view s);
 
 // A request body: absent (empty or only whitespace), an object, or the error to answer (400 /
 // 40001 for broken JSON or a non-object, 415 for another content type). The object lives in

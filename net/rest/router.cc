@@ -9,6 +9,7 @@
 #include <iterator>
 
 #include "common/json_writer.h"
+#include "common/text.h"
 #include "net/rest/handler_util.h"
 #include "net/rest/leader_routing.h"
 
@@ -17,13 +18,6 @@ namespace {
 
 // Query strings are form-encoded: '+' is a space.
 const boost::urls::encoding_opts kQueryEncoding(/*space_as_plus=*/true);
-
-bool has_control_characters(std::string_view s) {
-  for (char c : s) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return true;
-  }
-  return false;
-}
 
 ApiResult<void> check_access(const Access& access, const Call& call) {
   if (access.rule != Access::Rule::resource) return {};
