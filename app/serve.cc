@@ -161,15 +161,19 @@ int serve(const ServeArgs& args) {
     spdlog::critical("{}", e.what());
     return 1;
   }
-  // Clients reach the broker by default at its first plain listener (broker-to-broker traffic
-  // speaks plain HTTP), else at its first listener.
+  // Brokers and clients reach this one at the listener inter.broker.listener.name names (an
+  // https one makes the traffic between brokers TLS), by default at its first plain listener,
+  // else at its first listener.
   const auto& listeners = server_options->listeners;
   size_t advertised = listeners.size();
   for (size_t i = 0; i < listeners.size(); ++i) {
     spdlog::info("listening on {} (listener {}, authentication {})",
                  listener_url(*server_options, server, i), listeners[i].name,
                  config.authentication_method_of(listeners[i].name));
-    if (!listeners[i].tls && advertised == listeners.size()) advertised = i;
+    if (listeners[i].name == config.inter_broker_listener_name) advertised = i;
+  }
+  for (size_t i = 0; i < listeners.size() && advertised == listeners.size(); ++i) {
+    if (!listeners[i].tls) advertised = i;
   }
   if (advertised == listeners.size()) advertised = 0;
 
@@ -194,6 +198,20 @@ int serve(const ServeArgs& args) {
       return 2;
     }
     cluster::ClusterNode::Options o;
+    try {
+      // Brokers verify each other with the CAs of ssl.ca.location and present their own
+      // certificate to a broker that asks for one; etcd with etcd.ssl.*.
+      o.peer_tls =
+          net::client_tls_context({"ssl", config.ssl_ca_location, config.ssl_certificate_location,
+                                   config.ssl_key_location, config.ssl_key_password});
+      o.etcd_tls = net::client_tls_context(
+          {"etcd.ssl", config.etcd_ssl_ca_location, config.etcd_ssl_certificate_location,
+           config.etcd_ssl_key_location, config.etcd_ssl_key_password});
+    } catch (const std::exception& e) {
+      spdlog::critical("{}", e.what());
+      server.stop(std::chrono::milliseconds(0));
+      return 2;
+    }
     o.broker_id = config.broker_id;
     o.url = ctx.advertised_url;
     o.endpoints = std::move(*endpoints);
@@ -222,7 +240,8 @@ int serve(const ServeArgs& args) {
     // not registered yet: it is in no ISR and leads nothing until the log is whole).
     recovery_options.repair = [&node, &config](const recovery::SegmentDamage& damage) {
       return cluster::repair_from(damage, node->in_sync_peers(damage.topic, damage.partition),
-                                  config.cluster_auth_token, std::chrono::seconds(10));
+                                  config.cluster_auth_token, node->peer_tls(),
+                                  std::chrono::seconds(10));
     };
   }
   recovery::LogRecovery recovery(std::move(recovery_options));
@@ -320,7 +339,8 @@ int serve(const ServeArgs& args) {
                                             return b->second.registration.url;
                                           });
       }
-      return cluster::repair_from(d, sources, config.cluster_auth_token, std::chrono::seconds(10));
+      return cluster::repair_from(d, sources, config.cluster_auth_token, node->peer_tls(),
+                                  std::chrono::seconds(10));
     });
   }
   if (etcd_acls) {

@@ -16,7 +16,7 @@
 #include <memory>
 #include <mutex>
 
-#include "cluster/peer_connect.h"
+#include "cluster/peer_stream.h"
 #include "common/http_url.h"
 
 namespace sluice::cluster {
@@ -70,9 +70,11 @@ boost::system::result<std::vector<EtcdEndpoint>, std::string> parse_etcd_endpoin
     while (!entry.empty() && entry.back() == ' ') entry.remove_suffix(1);
     auto address = parse_http_url(entry);
     if (!address || address->port == 0) {
-      return fmt::format("etcd endpoint '{}': expected http://host:port, port 1 to 65535", entry);
+      return fmt::format(
+          "etcd endpoint '{}': expected http://host:port or https://host:port, port 1 to 65535",
+          entry);
     }
-    out.push_back({std::move(address->host), address->port});
+    out.push_back(std::move(*address));
   }
   if (out.empty()) return std::string("etcd.endpoints is empty");
   return out;
@@ -80,7 +82,7 @@ boost::system::result<std::vector<EtcdEndpoint>, std::string> parse_etcd_endpoin
 
 struct EtcdClient::Connection {
   explicit Connection(asio::any_io_executor executor) : stream(std::move(executor)) {}
-  beast::tcp_stream stream;
+  PeerStream stream;
   beast::flat_buffer buffer;
   size_t endpoint = 0;
 };
@@ -99,8 +101,12 @@ asio::awaitable<Result<std::unique_ptr<EtcdClient::Connection>>> EtcdClient::con
     const auto& endpoint = options_.endpoints[index];
     auto connection = std::make_unique<Connection>(executor_);
     connection->endpoint = index;
-    if (co_await connect_peer(connection->stream, endpoint.host, std::to_string(endpoint.port),
-                              options_.timeout)) {
+    if (auto ec = co_await connection->stream.connect(endpoint, options_.timeout, options_.tls)) {
+      if (ec.category() == asio::error::get_ssl_category() ||
+          ec == asio::error::no_protocol_option) {
+        spdlog::warn("etcd at {}:{}: TLS: {}", endpoint.host, endpoint.port,
+                     ec == asio::error::no_protocol_option ? "no client context" : ec.message());
+      }
       continue;
     }
     preferred_ = index;
@@ -218,9 +224,11 @@ asio::awaitable<Result<void>> EtcdClient::revoke(int64_t id) {
 }
 
 struct EtcdWatch::State {
-  explicit State(beast::tcp_stream connected) : stream(std::move(connected)) {}
-  beast::tcp_stream stream;
-  beast::flat_buffer buffer;
+  explicit State(std::unique_ptr<EtcdClient::Connection> connected)
+      : connection(std::move(connected)), stream(connection->stream), buffer(connection->buffer) {}
+  std::unique_ptr<EtcdClient::Connection> connection;
+  PeerStream& stream;
+  beast::flat_buffer& buffer;
   http::response_parser<http::buffer_body> parser;
   std::string partial;  // the start of a line whose end has not arrived
   std::deque<WatchAnswer> ready;
@@ -230,11 +238,7 @@ struct EtcdWatch::State {
 EtcdWatch::EtcdWatch(std::unique_ptr<State> state) : state_(std::move(state)) {}
 EtcdWatch::~EtcdWatch() = default;
 
-void EtcdWatch::close() {
-  boost::system::error_code ignored;
-  state_->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-  state_->stream.close();
-}
+void EtcdWatch::close() { state_->stream.close(); }
 
 asio::awaitable<Result<WatchAnswer>> EtcdWatch::next() {
   State& s = *state_;
@@ -290,9 +294,10 @@ asio::awaitable<Result<std::unique_ptr<EtcdWatch>>> EtcdClient::watch(std::strin
   auto connected = co_await connect();
   if (!connected) co_return connected.error();
   auto connection = std::move(*connected);
-  auto state = std::make_unique<EtcdWatch::State>(std::move(connection->stream));
+  const size_t endpoint = connection->endpoint;
+  auto state = std::make_unique<EtcdWatch::State>(std::move(connection));
   enable_keepalive(state->stream.socket());
-  auto request = post(options_.endpoints[connection->endpoint], "/v3/watch",
+  auto request = post(options_.endpoints[endpoint], "/v3/watch",
                       watch_request(key, range_end, start_revision, true));
   state->stream.expires_after(options_.timeout);
   auto [wec, written] = co_await http::async_write(state->stream, request, kNoThrow);
@@ -315,79 +320,6 @@ asio::awaitable<Result<std::unique_ptr<EtcdWatch>>> EtcdClient::watch(std::strin
   }
   if (!first->events.empty()) watch->state_->ready.push_front(std::move(*first));
   co_return watch;
-}
-
-namespace {
-
-// A name lookup that gives up at `deadline`: the lookup itself (getaddrinfo on asio's resolver
-// thread) cannot be interrupted, and a name that no longer resolves (a container that was
-// killed) can take the resolver's own timeout, seconds. It then finishes on its own, into a
-// state this call has left.
-asio::awaitable<beast::error_code> resolve_until(const std::string& host, const std::string& port,
-                                                 std::chrono::steady_clock::time_point deadline,
-                                                 tcp::resolver::results_type& out) {
-  struct Lookup {
-    explicit Lookup(const asio::any_io_executor& executor) : resolver(executor) {}
-    tcp::resolver resolver;
-    std::mutex mu;
-    bool done = false;  // guarded by mu, like the two below
-    beast::error_code ec;
-    tcp::resolver::results_type results;
-  };
-  auto executor = co_await asio::this_coro::executor;
-  auto lookup = std::make_shared<Lookup>(executor);
-  lookup->resolver.async_resolve(
-      host, port, [lookup](beast::error_code ec, tcp::resolver::results_type results) {
-        std::lock_guard lock(lookup->mu);
-        lookup->done = true;
-        lookup->ec = ec;
-        lookup->results = std::move(results);
-      });
-  asio::steady_timer timer(executor);
-  for (auto step = std::chrono::milliseconds(1);;
-       step = std::min(step * 2, std::chrono::milliseconds(20))) {
-    {
-      std::lock_guard lock(lookup->mu);
-      if (lookup->done) {
-        out = lookup->results;
-        co_return lookup->ec;
-      }
-    }
-    if (std::chrono::steady_clock::now() >= deadline) co_return asio::error::timed_out;
-    timer.expires_after(step);
-    co_await timer.async_wait(kNoThrow);
-  }
-}
-
-}  // namespace
-
-asio::awaitable<beast::error_code> connect_peer(beast::tcp_stream& stream, const std::string& host,
-                                                const std::string& port,
-                                                std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  beast::error_code ec;
-  const auto address = asio::ip::make_address(host, ec);
-  if (!ec) {
-    // An address needs no lookup.
-    int number = 0;
-    const auto [end, err] = std::from_chars(port.data(), port.data() + port.size(), number);
-    if (err != std::errc() || end != port.data() + port.size() || number < 1 || number > 65535) {
-      co_return asio::error::invalid_argument;
-    }
-    stream.expires_at(deadline);
-    auto [cec] = co_await stream.async_connect(
-        tcp::endpoint(address, static_cast<uint16_t>(number)), kNoThrow);
-    if (cec) co_return cec;
-  } else {
-    tcp::resolver::results_type endpoints;
-    if (auto rec = co_await resolve_until(host, port, deadline, endpoints)) co_return rec;
-    stream.expires_at(deadline);
-    auto [cec, connected] = co_await stream.async_connect(endpoints, kNoThrow);
-    if (cec) co_return cec;
-  }
-  beast::error_code ignored;
-  stream.socket().set_option(tcp::no_delay(true), ignored);
-  co_return beast::error_code{};
 }
 
 }  // namespace sluice::cluster

@@ -10,18 +10,21 @@
 #include <vector>
 
 #include "cluster/etcd_codec.h"
+#include "common/http_url.h"
 #include "common/result.h"
+
+namespace boost::asio::ssl {
+class context;
+}
 
 namespace sluice::cluster {
 
 namespace asio = boost::asio;
 
-struct EtcdEndpoint {
-  std::string host;
-  uint16_t port = 0;
-};
+// http://host:port, or https://host:port for an etcd that speaks TLS.
+using EtcdEndpoint = HttpAddress;
 
-// "http://host:port[,http://host:port...]" (etcd.endpoints) -> endpoints, or a message naming
+// "http://host:port[,https://host:port...]" (etcd.endpoints) -> endpoints, or a message naming
 // the entry that is not one.
 boost::system::result<std::vector<EtcdEndpoint>, std::string> parse_etcd_endpoints(
     std::string_view list);
@@ -43,6 +46,9 @@ class EtcdClient {
   struct Options {
     std::vector<EtcdEndpoint> endpoints;
     std::chrono::milliseconds timeout{2000};  // connect, send and answer, per call
+    // For https endpoints: the CAs etcd's certificate must chain to, and the client
+    // certificate it may ask for (etcd.ssl.*).
+    std::shared_ptr<asio::ssl::context> tls;
   };
 
   EtcdClient(asio::any_io_executor executor, Options options);

@@ -40,7 +40,8 @@ ClusterNode::ClusterNode(Options options)
       incarnation_(new_incarnation()),
       client_(std::make_unique<EtcdClient>(
           io_.get_executor(),
-          EtcdClient::Options{options_.endpoints, std::chrono::milliseconds(2000)})),
+          EtcdClient::Options{options_.endpoints, std::chrono::milliseconds(2000),
+                              options_.etcd_tls})),
       work_(io_.get_executor()),
       view_(std::make_shared<ClusterView>()) {
   thread_ = std::thread([this] { io_.run(); });

@@ -53,6 +53,10 @@ class ClusterNode {
     // reads unclean.leader.election.enable from them).
     config::TopicConfig topic_defaults;
     std::chrono::milliseconds leader_imbalance_interval{300000};
+    // TLS for https URLs: of other brokers (the ssl.* keys: their CAs, this broker's own
+    // certificate for brokers that ask for one) and of etcd (etcd.ssl.*). Null: none.
+    std::shared_ptr<asio::ssl::context> peer_tls;
+    std::shared_ptr<asio::ssl::context> etcd_tls;
   };
   // What stops start-up, naming what is wrong.
   struct Error {
@@ -107,6 +111,8 @@ class ClusterNode {
   // The latest picture of the cluster (never null after start()).
   std::shared_ptr<const ClusterView> view() const;
   int32_t broker_id() const { return options_.broker_id; }
+  // The client TLS context for other brokers' https URLs (null: none).
+  const std::shared_ptr<asio::ssl::context>& peer_tls() const { return options_.peer_tls; }
   // No lease this broker can trust: it must not act as a leader. Also true as soon as the last
   // successful renewal is older than the lease's TTL, before the heartbeat notices (a broker
   // that was paused wakes up fenced).

@@ -16,7 +16,7 @@
 
 #include "broker/errors.h"
 #include "cluster/fetch_answer.h"
-#include "cluster/peer_connect.h"
+#include "cluster/peer_stream.h"
 #include "common/await_completion.h"
 #include "common/clock.h"
 #include "common/http_url.h"
@@ -458,7 +458,7 @@ asio::awaitable<void> ReplicaManager::follow(std::shared_ptr<Following> f) {
     backoff.expires_after(std::chrono::milliseconds(config.replica_fetch_backoff_ms));
     co_await backoff.async_wait(kNoThrow);
   };
-  std::optional<beast::tcp_stream> stream;
+  std::optional<PeerStream> stream;
   std::string connected_url;
   beast::flat_buffer buffer;
   std::string last_error;
@@ -490,8 +490,7 @@ asio::awaitable<void> ReplicaManager::follow(std::shared_ptr<Following> f) {
     if (!stream || connected_url != url) {
       stream.emplace(executor);
       buffer.clear();
-      if (auto ec = co_await connect_peer(*stream, address->host, address->port_text(),
-                                          std::chrono::seconds(5))) {
+      if (auto ec = co_await stream->connect(*address, std::chrono::seconds(5), node_.peer_tls())) {
         fail(fmt::format("cannot reach broker {} at {}: {}", leader, url, ec.message()));
         co_await pause();
         continue;

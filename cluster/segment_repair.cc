@@ -10,7 +10,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
-#include "cluster/peer_connect.h"
+#include "cluster/peer_stream.h"
 #include "common/clock.h"
 #include "common/http_url.h"
 
@@ -29,11 +29,12 @@ struct Copy {
 };
 
 asio::awaitable<Copy> fetch_copy(const recovery::SegmentDamage& damage, const RepairSource& source,
-                                 const std::string& token, std::chrono::milliseconds timeout) {
+                                 const std::string& token, std::shared_ptr<asio::ssl::context> tls,
+                                 std::chrono::milliseconds timeout) {
   const auto address = parse_http_url(source.url);
   if (!address) co_return Copy{{}, fmt::format("an unusable URL '{}'", source.url)};
-  beast::tcp_stream stream(co_await asio::this_coro::executor);
-  if (auto ec = co_await connect_peer(stream, address->host, address->port_text(), timeout)) {
+  PeerStream stream(co_await asio::this_coro::executor);
+  if (auto ec = co_await stream.connect(*address, timeout, std::move(tls))) {
     co_return Copy{{}, fmt::format("cannot reach {}: {}", source.url, ec.message())};
   }
   http::request<http::empty_body> request{
@@ -90,13 +91,14 @@ std::vector<RepairSource> repair_sources(
 recovery::RepairOutcome repair_from(const recovery::SegmentDamage& damage,
                                     const std::vector<RepairSource>& sources,
                                     const std::string& cluster_token,
+                                    const std::shared_ptr<asio::ssl::context>& tls,
                                     std::chrono::milliseconds timeout) {
   if (sources.empty()) return {std::nullopt, "no other in-sync replica to copy from"};
   std::string why;
   for (const auto& source : sources) {
     asio::io_context io;
-    auto future =
-        asio::co_spawn(io, fetch_copy(damage, source, cluster_token, timeout), asio::use_future);
+    auto future = asio::co_spawn(io, fetch_copy(damage, source, cluster_token, tls, timeout),
+                                 asio::use_future);
     io.run();
     Copy copy = future.get();
     std::string problem = std::move(copy.problem);

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,12 +16,16 @@
 #include "cluster/metadata.h"
 #include "recovery/damage.h"
 
+namespace boost::asio::ssl {
+class context;
+}
+
 namespace sluice::cluster {
 
 // A broker that may hold a good copy: an in-sync replica of the partition other than this one.
 struct RepairSource {
   int32_t broker = -1;
-  std::string url;  // its advertised http://host:port
+  std::string url;  // its advertised http[s]://host:port
 };
 
 // The in-sync replicas of a partition in state `state` other than `self` whose URL `url_of`
@@ -30,10 +35,12 @@ std::vector<RepairSource> repair_sources(
     const std::function<std::optional<std::string>(int32_t)>& url_of);
 
 // Blocking (its own io_context): each source gets at most `timeout` to answer.
-// `cluster_token` is cluster.auth.token (empty for none).
+// `cluster_token` is cluster.auth.token (empty for none); `tls` the context for sources with
+// https URLs (ClusterNode::peer_tls()).
 recovery::RepairOutcome repair_from(const recovery::SegmentDamage& damage,
                                     const std::vector<RepairSource>& sources,
                                     const std::string& cluster_token,
+                                    const std::shared_ptr<boost::asio::ssl::context>& tls,
                                     std::chrono::milliseconds timeout);
 
 }  // namespace sluice::cluster

@@ -8,19 +8,20 @@
 
 namespace sluice {
 
-// The host and port of an "http://host:port" URL (listeners, advertised.listeners,
-// etcd.endpoints, a broker's registered URL); a trailing '/' is allowed.
+// The host and port of an "http://host:port" or "https://host:port" URL (listeners,
+// advertised.listeners, etcd.endpoints, a broker's registered URL); a trailing '/' is allowed.
 struct HttpAddress {
   std::string host;  // an IPv6 address without its brackets
   uint16_t port = 0;
+  bool tls = false;  // https
   std::string port_text() const { return std::to_string(port); }
 };
 
 // nullopt for anything else: another scheme, no host, a port that is not 0..65535.
 inline std::optional<HttpAddress> parse_http_url(std::string_view url) {
-  constexpr std::string_view kScheme = "http://";
-  if (!url.starts_with(kScheme)) return std::nullopt;
-  url.remove_prefix(kScheme.size());
+  const bool tls = url.starts_with("https://");
+  if (!tls && !url.starts_with("http://")) return std::nullopt;
+  url.remove_prefix(tls ? 8 : 7);
   if (url.ends_with('/')) url.remove_suffix(1);
   const auto colon = url.rfind(':');
   if (colon == std::string_view::npos || colon == 0) return std::nullopt;
@@ -34,7 +35,7 @@ inline std::optional<HttpAddress> parse_http_url(std::string_view url) {
   if (port.empty() || ec != std::errc{} || ptr != port.data() + port.size() || value > 65535) {
     return std::nullopt;
   }
-  return HttpAddress{std::string(host), static_cast<uint16_t>(value)};
+  return HttpAddress{std::string(host), static_cast<uint16_t>(value), tls};
 }
 
 }  // namespace sluice

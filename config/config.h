@@ -109,6 +109,11 @@ struct BrokerConfig {
   // Cluster mode (docs/CLUSTER.md): empty etcd.endpoints is a standalone broker.
   std::string etcd_endpoints;                       // etcd.endpoints: http://host:port,...
   std::string etcd_prefix = "/sluice";              // etcd.prefix
+  std::string etcd_ssl_ca_location;                 // etcd.ssl.ca.location (PEM)
+  std::string etcd_ssl_certificate_location;        // etcd.ssl.certificate.location (PEM)
+  std::string etcd_ssl_key_location;                // etcd.ssl.key.location (PEM)
+  std::string etcd_ssl_key_password;                // etcd.ssl.key.password
+  std::string inter_broker_listener_name;           // inter.broker.listener.name
   std::string advertised_listeners;                 // advertised.listeners (from listeners)
   int64_t broker_session_timeout_ms = 3000;         // broker.session.timeout.ms
   int64_t broker_heartbeat_interval_ms = 500;       // broker.heartbeat.interval.ms

@@ -160,7 +160,9 @@ std::vector<Key<BrokerConfig>> make_broker_keys() {
       string_key("ssl.key.password", &B::ssl_key_password, "",
                  "https listeners: the password of an encrypted private key."),
       string_key("ssl.ca.location", &B::ssl_ca_location, "",
-                 "https listeners: CA certificates (PEM) that client certificates must chain to."),
+                 "https listeners: CA certificates (PEM) that client certificates must chain to; "
+                 "in cluster mode also other brokers' https certificates (empty: the system's "
+                 "CAs)."),
       choice_key("ssl.client.auth", &B::ssl_client_auth, kClientAuth, "none",
                  "https listeners: ask clients for a certificate: none, requested (verified when "
                  "sent) or required (the handshake fails without one)."),
@@ -303,8 +305,8 @@ std::vector<Key<BrokerConfig>> make_broker_keys() {
        {}},
       {"etcd.endpoints",
        "",
-       "Cluster mode: comma-separated etcd client URLs (http://host:port); empty runs a "
-       "standalone broker.",
+       "Cluster mode: comma-separated etcd client URLs (http://host:port, or https://host:port "
+       "for TLS with the etcd.ssl.* keys); empty runs a standalone broker.",
        [](B& b, std::string_view v) { b.etcd_endpoints = parse_listener_list(v); },
        {}},
       {"etcd.prefix",
@@ -312,10 +314,25 @@ std::vector<Key<BrokerConfig>> make_broker_keys() {
        "Cluster mode: the etcd key prefix under which the cluster keeps its metadata.",
        [](B& b, std::string_view v) { b.etcd_prefix = parse_key_prefix(v); },
        {}},
+      string_key("etcd.ssl.ca.location", &B::etcd_ssl_ca_location, "",
+                 "Cluster mode, https etcd endpoints: CA certificates (PEM) etcd's certificate "
+                 "must chain to; empty: the system's CAs."),
+      string_key("etcd.ssl.certificate.location", &B::etcd_ssl_certificate_location, "",
+                 "Cluster mode, https etcd endpoints: the client certificate (PEM) this broker "
+                 "presents to an etcd that asks for one (--client-cert-auth)."),
+      string_key("etcd.ssl.key.location", &B::etcd_ssl_key_location, "",
+                 "Cluster mode, https etcd endpoints: the client certificate's private key (PEM)."),
+      string_key("etcd.ssl.key.password", &B::etcd_ssl_key_password, "",
+                 "Cluster mode, https etcd endpoints: the password of an encrypted client key."),
+      string_key("inter.broker.listener.name", &B::inter_broker_listener_name, "",
+                 "Cluster mode: the listener (by name) whose URL this broker registers for other "
+                 "brokers (replica fetches, forwarded requests) when advertised.listeners is "
+                 "empty; an https one makes that traffic TLS. Empty: the first plain listener."),
       {"advertised.listeners",
        "",
        "Cluster mode: the URL other brokers and clients reach this broker at "
-       "(http://host:port); empty: listeners, with the port it bound.",
+       "(http://host:port, or https://host:port: then brokers talk to it over TLS); empty: the "
+       "listener inter.broker.listener.name names, with the port it bound.",
        [](B& b, std::string_view v) {
          b.advertised_listeners = v.empty() ? "" : parse_listener(v);
        },

@@ -101,11 +101,13 @@ size_t parse_choice(std::string_view v, std::span<const std::string_view> allowe
 std::string parse_listener(std::string_view v) {
   auto bad = [v] {
     return ConfigError(
-        fmt::format("'{}' is not a valid listener (allowed: http://host:port, port 0..65535)", v));
+        fmt::format("'{}' is not a valid URL (allowed: http://host:port or https://host:port, "
+                    "port 0..65535)",
+                    v));
   };
-  constexpr std::string_view kScheme = "http://";
-  if (!v.starts_with(kScheme)) throw bad();
-  std::string_view rest = v.substr(kScheme.size());
+  const bool tls = v.starts_with("https://");
+  if (!tls && !v.starts_with("http://")) throw bad();
+  std::string_view rest = v.substr(tls ? 8 : 7);
   const size_t colon = rest.rfind(':');
   if (colon == std::string_view::npos) throw bad();
   std::string_view host = rest.substr(0, colon);
@@ -197,6 +199,14 @@ void check_security(const BrokerConfig& c) {
           "listener.name.{}.authentication.method: no listener is named '{}' (listeners = {})",
           name, name, c.listeners));
     }
+  }
+  if (const auto& name = c.inter_broker_listener_name;
+      !name.empty() && std::none_of(listeners.begin(), listeners.end(),
+                                    [&name](const Listener& l) { return l.name == name; })) {
+    throw ConfigError(
+        fmt::format("inter.broker.listener.name: no listener is named '{}' "
+                    "(listeners = {})",
+                    name, c.listeners));
   }
   bool basic = false;
   for (const auto& l : listeners) {

@@ -53,13 +53,13 @@ std::string asn1_time_text(const ASN1_TIME* t) {
 }
 
 // The first certificate of the file must be valid now.
-void check_validity(const std::string& file) {
+void check_validity(std::string_view key, const std::string& file) {
   FILE* f = std::fopen(file.c_str(), "rb");
-  if (f == nullptr) fail("ssl.certificate.location", file, std::strerror(errno));
+  if (f == nullptr) fail(key, file, std::strerror(errno));
   X509* cert = PEM_read_X509(f, nullptr, nullptr, nullptr);
   std::fclose(f);
   if (cert == nullptr) {
-    fail("ssl.certificate.location", file, "not a PEM certificate (" + openssl_error() + ")");
+    fail(key, file, "not a PEM certificate (" + openssl_error() + ")");
   }
   const ASN1_TIME* not_after = X509_get0_notAfter(cert);
   const ASN1_TIME* not_before = X509_get0_notBefore(cert);
@@ -68,8 +68,8 @@ void check_validity(const std::string& file) {
   const std::string until = asn1_time_text(not_after);
   const std::string from = asn1_time_text(not_before);
   X509_free(cert);
-  if (expired) fail("ssl.certificate.location", file, "the certificate expired on " + until);
-  if (early) fail("ssl.certificate.location", file, "the certificate is not valid before " + from);
+  if (expired) fail(key, file, "the certificate expired on " + until);
+  if (early) fail(key, file, "the certificate is not valid before " + from);
 }
 
 int password_callback(char* buf, int size, int, void* userdata) {
@@ -77,6 +77,44 @@ int password_callback(char* buf, int size, int, void* userdata) {
   const int n = std::min(size, static_cast<int>(password->size()));
   std::memcpy(buf, password->data(), static_cast<size_t>(n));
   return n;
+}
+
+// Trusts the CA certificates of `file` (the key `key` names it).
+void load_ca(SSL_CTX* ctx, std::string_view key, const std::string& file) {
+  check_readable(key, file);
+  if (SSL_CTX_load_verify_locations(ctx, file.c_str(), nullptr) != 1) {
+    fail(key, file, "not PEM CA certificates (" + openssl_error() + ")");
+  }
+}
+
+// Loads the certificate chain and its key into `ctx`; `prefix` names the keys ("ssl" gives
+// ssl.certificate.location and ssl.key.location).
+void use_certificate_and_key(SSL_CTX* ctx, std::string_view prefix, const std::string& cert_file,
+                             const std::string& key_file, const std::string& key_password) {
+  const std::string cert_key = fmt::format("{}.certificate.location", prefix);
+  const std::string key_key = fmt::format("{}.key.location", prefix);
+  check_readable(cert_key, cert_file);
+  check_validity(cert_key, cert_file);
+  if (SSL_CTX_use_certificate_chain_file(ctx, cert_file.c_str()) != 1) {
+    fail(cert_key, cert_file, "not a PEM certificate chain (" + openssl_error() + ")");
+  }
+  check_readable(key_key, key_file);
+  FILE* key_in = std::fopen(key_file.c_str(), "rb");
+  if (key_in == nullptr) fail(key_key, key_file, std::strerror(errno));
+  std::string password = key_password;
+  EVP_PKEY* key = PEM_read_PrivateKey(key_in, nullptr, password_callback, &password);
+  std::fclose(key_in);
+  if (key == nullptr) {
+    fail(key_key, key_file,
+         fmt::format("not a PEM private key, or {}.key.password is wrong ({})", prefix,
+                     openssl_error()));
+  }
+  const int key_ok = SSL_CTX_use_PrivateKey(ctx, key);
+  EVP_PKEY_free(key);
+  if (key_ok != 1 || SSL_CTX_check_private_key(ctx) != 1) {
+    ERR_clear_error();
+    fail(key_key, key_file, "the key does not match the certificate in '" + cert_file + "'");
+  }
 }
 
 std::shared_ptr<asio::ssl::context> build(const TlsSettings& s) {
@@ -89,34 +127,9 @@ std::shared_ptr<asio::ssl::context> build(const TlsSettings& s) {
   if (SSL_CTX_set_cipher_list(ctx, s.cipher_list.c_str()) != 1) {
     fail("ssl.cipher.suites", s.cipher_list, "no cipher matches (" + openssl_error() + ")");
   }
-  check_readable("ssl.certificate.location", s.certificate_file);
-  check_validity(s.certificate_file);
-  if (SSL_CTX_use_certificate_chain_file(ctx, s.certificate_file.c_str()) != 1) {
-    fail("ssl.certificate.location", s.certificate_file,
-         "not a PEM certificate chain (" + openssl_error() + ")");
-  }
-  check_readable("ssl.key.location", s.key_file);
-  FILE* key_in = std::fopen(s.key_file.c_str(), "rb");
-  if (key_in == nullptr) fail("ssl.key.location", s.key_file, std::strerror(errno));
-  std::string password = s.key_password;
-  EVP_PKEY* key = PEM_read_PrivateKey(key_in, nullptr, password_callback, &password);
-  std::fclose(key_in);
-  if (key == nullptr) {
-    fail("ssl.key.location", s.key_file,
-         "not a PEM private key, or ssl.key.password is wrong (" + openssl_error() + ")");
-  }
-  const int key_ok = SSL_CTX_use_PrivateKey(ctx, key);
-  EVP_PKEY_free(key);
-  if (key_ok != 1 || SSL_CTX_check_private_key(ctx) != 1) {
-    ERR_clear_error();
-    fail("ssl.key.location", s.key_file,
-         "the key does not match the certificate in '" + s.certificate_file + "'");
-  }
+  use_certificate_and_key(ctx, "ssl", s.certificate_file, s.key_file, s.key_password);
   if (!s.ca_file.empty()) {
-    check_readable("ssl.ca.location", s.ca_file);
-    if (SSL_CTX_load_verify_locations(ctx, s.ca_file.c_str(), nullptr) != 1) {
-      fail("ssl.ca.location", s.ca_file, "not PEM CA certificates (" + openssl_error() + ")");
-    }
+    load_ca(ctx, "ssl.ca.location", s.ca_file);
     // Sent in the certificate request, so clients pick a certificate this CA signed.
     if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(s.ca_file.c_str())) {
       SSL_CTX_set_client_CA_list(ctx, names);
@@ -160,6 +173,24 @@ std::string TlsContext::reload() {
   } catch (const std::exception& e) {
     return e.what();
   }
+}
+
+std::shared_ptr<asio::ssl::context> client_tls_context(const ClientTlsSettings& s) {
+  auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+  SSL_CTX* ctx = context->native_handle();
+  ERR_clear_error();
+  SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  if (s.ca_file.empty()) {
+    SSL_CTX_set_default_verify_paths(ctx);
+  } else {
+    load_ca(ctx, fmt::format("{}.ca.location", s.key_prefix), s.ca_file);
+  }
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  if (!s.certificate_file.empty() || !s.key_file.empty()) {
+    use_certificate_and_key(ctx, s.key_prefix, s.certificate_file, s.key_file, s.key_password);
+  }
+  return context;
 }
 
 std::string peer_subject(void* ssl) {

@@ -48,6 +48,23 @@ class TlsContext {
   std::shared_ptr<asio::ssl::context> context_;  // guarded by mu_
 };
 
+// What a client's TLS context is made of, for the connections a broker opens to other brokers
+// (the ssl.* keys) and to etcd (etcd.ssl.*): `key_prefix` ("ssl", "etcd.ssl") names the keys in
+// error messages.
+struct ClientTlsSettings {
+  std::string key_prefix = "ssl";
+  std::string ca_file;           // PEM: CAs the server's certificate must chain to; empty: the
+                                 // system's CAs
+  std::string certificate_file;  // PEM: a certificate to present (mTLS); empty: none
+  std::string key_file;          // PEM: its key
+  std::string key_password;      // for an encrypted key; empty: none
+};
+
+// A client context that verifies the server's certificate (chain, validity; the host name is
+// checked per connection) and presents `certificate_file` when a server asks for one. Throws
+// std::runtime_error naming the key, the file and the reason.
+std::shared_ptr<asio::ssl::context> client_tls_context(const ClientTlsSettings& settings);
+
 // The subject CN of the peer certificate of a TLS connection (its native SSL*), or an empty
 // string when the peer sent none.
 std::string peer_common_name(void* ssl);

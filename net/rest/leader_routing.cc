@@ -12,7 +12,7 @@
 
 #include "broker/offsets_store.h"
 #include "cluster/node.h"
-#include "cluster/peer_connect.h"
+#include "cluster/peer_stream.h"
 #include "common/http_url.h"
 #include "net/rest/durable.h"
 #include "net/rest/handler_util.h"
@@ -66,9 +66,12 @@ asio::awaitable<Reply> send_to_broker(const Call& call, int32_t leader_id,
                       fmt::format("Broker {} at {} did not answer; retry", leader.id, leader.url)});
   };
   if (!address) co_return indeterminate();
-  beast::tcp_stream stream(co_await asio::this_coro::executor);
-  if (co_await cluster::connect_peer(stream, address->host, address->port_text(),
-                                     std::chrono::seconds(5))) {
+  cluster::PeerStream stream(co_await asio::this_coro::executor);
+  // A named variable: GCC 12 destroys a temporary argument of a co_awaited call twice.
+  const auto* node = call.ctx.cluster.load(std::memory_order_acquire);
+  std::shared_ptr<asio::ssl::context> tls;
+  if (node != nullptr) tls = node->peer_tls();
+  if (co_await stream.connect(*address, std::chrono::seconds(5), tls)) {
     co_return error_reply(
         {http::status::service_unavailable, 50302,
          fmt::format("Cannot reach broker {} at {}, the leader; retry", leader.id, leader.url)});

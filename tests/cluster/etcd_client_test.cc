@@ -265,9 +265,14 @@ TEST(EtcdEndpointsTest, ParsesAListAndNamesTheBadEntry) {
   ASSERT_EQ(two->size(), 2u);
   EXPECT_EQ((*two)[0].port, 2379);
   EXPECT_EQ((*two)[1].host, "::1");
-  auto bad = cluster::parse_etcd_endpoints("http://a:1,https://b:2");
+  EXPECT_FALSE((*two)[0].tls);
+  auto secure = cluster::parse_etcd_endpoints("https://etcd1:2379");
+  ASSERT_TRUE(secure);
+  EXPECT_TRUE((*secure)[0].tls);
+  EXPECT_EQ((*secure)[0].host, "etcd1");
+  auto bad = cluster::parse_etcd_endpoints("http://a:1,ftp://b:2");
   ASSERT_FALSE(bad);
-  EXPECT_NE(bad.error().find("https://b:2"), std::string::npos) << bad.error();
+  EXPECT_NE(bad.error().find("ftp://b:2"), std::string::npos) << bad.error();
   EXPECT_FALSE(cluster::parse_etcd_endpoints("http://a:99999"));
   EXPECT_FALSE(cluster::parse_etcd_endpoints(""));
 }

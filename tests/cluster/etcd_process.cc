@@ -50,6 +50,11 @@ EtcdProcess::EtcdProcess(Options options)
     do {
       peer_port_ = free_loopback_port();
     } while (peer_port_ == client_port_);
+    if (!options_.cert_file.empty()) {
+      do {
+        metrics_port_ = free_loopback_port();
+      } while (metrics_port_ == client_port_ || metrics_port_ == peer_port_);
+    }
     try {
       start();
       return;
@@ -68,7 +73,7 @@ EtcdProcess::~EtcdProcess() {
 }
 
 void EtcdProcess::start() {
-  const std::string client = "http://" + options_.host + ":" + std::to_string(client_port_);
+  const std::string client = endpoint();
   const std::string peer = "http://" + options_.host + ":" + std::to_string(peer_port_);
   std::vector<std::string> args = {"/usr/bin/etcd",
                                    "--name=s1",
@@ -82,6 +87,16 @@ void EtcdProcess::start() {
                                    "--initial-cluster-token=sluice-test",
                                    "--logger=zap",
                                    "--log-outputs=" + (dir_->path() / "etcd.log").string()};
+  if (!options_.cert_file.empty()) {
+    args.push_back("--cert-file=" + options_.cert_file);
+    args.push_back("--key-file=" + options_.key_file);
+    args.push_back("--listen-metrics-urls=http://" + options_.host + ":" +
+                   std::to_string(metrics_port_));
+    if (!options_.client_ca_file.empty()) {
+      args.push_back("--trusted-ca-file=" + options_.client_ca_file);
+      args.push_back("--client-cert-auth");
+    }
+  }
   args.insert(args.begin(), options_.command_prefix.begin(), options_.command_prefix.end());
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
@@ -113,7 +128,8 @@ void EtcdProcess::wait_healthy() {
       throw std::runtime_error("etcd exited at start-up:\n" + text.str());
     }
     try {
-      const HttpTarget to{options_.host, client_port_, std::chrono::seconds(10)};
+      const HttpTarget to{options_.host, options_.cert_file.empty() ? client_port_ : metrics_port_,
+                          std::chrono::seconds(10)};
       auto r = http_request(to, "GET", "/health");
       if (r.status == 200 && r.body.find("\"true\"") != std::string::npos) return;
     } catch (const std::exception&) {

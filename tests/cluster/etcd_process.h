@@ -24,6 +24,12 @@ class EtcdProcess {
     // 2380 are free. The health checks then connect from the calling thread's namespace.
     std::string host = "127.0.0.1";
     std::vector<std::string> command_prefix = {};
+    // TLS on the client URL with this certificate and key (PEM); with `client_ca_file`, clients
+    // must present a certificate that CA signed (--client-cert-auth). The health checks then
+    // use a plain metrics URL on a port of its own.
+    std::string cert_file;
+    std::string key_file;
+    std::string client_ca_file;
   };
   EtcdProcess() : EtcdProcess(Options{}) {}
   explicit EtcdProcess(Options options);
@@ -33,8 +39,11 @@ class EtcdProcess {
 
   uint16_t client_port() const { return client_port_; }
   const std::string& host() const { return options_.host; }
-  // "http://<host>:<client port>", as etcd.endpoints takes it.
-  std::string endpoint() const { return "http://" + host() + ":" + std::to_string(client_port_); }
+  // "http[s]://<host>:<client port>", as etcd.endpoints takes it.
+  std::string endpoint() const {
+    return (options_.cert_file.empty() ? "http://" : "https://") + host() + ":" +
+           std::to_string(client_port_);
+  }
   pid_t pid() const { return pid_; }
 
   // SIGKILL and reap; start() brings it back on the same ports and data.
@@ -53,6 +62,7 @@ class EtcdProcess {
   std::unique_ptr<TempDir> dir_;
   uint16_t client_port_ = 0;
   uint16_t peer_port_ = 0;
+  uint16_t metrics_port_ = 0;  // TLS only
   pid_t pid_ = -1;
 };
 

@@ -133,8 +133,10 @@ class PartitionTest : public ::testing::Test {
     }
     lab_ = std::make_unique<NetworkLab>(std::vector<std::string>{"etcd", "b1", "b2", "b3", "cl"});
     client_ = std::make_unique<ClientThreadNamespace>(lab_->namespace_name("cl"));
-    etcd_ = std::make_unique<EtcdProcess>(
-        EtcdProcess::Options{lab_->address("etcd"), lab_->exec_prefix("etcd")});
+    EtcdProcess::Options etcd;
+    etcd.host = lab_->address("etcd");
+    etcd.command_prefix = lab_->exec_prefix("etcd");
+    etcd_ = std::make_unique<EtcdProcess>(etcd);
     for (int64_t id = 1; id <= 3; ++id) {
       BrokerProcess::Options o;
       o.host = lab_->address(host_of(id));

@@ -324,6 +324,22 @@ TEST_F(BrokerConfigTest, HttpsListenerNeedsCertificateAndKey) {
   EXPECT_EQ(c.ssl_client_auth, "none");
 }
 
+TEST_F(BrokerConfigTest, BrokersMayTalkToEachOtherAndToEtcdOverHttps) {
+  const auto c = load(
+      std::nullopt,
+      {"listeners=http://127.0.0.1:8080,https://127.0.0.1:8443", "ssl.certificate.location=/c.pem",
+       "ssl.key.location=/k.pem", "inter.broker.listener.name=https",
+       "advertised.listeners=https://broker1:8443",
+       "etcd.endpoints=https://etcd1:2379,https://etcd2:2379", "etcd.ssl.ca.location=/ca.pem"});
+  EXPECT_EQ(c.inter_broker_listener_name, "https");
+  EXPECT_EQ(c.advertised_listeners, "https://broker1:8443");
+  EXPECT_EQ(c.etcd_ssl_ca_location, "/ca.pem");
+  EXPECT_THAT(set_error("inter.broker.listener.name=internal"),
+              HasSubstr("inter.broker.listener.name: no listener is named 'internal'"));
+  EXPECT_THAT(set_error("etcd.endpoints=ftp://etcd1:2379"),
+              HasSubstr("is not a valid URL (allowed: http://host:port or https://host:port"));
+}
+
 TEST_F(BrokerConfigTest, SecurityChoicesAreValidated) {
   EXPECT_THAT(set_error("ssl.client.auth=maybe"),
               HasSubstr("ssl.client.auth: 'maybe' is not a valid value (allowed: none, "
