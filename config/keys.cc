@@ -170,7 +170,8 @@ std::vector<Key<BrokerConfig>> make_broker_keys() {
                  "https listeners: the oldest TLS version accepted: TLSv1.2 or TLSv1.3."),
       {"ssl.cipher.suites",
        kDefaultCipherSuites,
-       "https listeners: TLS 1.2 cipher list in OpenSSL syntax (TLS 1.3 uses OpenSSL's suites).",
+       "https listeners: TLS 1.2 cipher list in OpenSSL syntax, in order of preference (TLS 1.3 "
+       "prefers AES-128-GCM, then AES-256-GCM and ChaCha20-Poly1305).",
        [](B& b, std::string_view v) {
          if (v.empty()) throw ConfigError("'' is not a cipher list (allowed: OpenSSL syntax)");
          b.ssl_cipher_suites = std::string(v);

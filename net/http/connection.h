@@ -1,12 +1,12 @@
 #pragma once
 
 #include <algorithm>
-#include <boost/asio/ssl.hpp>
 #include <chrono>
 #include <memory>
 #include <utility>
 
 #include "net/http/message.h"
+#include "net/http/tls_stream.h"
 
 namespace sluice::net {
 
@@ -27,7 +27,6 @@ class Connection {
  public:
   using Clock = std::chrono::steady_clock;
   using executor_type = asio::ip::tcp::socket::executor_type;
-  using lowest_layer_type = asio::ip::tcp::socket::lowest_layer_type;  // for asio::ssl::stream
 
   Connection(asio::ip::tcp::socket socket, std::chrono::milliseconds step)
       : socket_(std::move(socket)), dog_(std::make_shared<Watchdog>(socket_)) {
@@ -46,7 +45,6 @@ class Connection {
   bool timed_out() const { return dog_->fired; }
 
   asio::ip::tcp::socket& socket() { return socket_; }
-  lowest_layer_type& lowest_layer() { return socket_.lowest_layer(); }
   executor_type get_executor() { return socket_.get_executor(); }
   template <class Buffers, class Token>
   auto async_read_some(const Buffers& buffers, Token&& token) {
@@ -85,36 +83,36 @@ class Connection {
   std::shared_ptr<Watchdog> dog_;
 };
 
-// A TLS server connection over a Connection, with the same deadline interface: the deadline
-// closes the socket under the TLS stream, which fails its pending operation. `conn` must
-// outlive it; `context` is kept for as long as the connection lives (a reload of the
-// certificate makes a new context for new connections only).
+// A TLS server connection over a Connection (TlsEngine: OpenSSL with large reads and writes),
+// with the same deadline interface: the deadline closes the socket under the TLS layer, which
+// fails its pending operation. `conn` must outlive it; `context` is kept for as long as the
+// connection lives (a reload of the certificate makes a new context for new connections only).
 class TlsConnection {
  public:
   using executor_type = Connection::executor_type;
 
   TlsConnection(Connection& conn, std::shared_ptr<asio::ssl::context> context)
-      : conn_(conn), context_(std::move(context)), ssl_(conn, *context_) {}
+      : conn_(conn), tls_(std::move(context)) {}
 
   void expires_after(std::chrono::milliseconds timeout) { conn_.expires_after(timeout); }
   void expires_never() { conn_.expires_never(); }
   bool timed_out() const { return conn_.timed_out(); }
   asio::ip::tcp::socket& socket() { return conn_.socket(); }
-  asio::ssl::stream<Connection&>& ssl() { return ssl_; }
+  SSL* native_handle() const { return tls_.native_handle(); }
+  asio::awaitable<beast::error_code> handshake() { return tls_.handshake(conn_); }
   executor_type get_executor() { return conn_.get_executor(); }
   template <class Buffers, class Token>
   auto async_read_some(const Buffers& buffers, Token&& token) {
-    return ssl_.async_read_some(buffers, std::forward<Token>(token));
+    return tls_.async_read_some(conn_, buffers, std::forward<Token>(token));
   }
   template <class Buffers, class Token>
   auto async_write_some(const Buffers& buffers, Token&& token) {
-    return ssl_.async_write_some(buffers, std::forward<Token>(token));
+    return tls_.async_write_some(conn_, buffers, std::forward<Token>(token));
   }
 
  private:
   Connection& conn_;
-  std::shared_ptr<asio::ssl::context> context_;
-  asio::ssl::stream<Connection&> ssl_;
+  TlsEngine tls_;
 };
 
 }  // namespace sluice::net

@@ -280,13 +280,13 @@ asio::awaitable<void> HttpServer::session(asio::ip::tcp::socket socket, size_t i
   } else {
     TlsConnection tls(stream, listener.tls->current());
     stream.expires_after(options_.handshake_timeout);
-    auto [ec] = co_await tls.ssl().async_handshake(asio::ssl::stream_base::server, kNoThrow);
+    const auto ec = co_await tls.handshake();
     if (ec) {
       spdlog::debug("TLS handshake with {} failed: {}", peer,
                     stream.timed_out() ? "timed out" : ec.message());
     } else {
       co_await serve_all(tls, listener, context,
-                         peer_principal_name(tls.ssl().native_handle(), listener.auth));
+                         peer_principal_name(tls.native_handle(), listener.auth));
     }
   }
   connections_.fetch_sub(1);

@@ -127,6 +127,11 @@ std::shared_ptr<asio::ssl::context> build(const TlsSettings& s) {
   if (SSL_CTX_set_cipher_list(ctx, s.cipher_list.c_str()) != 1) {
     fail("ssl.cipher.suites", s.cipher_list, "no cipher matches (" + openssl_error() + ")");
   }
+  // TLS 1.3 in the server's order of preference: AES-128-GCM, the mandatory suite, is also the
+  // fastest with AES-NI (OpenSSL's default order starts with AES-256-GCM).
+  SSL_CTX_set_ciphersuites(ctx,
+                           "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"
+                           "TLS_CHACHA20_POLY1305_SHA256");
   use_certificate_and_key(ctx, "ssl", s.certificate_file, s.key_file, s.key_password);
   if (!s.ca_file.empty()) {
     load_ca(ctx, "ssl.ca.location", s.ca_file);

@@ -90,6 +90,41 @@ TEST_F(TlsTest, RawBatchFetchOverTlsSendsTheSameBytesAsPlain) {
   EXPECT_EQ(fetched, plain.body);
 }
 
+TEST_F(TlsTest, MegabytesEachWayCrossTlsIntactOnOneConnection) {
+  auto broker = start();
+  // A 3 MiB produce body over TLS: many records and socket reads per request.
+  std::string records = "{\"records\":[";
+  const std::string filler(1500, 'x');
+  for (int i = 0; i < 2000; ++i) {
+    records += (i ? "," : "") + std::string("{\"value\":\"") + std::to_string(i) + filler + "\"}";
+  }
+  records += "]}";
+  const std::string body_file = pki_.path("body.json");
+  std::ofstream(body_file, std::ios::binary) << records;
+  const auto produced =
+      curl("-X POST -H 'Content-Type: application/vnd.kafka.json.v2+json' --data-binary @" +
+           body_file + " " + url("/topics/big/partitions/0"));
+  ASSERT_THAT(produced.output, HasSubstr("\"offset\":1999"));
+  ASSERT_THAT(produced.output, HasSubstr("\n200"));
+  // Two multi-MiB raw fetches on one kept-alive connection (several 256 KiB writes each).
+  const std::string target =
+      "/topics/big/partitions/0/records?offset=0&timeout=0&max_bytes=8388608";
+  const auto plain =
+      http_request(broker->port(), "GET", target, {}, {{"Accept", "application/vnd.sluice.batch"}});
+  ASSERT_EQ(plain.status, 200);
+  ASSERT_GT(plain.body.size(), 3000000u);
+  const auto tls =
+      curl("-v -H 'Accept: application/vnd.sluice.batch' -o " + pki_.path("first.bin") + " -o " +
+           pki_.path("second.bin") + " '" + url(target) + "' '" + url(target) + "'");
+  EXPECT_THAT(tls.output, HasSubstr("Re-using existing connection"));
+  for (const char* name : {"first.bin", "second.bin"}) {
+    std::ifstream in(pki_.path(name), std::ios::binary);
+    const std::string fetched((std::istreambuf_iterator<char>(in)), {});
+    EXPECT_EQ(fetched.size(), plain.body.size()) << name;
+    EXPECT_TRUE(fetched == plain.body) << name;
+  }
+}
+
 TEST_F(TlsTest, ClientTrustingAnotherCaRefusesTheServer) {
   auto broker = start();
   const auto r = curl(url("/healthz"), "other-ca.pem");
