@@ -7,14 +7,11 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <charconv>
 #include <deque>
 #include <memory>
-#include <mutex>
 
 #include "cluster/peer_stream.h"
 #include "common/http_url.h"

@@ -175,6 +175,10 @@ struct TlsEngine::WriteOp {
       return self.complete({}, taken);
     }
     started = true;
+    // Room for the ciphertext at once (each 16 KiB record adds at most 64 bytes of header and
+    // tag): the BIO then appends without moving what it already holds.
+    const size_t plaintext = std::min(asio::buffer_size(buffers), kMaxWrite);
+    tls.out_.reserve(plaintext + (plaintext / 16384 + 1) * 64);
     for (auto it = asio::buffer_sequence_begin(buffers);
          it != asio::buffer_sequence_end(buffers) && taken < kMaxWrite; ++it) {
       const asio::const_buffer b = *it;
