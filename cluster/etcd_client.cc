@@ -13,8 +13,8 @@
 #include <deque>
 #include <memory>
 
-#include "cluster/peer_stream.h"
 #include "common/http_url.h"
+#include "net/http/client_stream.h"
 
 namespace sluice::cluster {
 
@@ -79,7 +79,7 @@ boost::system::result<std::vector<EtcdEndpoint>, std::string> parse_etcd_endpoin
 
 struct EtcdClient::Connection {
   explicit Connection(asio::any_io_executor executor) : stream(std::move(executor)) {}
-  PeerStream stream;
+  net::ClientStream stream;
   beast::flat_buffer buffer;
   size_t endpoint = 0;
 };
@@ -224,7 +224,7 @@ struct EtcdWatch::State {
   explicit State(std::unique_ptr<EtcdClient::Connection> connected)
       : connection(std::move(connected)), stream(connection->stream), buffer(connection->buffer) {}
   std::unique_ptr<EtcdClient::Connection> connection;
-  PeerStream& stream;
+  net::ClientStream& stream;
   beast::flat_buffer& buffer;
   http::response_parser<http::buffer_body> parser;
   std::string partial;  // the start of a line whose end has not arrived

@@ -16,10 +16,10 @@
 
 #include "broker/errors.h"
 #include "cluster/fetch_answer.h"
-#include "cluster/peer_stream.h"
 #include "common/await_completion.h"
 #include "common/clock.h"
 #include "common/http_url.h"
+#include "net/http/client_stream.h"
 #include "recovery/quarantine.h"
 #include "segment/batch.h"
 
@@ -458,7 +458,7 @@ asio::awaitable<void> ReplicaManager::follow(std::shared_ptr<Following> f) {
     backoff.expires_after(std::chrono::milliseconds(config.replica_fetch_backoff_ms));
     co_await backoff.async_wait(kNoThrow);
   };
-  std::optional<PeerStream> stream;
+  std::optional<net::ClientStream> stream;
   std::string connected_url;
   beast::flat_buffer buffer;
   std::string last_error;

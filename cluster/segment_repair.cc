@@ -10,9 +10,9 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
-#include "cluster/peer_stream.h"
 #include "common/clock.h"
 #include "common/http_url.h"
+#include "net/http/client_stream.h"
 
 namespace sluice::cluster {
 namespace {
@@ -33,7 +33,7 @@ asio::awaitable<Copy> fetch_copy(const recovery::SegmentDamage& damage, const Re
                                  std::chrono::milliseconds timeout) {
   const auto address = parse_http_url(source.url);
   if (!address) co_return Copy{{}, fmt::format("an unusable URL '{}'", source.url)};
-  PeerStream stream(co_await asio::this_coro::executor);
+  net::ClientStream stream(co_await asio::this_coro::executor);
   if (auto ec = co_await stream.connect(*address, timeout, std::move(tls))) {
     co_return Copy{{}, fmt::format("cannot reach {}: {}", source.url, ec.message())};
   }

@@ -8,6 +8,7 @@
 #include <charconv>
 #include <type_traits>
 
+#include "net/http/buffer_pool.h"
 #include "net/http/connection.h"
 
 namespace sluice::net {
@@ -73,22 +74,28 @@ asio::awaitable<beast::error_code> send_file(Connection& conn, const FileBody& f
   return async_sendfile(conn, file.fd, file.offset, file.length, write_timeout);
 }
 
-// TLS encrypts in user space, so sendfile(2) cannot serve: the bytes are read in large
-// chunks and written through the TLS stream as they are, never looked at.
+// TLS encrypts in user space, so sendfile(2) cannot serve: the bytes are read in chunks of one
+// TLS write (into a buffer of the thread's pool) and written through the TLS stream as they
+// are, never looked at.
 asio::awaitable<beast::error_code> send_file(TlsConnection& conn, const FileBody& file,
                                              std::chrono::milliseconds write_timeout) {
-  constexpr uint64_t kChunk = 256 << 10;
-  std::unique_ptr<char[]> chunk(new char[std::min(kChunk, std::max<uint64_t>(file.length, 1))]);
+  constexpr uint64_t kChunk = TlsEngine::kMaxWrite;
+  struct Lent {
+    std::vector<char> buffer = take_buffer(kChunk);
+    ~Lent() { give_back(std::move(buffer)); }
+  } chunk;
+  chunk.buffer.resize(static_cast<size_t>(std::min(kChunk, file.length)));
   uint64_t done = 0;
   while (done < file.length) {
     const size_t want = static_cast<size_t>(std::min(kChunk, file.length - done));
-    const ssize_t n = ::pread(file.fd, chunk.get(), want, static_cast<off_t>(file.offset + done));
+    const ssize_t n =
+        ::pread(file.fd, chunk.buffer.data(), want, static_cast<off_t>(file.offset + done));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) co_return beast::error_code(errno, beast::system_category());
     if (n == 0) co_return beast::error_code(asio::error::eof);  // the file shrank under us
     conn.expires_after(write_timeout);
     auto [ec, m] = co_await asio::async_write(
-        conn, asio::buffer(chunk.get(), static_cast<size_t>(n)), kNoThrow);
+        conn, asio::buffer(chunk.buffer.data(), static_cast<size_t>(n)), kNoThrow);
     if (ec) co_return ec;
     done += static_cast<uint64_t>(n);
   }

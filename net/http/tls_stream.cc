@@ -7,6 +7,8 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "net/http/buffer_pool.h"
+
 namespace sluice::net {
 
 // The BIO under a TlsEngine's SSL: writes append to its output buffer, reads take from its
@@ -59,7 +61,7 @@ struct BioAccess {
   }
 };
 
-TlsEngine::TlsEngine(std::shared_ptr<asio::ssl::context> context)
+TlsEngine::TlsEngine(std::shared_ptr<asio::ssl::context> context, Role role)
     : context_(std::move(context)), ssl_(SSL_new(context_->native_handle())) {
   BIO* bio = ssl_ != nullptr ? BIO_new(BioAccess::method()) : nullptr;
   if (bio == nullptr) {
@@ -68,7 +70,11 @@ TlsEngine::TlsEngine(std::shared_ptr<asio::ssl::context> context)
   }
   BIO_set_data(bio, this);
   SSL_set_bio(ssl_, bio, bio);
-  SSL_set_accept_state(ssl_);
+  if (role == Role::server) {
+    SSL_set_accept_state(ssl_);
+  } else {
+    SSL_set_connect_state(ssl_);
+  }
   // OpenSSL takes what the input buffer holds in as few reads as its record buffer allows.
   SSL_set_read_ahead(ssl_, 1);
   SSL_set_default_read_buffer_len(ssl_, kReadBuffer);
@@ -98,9 +104,34 @@ asio::mutable_buffer TlsEngine::read_room() {
   return asio::buffer(in_.data() + in_end_, in_.size() - in_end_);
 }
 
-void TlsEngine::release_output() {
-  out_.clear();
-  if (out_.capacity() > kReadBuffer) std::vector<char>().swap(out_);
+void TlsEngine::make_room(size_t plaintext) {
+  constexpr auto ciphertext = [](size_t n) { return n + (n / 16384 + 1) * 64; };
+  const size_t need = out_.size() + ciphertext(plaintext);
+  if (out_.capacity() >= need) return;
+  if (need <= kReadBuffer) {
+    out_.reserve(need);
+    return;
+  }
+  std::vector<char> large = take_buffer(std::max(need, ciphertext(kMaxWrite)));
+  large.assign(out_.begin(), out_.end());
+  out_.swap(large);
+}
+
+asio::const_buffer TlsEngine::begin_send() {
+  send_busy_ = true;
+  sending_.clear();
+  sending_.swap(out_);
+  return asio::buffer(sending_);
+}
+
+void TlsEngine::end_send() {
+  send_busy_ = false;
+  sending_.clear();
+  if (sending_.capacity() > kReadBuffer) {
+    give_back(std::move(sending_));
+    sending_ = {};
+  }
+  if (send_idle_) send_idle_->cancel();
 }
 
 }  // namespace sluice::net

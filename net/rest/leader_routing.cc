@@ -12,8 +12,8 @@
 
 #include "broker/offsets_store.h"
 #include "cluster/node.h"
-#include "cluster/peer_stream.h"
 #include "common/http_url.h"
+#include "net/http/client_stream.h"
 #include "net/rest/durable.h"
 #include "net/rest/handler_util.h"
 
@@ -66,7 +66,7 @@ asio::awaitable<Reply> send_to_broker(const Call& call, int32_t leader_id,
                       fmt::format("Broker {} at {} did not answer; retry", leader.id, leader.url)});
   };
   if (!address) co_return indeterminate();
-  cluster::PeerStream stream(co_await asio::this_coro::executor);
+  net::ClientStream stream(co_await asio::this_coro::executor);
   // A named variable: GCC 12 destroys a temporary argument of a co_awaited call twice.
   const auto* node = call.ctx.cluster.load(std::memory_order_acquire);
   std::shared_ptr<asio::ssl::context> tls;

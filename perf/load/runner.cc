@@ -36,11 +36,25 @@ int64_t header_int(const http::response<http::string_body>& r, std::string_view 
   return value;
 }
 
-void close_stream(LoadStream& stream) {
-  beast::error_code ignored;
-  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-  stream.socket().close(ignored);
-}
+void close_stream(LoadStream& stream) { stream.close(); }
+
+// The reply body of each request reuses the memory of the one before. A fresh string for
+// every reply of a MiB fetch is a fresh mapping (glibc gives a freed block that size back to the
+// kernel), faulted in and zero-filled page by page: that cost the load generator more CPU than
+// reading the reply's bytes did.
+class BodyRecycler {
+ public:
+  void lend(http::response_parser<http::string_body>& parser) {
+    spare_.clear();
+    parser.get().body() = std::move(spare_);
+  }
+  void take_back(http::response_parser<http::string_body>& parser) {
+    spare_ = std::move(parser.get().body());
+  }
+
+ private:
+  std::string spare_;
+};
 
 std::string latency_json(const Histogram& h) {
   auto us = [&h](double q) { return static_cast<double>(h.percentile_ns(q)) / 1e3; };
@@ -82,10 +96,11 @@ Runner::Runner(Options options, std::string cluster_id, std::vector<int64_t> sta
       cluster_id_(std::move(cluster_id)),
       start_offsets_(std::move(start_offsets)) {
   const std::string host = o_.host == "localhost" ? "127.0.0.1" : o_.host;
-  endpoint_ = asio::ip::tcp::endpoint(asio::ip::make_address(host),
-                                      o_.tls_port != 0 ? o_.tls_port : o_.port);
+  address_.host = asio::ip::make_address(host).to_string();
+  address_.port = o_.tls_port != 0 ? o_.tls_port : o_.port;
+  address_.tls = o_.tls_port != 0;
   if (o_.tls_port != 0) {
-    tls_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+    tls_ = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
     if (!o_.tls_ca.empty()) tls_->load_verify_file(o_.tls_ca);
     tls_->set_verify_mode(o_.tls_ca.empty() ? asio::ssl::verify_none : asio::ssl::verify_peer);
   }
@@ -145,22 +160,11 @@ asio::awaitable<bool> Runner::await_slot(Clock::time_point slot, asio::steady_ti
 }
 
 asio::awaitable<bool> Runner::connect(LoadStream& stream, Stats& stats) {
-  stream.expires_after(std::chrono::seconds(5));
-  auto [ec] = co_await stream.tcp().async_connect(endpoint_, kNoThrow);
-  if (ec) {
-    stats.add_error("connect: " + ec.message());
+  if (auto ec = co_await stream.connect(address_, std::chrono::seconds(5), tls_)) {
+    // TLS failures name themselves (the ssl category: "certificate verify failed", ...).
+    stats.add_error(fmt::format("connect: {} ({})", ec.message(), ec.category().name()));
     close_stream(stream);
     co_return false;
-  }
-  beast::error_code ignored;
-  stream.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
-  if (auto* tls = stream.start_tls()) {
-    auto [handshake_ec] = co_await tls->async_handshake(asio::ssl::stream_base::client, kNoThrow);
-    if (handshake_ec) {
-      stats.add_error("tls handshake: " + handshake_ec.message());
-      close_stream(stream);
-      co_return false;
-    }
   }
   co_return true;
 }
@@ -220,7 +224,7 @@ asio::awaitable<void> Runner::pipelined_client(int index, Stats& stats) {
   using namespace asio::experimental::awaitable_operators;
   using Channel = asio::experimental::channel<void(beast::error_code, Clock::time_point)>;
   auto executor = co_await asio::this_coro::executor;
-  LoadStream stream(executor, tls_.get());
+  LoadStream stream(executor);
   beast::flat_buffer buffer;
   buffer.reserve(kReadBufferBytes);
   segment::BatchBuilder builder;
@@ -278,11 +282,12 @@ asio::awaitable<void> Runner::pipelined_client(int index, Stats& stats) {
 
 asio::awaitable<void> Runner::http_client(int index, Stats& stats) {
   auto executor = co_await asio::this_coro::executor;
-  LoadStream stream(executor, tls_.get());
+  LoadStream stream(executor);
   beast::flat_buffer buffer;
   // Beast reads no more than the buffer's free capacity at a time (512 bytes when empty):
   // reserve enough that a 1 MiB reply takes a few reads, not thousands.
   buffer.reserve(kReadBufferBytes);
+  BodyRecycler bodies;
   asio::steady_timer timer(executor);
   const int partition = index % o_.partitions;
   segment::BatchBuilder builder;
@@ -320,6 +325,7 @@ asio::awaitable<void> Runner::http_client(int index, Stats& stats) {
     }
     http::response_parser<http::string_body> parser;
     parser.body_limit(std::numeric_limits<uint64_t>::max());
+    bodies.lend(parser);
     auto [read_ec, read] = co_await http::async_read(stream, buffer, parser, kNoThrow);
     if (read_ec) {
       stats.add_error("read: " + read_ec.message());
@@ -347,6 +353,7 @@ asio::awaitable<void> Runner::http_client(int index, Stats& stats) {
       close_stream(stream);
       connected = false;
     }
+    bodies.take_back(parser);
   }
   close_stream(stream);
   if (o_.mode == Mode::e2e) producers_active_.fetch_sub(1);
@@ -354,9 +361,10 @@ asio::awaitable<void> Runner::http_client(int index, Stats& stats) {
 
 asio::awaitable<void> Runner::tail_fetcher(int partition, Stats& stats) {
   auto executor = co_await asio::this_coro::executor;
-  LoadStream stream(executor, tls_.get());
+  LoadStream stream(executor);
   beast::flat_buffer buffer;
   buffer.reserve(kReadBufferBytes);
+  BodyRecycler bodies;
   http::request<http::string_body> request{http::verb::get, "/", 11};
   request.set(http::field::host, host_header_);
   request.set(http::field::accept, "application/vnd.sluice.batch");
@@ -372,6 +380,7 @@ asio::awaitable<void> Runner::tail_fetcher(int partition, Stats& stats) {
     auto [write_ec, written] = co_await http::async_write(stream, request, kNoThrow);
     http::response_parser<http::string_body> parser;
     parser.body_limit(std::numeric_limits<uint64_t>::max());
+    bodies.lend(parser);
     beast::error_code read_ec;
     if (!write_ec)
       std::tie(read_ec, std::ignore) = co_await http::async_read(stream, buffer, parser, kNoThrow);
@@ -395,6 +404,7 @@ asio::awaitable<void> Runner::tail_fetcher(int partition, Stats& stats) {
     fetched_records_.fetch_add(*records);
     const int64_t next = header_int(response, "X-Sluice-Next-Offset");
     if (next > cursor) cursor = next;
+    bodies.take_back(parser);
   }
   close_stream(stream);
 }
@@ -424,7 +434,7 @@ asio::awaitable<std::optional<http::response<http::string_body>>> Runner::exchan
 // the values this tool produces never contain that text.
 asio::awaitable<void> Runner::consumer_client(int index, Stats& stats) {
   auto executor = co_await asio::this_coro::executor;
-  LoadStream stream(executor, tls_.get());
+  LoadStream stream(executor);
   beast::flat_buffer buffer;
   buffer.reserve(kReadBufferBytes);
   if (!co_await connect(stream, stats)) co_return;
@@ -485,7 +495,7 @@ asio::awaitable<void> Runner::consumer_client(int index, Stats& stats) {
 
 asio::awaitable<void> Runner::resp_client(int index, Stats& stats) {
   auto executor = co_await asio::this_coro::executor;
-  LoadStream stream(executor, tls_.get());
+  LoadStream stream(executor);
   asio::steady_timer timer(executor);
   const std::string key =
       o_.partitions > 1 ? fmt::format("{}-{}", o_.topic, index % o_.partitions) : o_.topic;
@@ -670,7 +680,7 @@ std::string Runner::result_json() const {
       R"("threads":{},"acks":"{}","offered_rate":{},"duration_s":{:.3f},"requests":{},)"
       R"("records":{},"requests_per_s":{:.1f},"records_per_s":{:.1f},"payload_mb_s":{:.2f},)"
       R"("tx_mb_s":{:.2f},"rx_mb_s":{:.2f},"latency_us":{},"errors":{},"error_count":{})",
-      json_string(o_.label), mode_name(o_.mode), o_.host, endpoint_.port(), o_.format, o_.resp_op,
+      json_string(o_.label), mode_name(o_.mode), o_.host, address_.port, o_.format, o_.resp_op,
       o_.record_size, o_.records_per_request, o_.partitions, o_.connections, o_.in_flight,
       o_.threads, o_.acks, o_.rate, s, requests, records, static_cast<double>(requests) / s,
       static_cast<double>(records) / s, static_cast<double>(payload) / s / 1e6,

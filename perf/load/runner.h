@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "common/http_url.h"
+#include "net/http/client_stream.h"
 #include "perf/load/histogram.h"
 #include "perf/load/options.h"
 #include "segment/batch.h"
@@ -42,44 +44,8 @@ struct Stats {
   std::map<std::string, uint64_t> errors_;  // guarded by mu_
 };
 
-// A client connection, plain or TLS (--tls-port), with Beast's stream interface: the deadline
-// of beast::tcp_stream applies to the TCP layer under TLS as well. Both kinds of operation
-// complete the same way, so a caller's code is the same for either.
-class LoadStream {
- public:
-  using executor_type = beast::tcp_stream::executor_type;
-  LoadStream(const executor_type& executor, asio::ssl::context* tls)
-      : tcp_(executor), tls_context_(tls) {}
-
-  beast::tcp_stream& tcp() { return tcp_; }
-  asio::ip::tcp::socket& socket() { return tcp_.socket(); }
-  executor_type get_executor() { return tcp_.get_executor(); }
-  template <class Duration>
-  void expires_after(Duration d) {
-    tcp_.expires_after(d);
-  }
-  // For a new connection: a fresh TLS session over the TCP stream, or null for plain HTTP.
-  asio::ssl::stream<beast::tcp_stream&>* start_tls() {
-    tls_.reset();
-    if (tls_context_ != nullptr) tls_.emplace(tcp_, *tls_context_);
-    return tls_ ? &*tls_ : nullptr;
-  }
-  template <class Buffers, class Token>
-  auto async_read_some(const Buffers& buffers, Token&& token) {
-    if (tls_) return tls_->async_read_some(buffers, std::forward<Token>(token));
-    return tcp_.async_read_some(buffers, std::forward<Token>(token));
-  }
-  template <class Buffers, class Token>
-  auto async_write_some(const Buffers& buffers, Token&& token) {
-    if (tls_) return tls_->async_write_some(buffers, std::forward<Token>(token));
-    return tcp_.async_write_some(buffers, std::forward<Token>(token));
-  }
-
- private:
-  beast::tcp_stream tcp_;
-  asio::ssl::context* tls_context_;
-  std::optional<asio::ssl::stream<beast::tcp_stream&>> tls_;
-};
+// A client connection: plain, or TLS (--tls-port) through the broker's own TlsEngine.
+using LoadStream = net::ClientStream;
 
 // Drives one run: `connections` clients, one request in flight on each unless --in-flight
 // asks for HTTP/1.1 pipelining (RESP pipelines records_per_request commands as one request),
@@ -130,9 +96,9 @@ class Runner {
   Options o_;
   std::string cluster_id_;
   std::vector<int64_t> start_offsets_;
-  asio::ip::tcp::endpoint endpoint_;
+  HttpAddress address_;  // where the load goes (https with --tls-port)
   std::string host_header_;
-  std::unique_ptr<asio::ssl::context> tls_;    // --tls-port: the client context
+  std::shared_ptr<asio::ssl::context> tls_;    // --tls-port: the client context
   std::vector<std::unique_ptr<Stats>> stats_;  // one per thread
   Clock::time_point start_;
   Clock::time_point deadline_;

@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "cluster/etcd_client.h"
-#include "cluster/peer_stream.h"
+#include "net/http/client_stream.h"
 #include "tests/cluster/acked_records.h"
 #include "tests/cluster/cluster_state.h"
 #include "tests/cluster/etcd_process.h"
@@ -66,7 +66,7 @@ EtcdProcess::Options tls_etcd(const TestPki& pki) {
   return o;
 }
 
-// GET /healthz over a PeerStream connected to `url`: the status, or the connect error.
+// GET /healthz over a net::ClientStream connected to `url`: the status, or the connect error.
 struct Probe {
   beast::error_code connect_error;
   int status = 0;
@@ -75,7 +75,7 @@ struct Probe {
 Probe probe(const std::string& url, std::shared_ptr<asio::ssl::context> tls) {
   return run([&]() -> asio::awaitable<Probe> {
     Probe out;
-    cluster::PeerStream stream(co_await asio::this_coro::executor);
+    net::ClientStream stream(co_await asio::this_coro::executor);
     out.connect_error = co_await stream.connect(*parse_http_url(url), 5s, tls);
     if (out.connect_error) co_return out;
     out.secure = stream.secure();
@@ -91,7 +91,7 @@ Probe probe(const std::string& url, std::shared_ptr<asio::ssl::context> tls) {
   });
 }
 
-TEST(PeerStreamTest, ChecksTheCertificateAndTheNameOfAnHttpsPeer) {
+TEST(ClientStreamTest, ChecksTheCertificateAndTheNameOfAnHttpsPeer) {
   TestPki pki;
   pki.issue("elsewhere", "/CN=elsewhere", "subjectAltName=DNS:elsewhere.example", 1);
   BrokerProcess::Options o;

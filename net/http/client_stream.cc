@@ -1,17 +1,16 @@
-#include "cluster/peer_stream.h"
+#include "net/http/client_stream.h"
 
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <charconv>
 #include <mutex>
 
-namespace sluice::cluster {
+namespace sluice::net {
 
 using tcp = asio::ip::tcp;
 
@@ -61,11 +60,13 @@ asio::awaitable<beast::error_code> resolve_until(const std::string& host, const 
 
 }  // namespace
 
-asio::awaitable<beast::error_code> PeerStream::connect(const HttpAddress& to,
-                                                       std::chrono::milliseconds timeout,
-                                                       std::shared_ptr<asio::ssl::context> tls) {
+asio::awaitable<beast::error_code> ClientStream::connect(const HttpAddress& to,
+                                                         std::chrono::milliseconds timeout,
+                                                         std::shared_ptr<asio::ssl::context> tls) {
   if (to.tls && !tls) co_return asio::error::no_protocol_option;
   if (to.port == 0) co_return asio::error::invalid_argument;
+  close();
+  tls_.reset();
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   beast::error_code ec;
   const auto ip = asio::ip::make_address(to.host, ec);
@@ -87,27 +88,24 @@ asio::awaitable<beast::error_code> PeerStream::connect(const HttpAddress& to,
   tcp_.socket().set_option(tcp::no_delay(true), ignored);
   if (!to.tls) co_return beast::error_code{};
 
-  context_ = std::move(tls);
-  ssl_.emplace(tcp_, *context_);
-  SSL* ssl = ssl_->native_handle();
+  tls_ = std::make_unique<TlsEngine>(std::move(tls), TlsEngine::Role::client);
+  SSL* ssl = tls_->native_handle();
   // The certificate must name the host the URL names: its address, or its DNS name (sent as
-  // SNI too).
+  // SNI too). Checked by the verification the context asks for.
   if (is_address) {
     X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), to.host.c_str());
   } else {
     SSL_set_tlsext_host_name(ssl, to.host.c_str());
     SSL_set1_host(ssl, to.host.c_str());
   }
-  SSL_set_verify(ssl, SSL_VERIFY_PEER, nullptr);
   tcp_.expires_at(deadline);
-  auto [hec] = co_await ssl_->async_handshake(asio::ssl::stream_base::client, kNoThrow);
-  co_return hec;
+  co_return co_await tls_->handshake(tcp_);
 }
 
-void PeerStream::close() {
+void ClientStream::close() {
   beast::error_code ignored;
   tcp_.socket().shutdown(tcp::socket::shutdown_both, ignored);
   tcp_.close();
 }
 
-}  // namespace sluice::cluster
+}  // namespace sluice::net
