@@ -1,6 +1,7 @@
 #include "cluster/segment_repair.h"
 
 #include <fmt/format.h>
+#include <sys/mman.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -9,8 +10,13 @@
 #include <boost/asio/use_future.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/http/file_body.hpp>
+#include <filesystem>
+#include <memory>
+#include <span>
 
 #include "common/clock.h"
+#include "common/file.h"
 #include "common/http_url.h"
 #include "net/http/client_stream.h"
 
@@ -22,20 +28,18 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 
-// The source's copy of the damaged range, or why there is none.
-struct Copy {
-  std::string bytes;
-  std::string problem;
-};
-
-asio::awaitable<Copy> fetch_copy(const recovery::SegmentDamage& damage, const RepairSource& source,
-                                 const std::string& token, std::shared_ptr<asio::ssl::context> tls,
-                                 std::chrono::milliseconds timeout) {
+// The source's copy of the damaged range, or why there is none. The copy goes into `scratch`
+// as it arrives: a segment's tail can be a GiB, too much to hold in memory.
+asio::awaitable<std::string> fetch_copy(const recovery::SegmentDamage& damage,
+                                        const RepairSource& source, const std::string& token,
+                                        std::shared_ptr<asio::ssl::context> tls,
+                                        std::chrono::milliseconds timeout,
+                                        const std::filesystem::path& scratch) {
   const auto address = parse_http_url(source.url);
-  if (!address) co_return Copy{{}, fmt::format("an unusable URL '{}'", source.url)};
+  if (!address) co_return fmt::format("an unusable URL '{}'", source.url);
   net::ClientStream stream(co_await asio::this_coro::executor);
   if (auto ec = co_await stream.connect(*address, timeout, std::move(tls))) {
-    co_return Copy{{}, fmt::format("cannot reach {}: {}", source.url, ec.message())};
+    co_return fmt::format("cannot reach {}: {}", source.url, ec.message());
   }
   http::request<http::empty_body> request{
       http::verb::get,
@@ -47,26 +51,63 @@ asio::awaitable<Copy> fetch_copy(const recovery::SegmentDamage& damage, const Re
   if (!token.empty()) request.set("X-Sluice-Cluster-Token", token);
   stream.expires_after(timeout);
   auto [wec, written] = co_await http::async_write(stream, request, kNoThrow);
-  if (wec) co_return Copy{{}, fmt::format("asking {}: {}", source.url, wec.message())};
+  if (wec) co_return fmt::format("asking {}: {}", source.url, wec.message());
   beast::flat_buffer buffer;
-  http::response_parser<http::string_body> parser;
+  http::response_parser<http::file_body> parser;
   parser.body_limit(damage.file_size - damage.position + 1);
+  beast::error_code oec;
+  parser.get().body().open(scratch.c_str(), beast::file_mode::write, oec);
+  if (oec) co_return fmt::format("cannot write {}: {}", scratch.string(), oec.message());
   auto [rec, read] = co_await http::async_read(stream, buffer, parser, kNoThrow);
-  if (rec) co_return Copy{{}, fmt::format("reading {}'s answer: {}", source.url, rec.message())};
-  auto response = parser.release();
+  parser.get().body().close();
+  if (rec) co_return fmt::format("reading {}'s answer: {}", source.url, rec.message());
+  const auto& response = parser.get();
   if (response.result_int() != 200) {
-    co_return Copy{{},
-                   fmt::format("{} answered {}: {}", source.url, response.result_int(),
-                               response.body().substr(0, 200))};
+    std::string text(200, '\0');
+    auto file = File::open(scratch, O_RDONLY);
+    const auto n = file ? file->pread_full(std::as_writable_bytes(std::span(text)), 0)
+                        : Result<size_t>(size_t{0});
+    text.resize(n ? *n : 0);
+    co_return fmt::format("{} answered {}: {}", source.url, response.result_int(), text);
   }
   const auto size = response["X-Sluice-Segment-Size"];
   if (size != std::to_string(damage.file_size)) {
-    co_return Copy{{},
-                   fmt::format("its copy holds {} bytes, this one {}",
-                               std::string_view(size).substr(0, 20), damage.file_size)};
+    co_return fmt::format("its copy holds {} bytes, this one {}",
+                          std::string_view(size).substr(0, 20), damage.file_size);
   }
-  co_return Copy{std::move(response.body()), {}};
+  co_return std::string{};
 }
+
+// A file's bytes, mapped read-only for as long as this lives.
+class MappedCopy {
+ public:
+  MappedCopy(const MappedCopy&) = delete;
+  MappedCopy& operator=(const MappedCopy&) = delete;
+  ~MappedCopy() {
+    if (data_ != nullptr) ::munmap(data_, size_);
+  }
+
+  static Result<std::unique_ptr<MappedCopy>> open(const std::filesystem::path& path) {
+    auto file = File::open(path, O_RDONLY);
+    if (!file) return file.error();
+    auto size = file->size();
+    if (!size) return size.error();
+    std::unique_ptr<MappedCopy> out(new MappedCopy);
+    if (*size == 0) return out;
+    void* data = ::mmap(nullptr, *size, PROT_READ, MAP_SHARED, file->fd(), 0);
+    if (data == MAP_FAILED) return errno_code(errno);
+    out->data_ = data;
+    out->size_ = *size;
+    return out;
+  }
+
+  std::span<const std::byte> bytes() const { return {static_cast<const std::byte*>(data_), size_}; }
+
+ private:
+  MappedCopy() = default;
+  void* data_ = nullptr;
+  size_t size_ = 0;
+};
 
 }  // namespace
 
@@ -94,21 +135,38 @@ recovery::RepairOutcome repair_from(const recovery::SegmentDamage& damage,
                                     const std::shared_ptr<asio::ssl::context>& tls,
                                     std::chrono::milliseconds timeout) {
   if (sources.empty()) return {std::nullopt, "no other in-sync replica to copy from"};
+  // Each copy is received beside the quarantine (the partition's, on the same disk), and the
+  // file is removed whatever happens.
+  std::error_code dir_ec;
+  std::filesystem::create_directories(damage.quarantine_dir, dir_ec);
+  if (dir_ec) {
+    return {std::nullopt,
+            fmt::format("cannot make {}: {}", damage.quarantine_dir.string(), dir_ec.message())};
+  }
+  struct Scratch {
+    std::filesystem::path path;
+    ~Scratch() {
+      std::error_code ignored;
+      std::filesystem::remove(path, ignored);
+    }
+  } scratch{damage.quarantine_dir / (damage.log_file.filename().string() + ".incoming")};
   std::string why;
   for (const auto& source : sources) {
     asio::io_context io;
-    auto future = asio::co_spawn(io, fetch_copy(damage, source, cluster_token, tls, timeout),
-                                 asio::use_future);
+    auto future =
+        asio::co_spawn(io, fetch_copy(damage, source, cluster_token, tls, timeout, scratch.path),
+                       asio::use_future);
     io.run();
-    Copy copy = future.get();
-    std::string problem = std::move(copy.problem);
+    std::string problem = future.get();
     if (problem.empty()) {
-      const auto bytes = std::as_bytes(std::span(copy.bytes.data(), copy.bytes.size()));
-      if (auto bad = recovery::check_replacement(damage, bytes)) {
+      auto copy = MappedCopy::open(scratch.path);
+      if (!copy) {
+        problem = fmt::format("cannot read {}: {}", scratch.path.string(), copy.error().message());
+      } else if (auto bad = recovery::check_replacement(damage, (*copy)->bytes())) {
         problem = "its copy has " + *bad;
       } else if (auto r = recovery::write_replacement(
-                     damage, bytes, fmt::format("repaired from broker {}", source.broker),
-                     wall_clock_ms());
+                     damage, (*copy)->bytes(),
+                     fmt::format("repaired from broker {}", source.broker), wall_clock_ms());
                  !r) {
         return {std::nullopt, fmt::format("cannot write the copy of broker {}: {}", source.broker,
                                           r.error().message())};

@@ -90,11 +90,13 @@ class RepairTest : public ClusterFixture {
     ASSERT_EQ(log.size(), static_cast<size_t>(kRecords));
     for (int i = 0; i < kRecords; ++i) EXPECT_EQ(log.at(i), "record-" + std::to_string(i));
   }
-  // The quarantine of broker `id` holds a note that names the broker the copy came from.
+  // The quarantine of broker `id` holds a note that names the broker the copy came from, and
+  // not the file the copy was received into.
   bool quarantined_repair(int64_t id, const std::string& topic, int64_t from) {
     std::error_code ec;
     const auto dir = broker(id).data_dir() / "quarantine" / (topic + "-0");
     for (const auto& entry : fs::directory_iterator(dir, ec)) {
+      EXPECT_NE(entry.path().extension(), ".incoming") << entry.path();
       if (entry.path().extension() != ".json") continue;
       if (read_bytes(entry.path()).find("repaired from broker " + std::to_string(from)) !=
           std::string::npos) {
