@@ -4,6 +4,8 @@
 #include <boost/beast/http.hpp>
 #include <charconv>
 #include <cstdio>
+#include <exception>
+#include <memory>
 
 #include "perf/load/options.h"
 #include "perf/load/runner.h"
@@ -105,8 +107,15 @@ int main(int argc, char** argv) {
   const bool sluice_mode = options->mode == Mode::produce || options->mode == Mode::fetch ||
                            options->mode == Mode::consume || options->mode == Mode::e2e;
   if (sluice_mode && !prepare_sluice(*options, cluster_id, offsets)) return 1;
-  sluice::load::Runner runner(*options, cluster_id, offsets);
-  runner.run();
-  std::printf("%s\n", runner.result_json().c_str());
+  std::unique_ptr<sluice::load::Runner> runner;
+  try {
+    runner = std::make_unique<sluice::load::Runner>(*options, cluster_id, offsets);
+  } catch (const std::exception& e) {
+    // A --tls-ca file that is not a PEM CA, an address that is not one.
+    std::fprintf(stderr, "sluice-load: %s\n", e.what());
+    return 1;
+  }
+  runner->run();
+  std::printf("%s\n", runner->result_json().c_str());
   return 0;
 }

@@ -173,7 +173,8 @@ ParsedOptions parse_options(int argc, char** argv) {
       ->check(CLI::Range(1, 65535));
   app.add_option("--tls-ca", o.tls_ca,
                  "With --tls-port: the CA file (PEM) to verify it with; its certificate must then "
-                 "name the address it connects to (an IP SAN). Without it, nothing is verified");
+                 "name the address it connects to (an IP SAN). Without it, nothing is verified")
+      ->check(CLI::ExistingFile);
   app.add_option("--label", o.label, "Copied into the JSON result");
   bool no_progress = false;
   app.add_flag("--no-progress", no_progress, "No progress line on stderr");
