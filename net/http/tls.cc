@@ -5,6 +5,7 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include <algorithm>
 #include <boost/asio/ssl.hpp>
@@ -79,11 +80,23 @@ int password_callback(char* buf, int size, int, void* userdata) {
   return n;
 }
 
+// Has OpenSSL compute what it caches of `x`'s extensions (key identifiers, key usage) now,
+// while one thread holds the context. OpenSSL 3.0 computes them on first use and then reads
+// them without its lock, so two handshakes verifying against the same CA on two network
+// threads at once raced (ThreadSanitizer: ASN1_STRING_set against ASN1_STRING_cmp).
+void cache_extensions(X509* x) {
+  if (x != nullptr) X509_check_purpose(x, -1, 0);
+}
+
 // Trusts the CA certificates of `file` (the key `key` names it).
 void load_ca(SSL_CTX* ctx, std::string_view key, const std::string& file) {
   check_readable(key, file);
   if (SSL_CTX_load_verify_locations(ctx, file.c_str(), nullptr) != 1) {
     fail(key, file, "not PEM CA certificates (" + openssl_error() + ")");
+  }
+  STACK_OF(X509_OBJECT)* objects = X509_STORE_get0_objects(SSL_CTX_get_cert_store(ctx));
+  for (int i = 0; i < sk_X509_OBJECT_num(objects); ++i) {
+    cache_extensions(X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objects, i)));
   }
 }
 
@@ -114,6 +127,11 @@ void use_certificate_and_key(SSL_CTX* ctx, std::string_view prefix, const std::s
   if (key_ok != 1 || SSL_CTX_check_private_key(ctx) != 1) {
     ERR_clear_error();
     fail(key_key, key_file, "the key does not match the certificate in '" + cert_file + "'");
+  }
+  cache_extensions(SSL_CTX_get0_certificate(ctx));
+  STACK_OF(X509)* chain = nullptr;
+  if (SSL_CTX_get0_chain_certs(ctx, &chain) == 1) {
+    for (int i = 0; i < sk_X509_num(chain); ++i) cache_extensions(sk_X509_value(chain, i));
   }
 }
 
