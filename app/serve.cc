@@ -9,6 +9,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <atomic>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -147,6 +148,21 @@ int serve(const ServeArgs& args) {
     spdlog::critical("{}", e.what());
     return 2;
   }
+  // What /v1/recovery and the recovery gauges show. Set before the listeners open, since they
+  // answer from the first moment (the network threads read these functions while this thread
+  // goes on), and declared before the server, so they outlive it.
+  std::mutex report_mu;
+  std::string report_json;  // guarded by report_mu; set once recovery is done
+  const recovery::RecoveryProgress not_started;
+  std::atomic<const recovery::RecoveryProgress*> recovery_progress{&not_started};
+  ctx.recovery_json = [&] {
+    std::lock_guard lock(report_mu);
+    return report_json.empty() ? progress_json(*recovery_progress.load(std::memory_order_acquire))
+                               : report_json;
+  };
+  ctx.recovery_metrics = [&] {
+    return progress_metrics(*recovery_progress.load(std::memory_order_acquire));
+  };
   net::HttpServer server(
       *server_options,
       [&router](net::Request request, net::RequestContext context) {
@@ -245,13 +261,7 @@ int serve(const ServeArgs& args) {
     };
   }
   recovery::LogRecovery recovery(std::move(recovery_options));
-  std::mutex report_mu;
-  std::string report_json;  // guarded by report_mu; set once recovery is done
-  ctx.recovery_json = [&] {
-    std::lock_guard lock(report_mu);
-    return report_json.empty() ? progress_json(recovery.progress()) : report_json;
-  };
-  ctx.recovery_metrics = [&] { return progress_metrics(recovery.progress()); };
+  recovery_progress.store(&recovery.progress(), std::memory_order_release);
   auto report = recovery.run();
   if (!report) {
     spdlog::critical("recovery failed: {}", report.error().message());
