@@ -1,7 +1,6 @@
 #include "cluster/segment_repair.h"
 
 #include <fmt/format.h>
-#include <sys/mman.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -12,7 +11,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/http/file_body.hpp>
 #include <filesystem>
-#include <memory>
 #include <span>
 
 #include "common/clock.h"
@@ -78,36 +76,14 @@ asio::awaitable<std::string> fetch_copy(const recovery::SegmentDamage& damage,
   co_return std::string{};
 }
 
-// A file's bytes, mapped read-only for as long as this lives.
-class MappedCopy {
- public:
-  MappedCopy(const MappedCopy&) = delete;
-  MappedCopy& operator=(const MappedCopy&) = delete;
-  ~MappedCopy() {
-    if (data_ != nullptr) ::munmap(data_, size_);
-  }
-
-  static Result<std::unique_ptr<MappedCopy>> open(const std::filesystem::path& path) {
-    auto file = File::open(path, O_RDONLY);
-    if (!file) return file.error();
-    auto size = file->size();
-    if (!size) return size.error();
-    std::unique_ptr<MappedCopy> out(new MappedCopy);
-    if (*size == 0) return out;
-    void* data = ::mmap(nullptr, *size, PROT_READ, MAP_SHARED, file->fd(), 0);
-    if (data == MAP_FAILED) return errno_code(errno);
-    out->data_ = data;
-    out->size_ = *size;
-    return out;
-  }
-
-  std::span<const std::byte> bytes() const { return {static_cast<const std::byte*>(data_), size_}; }
-
- private:
-  MappedCopy() = default;
-  void* data_ = nullptr;
-  size_t size_ = 0;
-};
+// Maps the copy received into `path` for `into`.
+Result<void> map_copy(const std::filesystem::path& path, ReadOnlyMapping& into) {
+  auto file = File::open(path, O_RDONLY);
+  if (!file) return file.error();
+  auto size = file->size();
+  if (!size) return size.error();
+  return into.map(file->fd(), *size);
+}
 
 }  // namespace
 
@@ -159,14 +135,15 @@ recovery::RepairOutcome repair_from(const recovery::SegmentDamage& damage,
     io.run();
     std::string problem = future.get();
     if (problem.empty()) {
-      auto copy = MappedCopy::open(scratch.path);
-      if (!copy) {
-        problem = fmt::format("cannot read {}: {}", scratch.path.string(), copy.error().message());
-      } else if (auto bad = recovery::check_replacement(damage, (*copy)->bytes())) {
+      ReadOnlyMapping copy;
+      if (auto mapped = map_copy(scratch.path, copy); !mapped) {
+        problem =
+            fmt::format("cannot read {}: {}", scratch.path.string(), mapped.error().message());
+      } else if (auto bad = recovery::check_replacement(damage, copy.bytes())) {
         problem = "its copy has " + *bad;
       } else if (auto r = recovery::write_replacement(
-                     damage, (*copy)->bytes(),
-                     fmt::format("repaired from broker {}", source.broker), wall_clock_ms());
+                     damage, copy.bytes(), fmt::format("repaired from broker {}", source.broker),
+                     wall_clock_ms());
                  !r) {
         return {std::nullopt, fmt::format("cannot write the copy of broker {}: {}", source.broker,
                                           r.error().message())};

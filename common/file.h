@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -126,6 +127,35 @@ class File {
 
  private:
   int fd_ = -1;
+};
+
+// A read-only shared mapping of a file's first bytes, for one sequential pass over them;
+// unmapped on destruction. A size of 0 maps nothing (bytes() is then empty). The file must not
+// shrink below the mapped size meanwhile: touching bytes past its end raises SIGBUS.
+class ReadOnlyMapping {
+ public:
+  ReadOnlyMapping() = default;
+  ReadOnlyMapping(const ReadOnlyMapping&) = delete;
+  ReadOnlyMapping& operator=(const ReadOnlyMapping&) = delete;
+  ~ReadOnlyMapping() {
+    if (data_ != nullptr) ::munmap(data_, size_);
+  }
+
+  // Maps the first `size` bytes of `fd` (which may be closed afterwards).
+  [[nodiscard]] Result<void> map(int fd, size_t size) {
+    if (size == 0) return {};
+    void* p = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) return errno_code(errno);
+    data_ = p;
+    size_ = size;
+    (void)::madvise(p, size, MADV_SEQUENTIAL);
+    return {};
+  }
+  std::span<const std::byte> bytes() const { return {static_cast<const std::byte*>(data_), size_}; }
+
+ private:
+  void* data_ = nullptr;
+  size_t size_ = 0;
 };
 
 // Reads up to buf.size() bytes at pos from a descriptor the caller keeps open; fewer only at

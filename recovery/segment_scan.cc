@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/mman.h>
 
 #include <algorithm>
 #include <condition_variable>
@@ -18,31 +17,6 @@
 
 namespace sluice::recovery {
 namespace {
-
-// Read-only mapping of a whole file; unmapped on destruction.
-class Mapping {
- public:
-  Mapping(const Mapping&) = delete;
-  Mapping& operator=(const Mapping&) = delete;
-  Mapping() = default;
-  ~Mapping() {
-    if (data_ != nullptr) ::munmap(data_, size_);
-  }
-  [[nodiscard]] Result<void> map(int fd, size_t size) {
-    if (size == 0) return {};
-    void* p = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
-    if (p == MAP_FAILED) return errno_code(errno);
-    data_ = p;
-    size_ = size;
-    (void)::madvise(p, size, MADV_SEQUENTIAL);
-    return {};
-  }
-  std::span<const std::byte> bytes() const { return {static_cast<const std::byte*>(data_), size_}; }
-
- private:
-  void* data_ = nullptr;
-  size_t size_ = 0;
-};
 
 // Reads a file into the page cache ahead of a sequential scan, on its own thread, staying at
 // most kAhead bytes in front of the position the scan reports. On a cold file the disk then
@@ -193,7 +167,7 @@ Result<SegmentScan> scan_segment(const std::filesystem::path& log_path, Offset b
   scan.base = base;
   scan.next_offset = base;
   scan.file_bytes = *size;
-  Mapping mapping;
+  ReadOnlyMapping mapping;
   if (auto r = mapping.map(file->fd(), *size); !r) return r.error();
   const auto bytes = mapping.bytes();
   RebuiltIndexes rebuilt(scan, options);

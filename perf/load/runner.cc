@@ -36,8 +36,6 @@ int64_t header_int(const http::response<http::string_body>& r, std::string_view 
   return value;
 }
 
-void close_stream(LoadStream& stream) { stream.close(); }
-
 // The reply body of each request reuses the memory of the one before. A fresh string for
 // every reply of a MiB fetch is a fresh mapping (glibc gives a freed block that size back to the
 // kernel), faulted in and zero-filled page by page: that cost the load generator more CPU than
@@ -145,7 +143,7 @@ std::string Runner::fetch_target(int partition, int64_t offset, int timeout_ms) 
 // Waits for the slot's send time (open loop) and connects if needed. False: still not
 // connected, after a short pause; the slot is skipped.
 asio::awaitable<bool> Runner::await_slot(Clock::time_point slot, asio::steady_timer& timer,
-                                         LoadStream& stream, Stats& stats, bool& connected) {
+                                         net::ClientStream& stream, Stats& stats, bool& connected) {
   if (o_.rate > 0) {
     timer.expires_at(slot);
     co_await timer.async_wait(kNoThrow);
@@ -159,11 +157,11 @@ asio::awaitable<bool> Runner::await_slot(Clock::time_point slot, asio::steady_ti
   co_return connected;
 }
 
-asio::awaitable<bool> Runner::connect(LoadStream& stream, Stats& stats) {
+asio::awaitable<bool> Runner::connect(net::ClientStream& stream, Stats& stats) {
   if (auto ec = co_await stream.connect(address_, std::chrono::seconds(5), tls_)) {
     // TLS failures name themselves (the ssl category: "certificate verify failed", ...).
     stats.add_error(fmt::format("connect: {} ({})", ec.message(), ec.category().name()));
-    close_stream(stream);
+    stream.close();
     co_return false;
   }
   co_return true;
@@ -224,7 +222,7 @@ asio::awaitable<void> Runner::pipelined_client(int index, Stats& stats) {
   using namespace asio::experimental::awaitable_operators;
   using Channel = asio::experimental::channel<void(beast::error_code, Clock::time_point)>;
   auto executor = co_await asio::this_coro::executor;
-  LoadStream stream(executor);
+  net::ClientStream stream(executor);
   beast::flat_buffer buffer;
   buffer.reserve(kReadBufferBytes);
   segment::BatchBuilder builder;
@@ -268,7 +266,7 @@ asio::awaitable<void> Runner::pipelined_client(int index, Stats& stats) {
       if (read_ec) {
         stats.add_error("read: " + read_ec.message());
         broken = true;
-        close_stream(stream);
+        stream.close();
         continue;
       }
       if (!count_reply(stats, sent, request.body().size(), parser.get(), 200)) continue;
@@ -277,12 +275,12 @@ asio::awaitable<void> Runner::pipelined_client(int index, Stats& stats) {
     }
   };
   co_await (writer() && reader());
-  close_stream(stream);
+  stream.close();
 }
 
 asio::awaitable<void> Runner::http_client(int index, Stats& stats) {
   auto executor = co_await asio::this_coro::executor;
-  LoadStream stream(executor);
+  net::ClientStream stream(executor);
   beast::flat_buffer buffer;
   // Beast reads no more than the buffer's free capacity at a time (512 bytes when empty):
   // reserve enough that a 1 MiB reply takes a few reads, not thousands.
@@ -319,7 +317,7 @@ asio::awaitable<void> Runner::http_client(int index, Stats& stats) {
     auto [write_ec, written] = co_await http::async_write(stream, request, kNoThrow);
     if (write_ec) {
       stats.add_error("write: " + write_ec.message());
-      close_stream(stream);
+      stream.close();
       connected = false;
       continue;
     }
@@ -329,7 +327,7 @@ asio::awaitable<void> Runner::http_client(int index, Stats& stats) {
     auto [read_ec, read] = co_await http::async_read(stream, buffer, parser, kNoThrow);
     if (read_ec) {
       stats.add_error("read: " + read_ec.message());
-      close_stream(stream);
+      stream.close();
       connected = false;
       continue;
     }
@@ -350,18 +348,18 @@ asio::awaitable<void> Runner::http_client(int index, Stats& stats) {
       if (o_.mode == Mode::e2e) produced_records_.fetch_add(records_per_request);
     }
     if (!response.keep_alive()) {
-      close_stream(stream);
+      stream.close();
       connected = false;
     }
     bodies.take_back(parser);
   }
-  close_stream(stream);
+  stream.close();
   if (o_.mode == Mode::e2e) producers_active_.fetch_sub(1);
 }
 
 asio::awaitable<void> Runner::tail_fetcher(int partition, Stats& stats) {
   auto executor = co_await asio::this_coro::executor;
-  LoadStream stream(executor);
+  net::ClientStream stream(executor);
   beast::flat_buffer buffer;
   buffer.reserve(kReadBufferBytes);
   BodyRecycler bodies;
@@ -406,12 +404,12 @@ asio::awaitable<void> Runner::tail_fetcher(int partition, Stats& stats) {
     if (next > cursor) cursor = next;
     bodies.take_back(parser);
   }
-  close_stream(stream);
+  stream.close();
 }
 
 asio::awaitable<std::optional<http::response<http::string_body>>> Runner::exchange(
-    LoadStream& stream, beast::flat_buffer& buffer, http::request<http::string_body>& request,
-    Stats& stats, std::string_view what) {
+    net::ClientStream& stream, beast::flat_buffer& buffer,
+    http::request<http::string_body>& request, Stats& stats, std::string_view what) {
   request.prepare_payload();
   stream.expires_after(kIoTimeout);
   auto [write_ec, written] = co_await http::async_write(stream, request, kNoThrow);
@@ -434,7 +432,7 @@ asio::awaitable<std::optional<http::response<http::string_body>>> Runner::exchan
 // the values this tool produces never contain that text.
 asio::awaitable<void> Runner::consumer_client(int index, Stats& stats) {
   auto executor = co_await asio::this_coro::executor;
-  LoadStream stream(executor);
+  net::ClientStream stream(executor);
   beast::flat_buffer buffer;
   buffer.reserve(kReadBufferBytes);
   if (!co_await connect(stream, stats)) co_return;
@@ -454,7 +452,7 @@ asio::awaitable<void> Runner::consumer_client(int index, Stats& stats) {
                                 o_.format, o_.tail ? "latest" : "earliest"));
   if (created != 200u) {
     if (created) stats.add_error(fmt::format("create consumer: http {}", *created));
-    close_stream(stream);
+    stream.close();
     co_return;
   }
   auto subscribed = co_await call(http::verb::post, instance + "/subscription",
@@ -490,12 +488,12 @@ asio::awaitable<void> Runner::consumer_client(int index, Stats& stats) {
     records_done_.fetch_add(got, std::memory_order_relaxed);
   }
   if (connected) co_await call(http::verb::delete_, instance, "");
-  close_stream(stream);
+  stream.close();
 }
 
 asio::awaitable<void> Runner::resp_client(int index, Stats& stats) {
   auto executor = co_await asio::this_coro::executor;
-  LoadStream stream(executor);
+  net::ClientStream stream(executor);
   asio::steady_timer timer(executor);
   const std::string key =
       o_.partitions > 1 ? fmt::format("{}-{}", o_.topic, index % o_.partitions) : o_.topic;
@@ -552,7 +550,7 @@ asio::awaitable<void> Runner::resp_client(int index, Stats& stats) {
     }
     if (failed) {
       if (write_ec) stats.add_error("resp write: " + write_ec.message());
-      close_stream(stream);
+      stream.close();
       connected = false;
       continue;
     }
@@ -567,7 +565,7 @@ asio::awaitable<void> Runner::resp_client(int index, Stats& stats) {
     if (!xadd) records_done_.fetch_add(got, std::memory_order_relaxed);
     in.erase(0, consumed);
   }
-  close_stream(stream);
+  stream.close();
 }
 
 void Runner::run() {

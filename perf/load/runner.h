@@ -44,9 +44,6 @@ struct Stats {
   std::map<std::string, uint64_t> errors_;  // guarded by mu_
 };
 
-// A client connection: plain, or TLS (--tls-port) through the broker's own TlsEngine.
-using LoadStream = net::ClientStream;
-
 // Drives one run: `connections` clients, one request in flight on each unless --in-flight
 // asks for HTTP/1.1 pipelining (RESP pipelines records_per_request commands as one request),
 // spread over `threads` threads
@@ -81,11 +78,11 @@ class Runner {
   asio::awaitable<void> consumer_client(int index, Stats& stats);
   // One request and its reply on `stream`; nullopt (the error counted as `what`) on failure.
   asio::awaitable<std::optional<beast::http::response<beast::http::string_body>>> exchange(
-      LoadStream& stream, beast::flat_buffer& buffer,
+      net::ClientStream& stream, beast::flat_buffer& buffer,
       beast::http::request<beast::http::string_body>& request, Stats& stats, std::string_view what);
-  asio::awaitable<bool> connect(LoadStream& stream, Stats& stats);
+  asio::awaitable<bool> connect(net::ClientStream& stream, Stats& stats);
   asio::awaitable<bool> await_slot(Clock::time_point slot, asio::steady_timer& timer,
-                                   LoadStream& stream, Stats& stats, bool& connected);
+                                   net::ClientStream& stream, Stats& stats, bool& connected);
   std::optional<Clock::time_point> next_slot();
   bool slot_bounded() const;
   uint64_t now_ns() const;
