@@ -182,8 +182,24 @@ new_layers() {
   done | tac
 }
 
+# With SLUICE_BROKER_BINARY (a sluice binary built on bookworm, as `make docker-test` passes
+# build/release/sluice), the image is the Dockerfile's runtime stage plus a stripped copy of
+# that binary: the same image without compiling it a second time. Otherwise the Dockerfile
+# compiles it in its build stage.
 build_broker_image() {
-  build_image broker "$broker_image" -f "$root/docker/Dockerfile" "$root"
+  local binary=${SLUICE_BROKER_BINARY:-}
+  if [ -z "$binary" ]; then
+    build_image broker "$broker_image" -f "$root/docker/Dockerfile" "$root"
+    return
+  fi
+  [ -x "$binary" ] || fail "SLUICE_BROKER_BINARY: no executable at $binary"
+  binary=$(realpath "$binary")
+  build_image broker-runtime "$broker_image-runtime" --target runtime \
+    -f "$root/docker/Dockerfile" "$root"
+  mkdir -p "$work/binary"
+  strip -o "$work/binary/sluice" "$binary"
+  printf 'ARG RUNTIME\nFROM ${RUNTIME}\nCOPY sluice /usr/local/bin/sluice\n' >"$work/binary/Dockerfile"
+  build_image broker "$broker_image" --build-arg "RUNTIME=$broker_image-runtime" "$work/binary"
 }
 
 build_etcd_image() {

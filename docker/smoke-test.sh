@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make docker-test`: builds the broker image from docker/Dockerfile once and checks it end to
-# end twice:
+# end twice (with SLUICE_BROKER_BINARY, the image holds that binary instead of compiling one;
+# `make docker-test` passes build/release/sluice):
 #  1. one broker: a container on a loopback port with a named volume takes records, stops
 #     cleanly on `docker stop`, and a new container on the same volume serves them back and
 #     reports healthy;
@@ -85,7 +86,11 @@ if ! start_engine; then
 fi
 phase "base image: debootstrap bookworm from Debian's mirror"
 build_base_image
-phase "broker image (compiles sluice; the longest phase)"
+if [ -n "${SLUICE_BROKER_BINARY:-}" ]; then
+  phase "broker image (the runtime stage and $SLUICE_BROKER_BINARY)"
+else
+  phase "broker image (compiles sluice; the longest phase)"
+fi
 build_broker_image
 if [ "$which" != smoke ]; then
   phase "etcd image"
