@@ -90,7 +90,12 @@ TEST_F(MembershipTest, ABrokerStoppedWithSigtermLeavesAtOnceAndTheControllerMove
 }
 
 TEST_F(MembershipTest, ABrokerKilledComesBackUnderItsIdOnceItsOldRegistrationExpires) {
-  auto one = start_broker(1);
+  // A session long enough that the old registration is certainly still there when the
+  // restarted broker (slow to start under a sanitizer) tries to register.
+  BrokerProcess::Options o;
+  o.sets = sets(1);
+  o.sets.push_back("broker.session.timeout.ms=6000");
+  auto one = std::make_unique<BrokerProcess>(o);
   auto two = start_broker(2);
   ASSERT_TRUE(eventually([&] { return cluster_state(two->port()).brokers.size() == 2; }));
   one->kill9();
