@@ -1,10 +1,12 @@
 #include "tests/net/broker_process.h"
 
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
@@ -22,7 +24,23 @@ std::string sluice_binary() {
   return other && *other ? other : SLUICE_BINARY;
 }
 
+void fail_on_sanitizer_report(std::string_view what, std::string_view output) {
+  const std::string report = sanitizer_report(output);
+  if (!report.empty()) ADD_FAILURE() << what << " printed a sanitizer report:\n" << report;
+}
+
 }  // namespace
+
+std::string sanitizer_report(std::string_view output) {
+  static constexpr std::string_view kMarkers[] = {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                                                  "runtime error:", "WARNING: ThreadSanitizer"};
+  size_t first = std::string_view::npos;
+  for (const std::string_view marker : kMarkers) first = std::min(first, output.find(marker));
+  if (first == std::string_view::npos) return {};
+  const size_t line = output.rfind('\n', first);
+  const size_t from = line == std::string_view::npos ? 0 : line + 1;
+  return std::string(output.substr(from, 8000));
+}
 
 BrokerProcess::BrokerProcess(Options options) : options_(std::move(options)) {
   if (options_.data_dir.empty()) {
@@ -76,11 +94,12 @@ void BrokerProcess::start() {
   }
   ::close(pipe_fds[1]);
   out_fd_ = pipe_fds[0];
+  if (reader_.joinable()) reader_.join();
   {
     std::lock_guard lock(mu_);
     output_.clear();
+    checked_ = false;
   }
-  if (reader_.joinable()) reader_.join();
   reader_ = std::thread([this, fd = out_fd_] {
     char buf[4096];
     while (true) {
@@ -139,6 +158,11 @@ std::string BrokerProcess::output() const {
   return output_;
 }
 
+bool BrokerProcess::wait_for_output(std::string_view text, std::chrono::milliseconds limit) {
+  std::unique_lock lock(mu_);
+  return cv_.wait_for(lock, limit, [&] { return output_.find(text) != std::string::npos; });
+}
+
 int BrokerProcess::reap(std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   int status = 0;
@@ -161,6 +185,7 @@ int BrokerProcess::terminate() {
   ::kill(pid_, SIGTERM);
   const int status = reap(std::chrono::seconds(20));
   if (reader_.joinable()) reader_.join();
+  check_output();
   return status;
 }
 
@@ -169,6 +194,15 @@ void BrokerProcess::kill9() {
   ::kill(pid_, SIGKILL);
   reap(std::chrono::seconds(20));
   if (reader_.joinable()) reader_.join();
+  check_output();
+}
+
+// Called once the reader has seen the end of the output: all of it is there.
+void BrokerProcess::check_output() {
+  std::lock_guard lock(mu_);
+  if (checked_) return;
+  checked_ = true;
+  fail_on_sanitizer_report("the broker on port " + std::to_string(port_), output_);
 }
 
 void BrokerProcess::restart() {
@@ -218,6 +252,8 @@ CommandResult run_sluice(const std::vector<std::string>& args, std::chrono::mill
   cv.notify_all();
   watchdog.join();
   if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
+  fail_on_sanitizer_report("sluice " + (args.empty() ? std::string() : args.front()),
+                           result.output);
   return result;
 }
 

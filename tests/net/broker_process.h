@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -37,12 +38,19 @@ class BrokerProcess {
   BrokerProcess(const BrokerProcess&) = delete;
   BrokerProcess& operator=(const BrokerProcess&) = delete;
 
+  // Every exit of the broker (terminate, kill9, restart, destruction) fails the running test
+  // when its output holds a sanitizer report (sanitizer_report below): under ASan, UBSan and
+  // TSan builds, the brokers' reports count as the test's own.
   uint16_t port() const { return port_; }
   const std::string& host() const { return options_.host; }
   pid_t pid() const { return pid_; }
   const std::filesystem::path& data_dir() const { return data_dir_; }
   // Everything the broker printed so far.
   std::string output() const;
+  // Waits (up to `limit`) until the output holds `text`, as a log line written after the
+  // answer it follows has been sent; false if it never came.
+  bool wait_for_output(std::string_view text,
+                       std::chrono::milliseconds limit = std::chrono::seconds(10));
 
   // SIGTERM and wait for the exit status (bounded).
   int terminate();
@@ -56,6 +64,7 @@ class BrokerProcess {
   void wait_for_port();
   void wait_for_ready();
   int reap(std::chrono::milliseconds timeout);
+  void check_output();
 
   Options options_;
   std::unique_ptr<TempDir> owned_dir_;
@@ -66,11 +75,18 @@ class BrokerProcess {
   std::thread reader_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::string output_;  // guarded by mu_
+  std::string output_;    // guarded by mu_
+  bool checked_ = false;  // output_ was checked for a sanitizer report
 };
 
+// The first sanitizer report in a process's output, from the line where it starts: ASan's and
+// LeakSanitizer's "ERROR: ...Sanitizer", UBSan's "runtime error:", TSan's "WARNING:
+// ThreadSanitizer". Empty when there is none.
+std::string sanitizer_report(std::string_view output);
+
 // Runs `sluice <args>...` to completion (killed after `timeout`) and returns its exit code
-// (-1 when killed) with everything it printed on stdout and stderr.
+// (-1 when killed) with everything it printed on stdout and stderr. A sanitizer report in that
+// output fails the running test.
 struct CommandResult {
   int exit_code = -1;
   std::string output;

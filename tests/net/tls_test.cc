@@ -173,7 +173,7 @@ TEST_F(TlsTest, MtlsPrincipalIsTheCertificateCommonName) {
   const auto with = curl("--cert " + pki_.path("client.pem") + " --key " + pki_.path("client.key") +
                          " " + url("/topics"));
   EXPECT_THAT(with.output, HasSubstr("\n200"));
-  EXPECT_THAT(broker->output(), HasSubstr("GET /topics 200 User:alice"));
+  EXPECT_TRUE(broker->wait_for_output("GET /topics 200 User:alice")) << broker->output();
   // The plain listener keeps authentication.method=none.
   EXPECT_EQ(http_request(broker->port(), "GET", "/topics").status, 200);
 }
@@ -187,12 +187,12 @@ TEST_F(TlsTest, MappingRulesMakeThePrincipalFromTheSubject) {
   const auto bob = curl("--cert " + pki_.path("bob.pem") + " --key " + pki_.path("bob.key") + " " +
                         url("/topics"));
   EXPECT_THAT(bob.output, HasSubstr("\n200"));
-  EXPECT_THAT(broker->output(), HasSubstr("GET /topics 200 User:bob.acme"));
+  EXPECT_TRUE(broker->wait_for_output("GET /topics 200 User:bob.acme")) << broker->output();
   // A subject no RULE matches falls to DEFAULT: the CN.
   const auto alice = curl("--cert " + pki_.path("client.pem") + " --key " +
                           pki_.path("client.key") + " " + url("/brokers"));
   EXPECT_THAT(alice.output, HasSubstr("\n200"));
-  EXPECT_THAT(broker->output(), HasSubstr("GET /brokers 200 User:alice"));
+  EXPECT_TRUE(broker->wait_for_output("GET /brokers 200 User:alice")) << broker->output();
 }
 
 TEST(PrincipalMappingTest, RulesApplyInOrderAndBadRulesAreRefused) {
