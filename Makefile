@@ -2,7 +2,7 @@
 JOBS ?= $(shell nproc)
 CTEST_FLAGS ?= --output-on-failure -j $(JOBS) --timeout 600
 
-.PHONY: deps build run cluster test chaos bench perf docker-test asan tsan fuzz format clean
+.PHONY: deps build broker run cluster test chaos bench perf docker-test asan tsan fuzz format clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -12,19 +12,19 @@ build: deps
 	cmake --preset release >/dev/null
 	cmake --build build/release -j $(JOBS)
 
-# Builds only the broker binary, not the tests and benchmarks `build` adds, so the first answer
-# comes sooner; ninja prints each step as [done/total].
-run: deps
+# Only the broker binary, not the tests and benchmarks `build` adds, so that `run`, `cluster` and
+# `docker-test` start sooner; ninja prints each step as [done/total].
+broker: deps
 	cmake --preset release >/dev/null
 	cmake --build build/release -j $(JOBS) --target sluice
+
+run: broker
 	mkdir -p data
 	./build/release/sluice serve --set log.dirs=./data --set listeners=http://127.0.0.1:8080
 
 # etcd and three brokers as local processes on 127.0.0.1 (scripts/cluster.sh, docs/CLUSTER.md):
 # brokers on 8081-8083, data and logs in ./data-cluster; Ctrl-C stops them all.
-cluster: deps
-	cmake --preset release >/dev/null
-	cmake --build build/release -j $(JOBS) --target sluice
+cluster: broker
 	bash scripts/cluster.sh
 
 test: build
@@ -51,9 +51,7 @@ perf: deps
 
 # The image gets the release build's broker binary (docker/lib.sh); `bash docker/smoke-test.sh`
 # alone compiles it inside the image build, as `docker build` does.
-docker-test: deps
-	cmake --preset release >/dev/null
-	cmake --build build/release -j $(JOBS) --target sluice
+docker-test: broker
 	SLUICE_BROKER_BINARY=build/release/sluice bash docker/smoke-test.sh
 
 # The sanitizer presets (CMakePresets.json) compile at -O1 with line tables only (-g1): the

@@ -24,13 +24,9 @@ std::string sluice_binary() {
   return other && *other ? other : SLUICE_BINARY;
 }
 
-void fail_on_sanitizer_report(std::string_view what, std::string_view output) {
-  const std::string report = sanitizer_report(output);
-  if (!report.empty()) ADD_FAILURE() << what << " printed a sanitizer report:\n" << report;
-}
-
-}  // namespace
-
+// The first sanitizer report in a process's output, from the line where it starts: ASan's and
+// LeakSanitizer's "ERROR: ...Sanitizer", UBSan's "runtime error:", TSan's "WARNING:
+// ThreadSanitizer". Empty when there is none.
 std::string sanitizer_report(std::string_view output) {
   static constexpr std::string_view kMarkers[] = {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
                                                   "runtime error:", "WARNING: ThreadSanitizer"};
@@ -41,6 +37,13 @@ std::string sanitizer_report(std::string_view output) {
   const size_t from = line == std::string_view::npos ? 0 : line + 1;
   return std::string(output.substr(from, 8000));
 }
+
+void fail_on_sanitizer_report(std::string_view what, std::string_view output) {
+  const std::string report = sanitizer_report(output);
+  if (!report.empty()) ADD_FAILURE() << what << " printed a sanitizer report:\n" << report;
+}
+
+}  // namespace
 
 BrokerProcess::BrokerProcess(Options options) : options_(std::move(options)) {
   if (options_.data_dir.empty()) {

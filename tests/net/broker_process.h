@@ -19,6 +19,8 @@ namespace sluice::testing {
 // The real sluice binary, started on a free loopback port (or options.host) with its own data
 // directory.
 // Stopped (SIGTERM, then SIGKILL after a bounded wait) when destroyed; never outlives the test.
+// Every exit of the broker (terminate, kill9, restart, destruction) fails the running test when
+// its output holds a sanitizer report: under ASan, UBSan and TSan, its reports are the test's.
 class BrokerProcess {
  public:
   struct Options {
@@ -38,9 +40,6 @@ class BrokerProcess {
   BrokerProcess(const BrokerProcess&) = delete;
   BrokerProcess& operator=(const BrokerProcess&) = delete;
 
-  // Every exit of the broker (terminate, kill9, restart, destruction) fails the running test
-  // when its output holds a sanitizer report (sanitizer_report below): under ASan, UBSan and
-  // TSan builds, the brokers' reports count as the test's own.
   uint16_t port() const { return port_; }
   const std::string& host() const { return options_.host; }
   pid_t pid() const { return pid_; }
@@ -78,11 +77,6 @@ class BrokerProcess {
   std::string output_;    // guarded by mu_
   bool checked_ = false;  // output_ was checked for a sanitizer report
 };
-
-// The first sanitizer report in a process's output, from the line where it starts: ASan's and
-// LeakSanitizer's "ERROR: ...Sanitizer", UBSan's "runtime error:", TSan's "WARNING:
-// ThreadSanitizer". Empty when there is none.
-std::string sanitizer_report(std::string_view output);
 
 // Runs `sluice <args>...` to completion (killed after `timeout`) and returns its exit code
 // (-1 when killed) with everything it printed on stdout and stderr. A sanitizer report in that
